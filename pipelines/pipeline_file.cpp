@@ -1,0 +1,412 @@
+#include "pipelines/pipeline_file.h"
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+namespace memes::pipelines {
+namespace {
+
+// Collects every mistake in the file so the user fixes them in one pass.
+class Problems {
+ public:
+  explicit Problems(std::string file) : file_(std::move(file)) {}
+
+  void Add(const toml::source_region& where, std::string_view key, std::string_view problem) {
+    std::ostringstream line;
+    line << file_ << ":" << where.begin.line << ": " << key << ": " << problem;
+    lines_.push_back(line.str());
+  }
+  void AddAtLine(uint32_t line_number, std::string_view key, std::string_view problem) {
+    std::ostringstream line;
+    line << file_ << ":" << line_number << ": " << key << ": " << problem;
+    lines_.push_back(line.str());
+  }
+  bool empty() const { return lines_.empty(); }
+  Status ToStatus() const {
+    std::string joined;
+    for (const auto& line : lines_) {
+      if (!joined.empty()) joined += '\n';
+      joined += line;
+    }
+    return InvalidArgument(joined);
+  }
+
+ private:
+  std::string file_;
+  std::vector<std::string> lines_;
+};
+
+std::string Dotted(std::string_view table, std::string_view key) {
+  return table.empty() ? std::string(key) : std::string(table) + "." + std::string(key);
+}
+
+void RejectUnknownKeys(const toml::table& table, std::string_view table_name,
+                       const std::set<std::string_view>& allowed, Problems& problems) {
+  for (auto&& [key, node] : table) {
+    if (!allowed.contains(key.str())) {
+      std::string known;
+      for (auto name : allowed) known += (known.empty() ? "" : ", ") + std::string(name);
+      problems.Add(key.source(), Dotted(table_name, key.str()),
+                   "unknown key (known here: " + known + ")");
+    }
+  }
+}
+
+template <typename T>
+void ReadInteger(const toml::table& table, std::string_view table_name, std::string_view key,
+                 int64_t min, int64_t max, T& out, Problems& problems) {
+  const toml::node* node = table.get(key);
+  if (!node) return;
+  const auto value = node->value_exact<int64_t>();
+  if (!value) {
+    problems.Add(node->source(), Dotted(table_name, key), "expected an integer");
+  } else if (*value < min || *value > max) {
+    problems.Add(node->source(), Dotted(table_name, key),
+                 "must be between " + std::to_string(min) + " and " + std::to_string(max) +
+                     ", got " + std::to_string(*value));
+  } else {
+    out = static_cast<T>(*value);
+  }
+}
+
+void ReadDouble(const toml::table& table, std::string_view table_name, std::string_view key,
+                double min, double max, double& out, Problems& problems) {
+  const toml::node* node = table.get(key);
+  if (!node) return;
+  const auto value = node->value<double>();  // integers are accepted too
+  if (!value) {
+    problems.Add(node->source(), Dotted(table_name, key), "expected a number");
+  } else if (*value < min || *value > max) {
+    std::ostringstream msg;
+    msg << "must be between " << min << " and " << max << ", got " << *value;
+    problems.Add(node->source(), Dotted(table_name, key), msg.str());
+  } else {
+    out = *value;
+  }
+}
+
+void ReadBool(const toml::table& table, std::string_view table_name, std::string_view key,
+              bool& out, Problems& problems) {
+  const toml::node* node = table.get(key);
+  if (!node) return;
+  if (const auto value = node->value_exact<bool>()) {
+    out = *value;
+  } else {
+    problems.Add(node->source(), Dotted(table_name, key), "expected true or false");
+  }
+}
+
+bool ReadString(const toml::table& table, std::string_view table_name, std::string_view key,
+                std::string& out, Problems& problems) {
+  const toml::node* node = table.get(key);
+  if (!node) return false;
+  if (const auto value = node->value_exact<std::string>()) {
+    out = *value;
+    return true;
+  }
+  problems.Add(node->source(), Dotted(table_name, key), "expected a string");
+  return false;
+}
+
+bool ParseHexColour(std::string_view text, uint8_t rgb[3]) {
+  if (text.size() != 7 || text[0] != '#') return false;
+  for (int i = 0; i < 3; ++i) {
+    unsigned value = 0;
+    for (int j = 0; j < 2; ++j) {
+      const char c = text[1 + 2 * i + j];
+      value <<= 4;
+      if (c >= '0' && c <= '9') value |= c - '0';
+      else if (c >= 'a' && c <= 'f') value |= c - 'a' + 10;
+      else if (c >= 'A' && c <= 'F') value |= c - 'A' + 10;
+      else return false;
+    }
+    rgb[i] = static_cast<uint8_t>(value);
+  }
+  return true;
+}
+
+void ReadImage(const toml::table& table, ImageSettings& image, Problems& problems) {
+  static const std::set<std::string_view> kKeys = {
+      "size", "fit", "background", "max_frames", "max_file_bytes", "max_canvas_pixels",
+      "max_decoded_frames", "decode_time_budget_ms"};
+  RejectUnknownKeys(table, "image", kKeys, problems);
+  ReadInteger(table, "image", "size", 8, 256, image.size, problems);
+  std::string fit;
+  if (ReadString(table, "image", "fit", fit, problems)) {
+    if (fit == "pad") image.fit = FitMode::kPad;
+    else if (fit == "crop") image.fit = FitMode::kCrop;
+    else if (fit == "stretch") image.fit = FitMode::kStretch;
+    else problems.Add(table.get("fit")->source(), "image.fit",
+                      "must be \"pad\", \"crop\" or \"stretch\", got \"" + fit + "\"");
+  }
+  std::string background;
+  if (ReadString(table, "image", "background", background, problems) &&
+      !ParseHexColour(background, image.background)) {
+    problems.Add(table.get("background")->source(), "image.background",
+                 "expected a colour like \"#ffffff\", got \"" + background + "\"");
+  }
+  ReadInteger(table, "image", "max_frames", 1, 64, image.max_frames, problems);
+  ReadInteger(table, "image", "max_file_bytes", 1, int64_t{1} << 40, image.max_file_bytes,
+              problems);
+  ReadInteger(table, "image", "max_canvas_pixels", 1, int64_t{1} << 40, image.max_canvas_pixels,
+              problems);
+  ReadInteger(table, "image", "max_decoded_frames", 1, 100'000, image.max_decoded_frames,
+              problems);
+  ReadInteger(table, "image", "decode_time_budget_ms", 1, 3'600'000, image.decode_time_budget_ms,
+              problems);
+}
+
+void ReadPoliteness(const toml::table& table, Politeness& p, Problems& problems) {
+  static const std::set<std::string_view> kKeys = {
+      "user_agent", "max_transfers", "per_host_transfers", "per_host_rate", "per_host_burst",
+      "retries", "connect_timeout_ms", "total_timeout_ms", "low_speed_bytes_per_s",
+      "low_speed_time_s", "max_body_bytes", "max_redirects", "obey_robots"};
+  const std::string_view t = "politeness";
+  RejectUnknownKeys(table, t, kKeys, problems);
+  ReadString(table, t, "user_agent", p.user_agent, problems);
+  ReadInteger(table, t, "max_transfers", 1, 4096, p.max_transfers, problems);
+  ReadInteger(table, t, "per_host_transfers", 1, 4096, p.per_host_transfers, problems);
+  ReadDouble(table, t, "per_host_rate", 0.001, 1e6, p.per_host_rate, problems);
+  ReadInteger(table, t, "per_host_burst", 1, 1'000'000, p.per_host_burst, problems);
+  ReadInteger(table, t, "retries", 0, 100, p.retries, problems);
+  ReadInteger(table, t, "connect_timeout_ms", 1, 3'600'000, p.connect_timeout_ms, problems);
+  ReadInteger(table, t, "total_timeout_ms", 1, 86'400'000, p.total_timeout_ms, problems);
+  ReadInteger(table, t, "low_speed_bytes_per_s", 0, 1 << 30, p.low_speed_bytes_per_s, problems);
+  ReadInteger(table, t, "low_speed_time_s", 0, 3600, p.low_speed_time_s, problems);
+  ReadInteger(table, t, "max_body_bytes", 1, int64_t{1} << 40, p.max_body_bytes, problems);
+  ReadInteger(table, t, "max_redirects", 0, 50, p.max_redirects, problems);
+  ReadBool(table, t, "obey_robots", p.obey_robots, problems);
+}
+
+void ReadClasses(const toml::table& table, std::vector<ClassSpec>& classes, Problems& problems) {
+  // toml++ keeps keys sorted; order classes by where they appear in the file so that label
+  // indices follow the order the user wrote.
+  std::vector<std::pair<uint32_t, ClassSpec>> ordered;
+  for (auto&& [key, node] : table) {
+    const std::string name(key.str());
+    const std::string dotted = "classes." + name;
+    ClassSpec spec;
+    spec.name = name;
+    if (name.empty()) {
+      problems.Add(key.source(), dotted, "a class name cannot be empty");
+      continue;
+    }
+    if (const toml::array* array = node.as_array()) {
+      for (const toml::node& element : *array) {
+        if (const auto keyword = element.value_exact<std::string>(); keyword && !keyword->empty()) {
+          spec.keywords.push_back(*keyword);
+        } else {
+          problems.Add(element.source(), dotted, "keywords must be non-empty strings");
+        }
+      }
+    } else if (const auto keyword = node.value_exact<std::string>()) {
+      spec.keywords.push_back(*keyword);
+    } else {
+      problems.Add(node.source(), dotted, "expected a list of keywords, like [\"蘑菇头\"]");
+      continue;
+    }
+    ordered.emplace_back(key.source().begin.line, std::move(spec));
+  }
+  std::stable_sort(ordered.begin(), ordered.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [line, spec] : ordered) classes.push_back(std::move(spec));
+}
+
+void ReadSource(const toml::table& table, size_t index, const std::filesystem::path& base_dir,
+                Source& source, Problems& problems) {
+  const std::string t = "sources[" + std::to_string(index) + "]";
+  source.line = static_cast<int>(table.source().begin.line);
+  static const std::set<std::string_view> kKeys = {"kind", "name",      "url",     "pages",
+                                                   "page_size", "extract", "file", "path"};
+  RejectUnknownKeys(table, t, kKeys, problems);
+  std::string kind;
+  if (!ReadString(table, t, "kind", kind, problems)) {
+    if (!table.get("kind")) {
+      problems.AddAtLine(table.source().begin.line, t + ".kind",
+                         "missing (one of \"search\", \"urls\", \"folder\")");
+    }
+    return;
+  }
+  if (kind == "search") source.kind = SourceKind::kSearch;
+  else if (kind == "urls") source.kind = SourceKind::kUrls;
+  else if (kind == "folder") source.kind = SourceKind::kFolder;
+  else {
+    problems.Add(table.get("kind")->source(), t + ".kind",
+                 "must be \"search\", \"urls\" or \"folder\", got \"" + kind + "\"");
+    return;
+  }
+  source.name = kind + "-" + std::to_string(index + 1);
+  ReadString(table, t, "name", source.name, problems);
+  switch (source.kind) {
+    case SourceKind::kSearch: {
+      if (!ReadString(table, t, "url", source.url_template, problems)) {
+        if (!table.get("url")) {
+          problems.AddAtLine(table.source().begin.line, t + ".url",
+                             "a search source needs a url template with {keyword}");
+        }
+      } else if (source.url_template.find("{keyword}") == std::string::npos) {
+        problems.Add(table.get("url")->source(), t + ".url",
+                     "the template has no {keyword} placeholder");
+      } else if (source.url_template.rfind("http://", 0) != 0 &&
+                 source.url_template.rfind("https://", 0) != 0) {
+        problems.Add(table.get("url")->source(), t + ".url", "only http:// and https:// are fetched");
+      }
+      ReadInteger(table, t, "pages", 1, 10'000, source.pages, problems);
+      ReadInteger(table, t, "page_size", 1, 10'000, source.page_size, problems);
+      if (ReadString(table, t, "extract", source.extract, problems)) {
+        const std::string& e = source.extract;
+        const bool ok = e == "html" || (e.rfind("json:", 0) == 0 && e.size() > 5) ||
+                        (e.rfind("regex:", 0) == 0 && e.size() > 6);
+        if (!ok) {
+          problems.Add(table.get("extract")->source(), t + ".extract",
+                       "must be \"html\", \"json:KEY\" or \"regex:PATTERN\", got \"" + e + "\"");
+        }
+      }
+      break;
+    }
+    case SourceKind::kUrls:
+    case SourceKind::kFolder: {
+      const char* key = source.kind == SourceKind::kUrls ? "file" : "path";
+      std::string path;
+      if (ReadString(table, t, key, path, problems)) {
+        source.path = base_dir / path;
+      } else if (!table.get(key)) {
+        problems.AddAtLine(table.source().begin.line, t + "." + key,
+                           source.kind == SourceKind::kUrls
+                               ? "a urls source needs file = \"LIST.tsv\""
+                               : "a folder source needs path = \"FOLDER\"");
+      }
+      break;
+    }
+  }
+}
+
+}  // namespace
+
+const char* FitModeName(FitMode mode) {
+  switch (mode) {
+    case FitMode::kPad: return "pad";
+    case FitMode::kCrop: return "crop";
+    case FitMode::kStretch: return "stretch";
+  }
+  return "pad";
+}
+
+Result<PipelineConfig> ParsePipelineText(const std::string& text, const std::string& display_name,
+                                         const std::filesystem::path& base_dir) {
+  toml::table root;
+  try {
+    root = toml::parse(text, display_name);
+  } catch (const toml::parse_error& error) {
+    std::ostringstream msg;
+    msg << display_name << ":" << error.source().begin.line << ":" << error.source().begin.column
+        << ": TOML syntax: " << error.description();
+    return InvalidArgument(msg.str());
+  }
+
+  PipelineConfig config;
+  config.file = display_name;
+  Problems problems(display_name);
+  static const std::set<std::string_view> kTopKeys = {"store", "image", "politeness", "classes",
+                                                      "sources"};
+  RejectUnknownKeys(root, "", kTopKeys, problems);
+
+  std::string store = "store";
+  ReadString(root, "", "store", store, problems);
+  config.store = base_dir / store;
+
+  auto read_table = [&](std::string_view key, auto&& reader) {
+    const toml::node* node = root.get(key);
+    if (!node) return;
+    if (const toml::table* table = node->as_table()) {
+      reader(*table);
+    } else {
+      problems.Add(node->source(), key, "expected a table ([" + std::string(key) + "])");
+    }
+  };
+  read_table("image", [&](const toml::table& t) { ReadImage(t, config.image, problems); });
+  read_table("politeness",
+             [&](const toml::table& t) { ReadPoliteness(t, config.politeness, problems); });
+  read_table("classes", [&](const toml::table& t) { ReadClasses(t, config.classes, problems); });
+  if (!root.get("classes")) {
+    problems.AddAtLine(1, "classes", "missing: add a [classes] table, e.g. kumamon = [\"熊本熊\"]");
+  } else if (config.classes.empty() && root.get("classes")->is_table()) {
+    problems.Add(root.get("classes")->source(), "classes", "names no class");
+  } else if (config.classes.size() > 256) {
+    problems.Add(root.get("classes")->source(), "classes",
+                 "more than 256 classes cannot be stored in a CIFAR label byte");
+  }
+
+  if (const toml::node* node = root.get("sources")) {
+    if (const toml::array* array = node->as_array(); array && array->is_array_of_tables()) {
+      size_t index = 0;
+      for (const toml::node& element : *array) {
+        Source source;
+        ReadSource(*element.as_table(), index++, base_dir, source, problems);
+        config.sources.push_back(std::move(source));
+      }
+    } else {
+      problems.Add(node->source(), "sources", "expected [[sources]] tables");
+    }
+  }
+  if (!problems.empty()) return problems.ToStatus();
+  return config;
+}
+
+Result<PipelineConfig> LoadPipelineFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound("cannot open pipeline file", path.string());
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return IoError("read failed", path.string());
+  auto config = ParsePipelineText(text.str(), path.string(), path.parent_path());
+  if (config.ok()) config->file = path;
+  return config;
+}
+
+Result<std::vector<ClassSpec>> LoadKeywordList(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound("cannot open keyword list", path.string());
+  std::vector<ClassSpec> classes;
+  std::vector<std::string> problems;
+  std::string line;
+  int line_number = 0;
+  while (std::getline(in, line)) {
+    ++line_number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line_number == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // UTF-8 BOM
+    if (line.find_first_not_of(" \t") == std::string::npos || line[0] == '#') continue;
+    const size_t tab = line.find('\t');
+    const std::string where = path.string() + ":" + std::to_string(line_number) + ": ";
+    if (tab == std::string::npos) {
+      problems.push_back(where + "expected \"label<TAB>keyword\", found no tab");
+      continue;
+    }
+    std::string label = line.substr(0, tab);
+    std::string keyword = line.substr(tab + 1);
+    if (label.empty() || keyword.empty()) {
+      problems.push_back(where + (label.empty() ? "empty label" : "empty keyword"));
+      continue;
+    }
+    auto it = std::find_if(classes.begin(), classes.end(),
+                           [&](const ClassSpec& c) { return c.name == label; });
+    if (it == classes.end()) {
+      classes.push_back({label, {}});
+      it = classes.end() - 1;
+    }
+    it->keywords.push_back(keyword);
+  }
+  if (classes.empty() && problems.empty()) problems.push_back(path.string() + ": no keywords");
+  if (!problems.empty()) {
+    std::string joined;
+    for (const auto& p : problems) joined += (joined.empty() ? "" : "\n") + p;
+    return InvalidArgument(joined);
+  }
+  return classes;
+}
+
+}  // namespace memes::pipelines

@@ -1,0 +1,95 @@
+// The pipeline file: what a crawl fetches (classes with keyword lists, sources), how politely,
+// and how images become frames. TOML, read with toml++; every key is documented with its default
+// in docs/pipeline-file.md.
+//
+// The loader checks the whole file before anything runs and reports every mistake it finds
+// (not just the first) as "FILE:LINE: key: what is wrong".
+// Thread-safety: plain values; the loader keeps no state.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace memes::pipelines {
+
+enum class FitMode { kPad, kCrop, kStretch };
+
+struct ImageSettings {
+  int size = 32;                      // output frames are size×size
+  FitMode fit = FitMode::kPad;        // pad keeps the whole sticker
+  uint8_t background[3] = {255, 255, 255};  // alpha is composited onto this colour (RGB)
+  int max_frames = 4;                 // frames kept per animation
+  uint64_t max_file_bytes = 20'000'000;
+  uint64_t max_canvas_pixels = 40'000'000;
+  int max_decoded_frames = 1000;
+  int decode_time_budget_ms = 2000;
+};
+
+struct Politeness {
+  std::string user_agent = "memes/0.1 (sticker dataset builder)";
+  int max_transfers = 64;        // transfers in flight at once, all hosts together
+  int per_host_transfers = 8;    // in flight at once to one host
+  double per_host_rate = 10.0;   // requests per second to one host (token bucket)
+  int per_host_burst = 10;       // token bucket depth
+  int retries = 3;               // for timeouts, resets, 5xx and 429
+  int connect_timeout_ms = 10'000;
+  int total_timeout_ms = 60'000;
+  int low_speed_bytes_per_s = 1024;  // slower than this for low_speed_time_s aborts
+  int low_speed_time_s = 15;
+  uint64_t max_body_bytes = 20'000'000;  // refused while downloading once exceeded
+  int max_redirects = 5;
+  bool obey_robots = true;
+};
+
+enum class SourceKind { kSearch, kUrls, kFolder };
+
+struct Source {
+  SourceKind kind = SourceKind::kSearch;
+  std::string name;  // for stats and the catalog; defaults to "search-1", "urls-2"…
+  int line = 0;      // where the source starts in the pipeline file, for messages
+  // kSearch: URL template with {keyword} (percent-encoded UTF-8), {page} (1-based) and
+  // {offset} ((page-1) * page_size).
+  std::string url_template;
+  int pages = 1;
+  int page_size = 20;
+  // "html", "json:KEY" or "regex:PATTERN" (first capture group).
+  std::string extract = "html";
+  // kUrls: CSV/TSV of label,url. kFolder: a folder whose subfolders are labels.
+  std::filesystem::path path;
+};
+
+struct ClassSpec {
+  std::string name;                   // the label
+  std::vector<std::string> keywords;  // UTF-8
+};
+
+struct PipelineConfig {
+  std::filesystem::path file;   // where it was read from
+  std::filesystem::path store;  // resolved against the pipeline file's folder
+  ImageSettings image;
+  Politeness politeness;
+  std::vector<ClassSpec> classes;  // in file order: label indices follow it
+  std::vector<Source> sources;
+};
+
+// Reads and checks a pipeline file. On any mistake returns kInvalidArgument whose message lists
+// every problem, one a line, each "FILE:LINE: key: problem".
+Result<PipelineConfig> LoadPipelineFile(const std::filesystem::path& path);
+
+// Same, from text (`display_name` is used in messages, `base_dir` resolves relative paths).
+Result<PipelineConfig> ParsePipelineText(const std::string& text, const std::string& display_name,
+                                         const std::filesystem::path& base_dir);
+
+// Reads a plain "label<TAB>keyword" list (blank lines and # comments skipped) into classes in
+// order of first appearance. A malformed line is reported as "FILE:LINE: problem".
+Result<std::vector<ClassSpec>> LoadKeywordList(const std::filesystem::path& path);
+
+const char* FitModeName(FitMode mode);
+
+}  // namespace memes::pipelines

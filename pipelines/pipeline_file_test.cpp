@@ -1,0 +1,133 @@
+#include "pipelines/pipeline_file.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+namespace memes::pipelines {
+namespace {
+
+constexpr const char* kGood = R"(store = "out/store"
+
+[image]
+size = 32
+fit = "crop"
+background = "#00ff80"
+
+[politeness]
+max_transfers = 16
+per_host_rate = 2.5
+
+[classes]
+mushroom_head = ["蘑菇头", "蘑菇头表情包"]
+kumamon = ["熊本熊"]
+panda_head = "熊猫头"
+
+[[sources]]
+kind = "search"
+url = "http://127.0.0.1:8080/search?q={keyword}&page={page}"
+pages = 3
+extract = "json:thumb"
+
+[[sources]]
+kind = "urls"
+file = "urls.tsv"
+)";
+
+TEST(PipelineFile, ParsesEverySection) {
+  auto config = ParsePipelineText(kGood, "good.toml", "/data");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->store, std::filesystem::path("/data/out/store"));
+  EXPECT_EQ(config->image.size, 32);
+  EXPECT_EQ(config->image.fit, FitMode::kCrop);
+  EXPECT_EQ(config->image.background[1], 255);
+  EXPECT_EQ(config->image.background[2], 0x80);
+  EXPECT_EQ(config->image.max_frames, 4);  // default kept
+  EXPECT_EQ(config->politeness.max_transfers, 16);
+  EXPECT_DOUBLE_EQ(config->politeness.per_host_rate, 2.5);
+  // Classes keep file order, not toml++'s sorted key order.
+  ASSERT_EQ(config->classes.size(), 3u);
+  EXPECT_EQ(config->classes[0].name, "mushroom_head");
+  EXPECT_EQ(config->classes[0].keywords.at(1), "蘑菇头表情包");
+  EXPECT_EQ(config->classes[1].name, "kumamon");
+  EXPECT_EQ(config->classes[2].keywords, std::vector<std::string>{"熊猫头"});
+  ASSERT_EQ(config->sources.size(), 2u);
+  EXPECT_EQ(config->sources[0].kind, SourceKind::kSearch);
+  EXPECT_EQ(config->sources[0].pages, 3);
+  EXPECT_EQ(config->sources[0].extract, "json:thumb");
+  EXPECT_EQ(config->sources[0].line, 17);  // the [[sources]] header
+  EXPECT_EQ(config->sources[1].path, std::filesystem::path("/data/urls.tsv"));
+}
+
+TEST(PipelineFile, SyntaxErrorNamesFileAndLine) {
+  const std::string text = "store = \"s\"\n[classes]\na = [\"x\"\n\n";
+  auto config = ParsePipelineText(text, "broken.toml", ".");
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.status().message().find("broken.toml:"), std::string::npos)
+      << config.status().message();
+  EXPECT_NE(config.status().message().find("TOML syntax"), std::string::npos);
+}
+
+TEST(PipelineFile, EveryMistakeReportedWithLineAndKey) {
+  const std::string text =
+      "stor = \"typo\"\n"               // line 1: unknown key
+      "[image]\n"                       // 2
+      "size = 4\n"                      // 3: out of range
+      "fit = \"zoom\"\n"                // 4: bad enum
+      "[classes]\n"                     // 5
+      "a = [\"x\", 3]\n"                // 6: keyword not a string
+      "[[sources]]\n"                   // 7
+      "kind = \"search\"\n"             // 8
+      "url = \"http://h/s?q=cats\"\n";  // 9: no {keyword}
+  auto config = ParsePipelineText(text, "bad.toml", ".");
+  ASSERT_FALSE(config.ok());
+  const std::string message = config.status().message();
+  EXPECT_NE(message.find("bad.toml:1: stor: unknown key"), std::string::npos) << message;
+  EXPECT_NE(message.find("bad.toml:3: image.size: must be between 8 and 256, got 4"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("bad.toml:4: image.fit:"), std::string::npos) << message;
+  EXPECT_NE(message.find("bad.toml:6: classes.a: keywords must be non-empty strings"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("bad.toml:9: sources[0].url: the template has no {keyword}"),
+            std::string::npos)
+      << message;
+}
+
+TEST(PipelineFile, MissingClassesAndMissingFile) {
+  auto config = ParsePipelineText("store = \"s\"\n", "empty.toml", ".");
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.status().message().find("empty.toml:1: classes: missing"), std::string::npos);
+  auto missing = LoadPipelineFile("/nonexistent/pipeline.toml");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(missing.status().where(), "/nonexistent/pipeline.toml");
+}
+
+TEST(KeywordList, ReadsLabelsInOrderAndNamesBadLines) {
+  const auto path = std::filesystem::path(::testing::TempDir()) / "keywords.tsv";
+  {
+    std::ofstream out(path);
+    out << "# label<TAB>keyword\nkumamon\t熊本熊\nshiba\t可爱柴犬\nkumamon\t熊本熊表情包\n";
+  }
+  auto classes = LoadKeywordList(path);
+  ASSERT_TRUE(classes.ok()) << classes.status().ToString();
+  ASSERT_EQ(classes->size(), 2u);
+  EXPECT_EQ((*classes)[0].name, "kumamon");
+  EXPECT_EQ((*classes)[0].keywords.size(), 2u);
+  EXPECT_EQ((*classes)[1].keywords.at(0), "可爱柴犬");
+
+  {
+    std::ofstream out(path);
+    out << "kumamon\t熊本熊\nno tab here\n";
+  }
+  auto bad = LoadKeywordList(path);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("keywords.tsv:2: expected \"label<TAB>keyword\""),
+            std::string::npos)
+      << bad.status().message();
+}
+
+}  // namespace
+}  // namespace memes::pipelines
