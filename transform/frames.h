@@ -1,0 +1,77 @@
+// transform/: the bytes of one downloaded file → the 32×32 RGB frames a dataset is made of.
+// Sniffs the format from magic bytes, decodes (FFmpeg, libwebp, OpenCV), composites alpha onto a
+// background, picks frames, fits, hashes. Thread-safe: every function is reentrant and shares no
+// state, so many files may be decoded on many threads at once.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace memes::transform {
+
+enum class FitMode {
+  kPad,      // keep the whole picture, letterbox with the background colour (default)
+  kCrop,     // centre crop to a square, then scale
+  kStretch,  // scale each axis independently
+};
+
+struct DecodeOptions {
+  int size = 32;  // output frames are size×size; Requires: 1 <= size <= 4096
+  FitMode fit = FitMode::kPad;
+  uint8_t background[3] = {255, 255, 255};  // RGB that transparent pixels composite onto
+  int max_frames = 4;  // frames kept, spread evenly over the duration; Requires: >= 1
+  // Limits against hostile input; each is checked before the allocation it guards.
+  uint64_t max_file_bytes = 20'000'000;
+  uint64_t max_canvas_pixels = 40'000'000;  // checked from the header, before decoding
+  int max_decoded_frames = 1000;  // decoding stops here (result flagged partial)
+  int time_budget_ms = 2000;      // decoding stops here (partial, or an error with no frame)
+  // Additions beyond the 32×32 output:
+  bool drop_near_duplicates = true;  // drop a kept frame near-identical to the one before it
+  bool keep_full_size = false;       // also return each kept frame at canvas size (Frame::full_rgb)
+};
+
+struct Frame {
+  int index = 0;              // frame number in the file (0-based)
+  double time_seconds = 0;    // presentation time
+  std::vector<uint8_t> planar;  // 3*size*size bytes: all R (row-major), then all G, then all B
+  uint64_t phash = 0;         // OpenCV img_hash PHash of the fitted frame, 64 bits
+  // Only with DecodeOptions::keep_full_size: the composited canvas before fitting,
+  // full_width*full_height*3 bytes of interleaved RGB, row-major.
+  std::vector<uint8_t> full_rgb;
+  int full_width = 0, full_height = 0;
+};
+
+struct Decoded {
+  std::string format;         // "gif", "png", "apng", "jpeg", "webp", "bmp", "mp4", "webm"
+  int width = 0, height = 0;  // canvas
+  int frames_in_file = 0;     // frames decoded (or declared)
+  bool partial = false;       // damage after some frames; `frames` holds what came before
+  std::string partial_reason; // e.g. "truncated GIF after frame 7"
+  std::vector<Frame> frames;  // kept frames, fitted to size×size
+  double duration_seconds = 0;  // end of the last decoded frame (0 for a still image)
+};
+
+// Decodes one file held in memory. Never throws; every failure is a Status:
+//   kLimitExceeded  "file of N bytes exceeds limit of M", "canvas 65535x65535 exceeds limit",
+//                   "decode time budget of 2000 ms exceeded" (when no frame was decoded yet)
+//   kUnsupported    "unsupported format (first bytes 49 49 2a 00 …)"
+//   kCorrupt        "truncated GIF after frame 0", "invalid PNG", "zero-size canvas"
+//   kInvalidArgument options out of range
+// Requires: bytes stay valid for the call. Returns at least one frame when OK.
+Result<Decoded> DecodeToFrames(std::span<const uint8_t> bytes, const DecodeOptions& options);
+
+// Exact rotation of a planar 3×S×S frame by quarter turns (0..3, counter-clockwise), no resampling.
+// Requires: planar.size() == 3*size*size. Any integer quarter_turns is taken modulo 4.
+std::vector<uint8_t> RotatePlanar(std::span<const uint8_t> planar, int size, int quarter_turns);
+
+// Number of differing bits between two perceptual hashes (0..64); <= 8 is "looks the same".
+int HammingDistance(uint64_t a, uint64_t b);
+
+// The format sniffed from the first bytes ("gif", "png", …) or an Unsupported status naming them.
+Result<std::string> SniffFormat(std::span<const uint8_t> bytes);
+
+}  // namespace memes::transform
