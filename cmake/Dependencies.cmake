@@ -26,7 +26,7 @@ endmacro()
 
 memes_require_pkgconfig(FFMPEG "libavformat-dev libavcodec-dev libavutil-dev libswscale-dev"
                         libavformat libavcodec libavutil libswscale)
-memes_require_pkgconfig(WEBP "libwebp-dev" libwebp libwebpdemux)
+memes_require_pkgconfig(WEBP "libwebp-dev" libwebp libwebpdemux libwebpmux)
 memes_require_pkgconfig(CURL "libcurl4-openssl-dev" libcurl)
 memes_require_pkgconfig(SQLITE3 "libsqlite3-dev" sqlite3)
 memes_require_pkgconfig(GUMBO "libgumbo-dev" gumbo)

@@ -26,7 +26,8 @@ class CommandRegistry {
   std::map<CLI::App*, CommandAction> actions_;
 };
 
-// Each Add*Command declares a subcommand on `app` and registers its action.
+// Each Add*Command declares a subcommand on `app` and registers its action. They live in
+// pipelines/cmd_<name>.cpp, one file per subcommand.
 void AddPendingCommand(CLI::App& app, CommandRegistry& registry, const char* name,
                        const char* description, const char* built_by);
 
