@@ -1,0 +1,36 @@
+// Draws the demo's stickers: six classes of cartoon faces (蘑菇头, 熊本熊, 熊猫头, 柴犬, 猫, 青蛙)
+// with random pose, expression, colours, captions in Chinese and English, and transparent or
+// solid backgrounds; animated ones as a short loop of frames. Deterministic for a given seed.
+// Thread-safety: pure functions of their arguments.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+namespace memes::pipelines::demo {
+
+struct DemoClass {
+  std::string label;                  // the class name in the pipeline file
+  std::vector<std::string> keywords;  // search keywords (Chinese first)
+};
+
+// The six demo classes, in label order.
+const std::vector<DemoClass>& DemoClasses();
+
+struct StickerSpec {
+  int class_index = 0;
+  uint64_t seed = 0;        // pose, colours, caption
+  int frames = 1;           // 1 = still
+  bool transparent = true;  // alpha 0 around the sticker
+};
+
+// Returns `spec.frames` BGRA images of `size`×`size` (CV_8UC4).
+std::vector<cv::Mat> DrawSticker(const StickerSpec& spec, int size = 96);
+
+// Where the CJK font for captions is looked for; captions fall back to Latin text without it.
+const char* CaptionFontPath();
+
+}  // namespace memes::pipelines::demo
