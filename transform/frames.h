@@ -27,18 +27,18 @@ struct DecodeOptions {
   // Limits against hostile input; each is checked before the allocation it guards.
   uint64_t max_file_bytes = 20'000'000;
   uint64_t max_canvas_pixels = 40'000'000;  // checked from the header, before decoding
-  int max_decoded_frames = 1000;  // decoding stops here (result flagged partial)
-  int time_budget_ms = 2000;      // decoding stops here (partial, or an error with no frame)
+  int max_decoded_frames = 1000;            // decoding stops here (result flagged partial)
+  int time_budget_ms = 2000;  // decoding stops here (partial, or an error with no frame)
   // Additions beyond the 32×32 output:
   bool drop_near_duplicates = true;  // drop a kept frame near-identical to the one before it
   bool keep_full_size = false;       // also return each kept frame at canvas size (Frame::full_rgb)
 };
 
 struct Frame {
-  int index = 0;              // frame number in the file (0-based)
-  double time_seconds = 0;    // presentation time
+  int index = 0;                // frame number in the file (0-based)
+  double time_seconds = 0;      // presentation time
   std::vector<uint8_t> planar;  // 3*size*size bytes: all R (row-major), then all G, then all B
-  uint64_t phash = 0;         // OpenCV img_hash PHash of the fitted frame, 64 bits
+  uint64_t phash = 0;           // OpenCV img_hash PHash of the fitted frame, 64 bits
   // Only with DecodeOptions::keep_full_size: the composited canvas before fitting,
   // full_width*full_height*3 bytes of interleaved RGB, row-major.
   std::vector<uint8_t> full_rgb;
@@ -46,12 +46,12 @@ struct Frame {
 };
 
 struct Decoded {
-  std::string format;         // "gif", "png", "apng", "jpeg", "webp", "bmp", "mp4", "webm"
-  int width = 0, height = 0;  // canvas
-  int frames_in_file = 0;     // frames decoded (or declared)
-  bool partial = false;       // damage after some frames; `frames` holds what came before
-  std::string partial_reason; // e.g. "truncated GIF after frame 7"
-  std::vector<Frame> frames;  // kept frames, fitted to size×size
+  std::string format;           // "gif", "png", "apng", "jpeg", "webp", "bmp", "mp4", "webm"
+  int width = 0, height = 0;    // canvas
+  int frames_in_file = 0;       // frames decoded (or declared)
+  bool partial = false;         // damage after some frames; `frames` holds what came before
+  std::string partial_reason;   // e.g. "truncated GIF after frame 7"
+  std::vector<Frame> frames;    // kept frames, fitted to size×size
   double duration_seconds = 0;  // end of the last decoded frame (0 for a still image)
 };
 

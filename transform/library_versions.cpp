@@ -1,7 +1,7 @@
 #include "transform/library_versions.h"
 
-#include <opencv2/core/version.hpp>
 #include <webp/decode.h>
+#include <opencv2/core/version.hpp>
 
 extern "C" {
 #include <libavutil/avutil.h>

@@ -1,0 +1,146 @@
+// DecodeToFrames: limits, sniffing, dispatch to a decoder, frame picking, hashing.
+#include <chrono>
+#include <climits>
+#include <exception>
+#include <string>
+
+#include "transform/decoders.h"
+#include "transform/frame_pick.h"
+#include "transform/frames.h"
+#include "transform/phash.h"
+#include "transform/sniff.h"
+
+namespace memes::transform {
+namespace {
+
+Status CheckOptions(const DecodeOptions& options) {
+  if (options.size < 1 || options.size > 4096) {
+    return InvalidArgument("frame size " + std::to_string(options.size) + " not in 1..4096");
+  }
+  if (options.max_frames < 1) return InvalidArgument("max_frames must be at least 1");
+  if (options.max_decoded_frames < 1) return InvalidArgument("max_decoded_frames must be >= 1");
+  if (options.time_budget_ms < 1) return InvalidArgument("time_budget_ms must be >= 1");
+  return Status::Ok();
+}
+
+Status CheckCanvas(int width, int height, const DecodeOptions& options) {
+  if (uint64_t(width) * uint64_t(height) > options.max_canvas_pixels) {
+    return LimitExceeded("canvas " + std::to_string(width) + "x" + std::to_string(height) +
+                         " exceeds limit");
+  }
+  return Status::Ok();
+}
+
+Status RunDecoder(std::span<const uint8_t> bytes, const Sniffed& sniffed, FrameSink& sink,
+                  Decoded& decoded) {
+  switch (sniffed.container) {
+    case Container::kGif:
+    case Container::kApng:
+    case Container::kMp4:
+    case Container::kWebm:
+      return DecodeWithFfmpeg(bytes, sniffed, sink, &decoded.width, &decoded.height);
+    case Container::kWebp:
+      return DecodeWebp(bytes, sink);
+    case Container::kPng:
+    case Container::kJpeg:
+    case Container::kBmp:
+      return DecodeStill(bytes, sniffed, sink, &decoded.width, &decoded.height);
+  }
+  return Internal("no decoder for " + sniffed.format);
+}
+
+Result<Decoded> Decode(std::span<const uint8_t> bytes, const DecodeOptions& options) {
+  MEMES_RETURN_IF_ERROR(CheckOptions(options));
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(options.time_budget_ms);
+  if (bytes.size() > options.max_file_bytes || bytes.size() > size_t{INT_MAX}) {
+    return LimitExceeded("file of " + std::to_string(bytes.size()) + " bytes exceeds limit of " +
+                         std::to_string(options.max_file_bytes));
+  }
+  MEMES_ASSIGN_OR_RETURN(const Sniffed sniffed, Sniff(bytes));
+  Decoded decoded;
+  decoded.format = sniffed.format;
+  decoded.width = sniffed.width;
+  decoded.height = sniffed.height;
+  // Invariant: the canvas is checked from the header before any decoder allocates for it.
+  MEMES_RETURN_IF_ERROR(CheckCanvas(sniffed.width, sniffed.height, options));
+  const bool size_from_header =
+      sniffed.container != Container::kMp4 && sniffed.container != Container::kWebm;
+  if (size_from_header && (sniffed.width == 0 || sniffed.height == 0)) {
+    return Corrupt("zero-size canvas " + std::to_string(sniffed.width) + "x" +
+                   std::to_string(sniffed.height));
+  }
+
+  FrameSink sink(options, deadline);
+  Status status;
+  try {
+    status = RunDecoder(bytes, sniffed, sink, decoded);
+  } catch (const std::exception& error) {  // OpenCV throws; nothing may escape
+    status = Internal(std::string("decoder threw: ") + error.what());
+  }
+  if (sniffed.container == Container::kWebp) {
+    decoded.width = sniffed.width;
+    decoded.height = sniffed.height;
+  }
+  if (sniffed.container == Container::kGif) {
+    // FFmpeg stops quietly at the end of a truncated GIF; its block structure tells.
+    const GifLayout layout = ScanGif(bytes);
+    if (layout.truncated && status.ok()) {
+      status = Corrupt("truncated GIF after frame " + std::to_string(sink.count()));
+    }
+  }
+  decoded.frames_in_file = sink.count();
+  if (!status.ok()) {
+    if (sink.count() == 0) return status;
+    decoded.partial = true;
+    decoded.partial_reason = status.message();
+  }
+  if (sink.count() == 0) return Corrupt(sniffed.format + " without any frame");
+  decoded.duration_seconds = sink.end_seconds();
+
+  std::vector<double> start_times;
+  for (const auto& entry : sink.entries()) start_times.push_back(entry.time_seconds);
+  const std::vector<int> picked =
+      PickSpread(start_times, decoded.duration_seconds, options.max_frames);
+  for (const int index : picked) {
+    FrameSink::Entry& entry = sink.entries()[index];
+    if (options.drop_near_duplicates && !decoded.frames.empty() &&
+        NearIdentical(decoded.frames.back().planar, entry.planar)) {
+      continue;
+    }
+    Frame frame;
+    frame.index = index;
+    frame.time_seconds = entry.time_seconds;
+    frame.phash = PerceptualHash(entry.planar, options.size);
+    frame.planar = std::move(entry.planar);
+    if (options.keep_full_size) {
+      const cv::Mat& full = entry.full_rgb;
+      frame.full_width = full.cols;
+      frame.full_height = full.rows;
+      frame.full_rgb.resize(full.total() * 3);
+      for (int y = 0; y < full.rows; ++y) {
+        std::copy_n(full.ptr<uint8_t>(y), size_t(full.cols) * 3,
+                    frame.full_rgb.data() + size_t(y) * full.cols * 3);
+      }
+    }
+    decoded.frames.push_back(std::move(frame));
+  }
+  return decoded;
+}
+
+}  // namespace
+
+Result<Decoded> DecodeToFrames(std::span<const uint8_t> bytes, const DecodeOptions& options) {
+  try {
+    return Decode(bytes, options);
+  } catch (const std::exception& error) {  // e.g. std::bad_alloc; never let one escape
+    return Internal(std::string("decode failed: ") + error.what());
+  }
+}
+
+Result<std::string> SniffFormat(std::span<const uint8_t> bytes) {
+  MEMES_ASSIGN_OR_RETURN(const Sniffed sniffed, Sniff(bytes));
+  return sniffed.format;
+}
+
+}  // namespace memes::transform

@@ -1,0 +1,70 @@
+// RotatePlanar (exact quarter turns) and the perceptual hash helpers.
+#include <bit>
+#include <cassert>
+
+#include <opencv2/core.hpp>
+#include <opencv2/img_hash.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "transform/frames.h"
+#include "transform/phash.h"
+
+namespace memes::transform {
+
+std::vector<uint8_t> RotatePlanar(std::span<const uint8_t> planar, int size, int quarter_turns) {
+  const size_t plane = static_cast<size_t>(size) * size;
+  assert(planar.size() == 3 * plane);
+  const int turns = ((quarter_turns % 4) + 4) % 4;
+  std::vector<uint8_t> rotated(planar.size());
+  const int last = size - 1;
+  for (int channel = 0; channel < 3; ++channel) {
+    const uint8_t* in = planar.data() + channel * plane;
+    uint8_t* out = rotated.data() + channel * plane;
+    for (int row = 0; row < size; ++row) {
+      for (int col = 0; col < size; ++col) {
+        // Counter-clockwise: out(row, col) reads the input pixel that turns onto it.
+        int from_row = row, from_col = col;
+        switch (turns) {
+          case 1:
+            from_row = col, from_col = last - row;
+            break;
+          case 2:
+            from_row = last - row, from_col = last - col;
+            break;
+          case 3:
+            from_row = last - col, from_col = row;
+            break;
+          default:
+            break;
+        }
+        out[row * size + col] = in[from_row * size + from_col];
+      }
+    }
+  }
+  return rotated;
+}
+
+int HammingDistance(uint64_t a, uint64_t b) { return std::popcount(a ^ b); }
+
+uint64_t PerceptualHash(std::span<const uint8_t> planar, int size) {
+  const size_t plane = static_cast<size_t>(size) * size;
+  assert(planar.size() == 3 * plane);
+  // (3, S, S) planar RGB -> (S, S, 3) interleaved BGR, the order img_hash expects.
+  cv::Mat bgr(size, size, CV_8UC3);
+  for (int y = 0; y < size; ++y) {
+    uint8_t* row = bgr.ptr<uint8_t>(y);
+    for (int x = 0; x < size; ++x) {
+      const size_t at = static_cast<size_t>(y) * size + x;
+      row[3 * x] = planar[2 * plane + at];
+      row[3 * x + 1] = planar[plane + at];
+      row[3 * x + 2] = planar[at];
+    }
+  }
+  cv::Mat hash;
+  cv::img_hash::pHash(bgr, hash);  // 1×8 bytes
+  uint64_t bits = 0;
+  for (int i = 0; i < hash.cols; ++i) bits = (bits << 8) | hash.at<uint8_t>(0, i);
+  return bits;
+}
+
+}  // namespace memes::transform
