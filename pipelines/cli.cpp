@@ -77,8 +77,7 @@ int RunCli(int argc, char** argv) {
   AddPendingCommand(app, registry, "train", "Train an SE-ResNeXt from packed shards", "issue 6");
   AddPendingCommand(app, registry, "eval", "Evaluate a trained model on packed shards", "issue 6");
   AddPendingCommand(app, registry, "predict", "Classify images with a trained model", "issue 6");
-  AddPendingCommand(app, registry, "demo", "Run the whole loop on a built-in sticker site",
-                    "issue 7");
+  AddDemoCommand(app, registry);
 
   try {
     app.parse(argc, argv);

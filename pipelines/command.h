@@ -30,5 +30,6 @@ class CommandRegistry {
 // pipelines/cmd_<name>.cpp, one file per subcommand.
 void AddPendingCommand(CLI::App& app, CommandRegistry& registry, const char* name,
                        const char* description, const char* built_by);
+void AddDemoCommand(CLI::App& app, CommandRegistry& registry);
 
 }  // namespace memes::pipelines

@@ -46,8 +46,11 @@ int BindPreferred(httplib::Server& server, int preferred) {
 Result<std::unique_ptr<DemoSite>> DemoSite::Start(const DemoSiteOptions& options) {
   std::unique_ptr<DemoSite> site(new DemoSite());
   site->options_ = options;
+  if (options.classes.empty()) return InvalidArgument("the demo site needs at least one class");
+  for (const auto& spec : options.classes) {
+    if (spec.keywords.empty()) return InvalidArgument("class " + spec.name + " has no keyword");
+  }
   site->Generate(options);
-  if (site->files_.empty()) return Internal("the demo site generated no files");
 
   auto serve = [raw = site.get()](bool slow) {
     return [raw, slow](const httplib::Request& request, httplib::Response& response) {
@@ -118,9 +121,9 @@ DemoSite::~DemoSite() {
 
 void DemoSite::Generate(const DemoSiteOptions& options) {
   std::mt19937_64 rng(options.seed);
-  const auto& classes = DemoClasses();
+  const auto& classes = options.classes;
   for (int c = 0; c < static_cast<int>(classes.size()); ++c) {
-    const DemoClass& demo_class = classes[c];
+    const ClassSpec& demo_class = classes[c];
     std::vector<std::string> class_urls;
     for (int i = 0; i < options.stickers_per_class; ++i) {
       const uint64_t seed = rng();
@@ -129,9 +132,9 @@ void DemoSite::Generate(const DemoSiteOptions& options) {
       const bool gif = i % 4 == 1;
       const bool webp = !gif && i % 7 == 3;
       const bool jpeg = !gif && !webp && i % 5 == 2;
-      StickerSpec spec{c, seed, gif ? 6 : (webp ? 5 : 1), !jpeg && (seed & 1)};
+      StickerSpec spec{c % kStyles, seed, gif ? 6 : (webp ? 5 : 1), !jpeg && (seed & 1)};
       const auto frames = DrawSticker(spec, options.sticker_size);
-      const std::string stem = demo_class.label + "_" + std::to_string(i);
+      const std::string stem = demo_class.name + "_" + std::to_string(i);
       std::string path;
       Result<std::string> bytes = std::string();
       if (gif) {
@@ -188,13 +191,13 @@ void DemoSite::Generate(const DemoSiteOptions& options) {
     }
     // Trouble every real crawl meets: a GIF cut short, bytes that are no image, an HTML error
     // page served as image/png, and a dead link.
-    const std::string broken = "/img/" + demo_class.label + "_broken";
+    const std::string broken = "/img/" + demo_class.name + "_broken";
     const std::string some_gif = gif_paths_.count(c) ? files_[gif_paths_[c]].bytes : "";
     files_[broken + ".gif"] = {some_gif.substr(0, some_gif.size() / 3), "image/gif"};
     files_[broken + ".png"] = {"\x89PNG\r\n\x1a\n but then nothing an image needs", "image/png"};
     files_[broken + "_html.png"] = {"<html><body>403 Forbidden</body></html>", "image/png"};
     for (const char* suffix : {".gif", ".png", "_html.png"}) class_urls.push_back(broken + suffix);
-    class_urls.push_back("/img/" + demo_class.label + "_gone.png");
+    class_urls.push_back("/img/" + demo_class.name + "_gone.png");
     counts_.broken += 4;
 
     // Each keyword of the class lists a share of the class's files.
@@ -203,12 +206,10 @@ void DemoSite::Generate(const DemoSiteOptions& options) {
       results_[demo_class.keywords[k % keyword_count]].push_back({class_urls[k]});
     }
   }
-}
-
-int DemoSite::PagesPerKeyword() const {
   size_t most = 0;
   for (const auto& [keyword, listings] : results_) most = std::max(most, listings.size());
-  return static_cast<int>((most + options_.page_size - 1) / options_.page_size);
+  const size_t pages = static_cast<size_t>(std::max(1, options.pages));
+  page_size_ = static_cast<int>(std::max<size_t>(1, (most + pages - 1) / pages));
 }
 
 std::string DemoSite::RenderHtml(const std::string& keyword, int page) const {
@@ -218,8 +219,8 @@ std::string DemoSite::RenderHtml(const std::string& keyword, int page) const {
   auto it = results_.find(keyword);
   if (it != results_.end()) {
     const auto& listings = it->second;
-    const size_t begin = static_cast<size_t>(std::max(0, page - 1)) * options_.page_size;
-    for (size_t i = begin; i < std::min(listings.size(), begin + options_.page_size); ++i) {
+    const size_t begin = static_cast<size_t>(std::max(0, page - 1)) * page_size_;
+    for (size_t i = begin; i < std::min(listings.size(), begin + page_size_); ++i) {
       // Relative links for the main host ("img/…" resolves against /search), absolute for the
       // slow host; every other result as a plain link, the rest as an <img>.
       std::string url = listings[i].url;
@@ -243,8 +244,8 @@ std::string DemoSite::RenderJson(const std::string& keyword, int page) const {
   auto it = results_.find(keyword);
   if (it != results_.end()) {
     const auto& listings = it->second;
-    const size_t begin = static_cast<size_t>(std::max(0, page - 1)) * options_.page_size;
-    for (size_t i = begin; i < std::min(listings.size(), begin + options_.page_size); ++i) {
+    const size_t begin = static_cast<size_t>(std::max(0, page - 1)) * page_size_;
+    for (size_t i = begin; i < std::min(listings.size(), begin + page_size_); ++i) {
       std::string url = listings[i].url;
       if (url[0] == '/') url = "http://" + Host() + url;
       results.push_back({{"title", keyword}, {"thumb", url}});

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "pipelines/pipeline_file.h"
 
 namespace httplib {
 class Server;
@@ -22,9 +23,12 @@ class Server;
 namespace memes::pipelines::demo {
 
 struct DemoSiteOptions {
+  // The classes and keywords of the pipeline file the demo runs: every keyword gets its own
+  // search results, class i is drawn in style i (demo_stickers.h).
+  std::vector<ClassSpec> classes;
   int stickers_per_class = 30;
   int sticker_size = 96;  // pixels; stickers are drawn larger than the 32×32 frames
-  int page_size = 8;      // results per search page
+  int pages = 3;          // search pages per keyword (page_size is chosen so every result fits)
   uint64_t seed = 1;
   int slow_host_latency_ms = 150;
   // Preferred ports, so a second demo run sees the same URLs and resumes; any free port is used
@@ -56,8 +60,7 @@ class DemoSite {
   // The path of one animated GIF of `class_index`.
   std::string SomeGifPath(int class_index) const;
   const DemoSiteCounts& counts() const { return counts_; }
-  // Search pages needed to list every result of one keyword.
-  int PagesPerKeyword() const;
+  int page_size() const { return page_size_; }
 
  private:
   struct File {
@@ -80,6 +83,7 @@ class DemoSite {
   std::unique_ptr<httplib::Server> server_, slow_server_;
   std::vector<std::thread> threads_;
   int port_ = 0, slow_port_ = 0;
+  int page_size_ = 8;
 };
 
 }  // namespace memes::pipelines::demo

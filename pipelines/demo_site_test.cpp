@@ -13,6 +13,12 @@ namespace {
 
 DemoSiteOptions SmallSite() {
   DemoSiteOptions options;
+  options.classes = {{"mushroom_head", {"蘑菇头", "蘑菇头表情包"}},
+                     {"kumamon", {"熊本熊", "kumamon"}},
+                     {"panda_head", {"熊猫头"}},
+                     {"shiba", {"可爱柴犬", "shiba meme"}},
+                     {"cat", {"猫猫表情包"}},
+                     {"frog", {"青蛙表情包", "frog meme"}}};
   options.stickers_per_class = 12;
   options.slow_host_latency_ms = 10;
   options.preferred_port = 0;  // any free port: tests run in parallel
@@ -54,11 +60,19 @@ TEST(DemoSite, ServesSearchPagesAndEveryKindOfFile) {
   EXPECT_EQ(client.Get("/img/kumamon_gone.png")->status, 404);
 }
 
+TEST(DemoSite, NeedsClassesWithKeywords) {
+  DemoSiteOptions options = SmallSite();
+  options.classes.clear();
+  EXPECT_FALSE(DemoSite::Start(options).ok());
+  options.classes = {{"empty", {}}};
+  EXPECT_FALSE(DemoSite::Start(options).ok());
+}
+
 TEST(DemoSite, PagesRunOutAndUnknownKeywordsAreEmpty) {
   auto site = DemoSite::Start(SmallSite());
   ASSERT_TRUE(site.ok());
   httplib::Client client("127.0.0.1", std::stoi((*site)->Host().substr(10)));
-  const int last = (*site)->PagesPerKeyword();
+  const int last = 3;  // options.pages
   auto past = client.Get(
       ("/api/search?q=%E7%86%8A%E6%9C%AC%E7%86%8A&page=" + std::to_string(last + 1)).c_str());
   ASSERT_TRUE(past);
@@ -68,7 +82,7 @@ TEST(DemoSite, PagesRunOutAndUnknownKeywordsAreEmpty) {
 }
 
 TEST(DemoStickers, DeterministicAndAnimated) {
-  StickerSpec spec{2, 42, 4, true};
+  StickerSpec spec{2, 42, 4, true};  // an animated panda head
   const auto a = DrawSticker(spec, 64);
   const auto b = DrawSticker(spec, 64);
   ASSERT_EQ(a.size(), 4u);

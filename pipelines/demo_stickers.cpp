@@ -178,11 +178,29 @@ void Caption(cv::Mat& img, const std::string& text, int size) {
   const cv::Scalar ink = Bgra(20, 20, 20);
   static std::mutex font_mutex;  // FreeType2 objects are not thread-safe
   if (cv::freetype::FreeType2* font = CaptionFont()) {
-    std::lock_guard lock(font_mutex);
-    int baseline = 0;
-    const cv::Size extent = font->getTextSize(text, height, -1, &baseline);
-    font->putText(img, text, {(size - extent.width) / 2, size - 3}, height, ink, -1, cv::LINE_AA,
-                  true);
+    // FreeType2::putText draws on 3-channel images only: draw black on white, then use the
+    // darkness as coverage of the ink on the BGRA sticker.
+    cv::Mat layer(img.size(), CV_8UC3, cv::Scalar(255, 255, 255));
+    {
+      std::lock_guard lock(font_mutex);
+      int baseline = 0;
+      const cv::Size extent = font->getTextSize(text, height, -1, &baseline);
+      font->putText(layer, text, {(size - extent.width) / 2, size - 3}, height, cv::Scalar(0, 0, 0),
+                    -1, cv::LINE_AA, true);
+    }
+    for (int y = 0; y < img.rows; ++y) {
+      const cv::Vec3b* in = layer.ptr<cv::Vec3b>(y);
+      cv::Vec4b* out = img.ptr<cv::Vec4b>(y);
+      for (int x = 0; x < img.cols; ++x) {
+        const int coverage = 255 - in[x][1];
+        if (coverage == 0) continue;
+        for (int c = 0; c < 3; ++c) {
+          out[x][c] =
+              static_cast<uint8_t>((ink[c] * coverage + out[x][c] * (255 - coverage)) / 255);
+        }
+        out[x][3] = static_cast<uint8_t>(std::max<int>(out[x][3], coverage));
+      }
+    }
     return;
   }
   // No CJK font: Latin captions only, with OpenCV's built-in Hershey font.
@@ -198,17 +216,8 @@ void Caption(cv::Mat& img, const std::string& text, int size) {
 
 const char* CaptionFontPath() { return "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"; }
 
-const std::vector<DemoClass>& DemoClasses() {
-  static const std::vector<DemoClass> classes = {
-      {"mushroom_head", {"蘑菇头", "蘑菇头表情包"}}, {"kumamon", {"熊本熊", "kumamon"}},
-      {"panda_head", {"熊猫头", "熊猫头表情包"}},    {"shiba", {"可爱柴犬", "shiba meme"}},
-      {"cat", {"猫猫表情包", "cat meme"}},           {"frog", {"青蛙表情包", "frog meme"}},
-  };
-  return classes;
-}
-
 std::vector<cv::Mat> DrawSticker(const StickerSpec& spec, int size) {
-  std::mt19937_64 rng(spec.seed * 0x9E3779B97F4A7C15ULL + spec.class_index);
+  std::mt19937_64 rng(spec.seed * 0x9E3779B97F4A7C15ULL + spec.style);
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   const cv::Scalar background = spec.transparent
                                     ? cv::Scalar(0, 0, 0, 0)
@@ -233,7 +242,7 @@ std::vector<cv::Mat> DrawSticker(const StickerSpec& spec, int size) {
               tilt};
     cv::Mat img(size, size, CV_8UC4, background);
     std::mt19937_64 draw_rng(draw_seed);  // same colours in every frame of one sticker
-    kDrawers[spec.class_index % 6](img, pose, draw_rng);
+    kDrawers[spec.style % kStyles](img, pose, draw_rng);
     Caption(img, caption, size);
     frames.push_back(img);
   }

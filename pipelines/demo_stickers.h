@@ -1,4 +1,4 @@
-// Draws the demo's stickers: six classes of cartoon faces (蘑菇头, 熊本熊, 熊猫头, 柴犬, 猫, 青蛙)
+// Draws the demo's stickers: six styles of cartoon faces (蘑菇头, 熊本熊, 熊猫头, 柴犬, 猫, 青蛙)
 // with random pose, expression, colours, captions in Chinese and English, and transparent or
 // solid backgrounds; animated ones as a short loop of frames. Deterministic for a given seed.
 // Thread-safety: pure functions of their arguments.
@@ -12,16 +12,11 @@
 
 namespace memes::pipelines::demo {
 
-struct DemoClass {
-  std::string label;                  // the class name in the pipeline file
-  std::vector<std::string> keywords;  // search keywords (Chinese first)
-};
-
-// The six demo classes, in label order.
-const std::vector<DemoClass>& DemoClasses();
+// The number of drawing styles; class i of a pipeline is drawn in style i % kStyles.
+inline constexpr int kStyles = 6;
 
 struct StickerSpec {
-  int class_index = 0;
+  int style = 0;            // 0 mushroom head, 1 kumamon, 2 panda head, 3 shiba, 4 cat, 5 frog
   uint64_t seed = 0;        // pose, colours, caption
   int frames = 1;           // 1 = still
   bool transparent = true;  // alpha 0 around the sticker

@@ -1,0 +1,28 @@
+// `memes demo`: the whole loop on a built-in sticker site, as a newcomer meets it first.
+// Starts the demo site (demo_site.h) on 127.0.0.1, writes the pipeline file pipelines/demo.toml
+// with the site's address into DIR, and runs the real jobs through the same command line a user
+// types: crawl → pack → verify → preview → train (tiny) → eval → predict one GIF → relabel one
+// class → pack again. A second run in the same DIR resumes: fetched URLs are skipped and
+// training continues from its checkpoint.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+namespace memes::pipelines {
+
+struct DemoOptions {
+  std::filesystem::path dir = "memes-demo";
+  int stickers_per_class = 30;
+  int epochs = 15;
+  std::string preset = "tiny";
+  int threads = 0;  // 0: all cores
+};
+
+// Returns the exit status: 0 when every step ran, 2 when one could not.
+int RunDemo(const DemoOptions& options);
+
+// The pipeline file template (pipelines/demo.toml, compiled in).
+const char* DemoPipelineTemplate();
+
+}  // namespace memes::pipelines
