@@ -1,0 +1,569 @@
+#include "store/catalog.h"
+
+#include <algorithm>
+#include <ctime>
+
+#include "store/sqlite.h"
+
+namespace memes::store {
+
+namespace {
+
+// migrations[i] takes a catalog from schema version i to i + 1. Append only; never edit one
+// that has shipped.
+const char* const kMigrations[] = {
+    // 0 -> 1
+    R"sql(
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE labels(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,
+                    retired INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE groups(id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE);
+CREATE TABLE items(blob TEXT PRIMARY KEY, bytes INTEGER NOT NULL, format TEXT NOT NULL,
+                   width INTEGER NOT NULL, height INTEGER NOT NULL,
+                   frame_count INTEGER NOT NULL, status TEXT NOT NULL, error TEXT NOT NULL,
+                   label_id INTEGER REFERENCES labels(id), dropped INTEGER NOT NULL DEFAULT 0,
+                   group_id INTEGER REFERENCES groups(id), added_at INTEGER NOT NULL);
+CREATE INDEX items_label ON items(label_id);
+CREATE TABLE sources(id INTEGER PRIMARY KEY, blob TEXT NOT NULL REFERENCES items(blob),
+                     url TEXT NOT NULL, page_url TEXT NOT NULL, keyword TEXT NOT NULL,
+                     source_name TEXT NOT NULL, fetched_at INTEGER NOT NULL,
+                     http_status INTEGER NOT NULL, UNIQUE(blob, url));
+CREATE INDEX sources_url ON sources(url);
+CREATE TABLE frames(blob TEXT NOT NULL REFERENCES items(blob), frame_index INTEGER NOT NULL,
+                    timestamp_ms INTEGER NOT NULL, phash INTEGER NOT NULL,
+                    PRIMARY KEY(blob, frame_index));
+CREATE TABLE pages(url TEXT PRIMARY KEY, read_at INTEGER NOT NULL, http_status INTEGER NOT NULL);
+CREATE TABLE errors(id INTEGER PRIMARY KEY, time INTEGER NOT NULL, url TEXT NOT NULL,
+                    stage TEXT NOT NULL, message TEXT NOT NULL);
+CREATE INDEX errors_url ON errors(url);
+CREATE TABLE label_log(id INTEGER PRIMARY KEY, time INTEGER NOT NULL, blob TEXT NOT NULL,
+                       old_label TEXT, new_label TEXT, action TEXT NOT NULL);
+)sql",
+};
+static_assert(std::size(kMigrations) == kCatalogSchemaVersion);
+
+int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
+
+}  // namespace
+
+struct Catalog::Impl {
+  std::unique_ptr<Database> db;
+  CatalogOptions options;
+  int version = 0;
+  // (phash, group) of every kept frame; loaded on the first AddItem that needs it.
+  std::vector<std::pair<uint64_t, int64_t>> phash_index;
+  bool phash_loaded = false;
+
+  Result<int> UserVersion() {
+    MEMES_ASSIGN_OR_RETURN(Statement stmt, db->Prepare("PRAGMA user_version"));
+    MEMES_ASSIGN_OR_RETURN(const bool row, stmt.Step());
+    return row ? static_cast<int>(stmt.Int(0)) : 0;
+  }
+
+  Status Migrate() {
+    MEMES_ASSIGN_OR_RETURN(version, UserVersion());
+    if (version > kCatalogSchemaVersion) {
+      return Unsupported("catalog schema version " + std::to_string(version) +
+                             " is newer than this memes understands (" +
+                             std::to_string(kCatalogSchemaVersion) + "); upgrade memes",
+                         db->path().string());
+    }
+    while (version < kCatalogSchemaVersion) {
+      Transaction txn(*db);
+      MEMES_RETURN_IF_ERROR(txn.Begin());
+      // Re-read inside the write lock: another process may have migrated meanwhile.
+      MEMES_ASSIGN_OR_RETURN(version, UserVersion());
+      if (version >= kCatalogSchemaVersion) break;
+      MEMES_RETURN_IF_ERROR(db->Exec(kMigrations[version]));
+      MEMES_RETURN_IF_ERROR(db->Exec("PRAGMA user_version=" + std::to_string(version + 1)));
+      MEMES_RETURN_IF_ERROR(txn.Commit());
+      ++version;
+    }
+    return Status::Ok();
+  }
+
+  Status InTransaction(const std::function<Status()>& body) {
+    Transaction txn(*db);
+    MEMES_RETURN_IF_ERROR(txn.Begin());
+    MEMES_RETURN_IF_ERROR(body());
+    return txn.Commit();
+  }
+
+  Result<std::optional<int64_t>> LabelId(const std::string& name) {
+    MEMES_ASSIGN_OR_RETURN(Statement stmt, db->Prepare("SELECT id FROM labels WHERE name=?"));
+    stmt.Bind(1, name);
+    MEMES_ASSIGN_OR_RETURN(const bool row, stmt.Step());
+    if (!row) return std::optional<int64_t>();
+    return std::optional<int64_t>(stmt.Int(0));
+  }
+
+  // The id of `name`, appending a new label when unknown; un-retires a retired one.
+  Result<int64_t> EnsureLabel(const std::string& name) {
+    if (name.empty()) return InvalidArgument("a label name cannot be empty");
+    if (name.find_first_of("\t\n\r") != std::string::npos) {
+      return InvalidArgument("a label name cannot hold tabs or line breaks: '" + name + "'");
+    }
+    MEMES_ASSIGN_OR_RETURN(auto id, LabelId(name));
+    if (id) {
+      MEMES_ASSIGN_OR_RETURN(Statement stmt, db->Prepare("UPDATE labels SET retired=0 WHERE id=?"));
+      MEMES_RETURN_IF_ERROR(stmt.Bind(1, *id).Run());
+      return *id;
+    }
+    MEMES_ASSIGN_OR_RETURN(Statement stmt, db->Prepare("INSERT INTO labels(name) VALUES(?)"));
+    MEMES_RETURN_IF_ERROR(stmt.Bind(1, name).Run());
+    return db->LastInsertRowId();
+  }
+
+  Status Log(const std::string& blob, const std::optional<std::string>& old_label,
+             const std::optional<std::string>& new_label, const std::string& action) {
+    MEMES_ASSIGN_OR_RETURN(
+        Statement stmt,
+        db->Prepare("INSERT INTO label_log(time, blob, old_label, new_label, action) "
+                    "VALUES(?,?,?,?,?)"));
+    return stmt.Bind(1, Now())
+        .Bind(2, blob)
+        .Bind(3, old_label)
+        .Bind(4, new_label)
+        .Bind(5, action)
+        .Run();
+  }
+
+  Result<std::optional<std::string>> ItemLabel(const std::string& blob) {
+    MEMES_ASSIGN_OR_RETURN(
+        Statement stmt,
+        db->Prepare("SELECT l.name FROM items i LEFT JOIN labels l ON l.id=i.label_id "
+                    "WHERE i.blob=?"));
+    stmt.Bind(1, blob);
+    MEMES_ASSIGN_OR_RETURN(const bool row, stmt.Step());
+    if (!row) return NotFound("no item with this hash", blob);
+    if (stmt.IsNull(0)) return std::optional<std::string>();
+    return std::optional<std::string>(stmt.Text(0));
+  }
+
+  Status LoadPhashIndex() {
+    if (phash_loaded) return Status::Ok();
+    MEMES_ASSIGN_OR_RETURN(
+        Statement stmt,
+        db->Prepare("SELECT f.phash, i.group_id FROM frames f JOIN items i ON i.blob=f.blob "
+                    "WHERE i.group_id IS NOT NULL"));
+    for (;;) {
+      MEMES_ASSIGN_OR_RETURN(const bool row, stmt.Step());
+      if (!row) break;
+      phash_index.emplace_back(static_cast<uint64_t>(stmt.Int(0)), stmt.Int(1));
+    }
+    phash_loaded = true;
+    return Status::Ok();
+  }
+
+  Status InsertFrames(const std::string& blob, std::span<const FrameRecord> frames) {
+    MEMES_ASSIGN_OR_RETURN(
+        Statement stmt,
+        db->Prepare("INSERT OR REPLACE INTO frames(blob, frame_index, timestamp_ms, phash) "
+                    "VALUES(?,?,?,?)"));
+    for (const FrameRecord& frame : frames) {
+      MEMES_RETURN_IF_ERROR(stmt.Bind(1, blob)
+                                .Bind(2, int64_t{frame.index})
+                                .Bind(3, frame.timestamp_ms)
+                                .Bind(4, static_cast<int64_t>(frame.phash))
+                                .Run());
+    }
+    return Status::Ok();
+  }
+
+  // The group a new item with these frames joins, creating one keyed by `blob` if none is near.
+  Result<int64_t> AssignGroup(const std::string& blob, std::span<const FrameRecord> frames) {
+    MEMES_RETURN_IF_ERROR(LoadPhashIndex());
+    int64_t best = 0;
+    for (const FrameRecord& frame : frames) {
+      for (const auto& [phash, group] : phash_index) {
+        if ((best == 0 || group < best) &&
+            PhashDistance(phash, frame.phash) <= options.near_duplicate_distance) {
+          best = group;
+        }
+      }
+    }
+    if (best != 0) return best;
+    MEMES_ASSIGN_OR_RETURN(Statement stmt, db->Prepare("INSERT INTO groups(key) VALUES(?)"));
+    MEMES_RETURN_IF_ERROR(stmt.Bind(1, blob).Run());
+    return db->LastInsertRowId();
+  }
+};
+
+Catalog::Catalog(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Catalog::~Catalog() = default;
+
+Result<std::unique_ptr<Catalog>> Catalog::Open(const std::filesystem::path& path,
+                                               CatalogOptions options) {
+  auto impl = std::make_unique<Impl>();
+  MEMES_ASSIGN_OR_RETURN(impl->db, Database::Open(path));
+  impl->options = options;
+  MEMES_RETURN_IF_ERROR(impl->Migrate());
+  return std::unique_ptr<Catalog>(new Catalog(std::move(impl)));
+}
+
+int Catalog::schema_version() const { return impl_->version; }
+
+Status Catalog::InTransaction(const std::function<Status()>& body) {
+  return impl_->InTransaction(body);
+}
+
+Result<AddResult> Catalog::AddItem(const ItemRecord& item, const SourceRecord* source,
+                                   std::span<const FrameRecord> frames,
+                                   const std::optional<std::string>& label) {
+  if (item.blob.size() != 64)
+    return InvalidArgument("blob hash must be 64 hex characters", item.blob);
+  AddResult result;
+  std::vector<std::pair<uint64_t, int64_t>> new_phashes;
+  const Status status = impl_->InTransaction([&]() -> Status {
+    Database& db = *impl_->db;
+    MEMES_ASSIGN_OR_RETURN(Statement find,
+                           db.Prepare("SELECT COALESCE(group_id, 0) FROM items WHERE blob=?"));
+    find.Bind(1, item.blob);
+    MEMES_ASSIGN_OR_RETURN(const bool exists, find.Step());
+    if (exists) {
+      result.group = find.Int(0);
+    } else {
+      result.new_item = true;
+      if (!frames.empty()) {
+        MEMES_ASSIGN_OR_RETURN(result.group, impl_->AssignGroup(item.blob, frames));
+      }
+      MEMES_ASSIGN_OR_RETURN(
+          Statement insert,
+          db.Prepare("INSERT INTO items(blob, bytes, format, width, height, frame_count, status, "
+                     "error, group_id, added_at) VALUES(?,?,?,?,?,?,?,?,?,?)"));
+      insert.Bind(1, item.blob)
+          .Bind(2, static_cast<int64_t>(item.bytes))
+          .Bind(3, item.format)
+          .Bind(4, int64_t{item.width})
+          .Bind(5, int64_t{item.height})
+          .Bind(6, int64_t{item.frame_count})
+          .Bind(7, item.status)
+          .Bind(8, item.error);
+      if (result.group != 0) {
+        insert.Bind(9, result.group);
+      } else {
+        insert.BindNull(9);
+      }
+      MEMES_RETURN_IF_ERROR(insert.Bind(10, Now()).Run());
+      MEMES_RETURN_IF_ERROR(impl_->InsertFrames(item.blob, frames));
+      for (const FrameRecord& frame : frames) new_phashes.emplace_back(frame.phash, result.group);
+    }
+    if (source != nullptr) {
+      MEMES_ASSIGN_OR_RETURN(
+          Statement insert,
+          db.Prepare("INSERT OR IGNORE INTO sources(blob, url, page_url, keyword, source_name, "
+                     "fetched_at, http_status) VALUES(?,?,?,?,?,?,?)"));
+      MEMES_RETURN_IF_ERROR(insert.Bind(1, item.blob)
+                                .Bind(2, source->url)
+                                .Bind(3, source->page_url)
+                                .Bind(4, source->keyword)
+                                .Bind(5, source->source_name)
+                                .Bind(6, source->fetched_at)
+                                .Bind(7, int64_t{source->http_status})
+                                .Run());
+    }
+    if (label && !label->empty()) {
+      MEMES_ASSIGN_OR_RETURN(auto old_label, impl_->ItemLabel(item.blob));
+      if (!old_label) {
+        MEMES_ASSIGN_OR_RETURN(const int64_t label_id, impl_->EnsureLabel(*label));
+        MEMES_ASSIGN_OR_RETURN(Statement update,
+                               db.Prepare("UPDATE items SET label_id=? WHERE blob=?"));
+        MEMES_RETURN_IF_ERROR(update.Bind(1, label_id).Bind(2, item.blob).Run());
+        MEMES_RETURN_IF_ERROR(impl_->Log(item.blob, std::nullopt, *label, "crawl"));
+      }
+    }
+    return Status::Ok();
+  });
+  if (!status.ok()) return status;
+  // Only after the commit: a rolled-back item must not attract later near-duplicates.
+  if (impl_->phash_loaded) {
+    impl_->phash_index.insert(impl_->phash_index.end(), new_phashes.begin(), new_phashes.end());
+  }
+  return result;
+}
+
+Status Catalog::SetFrames(const std::string& blob, std::span<const FrameRecord> frames) {
+  return impl_->InTransaction([&]() -> Status {
+    MEMES_ASSIGN_OR_RETURN(Statement erase, impl_->db->Prepare("DELETE FROM frames WHERE blob=?"));
+    MEMES_RETURN_IF_ERROR(erase.Bind(1, blob).Run());
+    return impl_->InsertFrames(blob, frames);
+  });
+}
+
+Status Catalog::RecordError(const std::string& url, const std::string& stage,
+                            const std::string& message) {
+  MEMES_ASSIGN_OR_RETURN(
+      Statement stmt,
+      impl_->db->Prepare("INSERT INTO errors(time, url, stage, message) VALUES(?,?,?,?)"));
+  return stmt.Bind(1, Now()).Bind(2, url).Bind(3, stage).Bind(4, message).Run();
+}
+
+Result<UrlState> Catalog::LookupUrl(const std::string& url) {
+  MEMES_ASSIGN_OR_RETURN(Statement fetched,
+                         impl_->db->Prepare("SELECT 1 FROM sources WHERE url=? LIMIT 1"));
+  fetched.Bind(1, url);
+  MEMES_ASSIGN_OR_RETURN(const bool found, fetched.Step());
+  if (found) return UrlState::kFetched;
+  MEMES_ASSIGN_OR_RETURN(Statement failed,
+                         impl_->db->Prepare("SELECT 1 FROM errors WHERE url=? LIMIT 1"));
+  failed.Bind(1, url);
+  MEMES_ASSIGN_OR_RETURN(const bool failed_found, failed.Step());
+  return failed_found ? UrlState::kFailed : UrlState::kUnknown;
+}
+
+Status Catalog::MarkPageRead(const std::string& url, int http_status) {
+  MEMES_ASSIGN_OR_RETURN(
+      Statement stmt,
+      impl_->db->Prepare("INSERT OR REPLACE INTO pages(url, read_at, http_status) VALUES(?,?,?)"));
+  return stmt.Bind(1, url).Bind(2, Now()).Bind(3, int64_t{http_status}).Run();
+}
+
+Result<bool> Catalog::PageRead(const std::string& url) {
+  MEMES_ASSIGN_OR_RETURN(Statement stmt, impl_->db->Prepare("SELECT 1 FROM pages WHERE url=?"));
+  stmt.Bind(1, url);
+  return stmt.Step();
+}
+
+Result<std::vector<LabelInfo>> Catalog::Labels() {
+  MEMES_ASSIGN_OR_RETURN(
+      Statement stmt,
+      impl_->db->Prepare("SELECT l.id, l.name, l.retired, "
+                         "  (SELECT COUNT(*) FROM items i WHERE i.label_id=l.id AND i.dropped=0), "
+                         "  (SELECT COUNT(*) FROM items i WHERE i.label_id=l.id AND i.dropped=1) "
+                         "FROM labels l ORDER BY l.id"));
+  std::vector<LabelInfo> labels;
+  for (;;) {
+    MEMES_ASSIGN_OR_RETURN(const bool row, stmt.Step());
+    if (!row) break;
+    labels.push_back({stmt.Int(0), stmt.Text(1), stmt.Int(2) != 0, stmt.Int(3), stmt.Int(4)});
+  }
+  return labels;
+}
+
+Result<std::vector<std::string>> Catalog::ResolvePrefix(const std::string& prefix, int limit) {
+  for (char c : prefix) {
+    if (!std::isxdigit(static_cast<unsigned char>(c)) ||
+        std::isupper(static_cast<unsigned char>(c))) {
+      return InvalidArgument("an item is named by lower-case hex (a blob hash or its prefix)",
+                             prefix);
+    }
+  }
+  MEMES_ASSIGN_OR_RETURN(
+      Statement stmt,
+      impl_->db->Prepare(
+          "SELECT blob FROM items WHERE blob >= ? AND blob < ? ORDER BY blob LIMIT ?"));
+  stmt.Bind(1, prefix).Bind(2, prefix + "g").Bind(3, int64_t{limit});
+  std::vector<std::string> blobs;
+  for (;;) {
+    MEMES_ASSIGN_OR_RETURN(const bool row, stmt.Step());
+    if (!row) break;
+    blobs.push_back(stmt.Text(0));
+  }
+  return blobs;
+}
+
+Status Catalog::SetLabel(std::span<const std::string> blobs, const std::string& label,
+                         const std::string& action) {
+  return impl_->InTransaction([&]() -> Status {
+    MEMES_ASSIGN_OR_RETURN(const int64_t label_id, impl_->EnsureLabel(label));
+    MEMES_ASSIGN_OR_RETURN(Statement update,
+                           impl_->db->Prepare("UPDATE items SET label_id=? WHERE blob=?"));
+    for (const std::string& blob : blobs) {
+      MEMES_ASSIGN_OR_RETURN(auto old_label, impl_->ItemLabel(blob));
+      if (old_label && *old_label == label) continue;
+      MEMES_RETURN_IF_ERROR(update.Bind(1, label_id).Bind(2, blob).Run());
+      MEMES_RETURN_IF_ERROR(impl_->Log(blob, old_label, label, action));
+    }
+    return Status::Ok();
+  });
+}
+
+Status Catalog::ClearLabel(std::span<const std::string> blobs, const std::string& action) {
+  return impl_->InTransaction([&]() -> Status {
+    MEMES_ASSIGN_OR_RETURN(Statement update,
+                           impl_->db->Prepare("UPDATE items SET label_id=NULL WHERE blob=?"));
+    for (const std::string& blob : blobs) {
+      MEMES_ASSIGN_OR_RETURN(auto old_label, impl_->ItemLabel(blob));
+      if (!old_label) continue;
+      MEMES_RETURN_IF_ERROR(update.Bind(1, blob).Run());
+      MEMES_RETURN_IF_ERROR(impl_->Log(blob, old_label, std::nullopt, action));
+    }
+    return Status::Ok();
+  });
+}
+
+Status Catalog::RenameLabel(const std::string& old_name, const std::string& new_name) {
+  return impl_->InTransaction([&]() -> Status {
+    MEMES_ASSIGN_OR_RETURN(auto old_id, impl_->LabelId(old_name));
+    if (!old_id) return NotFound("no label named '" + old_name + "'");
+    MEMES_ASSIGN_OR_RETURN(auto new_id, impl_->LabelId(new_name));
+    if (new_id) {
+      return InvalidArgument("label '" + new_name + "' exists already; use `label merge " +
+                             old_name + " " + new_name + "`");
+    }
+    if (new_name.empty() || new_name.find_first_of("\t\n\r") != std::string::npos) {
+      return InvalidArgument("bad label name '" + new_name + "'");
+    }
+    MEMES_ASSIGN_OR_RETURN(Statement update,
+                           impl_->db->Prepare("UPDATE labels SET name=? WHERE id=?"));
+    MEMES_RETURN_IF_ERROR(update.Bind(1, new_name).Bind(2, *old_id).Run());
+    MEMES_ASSIGN_OR_RETURN(Statement items,
+                           impl_->db->Prepare("SELECT blob FROM items WHERE label_id=?"));
+    items.Bind(1, *old_id);
+    for (;;) {
+      MEMES_ASSIGN_OR_RETURN(const bool row, items.Step());
+      if (!row) break;
+      MEMES_RETURN_IF_ERROR(impl_->Log(items.Text(0), old_name, new_name, "rename"));
+    }
+    return Status::Ok();
+  });
+}
+
+Status Catalog::MergeLabels(const std::string& from, const std::string& into) {
+  if (from == into) return InvalidArgument("cannot merge a label into itself: '" + from + "'");
+  return impl_->InTransaction([&]() -> Status {
+    MEMES_ASSIGN_OR_RETURN(auto from_id, impl_->LabelId(from));
+    if (!from_id) return NotFound("no label named '" + from + "'");
+    MEMES_ASSIGN_OR_RETURN(const int64_t into_id, impl_->EnsureLabel(into));
+    MEMES_ASSIGN_OR_RETURN(Statement items,
+                           impl_->db->Prepare("SELECT blob FROM items WHERE label_id=?"));
+    items.Bind(1, *from_id);
+    for (;;) {
+      MEMES_ASSIGN_OR_RETURN(const bool row, items.Step());
+      if (!row) break;
+      MEMES_RETURN_IF_ERROR(impl_->Log(items.Text(0), from, into, "merge"));
+    }
+    MEMES_ASSIGN_OR_RETURN(Statement move,
+                           impl_->db->Prepare("UPDATE items SET label_id=? WHERE label_id=?"));
+    MEMES_RETURN_IF_ERROR(move.Bind(1, into_id).Bind(2, *from_id).Run());
+    MEMES_ASSIGN_OR_RETURN(Statement retire,
+                           impl_->db->Prepare("UPDATE labels SET retired=1 WHERE id=?"));
+    return retire.Bind(1, *from_id).Run();
+  });
+}
+
+Status Catalog::SetDropped(std::span<const std::string> blobs, bool dropped) {
+  return impl_->InTransaction([&]() -> Status {
+    MEMES_ASSIGN_OR_RETURN(Statement update,
+                           impl_->db->Prepare("UPDATE items SET dropped=? WHERE blob=?"));
+    for (const std::string& blob : blobs) {
+      MEMES_ASSIGN_OR_RETURN(auto label, impl_->ItemLabel(blob));
+      MEMES_RETURN_IF_ERROR(update.Bind(1, int64_t{dropped ? 1 : 0}).Bind(2, blob).Run());
+      MEMES_RETURN_IF_ERROR(impl_->Log(blob, label, label, dropped ? "drop" : "undrop"));
+    }
+    return Status::Ok();
+  });
+}
+
+Result<std::vector<std::string>> Catalog::LabelLog() {
+  MEMES_ASSIGN_OR_RETURN(
+      Statement stmt,
+      impl_->db->Prepare("SELECT time, blob, COALESCE(old_label,''), COALESCE(new_label,''), "
+                         "action FROM label_log ORDER BY id"));
+  std::vector<std::string> rows;
+  for (;;) {
+    MEMES_ASSIGN_OR_RETURN(const bool row, stmt.Step());
+    if (!row) break;
+    rows.push_back(std::to_string(stmt.Int(0)) + "\t" + stmt.Text(1) + "\t" + stmt.Text(2) + "\t" +
+                   stmt.Text(3) + "\t" + stmt.Text(4));
+  }
+  return rows;
+}
+
+Result<std::vector<PackEntry>> Catalog::PackIndex() {
+  MEMES_ASSIGN_OR_RETURN(
+      Statement stmt,
+      impl_->db->Prepare(
+          "SELECT i.blob, i.label_id, g.key, (SELECT COUNT(*) FROM frames f WHERE f.blob=i.blob) "
+          "FROM items i JOIN groups g ON g.id=i.group_id "
+          "WHERE i.status='ok' AND i.dropped=0 AND i.label_id IS NOT NULL ORDER BY i.blob"));
+  std::vector<PackEntry> entries;
+  for (;;) {
+    MEMES_ASSIGN_OR_RETURN(const bool row, stmt.Step());
+    if (!row) break;
+    const int kept = static_cast<int>(stmt.Int(3));
+    if (kept == 0) continue;
+    entries.push_back({stmt.Text(0), stmt.Int(1), stmt.Text(2), kept});
+  }
+  return entries;
+}
+
+Status Catalog::ForEachLabelRow(const std::function<Status(const LabelRow&)>& visit) {
+  MEMES_ASSIGN_OR_RETURN(
+      Statement stmt,
+      impl_->db->Prepare(
+          "SELECT i.blob, COALESCE(l.name,''), "
+          "  COALESCE((SELECT s.url FROM sources s WHERE s.blob=i.blob ORDER BY s.id LIMIT 1),''), "
+          "  i.dropped "
+          "FROM items i LEFT JOIN labels l ON l.id=i.label_id ORDER BY i.blob"));
+  for (;;) {
+    MEMES_ASSIGN_OR_RETURN(const bool row, stmt.Step());
+    if (!row) break;
+    MEMES_RETURN_IF_ERROR(visit({stmt.Text(0), stmt.Text(1), stmt.Text(2), stmt.Int(3) != 0}));
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<FrameRecord>> Catalog::Frames(const std::string& blob) {
+  MEMES_ASSIGN_OR_RETURN(
+      Statement stmt,
+      impl_->db->Prepare("SELECT frame_index, timestamp_ms, phash FROM frames WHERE blob=? "
+                         "ORDER BY frame_index"));
+  stmt.Bind(1, blob);
+  std::vector<FrameRecord> frames;
+  for (;;) {
+    MEMES_ASSIGN_OR_RETURN(const bool row, stmt.Step());
+    if (!row) break;
+    frames.push_back(
+        {static_cast<int>(stmt.Int(0)), stmt.Int(1), static_cast<uint64_t>(stmt.Int(2))});
+  }
+  return frames;
+}
+
+Result<bool> Catalog::HasItem(const std::string& blob) {
+  MEMES_ASSIGN_OR_RETURN(Statement stmt, impl_->db->Prepare("SELECT 1 FROM items WHERE blob=?"));
+  stmt.Bind(1, blob);
+  return stmt.Step();
+}
+
+Result<int64_t> Catalog::CountItems() {
+  MEMES_ASSIGN_OR_RETURN(Statement stmt, impl_->db->Prepare("SELECT COUNT(*) FROM items"));
+  MEMES_ASSIGN_OR_RETURN(const bool row, stmt.Step());
+  return row ? stmt.Int(0) : 0;
+}
+
+Result<std::optional<std::string>> Catalog::GetMeta(const std::string& key) {
+  MEMES_ASSIGN_OR_RETURN(Statement stmt, impl_->db->Prepare("SELECT value FROM meta WHERE key=?"));
+  stmt.Bind(1, key);
+  MEMES_ASSIGN_OR_RETURN(const bool row, stmt.Step());
+  if (!row) return std::optional<std::string>();
+  return std::optional<std::string>(stmt.Text(0));
+}
+
+Status Catalog::SetMeta(const std::string& key, const std::string& value) {
+  MEMES_ASSIGN_OR_RETURN(Statement stmt,
+                         impl_->db->Prepare("INSERT OR REPLACE INTO meta(key, value) VALUES(?,?)"));
+  return stmt.Bind(1, key).Bind(2, value).Run();
+}
+
+Status Catalog::ResetFrames(std::span<const std::pair<std::string, std::string>> meta) {
+  return impl_->InTransaction([&]() -> Status {
+    MEMES_RETURN_IF_ERROR(impl_->db->Exec("DELETE FROM frames"));
+    for (const auto& [key, value] : meta) MEMES_RETURN_IF_ERROR(SetMeta(key, value));
+    impl_->phash_index.clear();
+    impl_->phash_loaded = false;
+    return Status::Ok();
+  });
+}
+
+Status Catalog::CheckIntegrity() {
+  MEMES_ASSIGN_OR_RETURN(Statement stmt, impl_->db->Prepare("PRAGMA integrity_check"));
+  MEMES_ASSIGN_OR_RETURN(const bool row, stmt.Step());
+  if (!row || stmt.Text(0) != "ok") {
+    return Corrupt("catalog integrity check failed: " + (row ? stmt.Text(0) : std::string("?")),
+                   impl_->db->path().string());
+  }
+  return Status::Ok();
+}
+
+}  // namespace memes::store

@@ -1,0 +1,163 @@
+// The catalog (catalog.sqlite, SQLite in WAL mode): items, their sources, labels, kept frames,
+// near-duplicate groups, fetch errors, pages read and the label-change log. Schema versioned
+// (PRAGMA user_version) with forward migrations; every write is one transaction, so a kill -9 at
+// any moment leaves either the old or the new state.
+// Thread-safety: none. One Catalog per thread; in a flow graph, writes go through one serial node.
+// Several processes may open the same catalog (SQLite locking, 10 s busy timeout).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace memes::store {
+
+inline constexpr int kCatalogSchemaVersion = 1;
+
+// Item status values.
+inline constexpr const char* kItemOk = "ok";          // decoded; frames kept
+inline constexpr const char* kItemFailed = "failed";  // fetched but unusable; `error` says why
+
+struct ItemRecord {
+  std::string blob;    // sha256 hex of the raw bytes (the item's identity)
+  uint64_t bytes = 0;  // size of the blob
+  std::string format;  // "gif", "png", "webp", …
+  int width = 0;
+  int height = 0;
+  int frame_count = 0;  // frames in the source file (kept frames are fewer or equal)
+  std::string status = kItemOk;
+  std::string error;  // empty unless status is failed
+};
+
+struct SourceRecord {
+  std::string url;       // the image URL
+  std::string page_url;  // the page it was found on (may be empty)
+  std::string keyword;
+  std::string source_name;  // the pipeline file's source name
+  int64_t fetched_at = 0;   // unix seconds
+  int http_status = 0;
+};
+
+struct FrameRecord {
+  int index = 0;             // frame index in the source animation
+  int64_t timestamp_ms = 0;  // presentation time
+  uint64_t phash = 0;        // 64-bit perceptual hash
+};
+
+struct AddResult {
+  bool new_item = false;  // false: the blob was already catalogued (exact duplicate)
+  int64_t group = 0;      // near-duplicate group id; 0 when the item has no frames
+};
+
+struct LabelInfo {
+  int64_t id = 0;  // stable: a new label appends; ids never shuffle
+  std::string name;
+  bool retired = false;  // merged away; kept so ids stay stable
+  int64_t items = 0;     // items with this label that are not dropped
+  int64_t dropped = 0;   // dropped items with this label
+};
+
+// What pack needs to know of one packable item (status ok, labelled, not dropped, has frames).
+struct PackEntry {
+  std::string blob;
+  int64_t label_id = 0;
+  std::string group_key;  // the blob hash that founded the item's near-duplicate group
+  int kept_frames = 0;
+};
+
+// One row of `memes label export`.
+struct LabelRow {
+  std::string blob;
+  std::string label;  // empty: unlabelled
+  std::string url;    // the first source URL (may be empty)
+  bool dropped = false;
+};
+
+enum class UrlState { kUnknown, kFetched, kFailed };
+
+struct CatalogOptions {
+  // Two items whose frames' perceptual hashes differ in at most this many bits share a group.
+  int near_duplicate_distance = 6;
+};
+
+// Hamming distance of two 64-bit perceptual hashes.
+inline int PhashDistance(uint64_t a, uint64_t b) { return __builtin_popcountll(a ^ b); }
+
+class Catalog {
+ public:
+  // Opens or creates the catalog, running migrations up to kCatalogSchemaVersion.
+  // A catalog written by a newer memes is refused with a message that says so.
+  static Result<std::unique_ptr<Catalog>> Open(const std::filesystem::path& path,
+                                               CatalogOptions options = {});
+  ~Catalog();
+  Catalog(const Catalog&) = delete;
+  Catalog& operator=(const Catalog&) = delete;
+
+  int schema_version() const;
+
+  // --- crawl side -------------------------------------------------------------------------
+  // Records an item, one source of it (may be null), its kept frames and (when the item has no
+  // label yet) its label, in one transaction. An exact duplicate (same blob) only gains the
+  // source. A new item joins the lowest-numbered group holding a frame within
+  // near_duplicate_distance of one of its frames, or founds a group of its own.
+  // Requires: item.blob is 64 lower-case hex characters; frames sorted by index.
+  Result<AddResult> AddItem(const ItemRecord& item, const SourceRecord* source,
+                            std::span<const FrameRecord> frames,
+                            const std::optional<std::string>& label);
+  // Replaces the kept frames of an existing item (after a frames-cache rebuild).
+  Status SetFrames(const std::string& blob, std::span<const FrameRecord> frames);
+  Status RecordError(const std::string& url, const std::string& stage, const std::string& message);
+  // kFetched when a source has this URL, kFailed when only errors name it.
+  Result<UrlState> LookupUrl(const std::string& url);
+  Status MarkPageRead(const std::string& url, int http_status);
+  Result<bool> PageRead(const std::string& url);
+
+  // --- labels -----------------------------------------------------------------------------
+  Result<std::vector<LabelInfo>> Labels();
+  // Full blob hashes starting with `prefix` (at most `limit`).
+  Result<std::vector<std::string>> ResolvePrefix(const std::string& prefix, int limit = 2);
+  // Sets the label of each item (creating the label when new). Logged as `action`.
+  Status SetLabel(std::span<const std::string> blobs, const std::string& label,
+                  const std::string& action = "set");
+  Status ClearLabel(std::span<const std::string> blobs, const std::string& action = "clear");
+  Status RenameLabel(const std::string& old_name, const std::string& new_name);
+  // Moves every item of `from` to `into` (created if new) and retires `from`.
+  Status MergeLabels(const std::string& from, const std::string& into);
+  Status SetDropped(std::span<const std::string> blobs, bool dropped);
+  // Rows of the label-change log: "time\tblob\told\tnew\taction".
+  Result<std::vector<std::string>> LabelLog();
+
+  // --- readers ----------------------------------------------------------------------------
+  // Every packable item, ordered by blob. Memory: one PackEntry per item.
+  Result<std::vector<PackEntry>> PackIndex();
+  // Every item (any status) for export, ordered by blob.
+  Status ForEachLabelRow(const std::function<Status(const LabelRow&)>& visit);
+  Result<std::vector<FrameRecord>> Frames(const std::string& blob);
+  Result<bool> HasItem(const std::string& blob);
+  Result<int64_t> CountItems();
+
+  // --- settings and health ----------------------------------------------------------------
+  Result<std::optional<std::string>> GetMeta(const std::string& key);
+  Status SetMeta(const std::string& key, const std::string& value);
+  // Deletes every kept-frame row (the frames cache is being rebuilt) and stores `meta` pairs.
+  Status ResetFrames(std::span<const std::pair<std::string, std::string>> meta);
+  // PRAGMA integrity_check.
+  Status CheckIntegrity();
+
+  // Runs `body` inside one transaction (BEGIN IMMEDIATE … COMMIT; rollback on error).
+  Status InTransaction(const std::function<Status()>& body);
+
+ private:
+  struct Impl;
+  explicit Catalog(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace memes::store

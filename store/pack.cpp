@@ -1,0 +1,421 @@
+#include "store/pack.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <iomanip>
+#include <map>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "core/log.h"
+#include "core/progress.h"
+#include "core/version.h"
+#include "store/file_util.h"
+#include "store/rotate.h"
+#include "store/split.h"
+
+namespace memes::store {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+uint64_t SplitMix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+// The record order key of an item: a seeded shuffle that does not depend on other items.
+uint64_t OrderKey(const std::string& blob, uint64_t seed) {
+  return SplitMix64(std::stoull(blob.substr(0, 16), nullptr, 16) ^ SplitMix64(seed));
+}
+
+// Holds an flock on "<out>.lock" for the life of the pack.
+class PackLock {
+ public:
+  Status Acquire(const fs::path& path) {
+    fd_ = UniqueFd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+    if (!fd_.valid()) return IoError("cannot open lock file: " + ErrnoText(), path.string());
+    if (::flock(fd_.get(), LOCK_EX | LOCK_NB) != 0) {
+      return IoError("another pack is writing this folder", path.string());
+    }
+    return Status::Ok();
+  }
+
+ private:
+  UniqueFd fd_;
+};
+
+// Removes "<out>.tmp-*" folders left by killed packs. Safe under the pack lock.
+void RemoveStaleOutputs(const fs::path& out) {
+  std::error_code error;
+  const std::string prefix = out.filename().string() + ".tmp-";
+  for (auto it = fs::directory_iterator(out.parent_path(), error);
+       !error && it != fs::directory_iterator(); it.increment(error)) {
+    if (it->path().filename().string().rfind(prefix, 0) == 0) {
+      std::error_code ignored;
+      fs::remove_all(it->path(), ignored);
+    }
+  }
+}
+
+// Atomically puts `fresh` at `out`; the previous folder (if any) is removed afterwards.
+Status SwapIn(const fs::path& fresh, const fs::path& out) {
+  std::error_code error;
+  if (fs::exists(out, error)) {
+    if (::renameat2(AT_FDCWD, fresh.c_str(), AT_FDCWD, out.c_str(), RENAME_EXCHANGE) != 0) {
+      return IoError("cannot swap in the new shards: " + ErrnoText(), out.string());
+    }
+    MEMES_RETURN_IF_ERROR(FsyncDirectory(out.parent_path()));
+    fs::remove_all(fresh, error);  // now holds the previous shards
+    return Status::Ok();
+  }
+  if (::rename(fresh.c_str(), out.c_str()) != 0) {
+    return IoError("cannot move the new shards into place: " + ErrnoText(), out.string());
+  }
+  return FsyncDirectory(out.parent_path());
+}
+
+struct Selected {
+  const PackEntry* entry;
+  uint64_t order;
+  uint8_t label;
+  Split split;
+};
+
+// Per-channel sums over training pixels, for dataset.json's mean and std.
+struct ChannelStats {
+  uint64_t sum[3] = {0, 0, 0};
+  uint64_t sum_squares[3] = {0, 0, 0};
+  uint64_t pixels = 0;  // per channel
+  void Add(std::span<const uint8_t> planar, size_t plane, uint64_t times) {
+    for (int c = 0; c < 3; ++c) {
+      uint64_t s = 0, q = 0;
+      const uint8_t* p = planar.data() + c * plane;
+      for (size_t i = 0; i < plane; ++i) {
+        s += p[i];
+        q += uint32_t{p[i]} * p[i];
+      }
+      sum[c] += s * times;
+      sum_squares[c] += q * times;
+    }
+    pixels += plane * times;
+  }
+};
+
+class PackRun {
+ public:
+  PackRun(Store& store, const PackOptions& options, const fs::path& temp)
+      : store_(store), options_(options), temp_(temp) {}
+
+  Status Run(PackReport& report);
+
+ private:
+  Status SelectItems(const std::vector<PackEntry>& entries, PackReport& report);
+  Status WriteItem(const Selected& item, PackReport& report);
+  Status NextTrainShard();
+  Status CloseTrainShard(PackReport& report);
+  Status WriteMeta(PackReport& report);
+
+  Store& store_;
+  const PackOptions& options_;
+  fs::path temp_;
+  int image_size_ = 0;
+  std::vector<std::string> class_names_;
+  std::vector<Selected> selected_;
+  std::unique_ptr<ShardWriter> train_;
+  int train_index_ = 0;
+  std::unique_ptr<ShardWriter> test_;
+  std::unique_ptr<FileWriter> index_;
+  std::vector<uint8_t> rotated_;
+  ChannelStats stats_;
+  std::vector<int64_t> groups_per_split_{0, 0};
+};
+
+Status PackRun::SelectItems(const std::vector<PackEntry>& entries, PackReport& report) {
+  MEMES_ASSIGN_OR_RETURN(std::vector<LabelInfo> labels, store_.catalog().Labels());
+  std::map<int64_t, int64_t> items_per_label;
+  for (const PackEntry& entry : entries) ++items_per_label[entry.label_id];
+  std::map<int64_t, uint8_t> label_byte;
+  for (const LabelInfo& label : labels) {
+    if (label.retired || items_per_label[label.id] == 0) continue;
+    if (class_names_.size() == kMaxClasses) {
+      int64_t classes = 0;
+      for (const LabelInfo& l : labels) classes += (!l.retired && items_per_label[l.id] > 0);
+      return InvalidArgument(std::to_string(classes) +
+                             " classes have items, but the CIFAR-10 layout has one label byte: "
+                             "at most 256 classes (merge or drop some with `memes label`)");
+    }
+    label_byte[label.id] = static_cast<uint8_t>(class_names_.size());
+    class_names_.push_back(label.name);
+  }
+  if (class_names_.empty()) {
+    return InvalidArgument("nothing to pack: no labelled item with frames in " +
+                           store_.dir().string());
+  }
+  report.classes.resize(class_names_.size());
+  for (size_t i = 0; i < class_names_.size(); ++i) report.classes[i].name = class_names_[i];
+
+  selected_.reserve(entries.size());
+  for (const PackEntry& entry : entries) {
+    auto byte = label_byte.find(entry.label_id);
+    if (byte == label_byte.end()) continue;  // retired label still attached (cannot happen)
+    selected_.push_back({&entry, OrderKey(entry.blob, options_.seed), byte->second,
+                         SplitOf(entry.group_key, options_.seed, options_.test_fraction)});
+  }
+  std::sort(selected_.begin(), selected_.end(),
+            [](const Selected& a, const Selected& b) { return a.order < b.order; });
+  if (options_.max_per_class > 0) {
+    std::vector<int64_t> kept(class_names_.size(), 0);
+    std::erase_if(selected_, [&](const Selected& item) {
+      if (kept[item.label] >= options_.max_per_class) {
+        ++report.classes[item.label].capped;
+        return true;
+      }
+      ++kept[item.label];
+      return false;
+    });
+  }
+  std::map<std::string_view, Split> groups;
+  for (const Selected& item : selected_) groups.emplace(item.entry->group_key, item.split);
+  for (const auto& [key, split] : groups) ++groups_per_split_[split == Split::kTest];
+  return Status::Ok();
+}
+
+Status PackRun::NextTrainShard() {
+  ++train_index_;
+  train_ = std::make_unique<ShardWriter>(
+      temp_ / ("data_batch_" + std::to_string(train_index_) + ".bin"), image_size_);
+  return train_->status();
+}
+
+Status PackRun::CloseTrainShard(PackReport& report) {
+  if (!train_) return Status::Ok();
+  MEMES_ASSIGN_OR_RETURN(WrittenFile file, train_->Finish());
+  report.files.push_back(std::move(file));
+  train_.reset();
+  return Status::Ok();
+}
+
+Status PackRun::WriteItem(const Selected& item, PackReport& report) {
+  const PackEntry& entry = *item.entry;
+  Result<ItemFrames> frames = store_.ReadFrames(entry.blob);
+  if (frames.ok() && frames->count != entry.kept_frames) {
+    frames = Corrupt("frames file holds " + std::to_string(frames->count) +
+                         " frames, the catalog " + std::to_string(entry.kept_frames),
+                     store_.FramesPath(entry.blob).string());
+  }
+  if (!frames.ok()) {
+    report.failures.push_back(frames.status().ToString());
+    return Status::Ok();
+  }
+  MEMES_ASSIGN_OR_RETURN(std::vector<FrameRecord> records, store_.catalog().Frames(entry.blob));
+  const bool test = item.split == Split::kTest;
+  const int rotations = (test ? options_.rotate_test : options_.rot4) ? 4 : 1;
+  ClassReport& counts = report.classes[item.label];
+  ++(test ? counts.test_items : counts.train_items);
+  const size_t plane = static_cast<size_t>(image_size_) * image_size_;
+  std::string lines;
+  for (int k = 0; k < frames->count; ++k) {
+    const std::span<const uint8_t> frame = frames->Frame(k);
+    if (!test) stats_.Add(frame, plane, rotations);
+    for (int turn = 0; turn < rotations; ++turn) {
+      std::span<const uint8_t> pixels = frame;
+      if (turn != 0) {
+        RotatePlanar(frame, rotated_, image_size_, 3, turn);
+        pixels = rotated_;
+      }
+      ShardWriter* writer = test_.get();
+      if (!test) {
+        if (!train_ || train_->records() == static_cast<uint64_t>(options_.records_per_batch)) {
+          MEMES_RETURN_IF_ERROR(CloseTrainShard(report));
+          MEMES_RETURN_IF_ERROR(NextTrainShard());
+        }
+        writer = train_.get();
+      }
+      const uint64_t record = writer->records();
+      const uint32_t crc = writer->Add(item.label, pixels);
+      MEMES_RETURN_IF_ERROR(writer->status());
+      char crc_hex[9];
+      std::snprintf(crc_hex, sizeof crc_hex, "%08x", crc);
+      lines += (test ? std::string("test_batch.bin")
+                     : "data_batch_" + std::to_string(train_index_) + ".bin");
+      lines += "\t" + std::to_string(record) + "\t" + entry.blob + "\t" +
+               std::to_string(records[k].index) + "\t" + std::to_string(turn) + "\t" +
+               std::to_string(item.label) + "\t" + class_names_[item.label] + "\t" + crc_hex + "\n";
+      ++(test ? counts.test_records : counts.train_records);
+      ++(test ? report.test_records : report.train_records);
+    }
+  }
+  index_->Append(lines);
+  return index_->status();
+}
+
+Status PackRun::WriteMeta(PackReport& report) {
+  std::string meta;
+  for (const std::string& name : class_names_) meta += name + "\n";
+  FileWriter meta_file(temp_ / "batches.meta.txt");
+  meta_file.Append(meta);
+  MEMES_ASSIGN_OR_RETURN(WrittenFile meta_written, meta_file.Finish());
+  report.files.push_back(meta_written);
+
+  nlohmann::ordered_json json;
+  json["format"] = "memes-cifar";
+  json["format_version"] = 1;
+  json["image_size"] = image_size_;
+  json["channels"] = 3;
+  json["record_bytes"] = 1 + 3 * image_size_ * image_size_;
+  json["classes"] = class_names_;
+  nlohmann::ordered_json files = nlohmann::ordered_json::object();
+  for (const WrittenFile& file : report.files) {
+    nlohmann::ordered_json entry;
+    if (file.name.ends_with(".bin")) entry["records"] = file.records;
+    entry["bytes"] = file.bytes;
+    entry["sha256"] = file.sha256;
+    files[file.name] = entry;
+  }
+  json["files"] = files;
+  nlohmann::ordered_json counts, items;
+  for (const char* split : {"train", "test"}) {
+    counts[split] = nlohmann::ordered_json::object();
+    items[split] = nlohmann::ordered_json::object();
+  }
+  for (const ClassReport& c : report.classes) {
+    counts["train"][c.name] = c.train_records;
+    counts["test"][c.name] = c.test_records;
+    items["train"][c.name] = c.train_items;
+    items["test"][c.name] = c.test_items;
+  }
+  json["counts"] = counts;
+  json["items"] = items;
+  json["groups"] = {{"train", groups_per_split_[0]}, {"test", groups_per_split_[1]}};
+  std::vector<double> mean(3, 0.0), stddev(3, 0.0);
+  if (stats_.pixels > 0) {
+    for (int c = 0; c < 3; ++c) {
+      const double n = static_cast<double>(stats_.pixels);
+      const double m = stats_.sum[c] / n / 255.0;
+      const double second = stats_.sum_squares[c] / n / (255.0 * 255.0);
+      mean[c] = m;
+      stddev[c] = std::sqrt(std::max(0.0, second - m * m));
+    }
+  }
+  json["mean"] = mean;
+  json["std"] = stddev;
+  json["augment"] = options_.rot4 ? "rot4" : "none";
+  json["rotate_test"] = options_.rotate_test;
+  json["test_fraction"] = options_.test_fraction;
+  json["seed"] = options_.seed;
+  json["max_per_class"] = options_.max_per_class;
+  json["split_unit"] = "near-duplicate group";
+  json["rotation"] = "quarter turns counter-clockwise (numpy.rot90 k)";
+  json["created_by"] = std::string("memes ") + kMemesVersion;
+  return WriteFileAtomic(temp_ / "dataset.json", json.dump(2) + "\n");
+}
+
+Status PackRun::Run(PackReport& report) {
+  image_size_ = store_.image_settings().image_size;
+  rotated_.resize(3u * image_size_ * image_size_);
+  MEMES_ASSIGN_OR_RETURN(std::vector<PackEntry> entries, store_.catalog().PackIndex());
+  MEMES_RETURN_IF_ERROR(SelectItems(entries, report));
+
+  test_ = std::make_unique<ShardWriter>(temp_ / "test_batch.bin", image_size_);
+  MEMES_RETURN_IF_ERROR(test_->status());
+  index_ = std::make_unique<FileWriter>(temp_ / "index.tsv");
+  index_->Append("file\trecord\tblob\tframe\trotation\tlabel\tclass\tcrc32\n");
+  ProgressBar::Options bar_options;
+  bar_options.enabled = options_.progress;
+  ProgressBar bar("pack", selected_.size(), bar_options);
+  for (const Selected& item : selected_) {
+    MEMES_RETURN_IF_ERROR(WriteItem(item, report));
+    bar.Add();
+  }
+  bar.Finish();
+  MEMES_RETURN_IF_ERROR(CloseTrainShard(report));
+  MEMES_ASSIGN_OR_RETURN(WrittenFile test_file, test_->Finish());
+  report.files.push_back(test_file);
+  MEMES_ASSIGN_OR_RETURN(WrittenFile index_file, index_->Finish());
+  report.files.push_back(index_file);
+  MEMES_RETURN_IF_ERROR(WriteMeta(report));
+  for (const WrittenFile& file : report.files) report.bytes_written += file.bytes;
+
+  for (const ClassReport& c : report.classes) {
+    if (c.test_items < options_.min_test_items && options_.test_fraction > 0) {
+      report.warnings.push_back("class '" + c.name + "' has only " + std::to_string(c.test_items) +
+                                " test items: too small to test (add items or raise "
+                                "--test-fraction)");
+    }
+    if (c.train_items == 0) {
+      report.warnings.push_back("class '" + c.name + "' has no training items");
+    }
+  }
+  return FsyncDirectory(temp_);
+}
+
+}  // namespace
+
+std::string PackReport::Table() const {
+  std::ostringstream out;
+  size_t width = 5;
+  for (const ClassReport& c : classes) width = std::max(width, c.name.size());
+  out << std::left << std::setw(static_cast<int>(width)) << "class" << std::right << std::setw(12)
+      << "train items" << std::setw(14) << "train records" << std::setw(12) << "test items"
+      << std::setw(14) << "test records"
+      << "\n";
+  int64_t totals[4] = {0, 0, 0, 0};
+  for (const ClassReport& c : classes) {
+    out << std::left << std::setw(static_cast<int>(width)) << c.name << std::right << std::setw(12)
+        << c.train_items << std::setw(14) << c.train_records << std::setw(12) << c.test_items
+        << std::setw(14) << c.test_records << "\n";
+    totals[0] += c.train_items, totals[1] += c.train_records;
+    totals[2] += c.test_items, totals[3] += c.test_records;
+  }
+  out << std::left << std::setw(static_cast<int>(width)) << "total" << std::right << std::setw(12)
+      << totals[0] << std::setw(14) << totals[1] << std::setw(12) << totals[2] << std::setw(14)
+      << totals[3] << "\n";
+  return out.str();
+}
+
+Result<PackReport> Pack(Store& store, const PackOptions& options) {
+  if (options.test_fraction < 0 || options.test_fraction > 1) {
+    return InvalidArgument("--test-fraction must be within 0..1");
+  }
+  if (options.records_per_batch <= 0) return InvalidArgument("records per batch must be > 0");
+  const auto start = std::chrono::steady_clock::now();
+  fs::path out = fs::absolute(options.out).lexically_normal();
+  if (out.filename().empty()) out = out.parent_path();
+  std::error_code error;
+  fs::create_directories(out.parent_path(), error);
+  if (error) return IoError("cannot create folder: " + error.message(), out.parent_path().string());
+
+  PackLock lock;
+  MEMES_RETURN_IF_ERROR(lock.Acquire(fs::path(out.string() + ".lock")));
+  RemoveStaleOutputs(out);
+  const fs::path temp = TempSibling(out);
+  fs::create_directory(temp, error);
+  if (error) return IoError("cannot create folder: " + error.message(), temp.string());
+
+  PackReport report;
+  Status status;
+  {
+    PackRun run(store, options, temp);
+    status = run.Run(report);
+  }  // writers closed (unfinished ones abandoned) before the folder is swapped or removed
+  if (status.ok()) status = SwapIn(temp, out);
+  if (!status.ok()) {
+    fs::remove_all(temp, error);
+    return status;
+  }
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return report;
+}
+
+}  // namespace memes::store

@@ -1,0 +1,61 @@
+// `memes pack`: store → CIFAR-10-layout shards (data_batch_N.bin, test_batch.bin,
+// batches.meta.txt, dataset.json, index.tsv; see store/FORMAT.md).
+//
+// Reads only the catalog and frames/ (never decodes, never fetches). Memory holds the index
+// (one small entry per item) and one item's frames; records stream to the writers. The whole
+// output folder is written to a temporary sibling and swapped in with one atomic rename
+// exchange, so a failed or killed pack leaves the previous shards in place.
+// Thread-safety: one pack per output folder at a time (an flock on "<out>.lock" enforces it).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "store/shard_writer.h"
+#include "store/store.h"
+
+namespace memes::store {
+
+inline constexpr int kRecordsPerBatch = 10000;
+inline constexpr int kMaxClasses = 256;  // one label byte
+
+struct PackOptions {
+  std::filesystem::path out;   // the shards folder (replaced whole)
+  bool rot4 = true;            // --augment rot4 (true) or none
+  bool rotate_test = false;    // also rotate the test split
+  double test_fraction = 0.2;  // of groups, by the deterministic split hash
+  uint64_t seed = 0;           // changes the split and the record order
+  int64_t max_per_class = 0;   // items per class (0: no cap), chosen by seeded hash order
+  int records_per_batch = kRecordsPerBatch;
+  int min_test_items = 5;  // fewer test items in a class draws a warning
+  bool progress = true;    // a progress bar on stderr
+};
+
+struct ClassReport {
+  std::string name;
+  int64_t train_items = 0, test_items = 0;
+  int64_t train_records = 0, test_records = 0;
+  int64_t capped = 0;  // items left out by --max-per-class
+};
+
+struct PackReport {
+  std::vector<ClassReport> classes;  // in label-byte order
+  std::vector<std::string> warnings;
+  std::vector<std::string> failures;  // items whose frames could not be read (skipped)
+  std::vector<WrittenFile> files;
+  int64_t train_records = 0, test_records = 0;
+  uint64_t bytes_written = 0;
+  double seconds = 0;
+  // A table of counts per class and split, for the CLI.
+  std::string Table() const;
+};
+
+// Requires: options.out is not inside blobs/ or frames/.
+// Errors: no packable items, more than 256 classes, I/O failures. Items whose frames file is
+// missing or damaged are skipped and listed in report.failures (the pack still succeeds).
+Result<PackReport> Pack(Store& store, const PackOptions& options);
+
+}  // namespace memes::store

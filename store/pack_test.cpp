@@ -1,0 +1,286 @@
+// Pack and verify on small generated stores: split stability, leak-freedom, augmentation
+// counts, failure atomicity, corruption detection.
+#include "store/pack.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <map>
+#include <random>
+#include <set>
+#include <sstream>
+
+#include "core/sha256.h"
+#include "store/rotate.h"
+#include "store/shard_reader.h"
+
+namespace memes::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<uint8_t> FramePixels(int item, int frame) {
+  std::vector<uint8_t> pixels(3 * 32 * 32);
+  for (size_t i = 0; i < pixels.size(); ++i) {
+    pixels[i] = static_cast<uint8_t>((i * 31 + item * 7 + frame * 13) ^ (i >> 5));
+  }
+  return pixels;
+}
+
+struct IndexRow {
+  std::string file;
+  uint64_t record;
+  std::string blob;
+  int frame, rotation, label;
+};
+
+std::vector<IndexRow> ReadIndex(const fs::path& dir) {
+  std::ifstream in(dir / "index.tsv");
+  std::string line;
+  std::getline(in, line);
+  std::vector<IndexRow> rows;
+  while (std::getline(in, line)) {
+    std::stringstream s(line);
+    IndexRow row;
+    std::string name;
+    s >> row.file >> row.record >> row.blob >> row.frame >> row.rotation >> row.label;
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+class PackTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("memes-pack-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    auto store = Store::Open(dir_ / "store");
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(store).value();
+    options_.out = dir_ / "shards";
+    options_.progress = false;
+  }
+  void TearDown() override {
+    store_.reset();
+    fs::remove_all(dir_);
+  }
+
+  // Adds item `i` with `frames` frames; phash chosen so that items with equal `cluster` are near
+  // duplicates and distinct clusters are far apart. Returns the blob hash.
+  std::string AddItem(int i, const std::string& label, int frames = 1, int cluster = -1) {
+    const std::string bytes = "item-" + std::to_string(i);
+    auto blob = store_->PutBlob(
+        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+    EXPECT_TRUE(blob.ok());
+    std::vector<std::vector<uint8_t>> pixels;
+    std::vector<FrameData> data;
+    const uint64_t phash = SplitMix(cluster >= 0 ? cluster + 100000 : i);
+    for (int f = 0; f < frames; ++f) pixels.push_back(FramePixels(i, f));
+    for (int f = 0; f < frames; ++f) data.push_back({{f * 2, f * 100, phash ^ (f & 1)}, pixels[f]});
+    auto added = store_->AddItem({*blob, bytes.size(), "png", 32, 32, frames * 2, kItemOk, ""},
+                                 nullptr, data, label);
+    EXPECT_TRUE(added.ok()) << added.status().ToString();
+    return *blob;
+  }
+  static uint64_t SplitMix(uint64_t x) {
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+  }
+  Result<PackReport> RunPack() { return Pack(*store_, options_); }
+
+  fs::path dir_;
+  std::unique_ptr<Store> store_;
+  PackOptions options_;
+};
+
+TEST_F(PackTest, RecordsMatchFramesRotationsAndLabels) {
+  std::map<std::string, int> item_of;
+  for (int i = 0; i < 40; ++i) item_of[AddItem(i, i % 3 ? "shiba" : "kumamon", 1 + i % 2)] = i;
+  auto report = RunPack();
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  auto manifest = ReadManifest(options_.out);
+  ASSERT_TRUE(manifest.ok()) << manifest.status().ToString();
+  EXPECT_EQ(manifest->classes, (std::vector<std::string>{"kumamon", "shiba"}));
+  EXPECT_EQ(manifest->record_bytes, 3073);
+  const auto rows = ReadIndex(options_.out);
+  ASSERT_EQ(rows.size(), uint64_t(report->train_records + report->test_records));
+  std::map<std::string, MappedShard> shards;
+  std::vector<uint8_t> expected(3072);
+  for (const IndexRow& row : rows) {
+    if (!shards.count(row.file)) {
+      auto shard = MappedShard::Open(options_.out / row.file, 3073);
+      ASSERT_TRUE(shard.ok());
+      shards.emplace(row.file, std::move(shard).value());
+    }
+    const auto record = shards.at(row.file).Record(row.record);
+    const int item = item_of.at(row.blob);
+    EXPECT_EQ(record[0], item % 3 ? 1 : 0);
+    EXPECT_EQ(row.label, record[0]);
+    if (row.file == "test_batch.bin") {
+      EXPECT_EQ(row.rotation, 0) << "test is unrotated";
+    }
+    RotatePlanar(FramePixels(item, row.frame / 2), expected, 32, 3, row.rotation);
+    EXPECT_TRUE(std::equal(expected.begin(), expected.end(), record.begin() + 1))
+        << row.file << " record " << row.record;
+  }
+  EXPECT_TRUE(VerifyShards(options_.out).ok());
+  EXPECT_EQ(report->train_records % 4, 0);
+}
+
+TEST_F(PackTest, SplitIsStableUnderAdditionsAndRelabelsAndGroupsNeverStraddle) {
+  options_.test_fraction = 0.3;
+  std::vector<std::string> blobs;
+  for (int i = 0; i < 120; ++i) blobs.push_back(AddItem(i, i % 2 ? "a" : "b", 1, i / 3));
+  ASSERT_TRUE(RunPack().ok());
+  std::map<std::string, std::string> side;
+  for (const IndexRow& row : ReadIndex(options_.out)) side[row.blob] = row.file;
+  auto is_test = [&](const std::string& blob) { return side.at(blob) == "test_batch.bin"; };
+  for (int i = 0; i < 120; i += 3) {
+    EXPECT_EQ(is_test(blobs[i]), is_test(blobs[i + 1]));
+    EXPECT_EQ(is_test(blobs[i]), is_test(blobs[i + 2]));
+  }
+  int tests = 0;
+  for (const auto& blob : blobs) tests += is_test(blob);
+  EXPECT_GT(tests, 0);
+  EXPECT_LT(tests, 120);
+
+  for (int i = 120; i < 200; ++i) AddItem(i, "c");
+  const std::vector<std::string> relabel(blobs.begin(), blobs.begin() + 30);
+  ASSERT_TRUE(store_->catalog().SetLabel(relabel, "c").ok());
+  ASSERT_TRUE(RunPack().ok());
+  std::map<std::string, std::string> after;
+  for (const IndexRow& row : ReadIndex(options_.out)) after[row.blob] = row.file;
+  for (const auto& blob : blobs) {
+    EXPECT_EQ(after.at(blob) == "test_batch.bin", is_test(blob)) << blob;
+  }
+}
+
+TEST_F(PackTest, AugmentationOptionsAndCap) {
+  for (int i = 0; i < 30; ++i) AddItem(i, i < 20 ? "big" : "small");
+  options_.rot4 = false;
+  auto plain = RunPack();
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->train_records + plain->test_records, 30);
+  options_.rot4 = true;
+  options_.rotate_test = true;
+  auto rotated = RunPack();
+  ASSERT_TRUE(rotated.ok());
+  EXPECT_EQ(rotated->train_records + rotated->test_records, 120);
+  options_.max_per_class = 5;
+  auto capped = RunPack();
+  ASSERT_TRUE(capped.ok());
+  for (const ClassReport& c : capped->classes) EXPECT_EQ(c.train_items + c.test_items, 5);
+  EXPECT_EQ(capped->classes[0].capped, 15);
+  options_.max_per_class = 0;
+  options_.rotate_test = false;
+  options_.test_fraction = 0.01;
+  auto warned = RunPack();
+  ASSERT_TRUE(warned.ok());
+  ASSERT_FALSE(warned->warnings.empty());
+  EXPECT_NE(warned->warnings[0].find("too small to test"), std::string::npos);
+}
+
+TEST_F(PackTest, ShardsRollOverAtTheBatchSize) {
+  for (int i = 0; i < 20; ++i) AddItem(i, "x");
+  options_.records_per_batch = 7;
+  options_.test_fraction = 0;
+  auto report = RunPack();
+  ASSERT_TRUE(report.ok());
+  auto manifest = ReadManifest(options_.out);
+  ASSERT_TRUE(manifest.ok());
+  EXPECT_EQ(manifest->train_files.size(), 12u);  // 80 records / 7
+  EXPECT_EQ(manifest->files.at("data_batch_12.bin").records, 3u);
+  EXPECT_TRUE(VerifyShards(options_.out).ok());
+}
+
+TEST_F(PackTest, MoreThan256ClassesIsAnErrorAndKeepsThePreviousShards) {
+  for (int i = 0; i < 10; ++i) AddItem(i, "few");
+  ASSERT_TRUE(RunPack().ok());
+  const auto before = fs::file_size(options_.out / "dataset.json");
+  for (int i = 10; i < 10 + 257; ++i) AddItem(i, "class" + std::to_string(i));
+  auto report = RunPack();
+  ASSERT_FALSE(report.ok());
+  EXPECT_NE(report.status().message().find("256"), std::string::npos);
+  EXPECT_EQ(fs::file_size(options_.out / "dataset.json"), before);
+  EXPECT_TRUE(VerifyShards(options_.out).ok());
+  for (auto& entry : fs::directory_iterator(dir_)) {
+    EXPECT_EQ(entry.path().filename().string().find(".tmp-"), std::string::npos) << entry.path();
+  }
+}
+
+TEST_F(PackTest, AMissingFramesFileIsReportedAndSkipped) {
+  const std::string lost = AddItem(0, "x");
+  for (int i = 1; i < 10; ++i) AddItem(i, "x");
+  fs::remove(store_->FramesPath(lost));
+  auto report = RunPack();
+  ASSERT_TRUE(report.ok());
+  ASSERT_EQ(report->failures.size(), 1u);
+  EXPECT_NE(report->failures[0].find(lost.substr(2)), std::string::npos);
+  EXPECT_TRUE(VerifyShards(options_.out).ok());
+}
+
+class VerifyTest : public PackTest {
+ protected:
+  void SetUp() override {
+    PackTest::SetUp();
+    for (int i = 0; i < 12; ++i) AddItem(i, i % 2 ? "a" : "b");
+    options_.test_fraction = 0;
+    ASSERT_TRUE(RunPack().ok());
+    shard_ = options_.out / "data_batch_1.bin";
+  }
+  void Poke(uint64_t offset, uint8_t value) {
+    std::fstream file(shard_, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(static_cast<std::streamoff>(offset));
+    file.put(static_cast<char>(value));
+  }
+  bool HasFault(const VerifyReport& report, const std::string& file, int64_t record) {
+    for (const VerifyFault& fault : report.faults) {
+      if (fault.file == file && fault.record == record) return true;
+    }
+    return false;
+  }
+  std::string Faults(const VerifyReport& report) {
+    std::string text;
+    for (const auto& fault : report.faults) text += fault.ToString() + "\n";
+    return text;
+  }
+  fs::path shard_;
+};
+
+TEST_F(VerifyTest, CleanShardsPass) {
+  const VerifyReport report = VerifyShards(options_.out);
+  EXPECT_TRUE(report.ok()) << Faults(report);
+  EXPECT_EQ(report.records_checked, 48u);
+}
+
+TEST_F(VerifyTest, FlippedPixelByteNamesTheRecord) {
+  Poke(3073 * 5 + 100, 0xEE ^ 0x55);
+  const VerifyReport report = VerifyShards(options_.out);
+  EXPECT_FALSE(report.ok());
+  EXPECT_TRUE(HasFault(report, "data_batch_1.bin", 5)) << Faults(report);
+}
+
+TEST_F(VerifyTest, OutOfRangeAndWrongLabelsNameTheRecord) {
+  Poke(3073 * 7, 200);
+  Poke(3073 * 9, 0);
+  Poke(3073 * 10, 1);
+  const VerifyReport report = VerifyShards(options_.out);
+  EXPECT_TRUE(HasFault(report, "data_batch_1.bin", 7)) << Faults(report);
+  // One of records 9 and 10 changed its label (both cannot have held the label they now hold).
+  EXPECT_TRUE(HasFault(report, "data_batch_1.bin", 9) || HasFault(report, "data_batch_1.bin", 10))
+      << Faults(report);
+}
+
+TEST_F(VerifyTest, TruncationNamesTheIncompleteRecord) {
+  fs::resize_file(shard_, 3073 * 20 + 1000);
+  const VerifyReport report = VerifyShards(options_.out);
+  EXPECT_TRUE(HasFault(report, "data_batch_1.bin", 20)) << Faults(report);
+}
+
+}  // namespace
+}  // namespace memes::store

@@ -1,0 +1,90 @@
+// Reading packed shards back: dataset.json (the manifest), memory-mapped shard files, and
+// Verify, which checks every file against the manifest and names the file and record of each
+// fault. LibTorch-free; train/ may load records through MappedShard.
+// Thread-safety: a MappedShard is read-only after Open and may be shared between threads.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace memes::store {
+
+struct ManifestFile {
+  std::string name;
+  uint64_t records = 0;  // .bin files only
+  uint64_t bytes = 0;
+  std::string sha256;
+};
+
+// dataset.json, as pack writes it (store/FORMAT.md).
+struct DatasetManifest {
+  int format_version = 0;
+  int image_size = 0;
+  int channels = 0;
+  int record_bytes = 0;
+  std::vector<std::string> classes;
+  std::map<std::string, ManifestFile> files;
+  std::vector<std::string> train_files;  // data_batch_1.bin, data_batch_2.bin, … in order
+  std::string test_file;                 // test_batch.bin
+  std::vector<double> mean, std;         // per channel R, G, B on the 0..1 scale
+  std::string augment;
+  bool rotate_test = false;
+};
+
+// Parses and checks DIR/dataset.json (format, version, sizes consistent).
+Result<DatasetManifest> ReadManifest(const std::filesystem::path& dir);
+
+// A shard file mapped read-only. Records are record_bytes long: label byte, then planar pixels.
+class MappedShard {
+ public:
+  // Fails when the file cannot be mapped or its size is not a multiple of record_bytes.
+  static Result<MappedShard> Open(const std::filesystem::path& path, int record_bytes);
+  MappedShard(MappedShard&& other) noexcept;
+  MappedShard& operator=(MappedShard&& other) noexcept;
+  MappedShard(const MappedShard&) = delete;
+  MappedShard& operator=(const MappedShard&) = delete;
+  ~MappedShard();
+
+  uint64_t records() const { return size_ / record_bytes_; }
+  // Requires: i < records().
+  std::span<const uint8_t> Record(uint64_t i) const {
+    return {data_ + i * record_bytes_, static_cast<size_t>(record_bytes_)};
+  }
+  uint8_t Label(uint64_t i) const { return data_[i * record_bytes_]; }
+  std::span<const uint8_t> bytes() const { return {data_, size_}; }
+
+ private:
+  MappedShard() = default;
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+  int record_bytes_ = 1;
+};
+
+struct VerifyFault {
+  std::string file;     // file name inside the shards folder
+  int64_t record = -1;  // -1 when the fault is about the whole file
+  std::string message;
+  std::string ToString() const;  // "data_batch_1.bin: record 17: label 12 >= 10 classes"
+};
+
+struct VerifyReport {
+  std::vector<VerifyFault> faults;
+  int files_checked = 0;
+  uint64_t records_checked = 0;
+  bool ok() const { return faults.empty(); }
+};
+
+// Checks DIR against its dataset.json: every listed file present with its size and SHA-256;
+// shard sizes a multiple of record_bytes with the listed record count; every label byte below
+// the class count; batches.meta.txt naming the classes; every index.tsv row pointing at an
+// existing record whose label byte and CRC-32 match (this names a damaged record).
+// Stops collecting after `max_faults`.
+VerifyReport VerifyShards(const std::filesystem::path& dir, size_t max_faults = 50);
+
+}  // namespace memes::store

@@ -1,0 +1,254 @@
+#include "store/store.h"
+
+#include <sys/stat.h>
+
+#include <cstring>
+
+#include "core/sha256.h"
+#include "store/file_util.h"
+
+namespace memes::store {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr char kFramesMagic[8] = {'M', 'E', 'M', 'E', 'S', 'F', 'R', 'M'};
+constexpr uint32_t kFramesVersion = 1;
+constexpr size_t kFramesHeaderBytes = 24;
+
+void PutU32(uint8_t* out, uint32_t value) {
+  for (int i = 0; i < 4; ++i) out[i] = static_cast<uint8_t>(value >> (8 * i));
+}
+uint32_t GetU32(const uint8_t* in) {
+  return uint32_t{in[0]} | uint32_t{in[1]} << 8 | uint32_t{in[2]} << 16 | uint32_t{in[3]} << 24;
+}
+
+fs::path ShardedPath(const fs::path& root, const std::string& hash, const char* suffix) {
+  return root / hash.substr(0, 2) / (hash.substr(2) + suffix);
+}
+
+}  // namespace
+
+bool IsBlobHash(const std::string& text) {
+  if (text.size() != 64) return false;
+  for (char c : text) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+Result<std::unique_ptr<Store>> Store::Open(const fs::path& dir, StoreOptions options) {
+  std::error_code error;
+  for (const char* sub : {"blobs", "frames"}) {
+    fs::create_directories(dir / sub, error);
+    if (error)
+      return IoError("cannot create store folder: " + error.message(), (dir / sub).string());
+  }
+  MEMES_ASSIGN_OR_RETURN(auto catalog, Catalog::Open(dir / "catalog.sqlite", options.catalog));
+  ImageSettings settings = options.image_settings;
+  MEMES_ASSIGN_OR_RETURN(auto size, catalog->GetMeta("image_size"));
+  if (size) {
+    MEMES_ASSIGN_OR_RETURN(auto fit, catalog->GetMeta("fit"));
+    MEMES_ASSIGN_OR_RETURN(auto background, catalog->GetMeta("background"));
+    settings.image_size = std::atoi(size->c_str());
+    settings.fit = fit.value_or("");
+    settings.background = background.value_or("");
+    if (settings.image_size <= 0 || settings.image_size > 4096) {
+      return Corrupt("catalog meta image_size is '" + *size + "'",
+                     (dir / "catalog.sqlite").string());
+    }
+  } else {
+    if (settings.image_size <= 0 || settings.image_size > 4096) {
+      return InvalidArgument("image size must be 1..4096, not " +
+                             std::to_string(settings.image_size));
+    }
+    const std::pair<std::string, std::string> meta[] = {
+        {"image_size", std::to_string(settings.image_size)},
+        {"fit", settings.fit},
+        {"background", settings.background}};
+    MEMES_RETURN_IF_ERROR(catalog->InTransaction([&]() -> Status {
+      for (const auto& [key, value] : meta) MEMES_RETURN_IF_ERROR(catalog->SetMeta(key, value));
+      return Status::Ok();
+    }));
+  }
+  return std::unique_ptr<Store>(new Store(dir, std::move(catalog), std::move(settings)));
+}
+
+Store::~Store() = default;
+
+fs::path Store::BlobPath(const std::string& hash) const {
+  return ShardedPath(dir_ / "blobs", hash, "");
+}
+
+fs::path Store::FramesPath(const std::string& blob) const {
+  return ShardedPath(dir_ / "frames", blob, ".bin");
+}
+
+bool Store::HasBlob(const std::string& hash) const {
+  struct stat info {};
+  return IsBlobHash(hash) && ::stat(BlobPath(hash).c_str(), &info) == 0;
+}
+
+Result<std::string> Store::PutBlob(std::span<const uint8_t> bytes) {
+  const std::string hash = ToHex(Sha256Of(bytes));
+  const fs::path path = BlobPath(hash);
+  struct stat info {};
+  // Invariant: a file under its final name is complete (it was renamed into place after fsync),
+  // so an existing blob of the right size is this content.
+  if (::stat(path.c_str(), &info) == 0 && static_cast<uint64_t>(info.st_size) == bytes.size()) {
+    return hash;
+  }
+  MEMES_RETURN_IF_ERROR(WriteFileAtomic(path, bytes));
+  return hash;
+}
+
+Result<std::vector<uint8_t>> Store::ReadBlob(const std::string& hash) const {
+  if (!IsBlobHash(hash)) return InvalidArgument("not a blob hash", hash);
+  return ReadWholeFile(BlobPath(hash));
+}
+
+Status Store::ResetFrames(const ImageSettings& settings) {
+  if (settings.image_size <= 0 || settings.image_size > 4096) {
+    return InvalidArgument("image size must be 1..4096");
+  }
+  const std::pair<std::string, std::string> meta[] = {
+      {"image_size", std::to_string(settings.image_size)},
+      {"fit", settings.fit},
+      {"background", settings.background}};
+  // Catalog first: once it commits, no frame row points at an old file, so a kill while the
+  // files below are being removed leaves only orphans (rewritten by AddFrames).
+  MEMES_RETURN_IF_ERROR(catalog_->ResetFrames(meta));
+  settings_ = settings;
+  std::error_code error;
+  fs::remove_all(dir_ / "frames", error);
+  if (error)
+    return IoError("cannot clear frames cache: " + error.message(), (dir_ / "frames").string());
+  fs::create_directories(dir_ / "frames", error);
+  if (error) return IoError("cannot create frames folder: " + error.message());
+  return Status::Ok();
+}
+
+Status Store::WriteFrames(const std::string& blob, std::span<const FrameData> frames) {
+  if (!IsBlobHash(blob)) return InvalidArgument("not a blob hash", blob);
+  const size_t frame_bytes = settings_.frame_bytes();
+  std::vector<uint8_t> file(kFramesHeaderBytes + frames.size() * frame_bytes);
+  std::memcpy(file.data(), kFramesMagic, 8);
+  PutU32(file.data() + 8, kFramesVersion);
+  PutU32(file.data() + 12, static_cast<uint32_t>(settings_.image_size));
+  PutU32(file.data() + 16, 3);
+  PutU32(file.data() + 20, static_cast<uint32_t>(frames.size()));
+  for (size_t k = 0; k < frames.size(); ++k) {
+    if (frames[k].pixels.size() != frame_bytes) {
+      return InvalidArgument("frame " + std::to_string(frames[k].record.index) + " has " +
+                                 std::to_string(frames[k].pixels.size()) + " bytes, expected " +
+                                 std::to_string(frame_bytes) + " (3×" +
+                                 std::to_string(settings_.image_size) + "×" +
+                                 std::to_string(settings_.image_size) + ")",
+                             blob);
+    }
+    std::memcpy(file.data() + kFramesHeaderBytes + k * frame_bytes, frames[k].pixels.data(),
+                frame_bytes);
+  }
+  return WriteFileAtomic(FramesPath(blob), std::span<const uint8_t>(file));
+}
+
+Result<ItemFrames> Store::ReadFrames(const std::string& blob) const {
+  const fs::path path = FramesPath(blob);
+  MEMES_ASSIGN_OR_RETURN(std::vector<uint8_t> file, ReadWholeFile(path));
+  if (file.size() < kFramesHeaderBytes || std::memcmp(file.data(), kFramesMagic, 8) != 0) {
+    return Corrupt("not a frames file (bad magic or shorter than its header)", path.string());
+  }
+  if (GetU32(file.data() + 8) != kFramesVersion) {
+    return Unsupported("frames file version " + std::to_string(GetU32(file.data() + 8)),
+                       path.string());
+  }
+  ItemFrames frames;
+  frames.image_size = static_cast<int>(GetU32(file.data() + 12));
+  frames.count = static_cast<int>(GetU32(file.data() + 20));
+  if (frames.image_size != settings_.image_size || GetU32(file.data() + 16) != 3) {
+    return Corrupt("frames are " + std::to_string(frames.image_size) +
+                       "px but the store's image "
+                       "size is " +
+                       std::to_string(settings_.image_size) + "; rebuild frames",
+                   path.string());
+  }
+  const size_t expected = kFramesHeaderBytes + size_t(frames.count) * settings_.frame_bytes();
+  if (file.size() != expected) {
+    return Corrupt("frames file has " + std::to_string(file.size()) + " bytes, header implies " +
+                       std::to_string(expected),
+                   path.string());
+  }
+  file.erase(file.begin(), file.begin() + kFramesHeaderBytes);
+  frames.pixels = std::move(file);
+  return frames;
+}
+
+Status Store::AddFrames(const std::string& blob, std::span<const FrameData> frames) {
+  MEMES_RETURN_IF_ERROR(WriteFrames(blob, frames));
+  std::vector<FrameRecord> records;
+  for (const FrameData& frame : frames) records.push_back(frame.record);
+  return catalog_->SetFrames(blob, records);
+}
+
+Result<AddResult> Store::AddItem(const ItemRecord& item, const SourceRecord* source,
+                                 std::span<const FrameData> frames,
+                                 const std::optional<std::string>& label) {
+  if (!IsBlobHash(item.blob)) return InvalidArgument("not a blob hash", item.blob);
+  MEMES_ASSIGN_OR_RETURN(const bool known, catalog_->HasItem(item.blob));
+  std::vector<FrameRecord> records;
+  if (!known) {
+    // Invariant: the frames file is durable before any catalog row names it.
+    if (!frames.empty()) MEMES_RETURN_IF_ERROR(WriteFrames(item.blob, frames));
+    for (const FrameData& frame : frames) records.push_back(frame.record);
+  }
+  return catalog_->AddItem(item, source, records, label);
+}
+
+Result<StoreCheck> Store::Check() {
+  StoreCheck check;
+  MEMES_RETURN_IF_ERROR(catalog_->CheckIntegrity());
+  MEMES_ASSIGN_OR_RETURN(check.items, catalog_->CountItems());
+  MEMES_ASSIGN_OR_RETURN(std::vector<PackEntry> entries, catalog_->PackIndex());
+  const size_t frame_bytes = settings_.frame_bytes();
+  for (const PackEntry& entry : entries) {
+    if (!HasBlob(entry.blob)) {
+      ++check.blobs_missing;
+      check.faults.push_back(BlobPath(entry.blob).string() + ": blob missing");
+    }
+    struct stat info {};
+    const fs::path frames = FramesPath(entry.blob);
+    if (::stat(frames.c_str(), &info) != 0 ||
+        static_cast<size_t>(info.st_size) != kFramesHeaderBytes + entry.kept_frames * frame_bytes) {
+      ++check.frames_missing;
+      check.faults.push_back(frames.string() + ": frames file missing or not " +
+                             std::to_string(entry.kept_frames) + " frames");
+    }
+  }
+  for (const char* sub : {"blobs", "frames"}) {
+    std::error_code error;
+    for (auto it = fs::recursive_directory_iterator(dir_ / sub, error);
+         !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+      if (IsTempName(it->path().filename().string())) ++check.temp_files;
+    }
+  }
+  return check;
+}
+
+Result<int64_t> Store::RemoveTempFiles() {
+  int64_t removed = 0;
+  for (const char* sub : {"blobs", "frames"}) {
+    std::vector<fs::path> temps;
+    std::error_code error;
+    for (auto it = fs::recursive_directory_iterator(dir_ / sub, error);
+         !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+      if (IsTempName(it->path().filename().string())) temps.push_back(it->path());
+    }
+    for (const fs::path& temp : temps) {
+      if (fs::remove(temp, error)) ++removed;
+    }
+  }
+  return removed;
+}
+
+}  // namespace memes::store

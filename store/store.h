@@ -1,0 +1,126 @@
+// The store: one movable folder holding raw blobs (content-addressed by SHA-256), the catalog,
+// and the frames cache (fitted S×S planar RGB frames of each item, so packing never decodes).
+//
+//   STORE/catalog.sqlite        see catalog.h
+//   STORE/blobs/ab/cdef…        raw bytes; the name is the SHA-256 of the content
+//   STORE/frames/ab/cdef….bin   kept frames of blob abcdef… (format in store/FORMAT.md)
+//
+// Every file is written under a temporary name, fsync'd and renamed; the catalog commits after
+// the files it points to are durable. A kill -9 at any moment leaves a store that opens,
+// verifies and resumes. Pixels are opaque bytes here: the store never decodes anything.
+// Thread-safety: PutBlob/ReadBlob/BlobPath/ReadFrames may run on any thread concurrently;
+// AddItem, catalog() and settings calls belong to one thread (the serial catalog node).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "store/catalog.h"
+
+namespace memes::store {
+
+// The image settings the frames cache was made with. A change means every frame must be
+// rebuilt from its blob (ResetFrames, then AddFrames per item).
+struct ImageSettings {
+  int image_size = 32;                // S: frames are 3×S×S bytes
+  std::string fit = "pad";            // how a picture was fitted into S×S ("pad", "crop", …)
+  std::string background = "ffffff";  // RGB hex the transparent/padded area was filled with
+  bool operator==(const ImageSettings&) const = default;
+  size_t frame_bytes() const { return 3u * image_size * image_size; }
+};
+
+// One kept frame with its fitted pixels.
+struct FrameData {
+  FrameRecord record;
+  // Planar RGB, 3×S×S bytes: S·S red (row-major), then green, then blue.
+  std::span<const uint8_t> pixels;
+};
+
+// The frames of one item as read from frames/.
+struct ItemFrames {
+  int image_size = 0;
+  int count = 0;
+  std::vector<uint8_t> pixels;  // count × 3×S×S, frame k at k·3·S·S
+  std::span<const uint8_t> Frame(int k) const {
+    const size_t bytes = 3u * image_size * image_size;
+    return {pixels.data() + k * bytes, bytes};
+  }
+};
+
+struct StoreOptions {
+  CatalogOptions catalog;
+  // Settings recorded in a new store. An existing store keeps its own (see image_settings()).
+  ImageSettings image_settings;
+};
+
+struct StoreCheck {
+  int64_t items = 0;
+  int64_t blobs_missing = 0;
+  int64_t frames_missing = 0;       // packable items whose frames file is absent or wrong-sized
+  int64_t temp_files = 0;           // leftovers of killed writers (harmless; removed by Clean)
+  std::vector<std::string> faults;  // one line each, naming the file
+};
+
+class Store {
+ public:
+  // Opens STORE (creating the folder, the catalog and blobs/, frames/ when missing).
+  static Result<std::unique_ptr<Store>> Open(const std::filesystem::path& dir,
+                                             StoreOptions options = {});
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  const std::filesystem::path& dir() const { return dir_; }
+  Catalog& catalog() { return *catalog_; }
+
+  // --- blobs --------------------------------------------------------------------------------
+  // Stores `bytes` under their SHA-256 (exact dedupe: an existing blob is not rewritten) and
+  // returns the 64-character hex hash.
+  Result<std::string> PutBlob(std::span<const uint8_t> bytes);
+  bool HasBlob(const std::string& hash) const;
+  std::filesystem::path BlobPath(const std::string& hash) const;
+  Result<std::vector<uint8_t>> ReadBlob(const std::string& hash) const;
+
+  // --- frames cache ---------------------------------------------------------------------------
+  const ImageSettings& image_settings() const { return settings_; }
+  // Drops the whole frames cache and records `settings` as the new ones. Items keep their
+  // blobs, labels and groups; they become packable again once AddFrames has run for them.
+  Status ResetFrames(const ImageSettings& settings);
+  std::filesystem::path FramesPath(const std::string& blob) const;
+  // Requires: every frame has image_settings().frame_bytes() pixels; indices ascending.
+  Status WriteFrames(const std::string& blob, std::span<const FrameData> frames);
+  Result<ItemFrames> ReadFrames(const std::string& blob) const;
+  // Writes the frames file of an already-catalogued item, then its frame rows.
+  Status AddFrames(const std::string& blob, std::span<const FrameData> frames);
+
+  // --- the crawl's one call per item -----------------------------------------------------------
+  // Writes the frames file (durable) and then commits item, source, frame rows, group and
+  // label in one catalog transaction. `item.blob` must already be in blobs/ (PutBlob).
+  Result<AddResult> AddItem(const ItemRecord& item, const SourceRecord* source,
+                            std::span<const FrameData> frames,
+                            const std::optional<std::string>& label);
+
+  // --- health ---------------------------------------------------------------------------------
+  // Catalog integrity, every packable item's blob and frames file present and of the right size.
+  Result<StoreCheck> Check();
+  // Removes temporary files left by killed writers under blobs/ and frames/.
+  Result<int64_t> RemoveTempFiles();
+
+ private:
+  Store(std::filesystem::path dir, std::unique_ptr<Catalog> catalog, ImageSettings settings)
+      : dir_(std::move(dir)), catalog_(std::move(catalog)), settings_(std::move(settings)) {}
+  std::filesystem::path dir_;
+  std::unique_ptr<Catalog> catalog_;
+  ImageSettings settings_;
+};
+
+// True for 64 lower-case hex characters.
+bool IsBlobHash(const std::string& text);
+
+}  // namespace memes::store
