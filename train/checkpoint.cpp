@@ -1,0 +1,114 @@
+#include "train/checkpoint.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+namespace memes::train {
+
+namespace fs = std::filesystem;
+
+namespace {
+nlohmann::json MetaToJson(const ModelMeta& meta) {
+  return {{"format", "memes-model"},
+          {"format_version", 1},
+          {"config", ConfigToJson(meta.config)},
+          {"classes", meta.classes},
+          {"image_size", meta.config.image_size},
+          {"mean", meta.mean},
+          {"std", meta.std}};
+}
+
+Status Rename(const fs::path& from, const fs::path& to) {
+  std::error_code error;
+  fs::rename(from, to, error);
+  if (error) return IoError("cannot rename " + from.string() + ": " + error.message(), to.string());
+  return Status::Ok();
+}
+}  // namespace
+
+Status SaveCheckpoint(const fs::path& path, SeResNeXt& model, torch::optim::Optimizer* optimizer,
+                      const ModelMeta& meta, const nlohmann::json& state) {
+  const fs::path temporary = path.string() + ".tmp";
+  try {
+    torch::serialize::OutputArchive archive;
+    torch::serialize::OutputArchive model_archive;
+    // CUDA or channels-last tensors are fine: LoadModel maps everything to the CPU.
+    model->save(model_archive);
+    archive.write("model", model_archive);
+    archive.write("meta", c10::IValue(MetaToJson(meta).dump()));
+    archive.write("state", c10::IValue(state.dump()));
+    if (optimizer != nullptr) {
+      torch::serialize::OutputArchive optimizer_archive;
+      optimizer->save(optimizer_archive);
+      archive.write("optimizer", optimizer_archive);
+      archive.write("cpu_rng", at::detail::getDefaultCPUGenerator().get_state(), true);
+    }
+    archive.save_to(temporary.string());
+  } catch (const c10::Error& error) {
+    return IoError(std::string("cannot write checkpoint: ") + error.what_without_backtrace(),
+                   path.string());
+  }
+  return Rename(temporary, path);
+}
+
+Result<LoadedModel> LoadModel(const fs::path& path) {
+  if (!fs::exists(path)) return NotFound("no such model file", path.string());
+  LoadedModel loaded;
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path.string(), torch::kCPU);
+    c10::IValue meta_value, state_value;
+    archive.read("meta", meta_value);
+    archive.read("state", state_value);
+    const auto meta = nlohmann::json::parse(meta_value.toStringRef());
+    loaded.state = nlohmann::json::parse(state_value.toStringRef());
+    if (meta.value("format", "") != "memes-model")
+      return Corrupt("not a memes model", path.string());
+    MEMES_ASSIGN_OR_RETURN(loaded.meta.config, ConfigFromJson(meta.at("config")));
+    loaded.meta.classes = meta.at("classes").get<std::vector<std::string>>();
+    loaded.meta.mean = meta.at("mean").get<std::array<float, 3>>();
+    loaded.meta.std = meta.at("std").get<std::array<float, 3>>();
+    if (static_cast<int>(loaded.meta.classes.size()) != loaded.meta.config.num_classes) {
+      return Corrupt("class names and model outputs disagree", path.string());
+    }
+    loaded.model = SeResNeXt(loaded.meta.config);
+    torch::serialize::InputArchive model_archive;
+    archive.read("model", model_archive);
+    loaded.model->load(model_archive);
+    loaded.model->eval();
+  } catch (const c10::Error& error) {
+    return Corrupt(std::string("cannot read model: ") + error.what_without_backtrace(),
+                   path.string());
+  } catch (const nlohmann::json::exception& error) {
+    return Corrupt(std::string("bad model metadata: ") + error.what(), path.string());
+  }
+  return loaded;
+}
+
+Status LoadTrainingState(const fs::path& path, torch::optim::Optimizer& optimizer) {
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path.string(), torch::kCPU);
+    torch::serialize::InputArchive optimizer_archive;
+    archive.read("optimizer", optimizer_archive);
+    optimizer.load(optimizer_archive);
+    torch::Tensor rng;
+    archive.read("cpu_rng", rng, true);
+    at::Generator generator = at::detail::getDefaultCPUGenerator();  // a shared handle
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    generator.set_state(rng);
+  } catch (const c10::Error& error) {
+    return Corrupt(std::string("cannot read training state: ") + error.what_without_backtrace(),
+                   path.string());
+  }
+  return Status::Ok();
+}
+
+Status CopyAtomically(const fs::path& from, const fs::path& to) {
+  const fs::path temporary = to.string() + ".tmp";
+  std::error_code error;
+  fs::copy_file(from, temporary, fs::copy_options::overwrite_existing, error);
+  if (error) return IoError("cannot copy " + from.string() + ": " + error.message(), to.string());
+  return Rename(temporary, to);
+}
+
+}  // namespace memes::train

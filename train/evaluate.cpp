@@ -1,0 +1,222 @@
+// RunEval (top-1/top-5, per-class accuracy, confusion matrix, flip TTA) and RunPredict.
+#include <oneapi/tbb/global_control.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <numeric>
+
+#include "core/log.h"
+#include "core/progress.h"
+#include "train/batch_prefetcher.h"
+#include "train/checkpoint.h"
+#include "train/plots.h"
+#include "train/train_api.h"
+#include "transform/frames.h"
+
+namespace memes::train {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<int64_t> TopK(const torch::Tensor& probabilities, int k) {
+  // probabilities: (classes) -> indices of the k largest, best first
+  auto top = probabilities.topk(std::min<int64_t>(k, probabilities.size(0)));
+  auto indices = std::get<1>(top).contiguous();
+  return std::vector<int64_t>(indices.data_ptr<int64_t>(),
+                              indices.data_ptr<int64_t>() + indices.numel());
+}
+
+}  // namespace
+
+Status RunEval(const EvalOptions& options) {
+  MEMES_ASSIGN_OR_RETURN(torch::Device device, ResolveDevice(options.device));
+  const bool cuda = device.is_cuda();
+  const int threads = ConfigureThreads(options.threads);
+  tbb::global_control tbb_threads(tbb::global_control::max_allowed_parallelism, threads);
+  MEMES_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModel(options.model));
+  ShardOpenOptions open_options;
+  open_options.verify_hashes = options.verify_hashes;
+  MEMES_ASSIGN_OR_RETURN(ShardDataset data, ShardDataset::Open(options.shards, open_options));
+  const auto& meta = loaded.meta;
+  if (data.num_classes() != meta.config.num_classes ||
+      data.image_size() != meta.config.image_size) {
+    return InvalidArgument("the shards have " + std::to_string(data.num_classes()) +
+                               " classes of " + std::to_string(data.image_size()) +
+                               "px, the model " + std::to_string(meta.config.num_classes) + " of " +
+                               std::to_string(meta.config.image_size) + "px",
+                           options.shards.string());
+  }
+  if (data.classes() != meta.classes) {
+    MEMES_LOG(kWarning) << "class names of the shards differ from the model's; using the model's";
+  }
+  const size_t count = options.limit > 0 ? std::min<size_t>(options.limit, data.size(Split::kTest))
+                                         : data.size(Split::kTest);
+  SeResNeXt model = loaded.model;
+  model->to(device);
+  if (cuda) ToChannelsLast(*model);
+  model->eval();
+  torch::NoGradGuard no_grad;
+
+  // The model's own normalisation, not the shards': predictions must see what training saw.
+  const NormalizeTable table(meta.mean, meta.std);
+  std::vector<uint32_t> order(count);
+  std::iota(order.begin(), order.end(), 0u);
+  BatchPrefetcher batches(data, Split::kTest, std::move(order), options.batch_size, false, 0, table,
+                          cuda);
+  const int n = meta.config.num_classes;
+  std::vector<std::vector<int64_t>> confusion(n, std::vector<int64_t>(n, 0));
+  int64_t top1 = 0, top5 = 0, flip_top1 = 0;
+  double loss_sum = 0;
+  ProgressBar::Options bar_options;
+  bar_options.enabled = !options.json;
+  ProgressBar bar("eval", count, bar_options);
+  while (auto batch = batches.Next()) {
+    auto images = batch->images.to(device, cuda);  // (N, 3, S, S)
+    auto labels = batch->labels.to(torch::kCPU);   // (N)
+    if (cuda) images = images.contiguous(torch::MemoryFormat::ChannelsLast);
+    auto logits = model->forward(images).to(torch::kCPU, torch::kFloat);             // (N, C)
+    auto flipped = model->forward(images.flip({3})).to(torch::kCPU, torch::kFloat);  // (N, C)
+    loss_sum +=
+        torch::nn::functional::cross_entropy(
+            logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+            .item<double>();
+    auto predicted = logits.argmax(1);
+    auto tta = (logits.softmax(1) + flipped.softmax(1)).argmax(1);
+    auto top = std::get<1>(logits.topk(std::min(5, n), 1));  // (N, min(5, C))
+    top1 += predicted.eq(labels).sum().item<int64_t>();
+    flip_top1 += tta.eq(labels).sum().item<int64_t>();
+    top5 += top.eq(labels.unsqueeze(1)).any(1).sum().item<int64_t>();
+    auto label_data = labels.accessor<int64_t, 1>();
+    auto predicted_data = predicted.accessor<int64_t, 1>();
+    for (int64_t i = 0; i < labels.size(0); ++i) ++confusion[label_data[i]][predicted_data[i]];
+    bar.Add(static_cast<uint64_t>(labels.size(0)));
+  }
+  bar.Finish();
+
+  const double total = std::max<double>(1, static_cast<double>(count));
+  nlohmann::json report = {{"model", options.model.string()},
+                           {"shards", options.shards.string()},
+                           {"images", count},
+                           {"loss", loss_sum / total},
+                           {"top1", top1 / total},
+                           {"top5", top5 / total},
+                           {"top1_flip_tta", flip_top1 / total},
+                           {"classes", meta.classes},
+                           {"confusion", confusion}};
+  nlohmann::json per_class = nlohmann::json::array();
+  for (int c = 0; c < n; ++c) {
+    const int64_t row = std::accumulate(confusion[c].begin(), confusion[c].end(), int64_t{0});
+    per_class.push_back({{"class", meta.classes[c]},
+                         {"images", row},
+                         {"accuracy", row ? static_cast<double>(confusion[c][c]) / row : 0.0}});
+  }
+  report["per_class"] = per_class;
+
+  const fs::path out_dir =
+      options.out_dir.empty() ? options.model.parent_path() / "eval" : options.out_dir;
+  std::error_code error;
+  fs::create_directories(out_dir, error);
+  if (error) return IoError("cannot create: " + error.message(), out_dir.string());
+  std::ofstream(out_dir / "eval.json") << report.dump(2) << "\n";
+  MEMES_RETURN_IF_ERROR(DrawConfusion(confusion, meta.classes, out_dir / "confusion.png"));
+
+  if (options.json) {
+    std::cout << report.dump(2) << "\n";
+    return Status::Ok();
+  }
+  std::printf("%zu test images of %s\n", count, options.shards.string().c_str());
+  std::printf("top-1 %.2f%%   top-5 %.2f%%   top-1 with flip TTA %.2f%%   loss %.4f\n\n",
+              100 * top1 / total, 100 * top5 / total, 100 * flip_top1 / total, loss_sum / total);
+  size_t name_width = 5;
+  for (const auto& name : meta.classes) name_width = std::max(name_width, name.size());
+  std::printf("%-*s %8s %9s\n", static_cast<int>(name_width), "class", "images", "accuracy");
+  for (int c = 0; c < n; ++c) {
+    std::printf("%-*s %8lld %8.2f%%\n", static_cast<int>(name_width), meta.classes[c].c_str(),
+                static_cast<long long>(per_class[c]["images"].get<int64_t>()),
+                100 * per_class[c]["accuracy"].get<double>());
+  }
+  std::printf("\nconfusion matrix (rows: true, columns: predicted)\n%*s",
+              static_cast<int>(name_width), "");
+  for (int c = 0; c < n; ++c) std::printf(" %6d", c);
+  std::printf("\n");
+  for (int r = 0; r < n; ++r) {
+    std::printf("%-*s", static_cast<int>(name_width), meta.classes[r].c_str());
+    for (int c = 0; c < n; ++c) std::printf(" %6lld", static_cast<long long>(confusion[r][c]));
+    std::printf("   %d\n", r);
+  }
+  std::printf("\nwrote %s and %s\n", (out_dir / "eval.json").string().c_str(),
+              (out_dir / "confusion.png").string().c_str());
+  return Status::Ok();
+}
+
+Status RunPredict(const PredictOptions& options) {
+  if (options.files.empty()) return InvalidArgument("predict needs at least one file");
+  if (options.top_k < 1) return InvalidArgument("--top-k must be >= 1");
+  MEMES_ASSIGN_OR_RETURN(torch::Device device, ResolveDevice(options.device));
+  ConfigureThreads(options.threads);
+  MEMES_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModel(options.model));
+  const auto& meta = loaded.meta;
+  SeResNeXt model = loaded.model;
+  model->to(device);
+  model->eval();
+  torch::NoGradGuard no_grad;
+  const NormalizeTable table(meta.mean, meta.std);
+  const int size = meta.config.image_size;
+  transform::DecodeOptions decode_options;
+  decode_options.size = size;
+
+  Status first_failure;
+  nlohmann::json results = nlohmann::json::array();
+  for (const auto& file : options.files) {
+    std::ifstream in(file, std::ios::binary);
+    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                               std::istreambuf_iterator<char>());
+    Status failure;
+    if (!in.good() && !in.eof()) failure = IoError("cannot read", file.string());
+    Result<transform::Decoded> decoded = failure.ok()
+                                             ? transform::DecodeToFrames(bytes, decode_options)
+                                             : Result<transform::Decoded>(failure);
+    if (!decoded.ok()) {
+      failure =
+          decoded.status().where().empty() ? decoded.status().At(file.string()) : decoded.status();
+      MEMES_LOG(kError) << failure.ToString();
+      if (first_failure.ok()) first_failure = failure;
+      results.push_back({{"file", file.string()}, {"error", failure.ToString()}});
+      continue;
+    }
+    // frames: (F, 3, S, S); an animation's kept frames vote by averaging probabilities.
+    const int64_t frames = static_cast<int64_t>(decoded->frames.size());
+    auto images = torch::empty({frames, 3, size, size}, torch::kFloat);
+    for (int64_t f = 0; f < frames; ++f) {
+      NormalizeImage(decoded->frames[f].planar.data(), size, table, false,
+                     images[f].data_ptr<float>());
+    }
+    auto probabilities =
+        model->forward(images.to(device)).softmax(1).mean(0).to(torch::kCPU);  // (C)
+    const auto top = TopK(probabilities, options.top_k);
+    nlohmann::json entry = {{"file", file.string()},
+                            {"format", decoded->format},
+                            {"frames", frames},
+                            {"top", nlohmann::json::array()}};
+    for (int64_t c : top) {
+      entry["top"].push_back(
+          {{"class", meta.classes[c]}, {"probability", probabilities[c].item<double>()}});
+    }
+    if (!options.json) {
+      std::printf("%s (%s, %lld frame%s)\n", file.string().c_str(), decoded->format.c_str(),
+                  static_cast<long long>(frames), frames == 1 ? "" : "s");
+      for (const auto& t : entry["top"]) {
+        std::printf("  %6.2f%%  %s\n", 100 * t["probability"].get<double>(),
+                    t["class"].get<std::string>().c_str());
+      }
+    }
+    results.push_back(entry);
+  }
+  if (options.json) std::cout << results.dump(2) << "\n";
+  return first_failure;
+}
+
+}  // namespace memes::train

@@ -1,0 +1,242 @@
+#include "train/shard_dataset.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "core/log.h"
+#include "core/sha256.h"
+
+namespace memes::train {
+
+namespace fs = std::filesystem;
+
+Result<MappedFile> MappedFile::Open(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return IoError(std::string("cannot open: ") + std::strerror(errno), path.string());
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) {
+    const int error = errno;
+    ::close(fd);
+    return IoError(std::string("cannot stat: ") + std::strerror(error), path.string());
+  }
+  MappedFile file;
+  file.size_ = static_cast<size_t>(info.st_size);
+  if (file.size_ > 0) {
+    void* data = ::mmap(nullptr, file.size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (data == MAP_FAILED) {
+      const int error = errno;
+      ::close(fd);
+      return IoError(std::string("cannot mmap: ") + std::strerror(error), path.string());
+    }
+    ::madvise(data, file.size_, MADV_WILLNEED);
+    file.data_ = static_cast<const uint8_t*>(data);
+  }
+  ::close(fd);  // the mapping keeps the file alive
+  return file;
+}
+
+MappedFile::~MappedFile() {
+  if (data_ != nullptr) ::munmap(const_cast<uint8_t*>(data_), size_);
+}
+MappedFile::MappedFile(MappedFile&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
+  if (this != &other) {
+    if (data_ != nullptr) ::munmap(const_cast<uint8_t*>(data_), size_);
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+  }
+  return *this;
+}
+
+namespace {
+
+// data_batch_<n>.bin files sorted by n, then test_batch.bin.
+struct ShardNames {
+  std::vector<std::string> train;
+  std::string test;
+};
+
+Result<ShardNames> ListShards(const fs::path& folder) {
+  std::error_code error;
+  if (!fs::is_directory(folder, error)) return NotFound("not a folder of shards", folder.string());
+  std::map<long, std::string> train;
+  ShardNames names;
+  for (const auto& entry : fs::directory_iterator(folder, error)) {
+    const std::string name = entry.path().filename().string();
+    if (name == "test_batch.bin") names.test = name;
+    if (name.starts_with("data_batch_") && name.ends_with(".bin")) {
+      const std::string digits = name.substr(11, name.size() - 15);
+      if (digits.empty() || !std::all_of(digits.begin(), digits.end(), ::isdigit)) continue;
+      train[std::stol(digits)] = name;
+    }
+  }
+  if (error) return IoError("cannot list: " + error.message(), folder.string());
+  for (auto& [number, name] : train) names.train.push_back(name);
+  if (names.train.empty()) return NotFound("no data_batch_*.bin shards", folder.string());
+  if (names.test.empty()) return NotFound("no test_batch.bin", folder.string());
+  return names;
+}
+
+std::vector<std::string> ReadMetaClasses(const fs::path& path) {
+  std::vector<std::string> classes;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (!line.empty()) classes.push_back(line);
+  }
+  return classes;
+}
+
+}  // namespace
+
+Result<ShardDataset> ShardDataset::Open(const fs::path& folder, const ShardOpenOptions& options) {
+  MEMES_ASSIGN_OR_RETURN(ShardNames names, ListShards(folder));
+  ShardDataset dataset;
+  nlohmann::json manifest;
+  const fs::path manifest_path = folder / "dataset.json";
+  if (fs::exists(manifest_path)) {
+    dataset.has_manifest_ = true;
+    std::ifstream in(manifest_path);
+    try {
+      manifest = nlohmann::json::parse(in);
+      if (manifest.value("format", "") != "memes-cifar") {
+        return Corrupt("format is not memes-cifar", manifest_path.string());
+      }
+      if (manifest.value("format_version", 0) != 1) {
+        return Unsupported("format_version " +
+                               manifest.value("format_version", nlohmann::json()).dump() +
+                               " (this build reads 1)",
+                           manifest_path.string());
+      }
+      dataset.image_size_ = manifest.at("image_size").get<int>();
+      if (manifest.value("channels", 3) != 3) {
+        return Unsupported("only 3-channel shards are supported", manifest_path.string());
+      }
+      dataset.classes_ = manifest.at("classes").get<std::vector<std::string>>();
+      for (int c = 0; c < 3; ++c) {
+        dataset.mean_[c] = manifest.at("mean").at(c).get<float>();
+        dataset.std_[c] = manifest.at("std").at(c).get<float>();
+        if (!(dataset.std_[c] > 0)) return Corrupt("std must be positive", manifest_path.string());
+      }
+    } catch (const nlohmann::json::exception& error) {
+      return Corrupt(error.what(), manifest_path.string());
+    }
+    if (dataset.image_size_ < 1 || dataset.image_size_ > 1024) {
+      return Corrupt("image_size out of range", manifest_path.string());
+    }
+    if (dataset.classes_.empty() || dataset.classes_.size() > 256) {
+      return Corrupt("needs 1 to 256 classes", manifest_path.string());
+    }
+  } else {
+    dataset.classes_ = ReadMetaClasses(folder / "batches.meta.txt");
+  }
+  dataset.record_bytes_ = 1 + 3 * static_cast<size_t>(dataset.image_size_) * dataset.image_size_;
+  if (dataset.has_manifest_ && manifest.contains("record_bytes") &&
+      manifest["record_bytes"].get<size_t>() != dataset.record_bytes_) {
+    return Corrupt("record_bytes " + manifest["record_bytes"].dump() + " but image_size " +
+                       std::to_string(dataset.image_size_) + " needs " +
+                       std::to_string(dataset.record_bytes_),
+                   manifest_path.string());
+  }
+
+  std::vector<std::string> all = names.train;
+  all.push_back(names.test);
+  const nlohmann::json files = dataset.has_manifest_
+                                   ? manifest.value("files", nlohmann::json::object())
+                                   : nlohmann::json::object();
+  int max_label = -1;
+  for (const std::string& name : all) {
+    const fs::path path = folder / name;
+    MEMES_ASSIGN_OR_RETURN(MappedFile file, MappedFile::Open(path));
+    const auto bytes = file.bytes();
+    const size_t record = dataset.record_bytes_;
+    // Invariant checked here: every record is exactly record_bytes long.
+    if (bytes.size() % record != 0) {
+      return Corrupt(std::to_string(bytes.size()) + " bytes is not a whole number of " +
+                         std::to_string(record) + "-byte records: record " +
+                         std::to_string(bytes.size() / record) + " is truncated (" +
+                         std::to_string(bytes.size() % record) + " bytes)",
+                     path.string());
+    }
+    if (dataset.has_manifest_) {
+      if (!files.contains(name)) return Corrupt("not listed in dataset.json", path.string());
+      const auto& entry = files[name];
+      const uint64_t want_bytes = entry.value("bytes", uint64_t{0});
+      const uint64_t want_records = entry.value("records", uint64_t{0});
+      if (want_bytes != bytes.size() || want_records != bytes.size() / record) {
+        return Corrupt("has " + std::to_string(bytes.size()) + " bytes (" +
+                           std::to_string(bytes.size() / record) + " records); dataset.json says " +
+                           std::to_string(want_bytes) + " bytes (" + std::to_string(want_records) +
+                           " records)",
+                       path.string());
+      }
+      if (options.verify_hashes) {
+        const std::string want = entry.value("sha256", "");
+        const std::string have = ToHex(Sha256Of(bytes));
+        if (want != have) {
+          return Corrupt("sha256 " + have + " does not match dataset.json (" + want + ")",
+                         path.string());
+        }
+      }
+    }
+    const bool is_test = name == names.test;
+    auto& records = is_test ? dataset.test_ : dataset.train_;
+    for (size_t offset = 0; offset < bytes.size(); offset += record) {
+      const uint8_t* at = bytes.data() + offset;
+      const int label = at[0];
+      if (!dataset.classes_.empty() && label >= static_cast<int>(dataset.classes_.size())) {
+        return Corrupt("record " + std::to_string(offset / record) + ": label " +
+                           std::to_string(label) + " out of range (" +
+                           std::to_string(dataset.classes_.size()) + " classes)",
+                       path.string());
+      }
+      max_label = std::max(max_label, label);
+      records.push_back(at);
+    }
+    dataset.files_.push_back(std::move(file));
+  }
+  if (dataset.train_.empty()) return Corrupt("the train split has no records", folder.string());
+  if (dataset.classes_.empty()) {
+    for (int c = 0; c <= max_label; ++c) dataset.classes_.push_back("class_" + std::to_string(c));
+  }
+  if (!dataset.has_manifest_) {
+    // No dataset.json: per-channel mean/std over the training split, on the 0..1 scale.
+    const size_t plane = static_cast<size_t>(dataset.image_size_) * dataset.image_size_;
+    for (int c = 0; c < 3; ++c) {
+      double sum = 0, sum_squares = 0;
+      for (const uint8_t* at : dataset.train_) {
+        uint64_t s = 0, s2 = 0;
+        const uint8_t* pixels = at + 1 + c * plane;
+        for (size_t i = 0; i < plane; ++i) {
+          s += pixels[i];
+          s2 += static_cast<uint64_t>(pixels[i]) * pixels[i];
+        }
+        sum += static_cast<double>(s);
+        sum_squares += static_cast<double>(s2);
+      }
+      const double n = static_cast<double>(plane) * dataset.train_.size();
+      const double mean = sum / n / 255.0;
+      const double variance = std::max(0.0, sum_squares / n / (255.0 * 255.0) - mean * mean);
+      dataset.mean_[c] = static_cast<float>(mean);
+      dataset.std_[c] = static_cast<float>(std::max(std::sqrt(variance), 1e-3));
+    }
+  }
+  MEMES_LOG(kDebug) << folder.string() << ": " << dataset.train_.size() << " train, "
+                    << dataset.test_.size() << " test records, " << dataset.classes_.size()
+                    << " classes";
+  return dataset;
+}
+
+}  // namespace memes::train

@@ -1,0 +1,77 @@
+// train/'s public surface for the CLI: plain option structs and three entry points. LibTorch-free
+// on purpose (pipelines/ includes it; only train/ sees LibTorch).
+// Thread-safety: each Run* call owns its model and threads; run one at a time per process
+// (they set LibTorch's global thread count and, for training, a SIGINT handler).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace memes::train {
+
+struct TrainOptions {
+  std::filesystem::path shards;   // folder of data_batch_*.bin, test_batch.bin (+ dataset.json)
+  std::filesystem::path run_dir;  // checkpoints, metrics.jsonl, curves.png go here
+  std::string preset = "small";   // se-resnext29-8x64 | small | tiny
+  // Overrides of the preset (0 or empty: keep the preset's).
+  std::vector<int> blocks_per_stage;
+  std::vector<int> widths;
+  int cardinality = 0;
+  int group_width = 0;
+  int stem_channels = 0;
+
+  int epochs = 30;
+  int batch_size = 128;
+  double learning_rate = 0.1;  // peak learning rate
+  double momentum = 0.9;       // Nesterov
+  double weight_decay = 5e-4;  // not applied to BatchNorm parameters and biases
+  double label_smoothing = 0.1;
+  std::string schedule = "cosine";   // step | cosine | onecycle
+  double warmup_epochs = 1;          // cosine: linear warm-up; onecycle: rise phase
+  std::vector<int> step_milestones;  // step: ÷10 at these epochs (empty: 50% and 75%)
+  bool augment = true;               // random crop (4-pixel padding) + horizontal flip
+  uint64_t seed = 1;
+  std::string device = "auto";  // auto | cpu | cuda
+  int threads = 0;              // 0: all cores; sizes both LibTorch's and the loader's pools
+  bool resume = false;          // continue from run_dir/last.pt
+  int64_t limit_train = 0;      // >0: use only the first N training records (tests, smoke runs)
+  int64_t limit_test = 0;
+  int64_t stop_after_steps = 0;  // >0: save and stop after this many steps in all, as SIGINT does
+  bool verify_hashes = true;
+  bool progress = true;
+};
+
+// Trains; writes run_dir/{last.pt, best.pt, metrics.jsonl, curves.png, run.json}. Returns
+// kCancelled after a SIGINT or stop_after_steps (the checkpoint of where it stopped is saved
+// first).
+Status RunTraining(const TrainOptions& options);
+
+struct EvalOptions {
+  std::filesystem::path model;    // a checkpoint (last.pt, best.pt)
+  std::filesystem::path shards;   // evaluates the test split
+  std::filesystem::path out_dir;  // confusion.png, eval.json (empty: beside the model)
+  int batch_size = 256;
+  std::string device = "auto";
+  int threads = 0;
+  int64_t limit = 0;
+  bool verify_hashes = true;
+  bool json = false;  // print eval.json to stdout instead of tables
+};
+Status RunEval(const EvalOptions& options);
+
+struct PredictOptions {
+  std::filesystem::path model;
+  std::vector<std::filesystem::path> files;  // PNG, JPEG, GIF, WebP… anything transform/ decodes
+  int top_k = 3;
+  bool json = false;
+  std::string device = "auto";
+  int threads = 0;
+};
+// Prints top-k classes per file. Returns the first failure after trying every file.
+Status RunPredict(const PredictOptions& options);
+
+}  // namespace memes::train

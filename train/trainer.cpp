@@ -1,0 +1,409 @@
+// RunTraining: the training loop, its schedule, loss scaling, metrics and checkpoints.
+#include <ATen/autocast_mode.h>
+#include <oneapi/tbb/global_control.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <fstream>
+#include <numeric>
+#include <random>
+
+#include "core/log.h"
+#include "core/progress.h"
+#include "train/batch_prefetcher.h"
+#include "train/checkpoint.h"
+#include "train/plots.h"
+#include "train/train_api.h"
+#include "train/training_schedule.h"
+
+namespace memes::train {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+extern "C" void OnSigint(int) { g_interrupted.store(true); }
+
+// Installs the SIGINT handler for the duration of a run, restores the previous one after.
+class SigintGuard {
+ public:
+  SigintGuard() {
+    g_interrupted.store(false);
+    struct sigaction action {};
+    action.sa_handler = OnSigint;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, &previous_);
+  }
+  ~SigintGuard() { sigaction(SIGINT, &previous_, nullptr); }
+  SigintGuard(const SigintGuard&) = delete;
+  SigintGuard& operator=(const SigintGuard&) = delete;
+
+ private:
+  struct sigaction previous_ {};
+};
+
+// Dynamic loss scaling for float16 autocast on CUDA (LibTorch 1.13 has no C++ GradScaler):
+// the loss is multiplied by `scale` before backward; gradients are divided by it before the
+// step; a non-finite gradient skips the step and halves the scale; 2000 clean steps double it.
+class LossScaler {
+ public:
+  explicit LossScaler(bool enabled) : enabled_(enabled) {}
+  torch::Tensor Scale(const torch::Tensor& loss) const { return enabled_ ? loss * scale_ : loss; }
+  // Unscales gradients in place; returns false when the step must be skipped.
+  bool Unscale(const std::vector<torch::Tensor>& parameters) {
+    if (!enabled_) return true;
+    torch::NoGradGuard no_grad;
+    bool finite = true;
+    for (const auto& p : parameters) {
+      if (!p.grad().defined()) continue;
+      p.grad().div_(scale_);
+      finite = finite && torch::isfinite(p.grad()).all().item<bool>();
+    }
+    if (!finite) {
+      scale_ = std::max(1.0, scale_ / 2);
+      clean_steps_ = 0;
+    } else if (++clean_steps_ >= 2000) {
+      scale_ *= 2;
+      clean_steps_ = 0;
+    }
+    return finite;
+  }
+  double scale() const { return scale_; }
+  void set_scale(double scale) { scale_ = scale; }
+
+ private:
+  bool enabled_;
+  double scale_ = 65536.0;
+  int clean_steps_ = 0;
+};
+
+std::vector<uint32_t> EpochOrder(size_t count, uint64_t seed, int epoch) {
+  std::vector<uint32_t> order(count);
+  std::iota(order.begin(), order.end(), 0u);
+  std::mt19937_64 random(Mix64(seed * 1000003ULL + static_cast<uint64_t>(epoch)));
+  std::shuffle(order.begin(), order.end(), random);
+  return order;
+}
+
+nlohmann::json MetricsToJson(const EpochMetrics& m) {
+  return {{"epoch", m.epoch},
+          {"lr", m.learning_rate},
+          {"train_loss", m.train_loss},
+          {"train_acc", m.train_accuracy},
+          {"test_loss", m.test_loss},
+          {"test_acc", m.test_accuracy},
+          {"images_per_s", m.images_per_second},
+          {"seconds", m.seconds}};
+}
+
+EpochMetrics MetricsFromJson(const nlohmann::json& j) {
+  EpochMetrics m;
+  m.epoch = j.value("epoch", 0);
+  m.learning_rate = j.value("lr", 0.0);
+  m.train_loss = j.value("train_loss", 0.0);
+  m.train_accuracy = j.value("train_acc", 0.0);
+  m.test_loss = j.value("test_loss", 0.0);
+  m.test_accuracy = j.value("test_acc", 0.0);
+  m.images_per_second = j.value("images_per_s", 0.0);
+  m.seconds = j.value("seconds", 0.0);
+  return m;
+}
+
+// metrics.jsonl lines of epochs <= last_epoch (a resumed run drops lines it will redo).
+std::vector<EpochMetrics> ReadMetrics(const fs::path& path, int last_epoch) {
+  std::vector<EpochMetrics> epochs;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto parsed = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (parsed.is_object() && parsed.value("epoch", 0) <= last_epoch) {
+      epochs.push_back(MetricsFromJson(parsed));
+    }
+  }
+  return epochs;
+}
+
+Status WriteMetrics(const fs::path& path, const std::vector<EpochMetrics>& epochs) {
+  const fs::path temporary = path.string() + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    for (const auto& m : epochs) out << MetricsToJson(m).dump() << "\n";
+    if (!out) return IoError("cannot write", temporary.string());
+  }
+  std::error_code error;
+  fs::rename(temporary, path, error);
+  if (error) return IoError("cannot rename: " + error.message(), path.string());
+  return Status::Ok();
+}
+
+Result<ModelConfig> BuildConfig(const TrainOptions& options, const ShardDataset& data) {
+  MEMES_ASSIGN_OR_RETURN(ModelConfig config,
+                         PresetConfig(options.preset, data.num_classes(), data.image_size()));
+  if (!options.blocks_per_stage.empty()) config.blocks_per_stage = options.blocks_per_stage;
+  if (!options.widths.empty()) config.widths = options.widths;
+  if (options.cardinality > 0) config.cardinality = options.cardinality;
+  if (options.group_width > 0) config.group_width = options.group_width;
+  if (options.stem_channels > 0) config.stem_channels = options.stem_channels;
+  MEMES_RETURN_IF_ERROR(ValidateConfig(config));
+  return config;
+}
+
+// Two parameter groups: weight decay on conv/linear weights, none on BN parameters and biases.
+std::unique_ptr<torch::optim::SGD> MakeOptimizer(SeResNeXt& model, const TrainOptions& options) {
+  std::vector<torch::Tensor> decay, no_decay;
+  for (const auto& named : model->named_parameters()) {
+    (named.value().dim() <= 1 ? no_decay : decay).push_back(named.value());
+  }
+  auto base = torch::optim::SGDOptions(options.learning_rate)
+                  .momentum(options.momentum)
+                  .nesterov(options.momentum > 0)
+                  .dampening(0);
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decay,
+                      std::make_unique<torch::optim::SGDOptions>(
+                          torch::optim::SGDOptions(base).weight_decay(options.weight_decay)));
+  groups.emplace_back(no_decay, std::make_unique<torch::optim::SGDOptions>(
+                                    torch::optim::SGDOptions(base).weight_decay(0)));
+  return std::make_unique<torch::optim::SGD>(groups, base);
+}
+
+void SetLearningRate(torch::optim::SGD& optimizer, double learning_rate) {
+  for (auto& group : optimizer.param_groups()) {
+    static_cast<torch::optim::SGDOptions&>(group.options()).lr(learning_rate);
+  }
+}
+
+struct TestResult {
+  double loss = 0, accuracy = 0;
+};
+
+TestResult Evaluate(SeResNeXt& model, const ShardDataset& data, size_t count,
+                    const NormalizeTable& table, torch::Device device, bool cuda, int batch_size) {
+  torch::NoGradGuard no_grad;
+  model->eval();
+  std::vector<uint32_t> order(count);
+  std::iota(order.begin(), order.end(), 0u);
+  BatchPrefetcher batches(data, Split::kTest, std::move(order), batch_size, false, 0, table, cuda);
+  double loss_sum = 0;
+  int64_t correct = 0;
+  while (auto batch = batches.Next()) {
+    auto images = batch->images.to(device, /*non_blocking=*/cuda);
+    auto labels = batch->labels.to(device, cuda);
+    if (cuda) images = images.contiguous(torch::MemoryFormat::ChannelsLast);
+    auto logits = model->forward(images).to(torch::kFloat);
+    loss_sum +=
+        torch::nn::functional::cross_entropy(
+            logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+            .item<double>();
+    correct += logits.argmax(1).eq(labels).sum().item<int64_t>();
+  }
+  model->train();
+  return {loss_sum / std::max<size_t>(1, count),
+          static_cast<double>(correct) / std::max<size_t>(1, count)};
+}
+
+}  // namespace
+
+Status RunTraining(const TrainOptions& options) {
+  if (options.epochs < 1 || options.batch_size < 2) {
+    return InvalidArgument("--epochs must be >= 1 and --batch-size >= 2");
+  }
+  MEMES_ASSIGN_OR_RETURN(torch::Device device, ResolveDevice(options.device));
+  const bool cuda = device.is_cuda();
+  const int threads = ConfigureThreads(options.threads);
+  // The loader's TBB pool and LibTorch's pool share the same cores (see ConfigureThreads).
+  tbb::global_control tbb_threads(tbb::global_control::max_allowed_parallelism, threads);
+
+  ShardOpenOptions open_options;
+  open_options.verify_hashes = options.verify_hashes;
+  MEMES_ASSIGN_OR_RETURN(ShardDataset data, ShardDataset::Open(options.shards, open_options));
+  const size_t train_count = options.limit_train > 0
+                                 ? std::min<size_t>(options.limit_train, data.size(Split::kTrain))
+                                 : data.size(Split::kTrain);
+  const size_t test_count = options.limit_test > 0
+                                ? std::min<size_t>(options.limit_test, data.size(Split::kTest))
+                                : data.size(Split::kTest);
+  MEMES_ASSIGN_OR_RETURN(ModelConfig config, BuildConfig(options, data));
+  MEMES_ASSIGN_OR_RETURN(Schedule schedule,
+                         Schedule::Make(options.schedule, options.learning_rate, options.epochs,
+                                        options.warmup_epochs, options.step_milestones));
+  std::error_code error;
+  fs::create_directories(options.run_dir, error);
+  if (error)
+    return IoError("cannot create run folder: " + error.message(), options.run_dir.string());
+
+  const ModelMeta meta{config, data.classes(), data.mean(), data.std()};
+  const fs::path last_path = options.run_dir / "last.pt";
+  const fs::path best_path = options.run_dir / "best.pt";
+  const fs::path metrics_path = options.run_dir / "metrics.jsonl";
+
+  torch::manual_seed(options.seed);
+  SeResNeXt model(config);
+  nlohmann::json state = {{"epoch", 0}, {"next_batch", 0}, {"best_acc", -1.0}};
+  if (options.resume) {
+    MEMES_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModel(last_path));
+    if (ConfigToJson(loaded.meta.config) != ConfigToJson(config)) {
+      return InvalidArgument("--resume: the checkpoint's architecture differs from the options",
+                             last_path.string());
+    }
+    model = loaded.model;
+    state = loaded.state;
+  }
+  model->to(device);
+  if (cuda) ToChannelsLast(*model);
+  model->train();
+  auto optimizer = MakeOptimizer(model, options);
+  LossScaler scaler(cuda);
+  if (options.resume) {
+    MEMES_RETURN_IF_ERROR(LoadTrainingState(last_path, *optimizer));
+    scaler.set_scale(state.value("loss_scale", 65536.0));
+  }
+
+  const int64_t parameters = ParameterCount(*model);
+  const int64_t macs = CountMacs(config);
+  MEMES_LOG(kInfo) << "model " << Describe(config);
+  MEMES_LOG(kInfo) << "  " << parameters << " parameters, " << macs * 2 / 1e6
+                   << " MFLOPs per image forward (" << macs / 1e6 << " M multiply-adds)";
+  MEMES_LOG(kInfo) << "data " << options.shards.string() << ": " << train_count << " train, "
+                   << test_count << " test, " << data.num_classes() << " classes; device "
+                   << (cuda ? "cuda (channels-last, float16 autocast, pinned memory)" : "cpu")
+                   << ", " << threads << " threads";
+  {
+    nlohmann::json run = {{"model", ConfigToJson(config)},
+                          {"parameters", parameters},
+                          {"macs_per_image", macs},
+                          {"shards", options.shards.string()},
+                          {"epochs", options.epochs},
+                          {"batch_size", options.batch_size},
+                          {"lr", options.learning_rate},
+                          {"schedule", options.schedule},
+                          {"weight_decay", options.weight_decay},
+                          {"seed", options.seed},
+                          {"label_smoothing", options.label_smoothing},
+                          {"threads", threads},
+                          {"device", cuda ? "cuda" : "cpu"}};
+    std::ofstream(options.run_dir / "run.json") << run.dump(2) << "\n";
+  }
+
+  const NormalizeTable table(data.mean(), data.std());
+  const int64_t steps_per_epoch =
+      BatchPrefetcher::BatchCount(train_count, options.batch_size, options.augment);
+  int epoch = state.value("epoch", 0);  // epochs completed
+  int64_t next_batch = state.value("next_batch", int64_t{0});
+  double best_accuracy = state.value("best_acc", -1.0);
+  std::vector<EpochMetrics> history = ReadMetrics(metrics_path, epoch);
+  SigintGuard sigint;
+  const auto loss_options =
+      torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(options.label_smoothing);
+  std::vector<torch::Tensor> parameter_list = model->parameters();
+
+  for (; epoch < options.epochs; ++epoch) {
+    const auto started = std::chrono::steady_clock::now();
+    double loss_sum = state.value("partial_loss_sum", 0.0);
+    int64_t correct = state.value("partial_correct", int64_t{0});
+    int64_t seen = state.value("partial_seen", int64_t{0});
+    double resumed_seconds = state.value("partial_seconds", 0.0);
+    BatchPrefetcher batches(data, Split::kTrain, EpochOrder(train_count, options.seed, epoch),
+                            options.batch_size, options.augment,
+                            Mix64(options.seed + 7919ULL * static_cast<uint64_t>(epoch)), table,
+                            cuda, next_batch);
+    ProgressBar::Options bar_options;
+    bar_options.enabled = options.progress;
+    ProgressBar bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(options.epochs),
+                    static_cast<uint64_t>(steps_per_epoch), bar_options);
+    bar.Add(static_cast<uint64_t>(next_batch));
+    double learning_rate = 0;
+    while (auto batch = batches.Next()) {
+      const int64_t step = epoch * steps_per_epoch + batch->index;
+      learning_rate = schedule.At(static_cast<double>(step) / steps_per_epoch);
+      SetLearningRate(*optimizer, learning_rate);
+      auto images = batch->images.to(device, /*non_blocking=*/cuda);  // (N, 3, S, S)
+      auto labels = batch->labels.to(device, cuda);                   // (N)
+      if (cuda) images = images.contiguous(torch::MemoryFormat::ChannelsLast);
+      torch::Tensor logits;
+      if (cuda) {
+        at::autocast::set_enabled(true);
+        logits = model->forward(images);  // float16 inside, (N, classes)
+        at::autocast::clear_cache();
+        at::autocast::set_enabled(false);
+        logits = logits.to(torch::kFloat);
+      } else {
+        logits = model->forward(images);  // (N, classes)
+      }
+      auto loss = torch::nn::functional::cross_entropy(logits, labels, loss_options);
+      optimizer->zero_grad();
+      scaler.Scale(loss).backward();
+      if (scaler.Unscale(parameter_list)) optimizer->step();
+      const int64_t n = labels.size(0);
+      loss_sum += loss.item<double>() * n;
+      correct += logits.argmax(1).eq(labels).sum().item<int64_t>();
+      seen += n;
+      next_batch = batch->index + 1;
+      bar.Add();
+      const double seconds =
+          resumed_seconds +
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      char detail[128];
+      std::snprintf(detail, sizeof detail, "loss %.3f acc %.1f%% lr %.4f %.0f img/s",
+                    loss_sum / seen, 100.0 * correct / seen, learning_rate, seen / seconds);
+      bar.SetDetail(detail);
+      const bool stop_requested =
+          options.stop_after_steps > 0 && step + 1 >= options.stop_after_steps;
+      if (g_interrupted.load() || stop_requested) {
+        bar.Finish();
+        state = {{"epoch", epoch},
+                 {"next_batch", next_batch},
+                 {"best_acc", best_accuracy},
+                 {"partial_loss_sum", loss_sum},
+                 {"partial_correct", correct},
+                 {"partial_seen", seen},
+                 {"partial_seconds", seconds},
+                 {"loss_scale", scaler.scale()}};
+        MEMES_RETURN_IF_ERROR(SaveCheckpoint(last_path, model, optimizer.get(), meta, state));
+        MEMES_LOG(kWarning) << "interrupted in epoch " << epoch + 1 << " after batch " << next_batch
+                            << "; saved " << last_path.string() << " (continue with --resume)";
+        return Status(StatusCode::kCancelled, "interrupted", options.run_dir.string());
+      }
+    }
+    bar.Finish();
+    const double train_seconds =
+        resumed_seconds +
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const TestResult test =
+        Evaluate(model, data, test_count, table, device, cuda, std::max(options.batch_size, 256));
+    EpochMetrics m;
+    m.epoch = epoch + 1;
+    m.learning_rate = learning_rate;
+    m.train_loss = seen ? loss_sum / seen : 0;
+    m.train_accuracy = seen ? static_cast<double>(correct) / seen : 0;
+    m.test_loss = test.loss;
+    m.test_accuracy = test.accuracy;
+    m.images_per_second = seen / std::max(1e-9, train_seconds);
+    m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() +
+                resumed_seconds;
+    history.push_back(m);
+    MEMES_LOG(kInfo) << "epoch " << m.epoch << "/" << options.epochs << ": train loss "
+                     << m.train_loss << " acc " << 100 * m.train_accuracy << "%, test loss "
+                     << m.test_loss << " acc " << 100 * m.test_accuracy << "%, "
+                     << static_cast<int64_t>(m.images_per_second) << " img/s, " << m.seconds
+                     << " s";
+    next_batch = 0;
+    const bool best = m.test_accuracy > best_accuracy;
+    if (best) best_accuracy = m.test_accuracy;
+    state = {{"epoch", epoch + 1},
+             {"next_batch", 0},
+             {"best_acc", best_accuracy},
+             {"loss_scale", scaler.scale()}};
+    MEMES_RETURN_IF_ERROR(SaveCheckpoint(last_path, model, optimizer.get(), meta, state));
+    if (best) MEMES_RETURN_IF_ERROR(CopyAtomically(last_path, best_path));
+    MEMES_RETURN_IF_ERROR(WriteMetrics(metrics_path, history));
+    MEMES_RETURN_IF_ERROR(DrawCurves(history, options.run_dir / "curves.png"));
+  }
+  return Status::Ok();
+}
+
+}  // namespace memes::train
