@@ -74,9 +74,9 @@ int RunCli(int argc, char** argv) {
   AddPendingCommand(app, registry, "preview", "Draw a mosaic of each class", "issue 4");
   AddPendingCommand(app, registry, "verify", "Check packed shards against dataset.json",
                     "issue 4");
-  AddPendingCommand(app, registry, "train", "Train an SE-ResNeXt from packed shards", "issue 6");
-  AddPendingCommand(app, registry, "eval", "Evaluate a trained model on packed shards", "issue 6");
-  AddPendingCommand(app, registry, "predict", "Classify images with a trained model", "issue 6");
+  AddTrainCommand(app, registry);
+  AddEvalCommand(app, registry);
+  AddPredictCommand(app, registry);
   AddDemoCommand(app, registry);
 
   try {

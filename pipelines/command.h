@@ -31,5 +31,8 @@ class CommandRegistry {
 void AddPendingCommand(CLI::App& app, CommandRegistry& registry, const char* name,
                        const char* description, const char* built_by);
 void AddDemoCommand(CLI::App& app, CommandRegistry& registry);
+void AddTrainCommand(CLI::App& app, CommandRegistry& registry);
+void AddEvalCommand(CLI::App& app, CommandRegistry& registry);
+void AddPredictCommand(CLI::App& app, CommandRegistry& registry);
 
 }  // namespace memes::pipelines
