@@ -455,6 +455,44 @@ Status Catalog::SetDropped(std::span<const std::string> blobs, bool dropped) {
   });
 }
 
+Status Catalog::ImportLabels(std::span<const LabelRow> rows, const std::string& action) {
+  return impl_->InTransaction([&]() -> Status {
+    MEMES_ASSIGN_OR_RETURN(Statement label_update,
+                           impl_->db->Prepare("UPDATE items SET label_id=? WHERE blob=?"));
+    MEMES_ASSIGN_OR_RETURN(Statement dropped_query,
+                           impl_->db->Prepare("SELECT dropped FROM items WHERE blob=?"));
+    MEMES_ASSIGN_OR_RETURN(Statement dropped_update,
+                           impl_->db->Prepare("UPDATE items SET dropped=? WHERE blob=?"));
+    for (const LabelRow& row : rows) {
+      MEMES_ASSIGN_OR_RETURN(auto old_label, impl_->ItemLabel(row.blob));
+      const std::optional<std::string> new_label =
+          row.label.empty() ? std::nullopt : std::optional<std::string>(row.label);
+      if (old_label != new_label) {
+        if (new_label) {
+          MEMES_ASSIGN_OR_RETURN(const int64_t id, impl_->EnsureLabel(*new_label));
+          label_update.Bind(1, id);
+        } else {
+          label_update.BindNull(1);
+        }
+        MEMES_RETURN_IF_ERROR(label_update.Bind(2, row.blob).Run());
+        MEMES_RETURN_IF_ERROR(impl_->Log(row.blob, old_label, new_label, action));
+      }
+      dropped_query.Reset();
+      dropped_query.Bind(1, row.blob);
+      MEMES_ASSIGN_OR_RETURN(const bool found, dropped_query.Step());
+      if (found && (dropped_query.Int(0) != 0) != row.dropped) {
+        dropped_query.Reset();
+        MEMES_RETURN_IF_ERROR(
+            dropped_update.Bind(1, int64_t{row.dropped ? 1 : 0}).Bind(2, row.blob).Run());
+        MEMES_RETURN_IF_ERROR(
+            impl_->Log(row.blob, new_label, new_label, row.dropped ? "drop" : "undrop"));
+      }
+      dropped_query.Reset();
+    }
+    return Status::Ok();
+  });
+}
+
 Result<std::vector<std::string>> Catalog::LabelLog() {
   MEMES_ASSIGN_OR_RETURN(
       Statement stmt,

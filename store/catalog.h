@@ -131,6 +131,9 @@ class Catalog {
   // Moves every item of `from` to `into` (created if new) and retires `from`.
   Status MergeLabels(const std::string& from, const std::string& into);
   Status SetDropped(std::span<const std::string> blobs, bool dropped);
+  // Applies exported rows (label, dropped) in one transaction; only changes are logged.
+  // Requires: every blob exists (callers validate first, to name the offending line).
+  Status ImportLabels(std::span<const LabelRow> rows, const std::string& action = "import");
   // Rows of the label-change log: "time\tblob\told\tnew\taction".
   Result<std::vector<std::string>> LabelLog();
 

@@ -134,6 +134,7 @@ class PackRun {
   std::vector<Selected> selected_;
   std::unique_ptr<ShardWriter> train_;
   int train_index_ = 0;
+  std::string train_name_;
   std::unique_ptr<ShardWriter> test_;
   std::unique_ptr<FileWriter> index_;
   std::vector<uint8_t> rotated_;
@@ -193,8 +194,8 @@ Status PackRun::SelectItems(const std::vector<PackEntry>& entries, PackReport& r
 
 Status PackRun::NextTrainShard() {
   ++train_index_;
-  train_ = std::make_unique<ShardWriter>(
-      temp_ / ("data_batch_" + std::to_string(train_index_) + ".bin"), image_size_);
+  train_name_ = "data_batch_" + std::to_string(train_index_) + ".bin";
+  train_ = std::make_unique<ShardWriter>(temp_ / train_name_, image_size_);
   return train_->status();
 }
 
@@ -245,13 +246,13 @@ Status PackRun::WriteItem(const Selected& item, PackReport& report) {
       const uint64_t record = writer->records();
       const uint32_t crc = writer->Add(item.label, pixels);
       MEMES_RETURN_IF_ERROR(writer->status());
-      char crc_hex[9];
-      std::snprintf(crc_hex, sizeof crc_hex, "%08x", crc);
-      lines += (test ? std::string("test_batch.bin")
-                     : "data_batch_" + std::to_string(train_index_) + ".bin");
-      lines += "\t" + std::to_string(record) + "\t" + entry.blob + "\t" +
-               std::to_string(records[k].index) + "\t" + std::to_string(turn) + "\t" +
-               std::to_string(item.label) + "\t" + class_names_[item.label] + "\t" + crc_hex + "\n";
+      char row[64];
+      std::snprintf(row, sizeof row, "\t%llu\t", static_cast<unsigned long long>(record));
+      lines.append(test ? "test_batch.bin" : train_name_).append(row).append(entry.blob);
+      std::snprintf(row, sizeof row, "\t%d\t%d\t%d\t", records[k].index, turn, item.label);
+      lines.append(row).append(class_names_[item.label]);
+      std::snprintf(row, sizeof row, "\t%08x\n", crc);
+      lines.append(row);
       ++(test ? counts.test_records : counts.train_records);
       ++(test ? report.test_records : report.train_records);
     }

@@ -1,0 +1,155 @@
+#include "store/label_csv.h"
+
+#include <set>
+
+#include "store/file_util.h"
+#include "store/store.h"
+
+namespace memes::store {
+
+namespace fs = std::filesystem;
+
+std::string CsvField(const std::string& text) {
+  const bool quote = text.find_first_of(",\"\r\n") != std::string::npos ||
+                     (!text.empty() && (text.front() == ' ' || text.back() == ' '));
+  if (!quote) return text;
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+Result<int64_t> ExportLabelCsv(Catalog& catalog, const fs::path& path) {
+  std::string csv = "hash,label,url,dropped\n";
+  int64_t rows = 0;
+  MEMES_RETURN_IF_ERROR(catalog.ForEachLabelRow([&](const LabelRow& row) -> Status {
+    csv += row.blob + "," + CsvField(row.label) + "," + CsvField(row.url) + "," +
+           (row.dropped ? "1" : "0") + "\n";
+    ++rows;
+    return Status::Ok();
+  }));
+  MEMES_RETURN_IF_ERROR(WriteFileAtomic(path, csv));
+  return rows;
+}
+
+namespace {
+
+// Splits CSV text into records of fields; each record remembers the line it started on.
+struct CsvRecord {
+  int line = 0;
+  std::vector<std::string> fields;
+};
+
+Result<std::vector<CsvRecord>> ParseCsv(const std::string& text, const std::string& name) {
+  std::vector<CsvRecord> records;
+  size_t i = 0;
+  int line = 1;
+  while (i < text.size()) {
+    CsvRecord record;
+    record.line = line;
+    std::string field;
+    bool in_quotes = false, quoted = false;
+    for (;;) {
+      if (i >= text.size()) {
+        if (in_quotes) {
+          return InvalidArgument("unterminated quoted field",
+                                 name + ":" + std::to_string(record.line));
+        }
+        record.fields.push_back(field);
+        break;
+      }
+      const char c = text[i++];
+      if (in_quotes) {
+        if (c == '"') {
+          if (i < text.size() && text[i] == '"') {
+            field += '"';
+            ++i;
+          } else {
+            in_quotes = false;
+          }
+        } else {
+          if (c == '\n') ++line;
+          field += c;
+        }
+      } else if (c == '"' && field.empty() && !quoted) {
+        in_quotes = quoted = true;
+      } else if (c == ',') {
+        record.fields.push_back(field);
+        field.clear();
+        quoted = false;
+      } else if (c == '\n' || c == '\r') {
+        if (c == '\r' && i < text.size() && text[i] == '\n') ++i;
+        ++line;
+        record.fields.push_back(field);
+        break;
+      } else if (quoted) {
+        return InvalidArgument("text after a closing quote", name + ":" + std::to_string(line));
+      } else {
+        field += c;
+      }
+    }
+    if (!(record.fields.size() == 1 && record.fields[0].empty())) records.push_back(record);
+  }
+  return records;
+}
+
+}  // namespace
+
+Result<std::vector<LabelRow>> ReadLabelCsv(Catalog& catalog, const fs::path& path) {
+  MEMES_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadWholeFile(path));
+  std::string text(bytes.begin(), bytes.end());
+  if (text.starts_with("\xEF\xBB\xBF")) text.erase(0, 3);  // a UTF-8 BOM from spreadsheets
+  const std::string name = path.string();
+  MEMES_ASSIGN_OR_RETURN(std::vector<CsvRecord> records, ParseCsv(text, name));
+  if (records.empty() || records[0].fields.size() < 2 || records[0].fields[0] != "hash" ||
+      records[0].fields[1] != "label") {
+    return InvalidArgument("the first line must be the header hash,label,url[,dropped]",
+                           name + ":1");
+  }
+  const bool has_dropped = records[0].fields.size() >= 4 && records[0].fields[3] == "dropped";
+  std::vector<LabelRow> rows;
+  std::set<std::string> seen;
+  for (size_t r = 1; r < records.size(); ++r) {
+    const CsvRecord& record = records[r];
+    const std::string where = name + ":" + std::to_string(record.line);
+    if (record.fields.size() < 2 || record.fields.size() > 4) {
+      return InvalidArgument(
+          std::to_string(record.fields.size()) + " fields; expected hash,label,url[,dropped]",
+          where);
+    }
+    LabelRow row;
+    row.blob = record.fields[0];
+    row.label = record.fields[1];
+    if (record.fields.size() > 2) row.url = record.fields[2];
+    if (!IsBlobHash(row.blob)) {
+      return InvalidArgument("'" + row.blob + "' is not a blob hash (64 lower-case hex)", where);
+    }
+    if (row.label.find_first_of("\t\r\n") != std::string::npos) {
+      return InvalidArgument("a label cannot hold tabs or line breaks", where);
+    }
+    if (has_dropped && record.fields.size() == 4) {
+      const std::string& dropped = record.fields[3];
+      if (dropped != "0" && dropped != "1" && !dropped.empty()) {
+        return InvalidArgument("dropped must be 0 or 1, not '" + dropped + "'", where);
+      }
+      row.dropped = dropped == "1";
+    }
+    if (!seen.insert(row.blob).second) {
+      return InvalidArgument("item " + row.blob.substr(0, 12) + "… appears twice", where);
+    }
+    MEMES_ASSIGN_OR_RETURN(const bool known, catalog.HasItem(row.blob));
+    if (!known) return NotFound("no item " + row.blob.substr(0, 12) + "… in this store", where);
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+Result<int64_t> ImportLabelCsv(Catalog& catalog, const fs::path& path) {
+  MEMES_ASSIGN_OR_RETURN(std::vector<LabelRow> rows, ReadLabelCsv(catalog, path));
+  MEMES_RETURN_IF_ERROR(catalog.ImportLabels(rows));
+  return static_cast<int64_t>(rows.size());
+}
+
+}  // namespace memes::store
