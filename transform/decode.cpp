@@ -85,8 +85,12 @@ Result<Decoded> Decode(std::span<const uint8_t> bytes, const DecodeOptions& opti
   if (sniffed.container == Container::kGif) {
     // FFmpeg stops quietly at the end of a truncated GIF; its block structure tells.
     const GifLayout layout = ScanGif(bytes);
-    if (layout.truncated && status.ok()) {
-      status = Corrupt("truncated GIF after frame " + std::to_string(sink.count()));
+    if (layout.truncated) {
+      // Invariant: only whole images are kept; FFmpeg may have shown the cut one half drawn.
+      sink.KeepFirst(layout.images);
+      if (status.ok() || status.code() == StatusCode::kCorrupt) {
+        status = Corrupt("truncated GIF after frame " + std::to_string(sink.count()));
+      }
     }
   }
   decoded.frames_in_file = sink.count();

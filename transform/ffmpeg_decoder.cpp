@@ -227,6 +227,12 @@ Status DecodeWithFfmpeg(std::span<const uint8_t> bytes, const Sniffed& sniffed, 
   }
   format.reset(opened);
 
+  const bool is_clip =
+      sniffed.container == Container::kMp4 || sniffed.container == Container::kWebm;
+  if (is_clip && avformat_find_stream_info(format.get(), nullptr) < 0) {
+    MEMES_RETURN_IF_ERROR(sink.CheckTime());
+    return Corrupt("invalid " + name + ": no stream information");
+  }
   const AVCodec* decoder = nullptr;
   const int stream_index =
       av_find_best_stream(format.get(), AVMEDIA_TYPE_VIDEO, -1, -1, &decoder, 0);

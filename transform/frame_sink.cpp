@@ -11,6 +11,12 @@ Status FrameSink::CheckTime() const {
                        " ms exceeded after frame " + std::to_string(count()));
 }
 
+void FrameSink::KeepFirst(int frames) {
+  if (frames >= count()) return;
+  end_seconds_ = entries_[frames].time_seconds;
+  entries_.resize(frames);
+}
+
 Status FrameSink::Add(const uint8_t* pixels, int width, int height, size_t stride, PixelOrder order,
                       double time_seconds, double duration_seconds) {
   if (count() >= options_.max_decoded_frames) {

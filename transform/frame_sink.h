@@ -33,6 +33,10 @@ class FrameSink {
   Status Add(const uint8_t* pixels, int width, int height, size_t stride, PixelOrder order,
              double time_seconds, double duration_seconds);
 
+  // Drops every frame after the first `frames` (a damaged tail); the end time becomes the start
+  // of the first frame dropped.
+  void KeepFirst(int frames);
+
   // LimitExceeded once the time budget is spent (decoders poll it between packets).
   Status CheckTime() const;
   bool TimeUp() const { return std::chrono::steady_clock::now() >= deadline_; }
