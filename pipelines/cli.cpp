@@ -69,11 +69,10 @@ int RunCli(int argc, char** argv) {
   AddPendingCommand(app, registry, "crawl", "Crawl keyword lists into a store", "issue 5");
   AddPendingCommand(app, registry, "inspect", "Show how files decode into 32×32 frames",
                     "issue 3");
-  AddPendingCommand(app, registry, "pack", "Pack a store into CIFAR-10 binary shards", "issue 4");
-  AddPendingCommand(app, registry, "label", "List, change, import and export labels", "issue 4");
-  AddPendingCommand(app, registry, "preview", "Draw a mosaic of each class", "issue 4");
-  AddPendingCommand(app, registry, "verify", "Check packed shards against dataset.json",
-                    "issue 4");
+  AddPackCommand(app, registry);
+  AddLabelCommand(app, registry);
+  AddPreviewCommand(app, registry);
+  AddVerifyCommand(app, registry);
   AddTrainCommand(app, registry);
   AddEvalCommand(app, registry);
   AddPredictCommand(app, registry);

@@ -34,5 +34,9 @@ void AddDemoCommand(CLI::App& app, CommandRegistry& registry);
 void AddTrainCommand(CLI::App& app, CommandRegistry& registry);
 void AddEvalCommand(CLI::App& app, CommandRegistry& registry);
 void AddPredictCommand(CLI::App& app, CommandRegistry& registry);
+void AddPackCommand(CLI::App& app, CommandRegistry& registry);
+void AddLabelCommand(CLI::App& app, CommandRegistry& registry);
+void AddPreviewCommand(CLI::App& app, CommandRegistry& registry);
+void AddVerifyCommand(CLI::App& app, CommandRegistry& registry);
 
 }  // namespace memes::pipelines

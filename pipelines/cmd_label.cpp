@@ -1,0 +1,172 @@
+// `memes label …`: list, set, rename, merge, drop/undrop, export, import and log of the labels
+// in a store's catalog. Every change is one catalog transaction and is logged there.
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <memory>
+
+#include "pipelines/command.h"
+#include "store/label_csv.h"
+#include "store/store.h"
+
+namespace memes::pipelines {
+
+namespace fs = std::filesystem;
+
+Result<std::unique_ptr<store::Store>> OpenExistingStore(const fs::path& dir);  // cmd_pack.cpp
+
+namespace {
+
+struct LabelArgs {
+  std::string store_dir;
+  std::vector<std::string> items;  // set: ITEM… LABEL; drop: ITEM…
+  std::string first, second;       // rename/merge operands; export/import file
+};
+
+// Resolves hashes or unique prefixes (at least 4 characters) to full blob hashes.
+Result<std::vector<std::string>> ResolveItems(store::Catalog& catalog,
+                                              const std::vector<std::string>& items) {
+  std::vector<std::string> blobs;
+  for (const std::string& item : items) {
+    if (item.size() < 4) return InvalidArgument("give at least 4 hex characters of a hash", item);
+    MEMES_ASSIGN_OR_RETURN(std::vector<std::string> found, catalog.ResolvePrefix(item, 2));
+    if (found.empty()) return NotFound("no item with this hash or prefix", item);
+    if (found.size() > 1) return InvalidArgument("ambiguous prefix (give more characters)", item);
+    blobs.push_back(found[0]);
+  }
+  return blobs;
+}
+
+int Fail(const char* what, const Status& status) {
+  std::cerr << "memes label " << what << ": " << status.ToString() << "\n";
+  const bool usage =
+      status.code() == StatusCode::kInvalidArgument || status.code() == StatusCode::kNotFound;
+  return usage ? kExitUsage : kExitItemsFailed;
+}
+
+int List(store::Store& store) {
+  auto labels = store.catalog().Labels();
+  if (!labels.ok()) return Fail("list", labels.status());
+  std::cout << std::left << std::setw(6) << "id" << std::setw(24) << "label" << std::right
+            << std::setw(10) << "items" << std::setw(10) << "dropped"
+            << "\n";
+  for (const store::LabelInfo& label : *labels) {
+    std::cout << std::left << std::setw(6) << label.id << std::setw(24) << label.name << std::right
+              << std::setw(10) << label.items << std::setw(10) << label.dropped
+              << (label.retired ? "  (retired by merge)" : "") << "\n";
+  }
+  return kExitOk;
+}
+
+using Action = std::function<int(store::Store&, const LabelArgs&)>;
+using Actions = std::map<CLI::App*, Action>;
+
+void AddAction(Actions& actions, CLI::App* sub, Action action) {
+  sub->fallthrough();  // `label rename A B --store S` reaches label's --store
+  actions[sub] = std::move(action);
+}
+
+}  // namespace
+
+void AddLabelCommand(CLI::App& app, CommandRegistry& registry) {
+  CLI::App* label = app.add_subcommand("label", "List, change, import and export labels");
+  auto args = std::make_shared<LabelArgs>();
+  label->add_option("--store", args->store_dir, "The store folder")->required();
+  label->require_subcommand(1);
+  label->footer("ITEM is a blob hash or a unique prefix of one (>= 4 hex characters).");
+  auto actions = std::make_shared<Actions>();
+  registry.Add(label, [label, args, actions] {
+    const auto parsed = label->get_subcommands();
+    if (parsed.empty() || !actions->count(parsed.front())) return kExitUsage;
+    auto store = OpenExistingStore(args->store_dir);
+    if (!store.ok()) {
+      std::cerr << "memes label: " << store.status().ToString() << "\n";
+      return kExitUsage;
+    }
+    return actions->at(parsed.front())(**store, *args);
+  });
+
+  AddAction(*actions, label->add_subcommand("list", "Classes with item counts"),
+            [](store::Store& store, const LabelArgs&) { return List(store); });
+
+  CLI::App* set = label->add_subcommand("set", "Label items: set ITEM… LABEL");
+  set->add_option("items", args->items, "ITEM… LABEL")->required()->expected(2, -1);
+  AddAction(*actions, set, [](store::Store& store, const LabelArgs& a) {
+    std::vector<std::string> items(a.items.begin(), a.items.end() - 1);
+    auto blobs = ResolveItems(store.catalog(), items);
+    if (!blobs.ok()) return Fail("set", blobs.status());
+    const Status status = store.catalog().SetLabel(*blobs, a.items.back());
+    if (!status.ok()) return Fail("set", status);
+    std::cout << blobs->size() << " item(s) labelled '" << a.items.back() << "'\n";
+    return kExitOk;
+  });
+
+  CLI::App* rename = label->add_subcommand("rename", "Rename a class (its index stays)");
+  rename->add_option("old", args->first)->required();
+  rename->add_option("new", args->second)->required();
+  AddAction(*actions, rename, [](store::Store& store, const LabelArgs& a) {
+    const Status status = store.catalog().RenameLabel(a.first, a.second);
+    if (!status.ok()) return Fail("rename", status);
+    std::cout << "renamed '" << a.first << "' to '" << a.second << "'\n";
+    return kExitOk;
+  });
+
+  CLI::App* merge = label->add_subcommand("merge", "Move every item of class A into class B");
+  merge->add_option("from", args->first)->required();
+  merge->add_option("into", args->second)->required();
+  AddAction(*actions, merge, [](store::Store& store, const LabelArgs& a) {
+    const Status status = store.catalog().MergeLabels(a.first, a.second);
+    if (!status.ok()) return Fail("merge", status);
+    std::cout << "merged '" << a.first << "' into '" << a.second << "'\n";
+    return kExitOk;
+  });
+
+  for (const bool drop : {true, false}) {
+    CLI::App* sub = label->add_subcommand(
+        drop ? "drop" : "undrop",
+        drop ? "Exclude items from datasets (they stay in the store)" : "Undo a drop");
+    sub->add_option("items", args->items, "ITEM…")->required();
+    AddAction(*actions, sub, [drop](store::Store& store, const LabelArgs& a) {
+      auto blobs = ResolveItems(store.catalog(), a.items);
+      if (!blobs.ok()) return Fail(drop ? "drop" : "undrop", blobs.status());
+      const Status status = store.catalog().SetDropped(*blobs, drop);
+      if (!status.ok()) return Fail(drop ? "drop" : "undrop", status);
+      std::cout << blobs->size() << " item(s) " << (drop ? "dropped" : "restored") << "\n";
+      return kExitOk;
+    });
+  }
+
+  CLI::App* exporter = label->add_subcommand("export", "Write hash,label,url,dropped CSV");
+  exporter->add_option("file", args->first, "FILE.csv")->required();
+  AddAction(*actions, exporter, [](store::Store& store, const LabelArgs& a) {
+    auto rows = store::ExportLabelCsv(store.catalog(), a.first);
+    if (!rows.ok()) return Fail("export", rows.status());
+    std::cout << "wrote " << *rows << " items to " << a.first << "\n";
+    return kExitOk;
+  });
+
+  CLI::App* importer =
+      label->add_subcommand("import", "Apply a CSV (hash,label,url[,dropped]); all or nothing");
+  importer->add_option("file", args->first, "FILE.csv")->required()->check(CLI::ExistingFile);
+  AddAction(*actions, importer, [](store::Store& store, const LabelArgs& a) {
+    auto rows = store::ImportLabelCsv(store.catalog(), a.first);
+    if (!rows.ok()) {
+      std::cerr << "memes label import: " << rows.status().ToString() << "\nnothing was changed\n";
+      return kExitUsage;
+    }
+    std::cout << "applied " << *rows << " rows from " << a.first << "\n";
+    return kExitOk;
+  });
+
+  AddAction(*actions, label->add_subcommand("log", "The label-change log"),
+            [](store::Store& store, const LabelArgs&) {
+              auto log = store.catalog().LabelLog();
+              if (!log.ok()) return Fail("log", log.status());
+              std::cout << "time\tblob\told\tnew\taction\n";
+              for (const std::string& row : *log) std::cout << row << "\n";
+              return kExitOk;
+            });
+}
+
+}  // namespace memes::pipelines

@@ -1,0 +1,101 @@
+// `memes pack --store DIR`: the store's labelled frames → CIFAR-10-layout shards
+// (store/pack.h). Never fetches or decodes.
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include "core/log.h"
+#include "pipelines/command.h"
+#include "store/pack.h"
+#include "store/store.h"
+
+namespace memes::pipelines {
+
+namespace fs = std::filesystem;
+
+// Opens an existing store for a command; a missing store is a usage error, not a new store.
+Result<std::unique_ptr<store::Store>> OpenExistingStore(const fs::path& dir) {
+  if (!fs::exists(dir / "catalog.sqlite")) {
+    return NotFound("no store here (catalog.sqlite missing); `memes crawl` makes one",
+                    dir.string());
+  }
+  return store::Store::Open(dir);
+}
+
+namespace {
+
+struct PackArgs {
+  std::string store_dir;
+  std::string out;
+  std::string augment = "rot4";
+  bool rotate_test = false;
+  double test_fraction = 0.2;
+  uint64_t seed = 0;
+  int64_t max_per_class = 0;
+};
+
+int RunPack(const PackArgs& args) {
+  auto store = OpenExistingStore(args.store_dir);
+  if (!store.ok()) {
+    std::cerr << "memes pack: " << store.status().ToString() << "\n";
+    return kExitUsage;
+  }
+  store::PackOptions options;
+  options.out = args.out.empty() ? fs::path(args.store_dir) / "shards" : fs::path(args.out);
+  options.rot4 = args.augment == "rot4";
+  options.rotate_test = args.rotate_test;
+  options.test_fraction = args.test_fraction;
+  options.seed = args.seed;
+  options.max_per_class = args.max_per_class;
+  options.progress = LogEnabled(LogLevel::kInfo);
+  auto report = store::Pack(**store, options);
+  if (!report.ok()) {
+    std::cerr << "memes pack: " << report.status().ToString() << "\n";
+    return report.status().code() == StatusCode::kInvalidArgument ? kExitUsage : kExitItemsFailed;
+  }
+  std::cout << report->Table();
+  for (const std::string& warning : report->warnings) MEMES_LOG(kWarning) << warning;
+  for (const std::string& failure : report->failures) MEMES_LOG(kError) << failure;
+  const double mb = report->bytes_written / 1e6;
+  std::cout << "wrote " << options.out.string() << ": " << report->train_records << " train + "
+            << report->test_records << " test records, " << mb << " MB in " << report->seconds
+            << " s (" << (report->seconds > 0 ? mb / report->seconds : 0) << " MB/s)\n";
+  if (!report->failures.empty()) {
+    std::cout << report->failures.size() << " items skipped (frames unreadable; see above)\n";
+    return kExitItemsFailed;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddPackCommand(CLI::App& app, CommandRegistry& registry) {
+  CLI::App* command = app.add_subcommand(
+      "pack", "Pack a store into CIFAR-10 binary shards (no fetching, no decoding)");
+  auto args = std::make_shared<PackArgs>();
+  command->add_option("--store", args->store_dir, "The store folder")->required();
+  command->add_option("-o,--out", args->out, "Shards folder (default: STORE/shards)");
+  command->add_option("--augment", args->augment, "rot4: 4 quarter turns of training records")
+      ->check(CLI::IsMember({"rot4", "none"}))
+      ->capture_default_str();
+  command->add_flag("--rotate-test", args->rotate_test,
+                    "Rotate the test split too (for measuring rotation robustness)");
+  command
+      ->add_option("--test-fraction", args->test_fraction,
+                   "Share of near-duplicate groups in the test split")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  command->add_option("--seed", args->seed, "Seed of the split and record order")
+      ->capture_default_str();
+  command
+      ->add_option("--max-per-class", args->max_per_class,
+                   "At most this many items per class (0: all)")
+      ->check(CLI::NonNegativeNumber);
+  command->footer(
+      "Output: data_batch_N.bin (<= 10000 records), test_batch.bin, batches.meta.txt,\n"
+      "dataset.json, index.tsv (layout: store/FORMAT.md). The folder is replaced whole;\n"
+      "a pack that fails leaves the previous shards in place.");
+  registry.Add(command, [args] { return RunPack(*args); });
+}
+
+}  // namespace memes::pipelines

@@ -1,0 +1,200 @@
+// `memes preview`: one PNG sheet with a row per class (the first N items of each), from a
+// store's frames cache or from packed shards, for a person to see at a glance what each class
+// holds. Reads frames/ or the shards only; never decodes a blob.
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <sstream>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "pipelines/command.h"
+#include "store/shard_reader.h"
+#include "store/store.h"
+
+namespace memes::pipelines {
+
+namespace fs = std::filesystem;
+
+Result<std::unique_ptr<store::Store>> OpenExistingStore(const fs::path& dir);  // cmd_pack.cpp
+
+namespace {
+
+struct PreviewArgs {
+  std::string store_dir;
+  std::string shards_dir;
+  std::string out;
+  int per_class = 12;
+  int scale = 3;
+};
+
+// Planar RGB (3×S×S) → an interleaved BGR cv::Mat of S×S.
+cv::Mat PlanarToBgr(std::span<const uint8_t> planar, int size) {
+  cv::Mat image(size, size, CV_8UC3);
+  const size_t plane = static_cast<size_t>(size) * size;
+  for (int y = 0; y < size; ++y) {
+    for (int x = 0; x < size; ++x) {
+      const size_t i = static_cast<size_t>(y) * size + x;
+      image.at<cv::Vec3b>(y, x) = {planar[2 * plane + i], planar[plane + i], planar[i]};
+    }
+  }
+  return image;
+}
+
+struct ClassRow {
+  std::string name;
+  std::vector<cv::Mat> cells;
+};
+
+// Hershey fonts are ASCII only; other names are shown by index (the legend goes to stdout).
+std::string Caption(const std::string& name, size_t index) {
+  for (unsigned char c : name) {
+    if (c >= 0x80) return "#" + std::to_string(index);
+  }
+  return name;
+}
+
+Status DrawSheet(const std::vector<ClassRow>& rows, int size, const PreviewArgs& args,
+                 const fs::path& out) {
+  const int cell = size * args.scale;
+  const int margin = 160, gap = 4;
+  const int width = margin + args.per_class * (cell + gap) + gap;
+  const int height = static_cast<int>(rows.size()) * (cell + gap) + gap;
+  cv::Mat sheet(height, width, CV_8UC3, cv::Scalar(255, 255, 255));
+  for (size_t r = 0; r < rows.size(); ++r) {
+    const int top = gap + static_cast<int>(r) * (cell + gap);
+    cv::putText(sheet, Caption(rows[r].name, r), {6, top + cell / 2 + 6}, cv::FONT_HERSHEY_SIMPLEX,
+                0.5, cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
+    for (size_t c = 0; c < rows[r].cells.size(); ++c) {
+      cv::Mat scaled;
+      cv::resize(rows[r].cells[c], scaled, {cell, cell}, 0, 0, cv::INTER_NEAREST);
+      scaled.copyTo(
+          sheet(cv::Rect(margin + gap + static_cast<int>(c) * (cell + gap), top, cell, cell)));
+    }
+  }
+  std::error_code error;
+  if (out.has_parent_path()) fs::create_directories(out.parent_path(), error);
+  try {
+    if (!cv::imwrite(out.string(), sheet)) return IoError("cannot write PNG", out.string());
+  } catch (const cv::Exception& e) {
+    return IoError(std::string("cannot write PNG: ") + e.what(), out.string());
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<ClassRow>> RowsFromStore(store::Store& store, int per_class, int* size) {
+  *size = store.image_settings().image_size;
+  MEMES_ASSIGN_OR_RETURN(auto labels, store.catalog().Labels());
+  MEMES_ASSIGN_OR_RETURN(auto entries, store.catalog().PackIndex());
+  std::map<int64_t, size_t> row_of;
+  std::vector<ClassRow> rows;
+  for (const auto& label : labels) {
+    if (label.retired || label.items == 0) continue;
+    row_of[label.id] = rows.size();
+    rows.push_back({label.name, {}});
+  }
+  for (const store::PackEntry& entry : entries) {
+    auto row = row_of.find(entry.label_id);
+    if (row == row_of.end() || rows[row->second].cells.size() >= size_t(per_class)) continue;
+    auto frames = store.ReadFrames(entry.blob);
+    if (!frames.ok() || frames->count == 0) continue;
+    rows[row->second].cells.push_back(PlanarToBgr(frames->Frame(0), *size));
+  }
+  return rows;
+}
+
+Result<std::vector<ClassRow>> RowsFromShards(const fs::path& dir, int per_class, int* size) {
+  MEMES_ASSIGN_OR_RETURN(store::DatasetManifest manifest, store::ReadManifest(dir));
+  *size = manifest.image_size;
+  std::vector<ClassRow> rows;
+  for (const std::string& name : manifest.classes) rows.push_back({name, {}});
+  std::ifstream index(dir / "index.tsv");
+  if (!index) return NotFound("index.tsv missing", dir.string());
+  std::map<std::string, store::MappedShard> shards;
+  std::string line;
+  std::getline(index, line);
+  while (std::getline(index, line)) {
+    std::stringstream fields(line);
+    std::string file, blob;
+    uint64_t record = 0;
+    int frame = 0, rotation = 0, label = 0;
+    fields >> file >> record >> blob >> frame >> rotation >> label;
+    if (rotation != 0 || label < 0 || label >= static_cast<int>(rows.size()) ||
+        rows[label].cells.size() >= size_t(per_class)) {
+      continue;
+    }
+    auto shard = shards.find(file);
+    if (shard == shards.end()) {
+      MEMES_ASSIGN_OR_RETURN(store::MappedShard mapped,
+                             store::MappedShard::Open(dir / file, manifest.record_bytes));
+      shard = shards.emplace(file, std::move(mapped)).first;
+    }
+    if (record >= shard->second.records()) return Corrupt("index.tsv points past " + file);
+    rows[label].cells.push_back(PlanarToBgr(shard->second.Record(record).subspan(1), *size));
+  }
+  return rows;
+}
+
+int RunPreview(const PreviewArgs& args) {
+  if (args.store_dir.empty() == args.shards_dir.empty()) {
+    std::cerr << "memes preview: give exactly one of --store DIR or --shards DIR\n";
+    return kExitUsage;
+  }
+  int size = 0;
+  Result<std::vector<ClassRow>> rows = Status(StatusCode::kInternal, "unset");
+  fs::path out = args.out;
+  if (!args.store_dir.empty()) {
+    auto store = OpenExistingStore(args.store_dir);
+    if (!store.ok()) {
+      std::cerr << "memes preview: " << store.status().ToString() << "\n";
+      return kExitUsage;
+    }
+    rows = RowsFromStore(**store, args.per_class, &size);
+    if (out.empty()) out = fs::path(args.store_dir) / "preview.png";
+  } else {
+    rows = RowsFromShards(args.shards_dir, args.per_class, &size);
+    if (out.empty()) out = fs::path(args.shards_dir) / "preview.png";
+  }
+  if (!rows.ok()) {
+    std::cerr << "memes preview: " << rows.status().ToString() << "\n";
+    return kExitItemsFailed;
+  }
+  if (rows->empty()) {
+    std::cerr << "memes preview: no labelled items to show\n";
+    return kExitItemsFailed;
+  }
+  const Status status = DrawSheet(*rows, size, args, out);
+  if (!status.ok()) {
+    std::cerr << "memes preview: " << status.ToString() << "\n";
+    return kExitItemsFailed;
+  }
+  for (size_t r = 0; r < rows->size(); ++r) {
+    std::cout << "row " << r << ": " << (*rows)[r].name << " (" << (*rows)[r].cells.size()
+              << " shown)\n";
+  }
+  std::cout << "wrote " << out.string() << "\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddPreviewCommand(CLI::App& app, CommandRegistry& registry) {
+  CLI::App* command =
+      app.add_subcommand("preview", "Draw a PNG sheet with a row of examples per class");
+  auto args = std::make_shared<PreviewArgs>();
+  command->add_option("--store", args->store_dir, "Preview a store's labelled frames");
+  command->add_option("--shards", args->shards_dir, "Preview packed shards (unrotated records)");
+  command->add_option("-o,--out", args->out, "PNG file (default: preview.png in that folder)");
+  command->add_option("--per-class", args->per_class, "Examples per class")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  command->add_option("--scale", args->scale, "Pixel magnification")
+      ->check(CLI::Range(1, 16))
+      ->capture_default_str();
+  registry.Add(command, [args] { return RunPreview(*args); });
+}
+
+}  // namespace memes::pipelines
