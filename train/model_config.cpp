@@ -16,11 +16,13 @@ Result<ModelConfig> PresetConfig(const std::string& name, int num_classes, int i
   if (name == "se-resnext29-8x64") {
     // The original: ResNeXt-29 (8x64d) with squeeze-excitation, 3 stages of 3 blocks.
   } else if (name == "small") {
-    config.stem_channels = 32;
+    // 3 stages of 1 block, 7.7 M multiply-adds per image: ~250-300 images/s of training on
+    // 2 CPU cores, so an epoch of 60 000 images takes about 4 minutes.
+    config.stem_channels = 16;
     config.blocks_per_stage = {1, 1, 1};
-    config.widths = {64, 128, 256};
+    config.widths = {32, 64, 128};
     config.cardinality = 4;
-    config.group_width = 8;
+    config.group_width = 4;
   } else if (name == "tiny") {
     config.stem_channels = 16;
     config.blocks_per_stage = {1, 1};

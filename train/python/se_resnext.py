@@ -14,8 +14,8 @@ import torch.nn.functional as F
 PRESETS = {
     "se-resnext29-8x64": dict(stem_channels=64, blocks_per_stage=[3, 3, 3], widths=[256, 512, 1024],
                               cardinality=8, group_width=64),
-    "small": dict(stem_channels=32, blocks_per_stage=[1, 1, 1], widths=[64, 128, 256],
-                  cardinality=4, group_width=8),
+    "small": dict(stem_channels=16, blocks_per_stage=[1, 1, 1], widths=[32, 64, 128],
+                  cardinality=4, group_width=4),
     "tiny": dict(stem_channels=16, blocks_per_stage=[1, 1], widths=[32, 64],
                  cardinality=2, group_width=4),
 }
