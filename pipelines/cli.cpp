@@ -67,8 +67,7 @@ int RunCli(int argc, char** argv) {
 
   CommandRegistry registry;
   AddPendingCommand(app, registry, "crawl", "Crawl keyword lists into a store", "issue 5");
-  AddPendingCommand(app, registry, "inspect", "Show how files decode into 32×32 frames",
-                    "issue 3");
+  AddInspectCommand(app, registry);
   AddPackCommand(app, registry);
   AddLabelCommand(app, registry);
   AddPreviewCommand(app, registry);

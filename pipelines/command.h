@@ -34,6 +34,7 @@ void AddDemoCommand(CLI::App& app, CommandRegistry& registry);
 void AddTrainCommand(CLI::App& app, CommandRegistry& registry);
 void AddEvalCommand(CLI::App& app, CommandRegistry& registry);
 void AddPredictCommand(CLI::App& app, CommandRegistry& registry);
+void AddInspectCommand(CLI::App& app, CommandRegistry& registry);
 void AddPackCommand(CLI::App& app, CommandRegistry& registry);
 void AddLabelCommand(CLI::App& app, CommandRegistry& registry);
 void AddPreviewCommand(CLI::App& app, CommandRegistry& registry);

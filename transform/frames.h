@@ -71,6 +71,14 @@ std::vector<uint8_t> RotatePlanar(std::span<const uint8_t> planar, int size, int
 // Number of differing bits between two perceptual hashes (0..64); <= 8 is "looks the same".
 int HammingDistance(uint64_t a, uint64_t b);
 
+// (3, size, size) planar -> (size, size, 3) interleaved RGB, e.g. to write a fitted frame out.
+// Requires: planar.size() == 3*size*size.
+std::vector<uint8_t> PlanarToInterleaved(std::span<const uint8_t> planar, int size);
+
+// PNG bytes of width×height interleaved RGB (e.g. Frame::full_rgb). Empty if encoding failed.
+// Requires: rgb.size() == width*height*3.
+std::vector<uint8_t> EncodePng(std::span<const uint8_t> rgb, int width, int height);
+
 // The format sniffed from the first bytes ("gif", "png", …) or an Unsupported status naming them.
 Result<std::string> SniffFormat(std::span<const uint8_t> bytes);
 
