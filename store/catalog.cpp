@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <ctime>
+#include <map>
+#include <utility>
 
 #include "store/sqlite.h"
 
@@ -46,8 +48,38 @@ int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
 
 }  // namespace
 
+// A cached prepared statement, reset when the lease ends so that no finished-with SELECT keeps
+// a read transaction (and a stale WAL snapshot) open.
+class StatementLease {
+ public:
+  explicit StatementLease(Statement* statement) : statement_(statement) {}
+  StatementLease(StatementLease&& other) noexcept
+      : statement_(std::exchange(other.statement_, nullptr)) {}
+  StatementLease& operator=(StatementLease&&) = delete;
+  ~StatementLease() {
+    if (statement_) statement_->Reset();
+  }
+  Statement* operator->() { return statement_; }
+
+ private:
+  Statement* statement_;
+};
+
 struct Catalog::Impl {
   std::unique_ptr<Database> db;
+  std::map<std::string, std::unique_ptr<Statement>, std::less<>> statements;
+
+  // The prepared statement for `sql`, prepared once per catalog.
+  Result<StatementLease> Cached(std::string_view sql) {
+    auto it = statements.find(sql);
+    if (it == statements.end()) {
+      MEMES_ASSIGN_OR_RETURN(Statement statement, db->Prepare(sql));
+      it = statements.emplace(std::string(sql), std::make_unique<Statement>(std::move(statement)))
+               .first;
+    }
+    it->second->Reset();
+    return StatementLease(it->second.get());
+  }
   CatalogOptions options;
   int version = 0;
   // (phash, group) of every kept frame; loaded on the first AddItem that needs it.
@@ -55,9 +87,9 @@ struct Catalog::Impl {
   bool phash_loaded = false;
 
   Result<int> UserVersion() {
-    MEMES_ASSIGN_OR_RETURN(Statement stmt, db->Prepare("PRAGMA user_version"));
-    MEMES_ASSIGN_OR_RETURN(const bool row, stmt.Step());
-    return row ? static_cast<int>(stmt.Int(0)) : 0;
+    MEMES_ASSIGN_OR_RETURN(StatementLease stmt, Cached("PRAGMA user_version"));
+    MEMES_ASSIGN_OR_RETURN(const bool row, stmt->Step());
+    return row ? static_cast<int>(stmt->Int(0)) : 0;
   }
 
   Status Migrate() {
@@ -90,11 +122,11 @@ struct Catalog::Impl {
   }
 
   Result<std::optional<int64_t>> LabelId(const std::string& name) {
-    MEMES_ASSIGN_OR_RETURN(Statement stmt, db->Prepare("SELECT id FROM labels WHERE name=?"));
-    stmt.Bind(1, name);
-    MEMES_ASSIGN_OR_RETURN(const bool row, stmt.Step());
+    MEMES_ASSIGN_OR_RETURN(StatementLease stmt, Cached("SELECT id FROM labels WHERE name=?"));
+    stmt->Bind(1, name);
+    MEMES_ASSIGN_OR_RETURN(const bool row, stmt->Step());
     if (!row) return std::optional<int64_t>();
-    return std::optional<int64_t>(stmt.Int(0));
+    return std::optional<int64_t>(stmt->Int(0));
   }
 
   // The id of `name`, appending a new label when unknown; un-retires a retired one.
@@ -105,22 +137,21 @@ struct Catalog::Impl {
     }
     MEMES_ASSIGN_OR_RETURN(auto id, LabelId(name));
     if (id) {
-      MEMES_ASSIGN_OR_RETURN(Statement stmt, db->Prepare("UPDATE labels SET retired=0 WHERE id=?"));
-      MEMES_RETURN_IF_ERROR(stmt.Bind(1, *id).Run());
+      MEMES_ASSIGN_OR_RETURN(StatementLease stmt, Cached("UPDATE labels SET retired=0 WHERE id=?"));
+      MEMES_RETURN_IF_ERROR(stmt->Bind(1, *id).Run());
       return *id;
     }
-    MEMES_ASSIGN_OR_RETURN(Statement stmt, db->Prepare("INSERT INTO labels(name) VALUES(?)"));
-    MEMES_RETURN_IF_ERROR(stmt.Bind(1, name).Run());
+    MEMES_ASSIGN_OR_RETURN(StatementLease stmt, Cached("INSERT INTO labels(name) VALUES(?)"));
+    MEMES_RETURN_IF_ERROR(stmt->Bind(1, name).Run());
     return db->LastInsertRowId();
   }
 
   Status Log(const std::string& blob, const std::optional<std::string>& old_label,
              const std::optional<std::string>& new_label, const std::string& action) {
-    MEMES_ASSIGN_OR_RETURN(
-        Statement stmt,
-        db->Prepare("INSERT INTO label_log(time, blob, old_label, new_label, action) "
-                    "VALUES(?,?,?,?,?)"));
-    return stmt.Bind(1, Now())
+    MEMES_ASSIGN_OR_RETURN(StatementLease stmt,
+                           Cached("INSERT INTO label_log(time, blob, old_label, new_label, action) "
+                                  "VALUES(?,?,?,?,?)"));
+    return stmt->Bind(1, Now())
         .Bind(2, blob)
         .Bind(3, old_label)
         .Bind(4, new_label)
@@ -130,26 +161,26 @@ struct Catalog::Impl {
 
   Result<std::optional<std::string>> ItemLabel(const std::string& blob) {
     MEMES_ASSIGN_OR_RETURN(
-        Statement stmt,
-        db->Prepare("SELECT l.name FROM items i LEFT JOIN labels l ON l.id=i.label_id "
-                    "WHERE i.blob=?"));
-    stmt.Bind(1, blob);
-    MEMES_ASSIGN_OR_RETURN(const bool row, stmt.Step());
+        StatementLease stmt,
+        Cached("SELECT l.name FROM items i LEFT JOIN labels l ON l.id=i.label_id "
+               "WHERE i.blob=?"));
+    stmt->Bind(1, blob);
+    MEMES_ASSIGN_OR_RETURN(const bool row, stmt->Step());
     if (!row) return NotFound("no item with this hash", blob);
-    if (stmt.IsNull(0)) return std::optional<std::string>();
-    return std::optional<std::string>(stmt.Text(0));
+    if (stmt->IsNull(0)) return std::optional<std::string>();
+    return std::optional<std::string>(stmt->Text(0));
   }
 
   Status LoadPhashIndex() {
     if (phash_loaded) return Status::Ok();
     MEMES_ASSIGN_OR_RETURN(
-        Statement stmt,
-        db->Prepare("SELECT f.phash, i.group_id FROM frames f JOIN items i ON i.blob=f.blob "
-                    "WHERE i.group_id IS NOT NULL"));
+        StatementLease stmt,
+        Cached("SELECT f.phash, i.group_id FROM frames f JOIN items i ON i.blob=f.blob "
+               "WHERE i.group_id IS NOT NULL"));
     for (;;) {
-      MEMES_ASSIGN_OR_RETURN(const bool row, stmt.Step());
+      MEMES_ASSIGN_OR_RETURN(const bool row, stmt->Step());
       if (!row) break;
-      phash_index.emplace_back(static_cast<uint64_t>(stmt.Int(0)), stmt.Int(1));
+      phash_index.emplace_back(static_cast<uint64_t>(stmt->Int(0)), stmt->Int(1));
     }
     phash_loaded = true;
     return Status::Ok();
@@ -157,11 +188,11 @@ struct Catalog::Impl {
 
   Status InsertFrames(const std::string& blob, std::span<const FrameRecord> frames) {
     MEMES_ASSIGN_OR_RETURN(
-        Statement stmt,
-        db->Prepare("INSERT OR REPLACE INTO frames(blob, frame_index, timestamp_ms, phash) "
-                    "VALUES(?,?,?,?)"));
+        StatementLease stmt,
+        Cached("INSERT OR REPLACE INTO frames(blob, frame_index, timestamp_ms, phash) "
+               "VALUES(?,?,?,?)"));
     for (const FrameRecord& frame : frames) {
-      MEMES_RETURN_IF_ERROR(stmt.Bind(1, blob)
+      MEMES_RETURN_IF_ERROR(stmt->Bind(1, blob)
                                 .Bind(2, int64_t{frame.index})
                                 .Bind(3, frame.timestamp_ms)
                                 .Bind(4, static_cast<int64_t>(frame.phash))
@@ -183,8 +214,8 @@ struct Catalog::Impl {
       }
     }
     if (best != 0) return best;
-    MEMES_ASSIGN_OR_RETURN(Statement stmt, db->Prepare("INSERT INTO groups(key) VALUES(?)"));
-    MEMES_RETURN_IF_ERROR(stmt.Bind(1, blob).Run());
+    MEMES_ASSIGN_OR_RETURN(StatementLease stmt, Cached("INSERT INTO groups(key) VALUES(?)"));
+    MEMES_RETURN_IF_ERROR(stmt->Bind(1, blob).Run());
     return db->LastInsertRowId();
   }
 };
@@ -215,23 +246,23 @@ Result<AddResult> Catalog::AddItem(const ItemRecord& item, const SourceRecord* s
   AddResult result;
   std::vector<std::pair<uint64_t, int64_t>> new_phashes;
   const Status status = impl_->InTransaction([&]() -> Status {
-    Database& db = *impl_->db;
-    MEMES_ASSIGN_OR_RETURN(Statement find,
-                           db.Prepare("SELECT COALESCE(group_id, 0) FROM items WHERE blob=?"));
-    find.Bind(1, item.blob);
-    MEMES_ASSIGN_OR_RETURN(const bool exists, find.Step());
+    MEMES_ASSIGN_OR_RETURN(StatementLease find,
+                           impl_->Cached("SELECT COALESCE(group_id, 0) FROM items WHERE blob=?"));
+    find->Bind(1, item.blob);
+    MEMES_ASSIGN_OR_RETURN(const bool exists, find->Step());
     if (exists) {
-      result.group = find.Int(0);
+      result.group = find->Int(0);
     } else {
       result.new_item = true;
       if (!frames.empty()) {
         MEMES_ASSIGN_OR_RETURN(result.group, impl_->AssignGroup(item.blob, frames));
       }
       MEMES_ASSIGN_OR_RETURN(
-          Statement insert,
-          db.Prepare("INSERT INTO items(blob, bytes, format, width, height, frame_count, status, "
-                     "error, group_id, added_at) VALUES(?,?,?,?,?,?,?,?,?,?)"));
-      insert.Bind(1, item.blob)
+          StatementLease insert,
+          impl_->Cached(
+              "INSERT INTO items(blob, bytes, format, width, height, frame_count, status, "
+              "error, group_id, added_at) VALUES(?,?,?,?,?,?,?,?,?,?)"));
+      insert->Bind(1, item.blob)
           .Bind(2, static_cast<int64_t>(item.bytes))
           .Bind(3, item.format)
           .Bind(4, int64_t{item.width})
@@ -240,20 +271,20 @@ Result<AddResult> Catalog::AddItem(const ItemRecord& item, const SourceRecord* s
           .Bind(7, item.status)
           .Bind(8, item.error);
       if (result.group != 0) {
-        insert.Bind(9, result.group);
+        insert->Bind(9, result.group);
       } else {
-        insert.BindNull(9);
+        insert->BindNull(9);
       }
-      MEMES_RETURN_IF_ERROR(insert.Bind(10, Now()).Run());
+      MEMES_RETURN_IF_ERROR(insert->Bind(10, Now()).Run());
       MEMES_RETURN_IF_ERROR(impl_->InsertFrames(item.blob, frames));
       for (const FrameRecord& frame : frames) new_phashes.emplace_back(frame.phash, result.group);
     }
     if (source != nullptr) {
       MEMES_ASSIGN_OR_RETURN(
-          Statement insert,
-          db.Prepare("INSERT OR IGNORE INTO sources(blob, url, page_url, keyword, source_name, "
-                     "fetched_at, http_status) VALUES(?,?,?,?,?,?,?)"));
-      MEMES_RETURN_IF_ERROR(insert.Bind(1, item.blob)
+          StatementLease insert,
+          impl_->Cached("INSERT OR IGNORE INTO sources(blob, url, page_url, keyword, source_name, "
+                        "fetched_at, http_status) VALUES(?,?,?,?,?,?,?)"));
+      MEMES_RETURN_IF_ERROR(insert->Bind(1, item.blob)
                                 .Bind(2, source->url)
                                 .Bind(3, source->page_url)
                                 .Bind(4, source->keyword)
@@ -266,9 +297,9 @@ Result<AddResult> Catalog::AddItem(const ItemRecord& item, const SourceRecord* s
       MEMES_ASSIGN_OR_RETURN(auto old_label, impl_->ItemLabel(item.blob));
       if (!old_label) {
         MEMES_ASSIGN_OR_RETURN(const int64_t label_id, impl_->EnsureLabel(*label));
-        MEMES_ASSIGN_OR_RETURN(Statement update,
-                               db.Prepare("UPDATE items SET label_id=? WHERE blob=?"));
-        MEMES_RETURN_IF_ERROR(update.Bind(1, label_id).Bind(2, item.blob).Run());
+        MEMES_ASSIGN_OR_RETURN(StatementLease update,
+                               impl_->Cached("UPDATE items SET label_id=? WHERE blob=?"));
+        MEMES_RETURN_IF_ERROR(update->Bind(1, label_id).Bind(2, item.blob).Run());
         MEMES_RETURN_IF_ERROR(impl_->Log(item.blob, std::nullopt, *label, "crawl"));
       }
     }
@@ -284,8 +315,8 @@ Result<AddResult> Catalog::AddItem(const ItemRecord& item, const SourceRecord* s
 
 Status Catalog::SetFrames(const std::string& blob, std::span<const FrameRecord> frames) {
   return impl_->InTransaction([&]() -> Status {
-    MEMES_ASSIGN_OR_RETURN(Statement erase, impl_->db->Prepare("DELETE FROM frames WHERE blob=?"));
-    MEMES_RETURN_IF_ERROR(erase.Bind(1, blob).Run());
+    MEMES_ASSIGN_OR_RETURN(StatementLease erase, impl_->Cached("DELETE FROM frames WHERE blob=?"));
+    MEMES_RETURN_IF_ERROR(erase->Bind(1, blob).Run());
     return impl_->InsertFrames(blob, frames);
   });
 }
@@ -293,49 +324,49 @@ Status Catalog::SetFrames(const std::string& blob, std::span<const FrameRecord> 
 Status Catalog::RecordError(const std::string& url, const std::string& stage,
                             const std::string& message) {
   MEMES_ASSIGN_OR_RETURN(
-      Statement stmt,
-      impl_->db->Prepare("INSERT INTO errors(time, url, stage, message) VALUES(?,?,?,?)"));
-  return stmt.Bind(1, Now()).Bind(2, url).Bind(3, stage).Bind(4, message).Run();
+      StatementLease stmt,
+      impl_->Cached("INSERT INTO errors(time, url, stage, message) VALUES(?,?,?,?)"));
+  return stmt->Bind(1, Now()).Bind(2, url).Bind(3, stage).Bind(4, message).Run();
 }
 
 Result<UrlState> Catalog::LookupUrl(const std::string& url) {
-  MEMES_ASSIGN_OR_RETURN(Statement fetched,
-                         impl_->db->Prepare("SELECT 1 FROM sources WHERE url=? LIMIT 1"));
-  fetched.Bind(1, url);
-  MEMES_ASSIGN_OR_RETURN(const bool found, fetched.Step());
+  MEMES_ASSIGN_OR_RETURN(StatementLease fetched,
+                         impl_->Cached("SELECT 1 FROM sources WHERE url=? LIMIT 1"));
+  fetched->Bind(1, url);
+  MEMES_ASSIGN_OR_RETURN(const bool found, fetched->Step());
   if (found) return UrlState::kFetched;
-  MEMES_ASSIGN_OR_RETURN(Statement failed,
-                         impl_->db->Prepare("SELECT 1 FROM errors WHERE url=? LIMIT 1"));
-  failed.Bind(1, url);
-  MEMES_ASSIGN_OR_RETURN(const bool failed_found, failed.Step());
+  MEMES_ASSIGN_OR_RETURN(StatementLease failed,
+                         impl_->Cached("SELECT 1 FROM errors WHERE url=? LIMIT 1"));
+  failed->Bind(1, url);
+  MEMES_ASSIGN_OR_RETURN(const bool failed_found, failed->Step());
   return failed_found ? UrlState::kFailed : UrlState::kUnknown;
 }
 
 Status Catalog::MarkPageRead(const std::string& url, int http_status) {
   MEMES_ASSIGN_OR_RETURN(
-      Statement stmt,
-      impl_->db->Prepare("INSERT OR REPLACE INTO pages(url, read_at, http_status) VALUES(?,?,?)"));
-  return stmt.Bind(1, url).Bind(2, Now()).Bind(3, int64_t{http_status}).Run();
+      StatementLease stmt,
+      impl_->Cached("INSERT OR REPLACE INTO pages(url, read_at, http_status) VALUES(?,?,?)"));
+  return stmt->Bind(1, url).Bind(2, Now()).Bind(3, int64_t{http_status}).Run();
 }
 
 Result<bool> Catalog::PageRead(const std::string& url) {
-  MEMES_ASSIGN_OR_RETURN(Statement stmt, impl_->db->Prepare("SELECT 1 FROM pages WHERE url=?"));
-  stmt.Bind(1, url);
-  return stmt.Step();
+  MEMES_ASSIGN_OR_RETURN(StatementLease stmt, impl_->Cached("SELECT 1 FROM pages WHERE url=?"));
+  stmt->Bind(1, url);
+  return stmt->Step();
 }
 
 Result<std::vector<LabelInfo>> Catalog::Labels() {
   MEMES_ASSIGN_OR_RETURN(
-      Statement stmt,
-      impl_->db->Prepare("SELECT l.id, l.name, l.retired, "
-                         "  (SELECT COUNT(*) FROM items i WHERE i.label_id=l.id AND i.dropped=0), "
-                         "  (SELECT COUNT(*) FROM items i WHERE i.label_id=l.id AND i.dropped=1) "
-                         "FROM labels l ORDER BY l.id"));
+      StatementLease stmt,
+      impl_->Cached("SELECT l.id, l.name, l.retired, "
+                    "  (SELECT COUNT(*) FROM items i WHERE i.label_id=l.id AND i.dropped=0), "
+                    "  (SELECT COUNT(*) FROM items i WHERE i.label_id=l.id AND i.dropped=1) "
+                    "FROM labels l ORDER BY l.id"));
   std::vector<LabelInfo> labels;
   for (;;) {
-    MEMES_ASSIGN_OR_RETURN(const bool row, stmt.Step());
+    MEMES_ASSIGN_OR_RETURN(const bool row, stmt->Step());
     if (!row) break;
-    labels.push_back({stmt.Int(0), stmt.Text(1), stmt.Int(2) != 0, stmt.Int(3), stmt.Int(4)});
+    labels.push_back({stmt->Int(0), stmt->Text(1), stmt->Int(2) != 0, stmt->Int(3), stmt->Int(4)});
   }
   return labels;
 }
@@ -349,15 +380,14 @@ Result<std::vector<std::string>> Catalog::ResolvePrefix(const std::string& prefi
     }
   }
   MEMES_ASSIGN_OR_RETURN(
-      Statement stmt,
-      impl_->db->Prepare(
-          "SELECT blob FROM items WHERE blob >= ? AND blob < ? ORDER BY blob LIMIT ?"));
-  stmt.Bind(1, prefix).Bind(2, prefix + "g").Bind(3, int64_t{limit});
+      StatementLease stmt,
+      impl_->Cached("SELECT blob FROM items WHERE blob >= ? AND blob < ? ORDER BY blob LIMIT ?"));
+  stmt->Bind(1, prefix).Bind(2, prefix + "g").Bind(3, int64_t{limit});
   std::vector<std::string> blobs;
   for (;;) {
-    MEMES_ASSIGN_OR_RETURN(const bool row, stmt.Step());
+    MEMES_ASSIGN_OR_RETURN(const bool row, stmt->Step());
     if (!row) break;
-    blobs.push_back(stmt.Text(0));
+    blobs.push_back(stmt->Text(0));
   }
   return blobs;
 }
@@ -366,12 +396,12 @@ Status Catalog::SetLabel(std::span<const std::string> blobs, const std::string& 
                          const std::string& action) {
   return impl_->InTransaction([&]() -> Status {
     MEMES_ASSIGN_OR_RETURN(const int64_t label_id, impl_->EnsureLabel(label));
-    MEMES_ASSIGN_OR_RETURN(Statement update,
-                           impl_->db->Prepare("UPDATE items SET label_id=? WHERE blob=?"));
+    MEMES_ASSIGN_OR_RETURN(StatementLease update,
+                           impl_->Cached("UPDATE items SET label_id=? WHERE blob=?"));
     for (const std::string& blob : blobs) {
       MEMES_ASSIGN_OR_RETURN(auto old_label, impl_->ItemLabel(blob));
       if (old_label && *old_label == label) continue;
-      MEMES_RETURN_IF_ERROR(update.Bind(1, label_id).Bind(2, blob).Run());
+      MEMES_RETURN_IF_ERROR(update->Bind(1, label_id).Bind(2, blob).Run());
       MEMES_RETURN_IF_ERROR(impl_->Log(blob, old_label, label, action));
     }
     return Status::Ok();
@@ -380,12 +410,12 @@ Status Catalog::SetLabel(std::span<const std::string> blobs, const std::string& 
 
 Status Catalog::ClearLabel(std::span<const std::string> blobs, const std::string& action) {
   return impl_->InTransaction([&]() -> Status {
-    MEMES_ASSIGN_OR_RETURN(Statement update,
-                           impl_->db->Prepare("UPDATE items SET label_id=NULL WHERE blob=?"));
+    MEMES_ASSIGN_OR_RETURN(StatementLease update,
+                           impl_->Cached("UPDATE items SET label_id=NULL WHERE blob=?"));
     for (const std::string& blob : blobs) {
       MEMES_ASSIGN_OR_RETURN(auto old_label, impl_->ItemLabel(blob));
       if (!old_label) continue;
-      MEMES_RETURN_IF_ERROR(update.Bind(1, blob).Run());
+      MEMES_RETURN_IF_ERROR(update->Bind(1, blob).Run());
       MEMES_RETURN_IF_ERROR(impl_->Log(blob, old_label, std::nullopt, action));
     }
     return Status::Ok();
@@ -404,16 +434,16 @@ Status Catalog::RenameLabel(const std::string& old_name, const std::string& new_
     if (new_name.empty() || new_name.find_first_of("\t\n\r") != std::string::npos) {
       return InvalidArgument("bad label name '" + new_name + "'");
     }
-    MEMES_ASSIGN_OR_RETURN(Statement update,
-                           impl_->db->Prepare("UPDATE labels SET name=? WHERE id=?"));
-    MEMES_RETURN_IF_ERROR(update.Bind(1, new_name).Bind(2, *old_id).Run());
-    MEMES_ASSIGN_OR_RETURN(Statement items,
-                           impl_->db->Prepare("SELECT blob FROM items WHERE label_id=?"));
-    items.Bind(1, *old_id);
+    MEMES_ASSIGN_OR_RETURN(StatementLease update,
+                           impl_->Cached("UPDATE labels SET name=? WHERE id=?"));
+    MEMES_RETURN_IF_ERROR(update->Bind(1, new_name).Bind(2, *old_id).Run());
+    MEMES_ASSIGN_OR_RETURN(StatementLease items,
+                           impl_->Cached("SELECT blob FROM items WHERE label_id=?"));
+    items->Bind(1, *old_id);
     for (;;) {
-      MEMES_ASSIGN_OR_RETURN(const bool row, items.Step());
+      MEMES_ASSIGN_OR_RETURN(const bool row, items->Step());
       if (!row) break;
-      MEMES_RETURN_IF_ERROR(impl_->Log(items.Text(0), old_name, new_name, "rename"));
+      MEMES_RETURN_IF_ERROR(impl_->Log(items->Text(0), old_name, new_name, "rename"));
     }
     return Status::Ok();
   });
@@ -425,30 +455,30 @@ Status Catalog::MergeLabels(const std::string& from, const std::string& into) {
     MEMES_ASSIGN_OR_RETURN(auto from_id, impl_->LabelId(from));
     if (!from_id) return NotFound("no label named '" + from + "'");
     MEMES_ASSIGN_OR_RETURN(const int64_t into_id, impl_->EnsureLabel(into));
-    MEMES_ASSIGN_OR_RETURN(Statement items,
-                           impl_->db->Prepare("SELECT blob FROM items WHERE label_id=?"));
-    items.Bind(1, *from_id);
+    MEMES_ASSIGN_OR_RETURN(StatementLease items,
+                           impl_->Cached("SELECT blob FROM items WHERE label_id=?"));
+    items->Bind(1, *from_id);
     for (;;) {
-      MEMES_ASSIGN_OR_RETURN(const bool row, items.Step());
+      MEMES_ASSIGN_OR_RETURN(const bool row, items->Step());
       if (!row) break;
-      MEMES_RETURN_IF_ERROR(impl_->Log(items.Text(0), from, into, "merge"));
+      MEMES_RETURN_IF_ERROR(impl_->Log(items->Text(0), from, into, "merge"));
     }
-    MEMES_ASSIGN_OR_RETURN(Statement move,
-                           impl_->db->Prepare("UPDATE items SET label_id=? WHERE label_id=?"));
-    MEMES_RETURN_IF_ERROR(move.Bind(1, into_id).Bind(2, *from_id).Run());
-    MEMES_ASSIGN_OR_RETURN(Statement retire,
-                           impl_->db->Prepare("UPDATE labels SET retired=1 WHERE id=?"));
-    return retire.Bind(1, *from_id).Run();
+    MEMES_ASSIGN_OR_RETURN(StatementLease move,
+                           impl_->Cached("UPDATE items SET label_id=? WHERE label_id=?"));
+    MEMES_RETURN_IF_ERROR(move->Bind(1, into_id).Bind(2, *from_id).Run());
+    MEMES_ASSIGN_OR_RETURN(StatementLease retire,
+                           impl_->Cached("UPDATE labels SET retired=1 WHERE id=?"));
+    return retire->Bind(1, *from_id).Run();
   });
 }
 
 Status Catalog::SetDropped(std::span<const std::string> blobs, bool dropped) {
   return impl_->InTransaction([&]() -> Status {
-    MEMES_ASSIGN_OR_RETURN(Statement update,
-                           impl_->db->Prepare("UPDATE items SET dropped=? WHERE blob=?"));
+    MEMES_ASSIGN_OR_RETURN(StatementLease update,
+                           impl_->Cached("UPDATE items SET dropped=? WHERE blob=?"));
     for (const std::string& blob : blobs) {
       MEMES_ASSIGN_OR_RETURN(auto label, impl_->ItemLabel(blob));
-      MEMES_RETURN_IF_ERROR(update.Bind(1, int64_t{dropped ? 1 : 0}).Bind(2, blob).Run());
+      MEMES_RETURN_IF_ERROR(update->Bind(1, int64_t{dropped ? 1 : 0}).Bind(2, blob).Run());
       MEMES_RETURN_IF_ERROR(impl_->Log(blob, label, label, dropped ? "drop" : "undrop"));
     }
     return Status::Ok();
@@ -457,12 +487,12 @@ Status Catalog::SetDropped(std::span<const std::string> blobs, bool dropped) {
 
 Status Catalog::ImportLabels(std::span<const LabelRow> rows, const std::string& action) {
   return impl_->InTransaction([&]() -> Status {
-    MEMES_ASSIGN_OR_RETURN(Statement label_update,
-                           impl_->db->Prepare("UPDATE items SET label_id=? WHERE blob=?"));
-    MEMES_ASSIGN_OR_RETURN(Statement dropped_query,
-                           impl_->db->Prepare("SELECT dropped FROM items WHERE blob=?"));
-    MEMES_ASSIGN_OR_RETURN(Statement dropped_update,
-                           impl_->db->Prepare("UPDATE items SET dropped=? WHERE blob=?"));
+    MEMES_ASSIGN_OR_RETURN(StatementLease label_update,
+                           impl_->Cached("UPDATE items SET label_id=? WHERE blob=?"));
+    MEMES_ASSIGN_OR_RETURN(StatementLease dropped_query,
+                           impl_->Cached("SELECT dropped FROM items WHERE blob=?"));
+    MEMES_ASSIGN_OR_RETURN(StatementLease dropped_update,
+                           impl_->Cached("UPDATE items SET dropped=? WHERE blob=?"));
     for (const LabelRow& row : rows) {
       MEMES_ASSIGN_OR_RETURN(auto old_label, impl_->ItemLabel(row.blob));
       const std::optional<std::string> new_label =
@@ -470,24 +500,24 @@ Status Catalog::ImportLabels(std::span<const LabelRow> rows, const std::string& 
       if (old_label != new_label) {
         if (new_label) {
           MEMES_ASSIGN_OR_RETURN(const int64_t id, impl_->EnsureLabel(*new_label));
-          label_update.Bind(1, id);
+          label_update->Bind(1, id);
         } else {
-          label_update.BindNull(1);
+          label_update->BindNull(1);
         }
-        MEMES_RETURN_IF_ERROR(label_update.Bind(2, row.blob).Run());
+        MEMES_RETURN_IF_ERROR(label_update->Bind(2, row.blob).Run());
         MEMES_RETURN_IF_ERROR(impl_->Log(row.blob, old_label, new_label, action));
       }
-      dropped_query.Reset();
-      dropped_query.Bind(1, row.blob);
-      MEMES_ASSIGN_OR_RETURN(const bool found, dropped_query.Step());
-      if (found && (dropped_query.Int(0) != 0) != row.dropped) {
-        dropped_query.Reset();
+      dropped_query->Reset();
+      dropped_query->Bind(1, row.blob);
+      MEMES_ASSIGN_OR_RETURN(const bool found, dropped_query->Step());
+      if (found && (dropped_query->Int(0) != 0) != row.dropped) {
+        dropped_query->Reset();
         MEMES_RETURN_IF_ERROR(
-            dropped_update.Bind(1, int64_t{row.dropped ? 1 : 0}).Bind(2, row.blob).Run());
+            dropped_update->Bind(1, int64_t{row.dropped ? 1 : 0}).Bind(2, row.blob).Run());
         MEMES_RETURN_IF_ERROR(
             impl_->Log(row.blob, new_label, new_label, row.dropped ? "drop" : "undrop"));
       }
-      dropped_query.Reset();
+      dropped_query->Reset();
     }
     return Status::Ok();
   });
@@ -495,93 +525,93 @@ Status Catalog::ImportLabels(std::span<const LabelRow> rows, const std::string& 
 
 Result<std::vector<std::string>> Catalog::LabelLog() {
   MEMES_ASSIGN_OR_RETURN(
-      Statement stmt,
-      impl_->db->Prepare("SELECT time, blob, COALESCE(old_label,''), COALESCE(new_label,''), "
-                         "action FROM label_log ORDER BY id"));
+      StatementLease stmt,
+      impl_->Cached("SELECT time, blob, COALESCE(old_label,''), COALESCE(new_label,''), "
+                    "action FROM label_log ORDER BY id"));
   std::vector<std::string> rows;
   for (;;) {
-    MEMES_ASSIGN_OR_RETURN(const bool row, stmt.Step());
+    MEMES_ASSIGN_OR_RETURN(const bool row, stmt->Step());
     if (!row) break;
-    rows.push_back(std::to_string(stmt.Int(0)) + "\t" + stmt.Text(1) + "\t" + stmt.Text(2) + "\t" +
-                   stmt.Text(3) + "\t" + stmt.Text(4));
+    rows.push_back(std::to_string(stmt->Int(0)) + "\t" + stmt->Text(1) + "\t" + stmt->Text(2) +
+                   "\t" + stmt->Text(3) + "\t" + stmt->Text(4));
   }
   return rows;
 }
 
 Result<std::vector<PackEntry>> Catalog::PackIndex() {
   MEMES_ASSIGN_OR_RETURN(
-      Statement stmt,
-      impl_->db->Prepare(
+      StatementLease stmt,
+      impl_->Cached(
           "SELECT i.blob, i.label_id, g.key, (SELECT COUNT(*) FROM frames f WHERE f.blob=i.blob) "
           "FROM items i JOIN groups g ON g.id=i.group_id "
           "WHERE i.status='ok' AND i.dropped=0 AND i.label_id IS NOT NULL ORDER BY i.blob"));
   std::vector<PackEntry> entries;
   for (;;) {
-    MEMES_ASSIGN_OR_RETURN(const bool row, stmt.Step());
+    MEMES_ASSIGN_OR_RETURN(const bool row, stmt->Step());
     if (!row) break;
-    const int kept = static_cast<int>(stmt.Int(3));
+    const int kept = static_cast<int>(stmt->Int(3));
     if (kept == 0) continue;
-    entries.push_back({stmt.Text(0), stmt.Int(1), stmt.Text(2), kept});
+    entries.push_back({stmt->Text(0), stmt->Int(1), stmt->Text(2), kept});
   }
   return entries;
 }
 
 Status Catalog::ForEachLabelRow(const std::function<Status(const LabelRow&)>& visit) {
   MEMES_ASSIGN_OR_RETURN(
-      Statement stmt,
-      impl_->db->Prepare(
+      StatementLease stmt,
+      impl_->Cached(
           "SELECT i.blob, COALESCE(l.name,''), "
           "  COALESCE((SELECT s.url FROM sources s WHERE s.blob=i.blob ORDER BY s.id LIMIT 1),''), "
           "  i.dropped "
           "FROM items i LEFT JOIN labels l ON l.id=i.label_id ORDER BY i.blob"));
   for (;;) {
-    MEMES_ASSIGN_OR_RETURN(const bool row, stmt.Step());
+    MEMES_ASSIGN_OR_RETURN(const bool row, stmt->Step());
     if (!row) break;
-    MEMES_RETURN_IF_ERROR(visit({stmt.Text(0), stmt.Text(1), stmt.Text(2), stmt.Int(3) != 0}));
+    MEMES_RETURN_IF_ERROR(visit({stmt->Text(0), stmt->Text(1), stmt->Text(2), stmt->Int(3) != 0}));
   }
   return Status::Ok();
 }
 
 Result<std::vector<FrameRecord>> Catalog::Frames(const std::string& blob) {
   MEMES_ASSIGN_OR_RETURN(
-      Statement stmt,
-      impl_->db->Prepare("SELECT frame_index, timestamp_ms, phash FROM frames WHERE blob=? "
-                         "ORDER BY frame_index"));
-  stmt.Bind(1, blob);
+      StatementLease stmt,
+      impl_->Cached("SELECT frame_index, timestamp_ms, phash FROM frames WHERE blob=? "
+                    "ORDER BY frame_index"));
+  stmt->Bind(1, blob);
   std::vector<FrameRecord> frames;
   for (;;) {
-    MEMES_ASSIGN_OR_RETURN(const bool row, stmt.Step());
+    MEMES_ASSIGN_OR_RETURN(const bool row, stmt->Step());
     if (!row) break;
     frames.push_back(
-        {static_cast<int>(stmt.Int(0)), stmt.Int(1), static_cast<uint64_t>(stmt.Int(2))});
+        {static_cast<int>(stmt->Int(0)), stmt->Int(1), static_cast<uint64_t>(stmt->Int(2))});
   }
   return frames;
 }
 
 Result<bool> Catalog::HasItem(const std::string& blob) {
-  MEMES_ASSIGN_OR_RETURN(Statement stmt, impl_->db->Prepare("SELECT 1 FROM items WHERE blob=?"));
-  stmt.Bind(1, blob);
-  return stmt.Step();
+  MEMES_ASSIGN_OR_RETURN(StatementLease stmt, impl_->Cached("SELECT 1 FROM items WHERE blob=?"));
+  stmt->Bind(1, blob);
+  return stmt->Step();
 }
 
 Result<int64_t> Catalog::CountItems() {
-  MEMES_ASSIGN_OR_RETURN(Statement stmt, impl_->db->Prepare("SELECT COUNT(*) FROM items"));
-  MEMES_ASSIGN_OR_RETURN(const bool row, stmt.Step());
-  return row ? stmt.Int(0) : 0;
+  MEMES_ASSIGN_OR_RETURN(StatementLease stmt, impl_->Cached("SELECT COUNT(*) FROM items"));
+  MEMES_ASSIGN_OR_RETURN(const bool row, stmt->Step());
+  return row ? stmt->Int(0) : 0;
 }
 
 Result<std::optional<std::string>> Catalog::GetMeta(const std::string& key) {
-  MEMES_ASSIGN_OR_RETURN(Statement stmt, impl_->db->Prepare("SELECT value FROM meta WHERE key=?"));
-  stmt.Bind(1, key);
-  MEMES_ASSIGN_OR_RETURN(const bool row, stmt.Step());
+  MEMES_ASSIGN_OR_RETURN(StatementLease stmt, impl_->Cached("SELECT value FROM meta WHERE key=?"));
+  stmt->Bind(1, key);
+  MEMES_ASSIGN_OR_RETURN(const bool row, stmt->Step());
   if (!row) return std::optional<std::string>();
-  return std::optional<std::string>(stmt.Text(0));
+  return std::optional<std::string>(stmt->Text(0));
 }
 
 Status Catalog::SetMeta(const std::string& key, const std::string& value) {
-  MEMES_ASSIGN_OR_RETURN(Statement stmt,
-                         impl_->db->Prepare("INSERT OR REPLACE INTO meta(key, value) VALUES(?,?)"));
-  return stmt.Bind(1, key).Bind(2, value).Run();
+  MEMES_ASSIGN_OR_RETURN(StatementLease stmt,
+                         impl_->Cached("INSERT OR REPLACE INTO meta(key, value) VALUES(?,?)"));
+  return stmt->Bind(1, key).Bind(2, value).Run();
 }
 
 Status Catalog::ResetFrames(std::span<const std::pair<std::string, std::string>> meta) {
@@ -595,10 +625,10 @@ Status Catalog::ResetFrames(std::span<const std::pair<std::string, std::string>>
 }
 
 Status Catalog::CheckIntegrity() {
-  MEMES_ASSIGN_OR_RETURN(Statement stmt, impl_->db->Prepare("PRAGMA integrity_check"));
-  MEMES_ASSIGN_OR_RETURN(const bool row, stmt.Step());
-  if (!row || stmt.Text(0) != "ok") {
-    return Corrupt("catalog integrity check failed: " + (row ? stmt.Text(0) : std::string("?")),
+  MEMES_ASSIGN_OR_RETURN(StatementLease stmt, impl_->Cached("PRAGMA integrity_check"));
+  MEMES_ASSIGN_OR_RETURN(const bool row, stmt->Step());
+  if (!row || stmt->Text(0) != "ok") {
+    return Corrupt("catalog integrity check failed: " + (row ? stmt->Text(0) : std::string("?")),
                    impl_->db->path().string());
   }
   return Status::Ok();

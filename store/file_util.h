@@ -15,6 +15,11 @@
 
 namespace memes::store {
 
+// Process-wide switch for fsync (default on). Off only for bulk loads in tests and benchmarks
+// where a power cut does not matter; rename atomicity (and kill -9 safety) holds either way.
+void SetDurableWrites(bool durable);
+bool DurableWrites();
+
 // Writes `bytes` to `path` atomically: `path.tmp-<pid>-<n>` is written, fsync'd, renamed over
 // `path`, and the directory is fsync'd. Creates missing parent directories.
 Status WriteFileAtomic(const std::filesystem::path& path, std::span<const uint8_t> bytes);

@@ -58,7 +58,7 @@ void FileWriter::Append(std::string_view text) {
 Result<WrittenFile> FileWriter::Finish() {
   assert(!done_);
   Flush();
-  if (status_.ok() && ::fsync(fd_) != 0)
+  if (status_.ok() && DurableWrites() && ::fsync(fd_) != 0)
     status_ = IoError("fsync failed: " + ErrnoText(), path_.string());
   if (status_.ok() && ::close(fd_) != 0)
     status_ = IoError("close failed: " + ErrnoText(), path_.string());

@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include "store/file_util.h"
+
 namespace memes::store {
 
 Result<std::unique_ptr<Database>> Database::Open(const std::filesystem::path& path) {
@@ -17,8 +19,11 @@ Result<std::unique_ptr<Database>> Database::Open(const std::filesystem::path& pa
   std::unique_ptr<Database> db(new Database(raw, path));
   sqlite3_busy_timeout(raw, 10000);
   sqlite3_extended_result_codes(raw, 1);
-  MEMES_RETURN_IF_ERROR(
-      db->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
+  // synchronous=OFF only for bulk loads (see SetDurableWrites); kill -9 safety holds either way.
+  MEMES_RETURN_IF_ERROR(db->Exec(DurableWrites()
+                                     ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                                     : "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;"));
+  MEMES_RETURN_IF_ERROR(db->Exec("PRAGMA foreign_keys=ON;"));
   return db;
 }
 

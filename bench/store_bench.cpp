@@ -1,0 +1,217 @@
+// store_bench: repack after a relabel of N items × 4 rotations, against plain `cp` of the same
+// bytes on the same disk; peak RSS of pack at two store sizes (it must not grow beyond the index).
+//
+//   store_bench [--items 100000] [--small 10000] [--dir /var/tmp]
+//
+// Each pack runs in a fresh child process (this program re-executed with --pack) so that its
+// peak RSS (getrusage of the child) is the pack's alone. Fill uses no fsync (a bulk load);
+// the packs are durable (fsync of every file), cp is not, and `cp + sync` is shown too.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "store/file_util.h"
+#include "store/pack.h"
+#include "store/store.h"
+
+extern char** environ;
+
+using namespace memes;
+namespace fs = std::filesystem;
+
+namespace {
+
+double Now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+uint64_t Mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+// N items, one 32×32 frame each, 10 classes, distinct perceptual hashes.
+void Fill(const fs::path& dir, int items) {
+  store::SetDurableWrites(false);
+  auto opened = store::Store::Open(dir);
+  if (!opened.ok()) {
+    std::fprintf(stderr, "%s\n", opened.status().ToString().c_str());
+    std::exit(1);
+  }
+  store::Store& store = **opened;
+  std::vector<uint8_t> pixels(3072);
+  for (int i = 0; i < items; ++i) {
+    const std::string bytes = "bench item " + std::to_string(i);
+    auto blob = store.PutBlob(
+        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+    uint64_t state = Mix(i);
+    for (size_t p = 0; p < pixels.size(); p += 8) {
+      state = Mix(state);
+      std::memcpy(pixels.data() + p, &state, 8);
+    }
+    const store::FrameData frames[] = {{{0, 0, Mix(i + 1000000007ULL)}, pixels}};
+    auto added = store.AddItem({*blob, bytes.size(), "png", 32, 32, 1, store::kItemOk, ""}, nullptr,
+                               frames, "class" + std::to_string(i % 10));
+    if (!blob.ok() || !added.ok()) {
+      std::fprintf(stderr, "fill failed at item %d\n", i);
+      std::exit(1);
+    }
+  }
+  store::SetDurableWrites(true);
+}
+
+// Child mode: one durable pack; writes "seconds bytes records" to OUT.result.
+int PackChild(const fs::path& store_dir, const fs::path& out) {
+  auto opened = store::Store::Open(store_dir);
+  if (!opened.ok()) return 1;
+  store::PackOptions options;
+  options.out = out;
+  options.progress = false;
+  auto report = store::Pack(**opened, options);
+  if (!report.ok()) {
+    std::fprintf(stderr, "%s\n", report.status().ToString().c_str());
+    return 1;
+  }
+  std::ofstream(out.string() + ".result") << report->seconds << " " << report->bytes_written << " "
+                                          << report->train_records + report->test_records << "\n";
+  return 0;
+}
+
+struct ChildRun {
+  double wall = 0;
+  long max_rss_kb = 0;
+  int status = -1;
+};
+
+ChildRun Run(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+  argv.push_back(nullptr);
+  ChildRun run;
+  const double start = Now();
+  pid_t pid = 0;
+  if (posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ) != 0) return run;
+  int status = 0;
+  struct rusage usage {};
+  ::wait4(pid, &status, 0, &usage);
+  run.wall = Now() - start;
+  run.max_rss_kb = usage.ru_maxrss;
+  run.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run;
+}
+
+struct PackFigures {
+  double seconds = 0;
+  double bytes = 0;
+  long records = 0;
+  long rss_kb = 0;
+};
+
+PackFigures PackInChild(const std::string& self, const fs::path& store_dir, const fs::path& out,
+                        bool durable = true) {
+  const ChildRun run =
+      Run({self, durable ? "--pack" : "--pack-no-fsync", store_dir.string(), out.string()});
+  if (run.status != 0) {
+    std::fprintf(stderr, "pack child failed\n");
+    std::exit(1);
+  }
+  PackFigures figures;
+  std::ifstream(out.string() + ".result") >> figures.seconds >> figures.bytes >> figures.records;
+  figures.rss_kb = run.max_rss_kb;
+  return figures;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc == 4 && std::string(argv[1]) == "--pack") return PackChild(argv[2], argv[3]);
+  if (argc == 4 && std::string(argv[1]) == "--pack-no-fsync") {
+    store::SetDurableWrites(false);
+    return PackChild(argv[2], argv[3]);
+  }
+  int items = 100000, small = 10000;
+  fs::path base = "/var/tmp";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (flag == "--items")
+      items = std::atoi(argv[i + 1]);
+    else if (flag == "--small")
+      small = std::atoi(argv[i + 1]);
+    else if (flag == "--dir")
+      base = argv[i + 1];
+  }
+  const std::string self = fs::canonical("/proc/self/exe").string();
+  const fs::path dir = base / ("memes-store-bench-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+
+  double t = Now();
+  Fill(dir / "big", items);
+  std::printf("fill %d items (no fsync): %.1f s\n", items, Now() - t);
+  Fill(dir / "small", small);
+
+  const PackFigures first = PackInChild(self, dir / "big", dir / "big" / "shards");
+  const PackFigures small_pack = PackInChild(self, dir / "small", dir / "small" / "shards");
+
+  // Relabel 5% of the items, then repack: the measured job.
+  {
+    auto opened = store::Store::Open(dir / "big");
+    auto index = (*opened)->catalog().PackIndex();
+    std::vector<std::string> relabel;
+    std::mt19937 random(1);
+    for (const auto& entry : *index) {
+      if (random() % 20 == 0) relabel.push_back(entry.blob);
+    }
+    t = Now();
+    const Status status = (*opened)->catalog().SetLabel(relabel, "relabelled");
+    std::printf("relabel %zu items: %.2f s (%s)\n", relabel.size(), Now() - t,
+                status.ok() ? "ok" : status.ToString().c_str());
+  }
+  const PackFigures repack = PackInChild(self, dir / "big", dir / "big" / "shards");
+  const PackFigures repack_no_fsync =
+      PackInChild(self, dir / "big", dir / "big" / "shards", /*durable=*/false);
+
+  const ChildRun cp = Run(
+      {"/bin/cp", "-r", (dir / "big" / "shards").string(), (dir / "big" / "shards-cp").string()});
+  fs::remove_all(dir / "big" / "shards-cp");
+  const double sync_start = Now();
+  const ChildRun cp_sync = Run({"/bin/sh", "-c",
+                                "cp -r '" + (dir / "big" / "shards").string() + "' '" +
+                                    (dir / "big" / "shards-cp").string() + "' && sync"});
+  (void)sync_start;
+
+  const double mb = repack.bytes / 1e6;
+  std::printf("\nrepack after relabel: %ld records (%d items x 4 rotations in train), %.1f MB\n",
+              repack.records, items, mb);
+  std::printf("  memes pack (fsync each file): %6.2f s  %7.1f MB/s\n", repack.seconds,
+              mb / repack.seconds);
+  std::printf("  memes pack (no fsync):        %6.2f s  %7.1f MB/s\n", repack_no_fsync.seconds,
+              mb / repack_no_fsync.seconds);
+  std::printf("  cp -r of the shards:          %6.2f s  %7.1f MB/s\n", cp.wall, mb / cp.wall);
+  std::printf("  cp -r + sync:                 %6.2f s  %7.1f MB/s\n", cp_sync.wall,
+              mb / cp_sync.wall);
+  std::printf("  throughput ratio: pack(no fsync)/cp %.2f   pack(fsync)/(cp+sync) %.2f\n",
+              cp.wall / repack_no_fsync.seconds, cp_sync.wall / repack.seconds);
+  std::printf("\npeak RSS of the pack process:\n");
+  std::printf("  %6d items: %7.1f MiB (pack %.2f s)\n", small, small_pack.rss_kb / 1024.0,
+              small_pack.seconds);
+  std::printf("  %6d items: %7.1f MiB (first pack %.2f s; repack %.1f MiB)\n", items,
+              first.rss_kb / 1024.0, first.seconds, repack.rss_kb / 1024.0);
+  std::printf("  growth per item: %.0f bytes\n",
+              (first.rss_kb - small_pack.rss_kb) * 1024.0 / (items - small));
+  fs::remove_all(dir);
+  return 0;
+}
