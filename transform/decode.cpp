@@ -72,6 +72,16 @@ Result<Decoded> Decode(std::span<const uint8_t> bytes, const DecodeOptions& opti
   }
 
   FrameSink sink(options, deadline);
+  GifLayout gif_layout;
+  if (sniffed.container == Container::kGif) {
+    // The block structure gives every frame's time before decoding, so only the frames that
+    // will be kept need compositing and fitting (FFmpeg still decodes them all: GIF frames
+    // build on each other).
+    gif_layout = ScanGif(bytes);
+    if (gif_layout.images > options.max_frames) {
+      sink.Plan(PickSpread(gif_layout.start_seconds, gif_layout.end_seconds, options.max_frames));
+    }
+  }
   Status status;
   try {
     status = RunDecoder(bytes, sniffed, sink, decoded);
@@ -84,7 +94,7 @@ Result<Decoded> Decode(std::span<const uint8_t> bytes, const DecodeOptions& opti
   }
   if (sniffed.container == Container::kGif) {
     // FFmpeg stops quietly at the end of a truncated GIF; its block structure tells.
-    const GifLayout layout = ScanGif(bytes);
+    const GifLayout& layout = gif_layout;
     if (layout.truncated) {
       // Invariant: only whole images are kept; FFmpeg may have shown the cut one half drawn.
       sink.KeepFirst(layout.images);
@@ -102,10 +112,16 @@ Result<Decoded> Decode(std::span<const uint8_t> bytes, const DecodeOptions& opti
   if (sink.count() == 0) return Corrupt(sniffed.format + " without any frame");
   decoded.duration_seconds = sink.end_seconds();
 
-  std::vector<double> start_times;
-  for (const auto& entry : sink.entries()) start_times.push_back(entry.time_seconds);
-  const std::vector<int> picked =
-      PickSpread(start_times, decoded.duration_seconds, options.max_frames);
+  std::vector<int> picked;
+  if (sink.planned()) {
+    for (int i = 0; i < sink.count(); ++i) {
+      if (!sink.entries()[i].planar.empty()) picked.push_back(i);
+    }
+  } else {
+    std::vector<double> start_times;
+    for (const auto& entry : sink.entries()) start_times.push_back(entry.time_seconds);
+    picked = PickSpread(start_times, decoded.duration_seconds, options.max_frames);
+  }
   for (const int index : picked) {
     FrameSink::Entry& entry = sink.entries()[index];
     if (options.drop_near_duplicates && !decoded.frames.empty() &&

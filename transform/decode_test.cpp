@@ -5,6 +5,7 @@
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "transform/frame_pick.h"
 #include "transform/frames.h"
 #include "transform/test_util.h"
 
@@ -281,6 +282,32 @@ TEST(Decode, RealAnimationPicksFourFramesSpreadOverTime) {
     EXPECT_LE(decoded->frames[i].time_seconds, target + 1e-9);
     if (i > 0) {
       EXPECT_GT(decoded->frames[i].index, decoded->frames[i - 1].index);
+    }
+  }
+}
+
+TEST(Decode, GifFramesPlannedFromTheBlockStructureMatchFfmpegTimes) {
+  // Only the planned GIF frames are composited; the plan must pick what picking over FFmpeg's
+  // own frame times would.
+  for (const char* name : {"1_partyanimsm2.gif", "aero.gif", "circular-table.gif"}) {
+    const auto bytes = testing::ReadFileBytes(testing::PixbufTests() / name);
+    DecodeOptions every;
+    every.max_frames = 100000;
+    every.drop_near_duplicates = false;
+    const Result<Decoded> all = DecodeToFrames(bytes, every);
+    ASSERT_TRUE(all.ok()) << name;
+    std::vector<double> times;
+    for (const Frame& frame : all->frames) times.push_back(frame.time_seconds);
+    DecodeOptions four;
+    four.drop_near_duplicates = false;
+    const Result<Decoded> planned = DecodeToFrames(bytes, four);
+    ASSERT_TRUE(planned.ok()) << name;
+    std::vector<int> indices;
+    for (const Frame& frame : planned->frames) indices.push_back(frame.index);
+    EXPECT_EQ(indices, PickSpread(times, all->duration_seconds, 4)) << name;
+    EXPECT_NEAR(planned->duration_seconds, all->duration_seconds, 1e-6) << name;
+    for (const Frame& frame : planned->frames) {
+      EXPECT_EQ(frame.planar, all->frames[frame.index].planar) << name << " " << frame.index;
     }
   }
 }

@@ -38,6 +38,14 @@ void CompositeRows(const uint8_t* pixels, int width, int height, size_t stride,
     uint8_t* out = rgb.ptr<uint8_t>(y);
     for (int x = 0; x < width; ++x, in += 4, out += 3) {
       const uint32_t alpha = in[3];
+      if (alpha == 255) {  // the common cases first: opaque and fully transparent pixels
+        out[0] = in[R], out[1] = in[G], out[2] = in[B];
+        continue;
+      }
+      if (alpha == 0) {
+        out[0] = background[0], out[1] = background[1], out[2] = background[2];
+        continue;
+      }
       out[0] = Blend(in[R], alpha, background[0]);
       out[1] = Blend(in[G], alpha, background[1]);
       out[2] = Blend(in[B], alpha, background[2]);

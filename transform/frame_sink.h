@@ -19,7 +19,7 @@ class FrameSink {
  public:
   struct Entry {
     double time_seconds = 0;
-    std::vector<uint8_t> planar;  // (3, size, size)
+    std::vector<uint8_t> planar;  // (3, size, size); empty for a frame left out by Plan()
     cv::Mat full_rgb;             // (H, W, 3) RGB; only with options.keep_full_size
   };
 
@@ -32,6 +32,11 @@ class FrameSink {
   // Requires: `pixels` holds height rows of `stride` bytes in `order`; width, height > 0.
   Status Add(const uint8_t* pixels, int width, int height, size_t stride, PixelOrder order,
              double time_seconds, double duration_seconds);
+
+  // Only the frames at these indices (ascending) will be composited and fitted; the others are
+  // counted and timed only. Used when the frame times are known before decoding (GIF).
+  void Plan(const std::vector<int>& wanted);
+  bool planned() const { return !wanted_.empty(); }
 
   // Drops every frame after the first `frames` (a damaged tail); the end time becomes the start
   // of the first frame dropped.
@@ -50,7 +55,8 @@ class FrameSink {
   const DecodeOptions& options_;
   std::chrono::steady_clock::time_point deadline_;
   std::vector<Entry> entries_;
-  cv::Mat scratch_rgb_;  // reused between frames when full-size frames are not kept
+  std::vector<bool> wanted_;  // by frame index; empty: every frame
+  cv::Mat scratch_rgb_;       // reused between frames when full-size frames are not kept
   double end_seconds_ = 0;
 };
 

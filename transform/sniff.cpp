@@ -147,6 +147,7 @@ GifLayout ScanGif(std::span<const uint8_t> bytes) {
     return false;
   };
   size_t offset = 13;
+  int next_delay = 0;
   if (size < offset) {
     layout.truncated = true;
     return layout;
@@ -160,6 +161,9 @@ GifLayout ScanGif(std::span<const uint8_t> bytes) {
     const uint8_t introducer = bytes[offset];
     if (introducer == 0x3B) return layout;  // trailer
     if (introducer == 0x21) {               // extension: label, then sub-blocks
+      if (offset + 6 <= size && bytes[offset + 1] == 0xF9 && bytes[offset + 2] >= 4) {
+        next_delay = ReadLe16(bytes.data() + offset + 4);  // graphic control: delay (1/100 s)
+      }
       offset += 2;
       if (!skip_sub_blocks(offset)) {
         layout.truncated = true;
@@ -179,6 +183,9 @@ GifLayout ScanGif(std::span<const uint8_t> bytes) {
         return layout;
       }
       ++layout.images;
+      layout.start_seconds.push_back(layout.end_seconds);
+      layout.end_seconds += (next_delay < 2 ? 10 : next_delay) / 100.0;
+      next_delay = 0;
     } else {
       layout.malformed = true;
       return layout;

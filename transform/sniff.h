@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 
@@ -25,7 +26,11 @@ Result<Sniffed> Sniff(std::span<const uint8_t> bytes);
 
 // The block structure of a GIF, walked without decoding any pixel (sub-blocks skipped).
 struct GifLayout {
-  int images = 0;          // complete image descriptors + data (frames)
+  int images = 0;  // complete image descriptors + data (frames)
+  // Start time of each complete image and the end of the last, in seconds, with FFmpeg's gif
+  // demuxer rule: a delay under 2/100 s counts as 10/100 s.
+  std::vector<double> start_seconds;
+  double end_seconds = 0;
   bool truncated = false;  // the file ends before the trailer (0x3B)
   bool malformed = false;  // an unknown block introducer was met
 };

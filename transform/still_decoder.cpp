@@ -1,4 +1,5 @@
 // Still PNG, JPEG and BMP through OpenCV's imdecode.
+#include <algorithm>
 #include <exception>
 #include <string>
 
@@ -13,7 +14,21 @@ Status DecodeStill(std::span<const uint8_t> bytes, const Sniffed& sniffed, Frame
                    int* width, int* height) {
   // JPEG has no alpha, and IMREAD_COLOR applies its EXIF orientation; PNG and BMP keep alpha
   // (IMREAD_UNCHANGED) so it can be composited onto the background.
-  const int flags = sniffed.container == Container::kJpeg ? cv::IMREAD_COLOR : cv::IMREAD_UNCHANGED;
+  const bool is_jpeg = sniffed.container == Container::kJpeg;
+  int flags = is_jpeg ? cv::IMREAD_COLOR : cv::IMREAD_UNCHANGED;
+  if (is_jpeg && !sink.options().keep_full_size) {
+    // libjpeg can decode at 1/2, 1/4 or 1/8 scale for little more than the cost of the
+    // smaller image: take the largest reduction that still leaves 4x the frame size.
+    const int shorter = std::min(sniffed.width, sniffed.height);
+    const int needed = 4 * sink.options().size;
+    if (shorter >= 8 * needed) {
+      flags = cv::IMREAD_REDUCED_COLOR_8;
+    } else if (shorter >= 4 * needed) {
+      flags = cv::IMREAD_REDUCED_COLOR_4;
+    } else if (shorter >= 2 * needed) {
+      flags = cv::IMREAD_REDUCED_COLOR_2;
+    }
+  }
   cv::Mat image;
   try {
     const cv::Mat encoded(1, static_cast<int>(bytes.size()), CV_8UC1,
@@ -25,8 +40,10 @@ Status DecodeStill(std::span<const uint8_t> bytes, const Sniffed& sniffed, Frame
   if (image.empty()) return Corrupt("invalid or truncated " + sniffed.format);
   if (image.depth() == CV_16U) image.convertTo(image, CV_8U, 1.0 / 257.0);
   if (image.depth() != CV_8U) return Unsupported(sniffed.format + " with unusual sample depth");
-  *width = image.cols;
-  *height = image.rows;
+  // The canvas is the header's size, turned when EXIF orientation swapped the axes.
+  const bool turned = (image.cols < image.rows) != (sniffed.width < sniffed.height);
+  *width = turned ? sniffed.height : sniffed.width;
+  *height = turned ? sniffed.width : sniffed.height;
   PixelOrder order;
   switch (image.channels()) {
     case 1:

@@ -14,7 +14,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   options.max_decoded_frames = 64;
   options.time_budget_ms = 1000;
   options.keep_full_size = size % 2 == 1;  // both paths, chosen by the input
-  const Result<Decoded> decoded = DecodeToFrames(std::span(data, size), options);
+  const memes::Result<Decoded> decoded = DecodeToFrames(std::span(data, size), options);
   if (!decoded.ok()) {
     if (decoded.status().message().empty()) std::abort();
     return 0;
