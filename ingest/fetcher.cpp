@@ -144,6 +144,7 @@ class Fetcher::Loop {
     c.retries = retries_.load();
     c.bytes = bytes_.load();
     c.robots_fetches = robots_fetches_.load();
+    c.connections = connections_.load();
     c.in_flight = in_flight_.load();
     std::lock_guard lock(mutex_);
     c.queued = static_cast<int>(outstanding_) - c.in_flight;
@@ -177,7 +178,7 @@ class Fetcher::Loop {
   bool stopping_ = false;                       // guarded by mutex_
   uint64_t outstanding_ = 0;  // submitted, callback not yet returned; guarded by mutex_
   std::atomic<uint64_t> submitted_{0}, succeeded_{0}, failed_{0}, retries_{0}, bytes_{0},
-      robots_fetches_{0};
+      robots_fetches_{0}, connections_{0};
   std::atomic<int> in_flight_{0};
 
   // I/O thread only.
@@ -423,6 +424,9 @@ void Fetcher::Loop::Completed(std::unique_ptr<Transfer> transfer, CURLcode code)
   curl_off_t total_us = 0;
   curl_easy_getinfo(easy, CURLINFO_TOTAL_TIME_T, &total_us);
   result.transfer_time = std::chrono::milliseconds(total_us / 1000);
+  long new_connections = 0;
+  curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &new_connections);
+  connections_.fetch_add(static_cast<uint64_t>(std::max(0L, new_connections)));
   curl_off_t retry_after_s = 0;
   curl_easy_getinfo(easy, CURLINFO_RETRY_AFTER, &retry_after_s);
 

@@ -105,6 +105,7 @@ struct FetchCounters {
   uint64_t retries = 0;         // attempts beyond the first
   uint64_t bytes = 0;           // body bytes delivered (successful requests)
   uint64_t robots_fetches = 0;  // robots.txt requests made
+  uint64_t connections = 0;     // new connections opened (the others reused a cached one)
   int in_flight = 0;            // transfers running now
   int queued = 0;               // submitted, not yet delivered, not running
 };

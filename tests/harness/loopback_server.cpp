@@ -42,6 +42,10 @@ LoopbackServer::LoopbackServer() : server_(std::make_unique<httplib::Server>()) 
   // larger than that or the server, not the client, sets the pace.
   server_->new_task_queue = [] { return new httplib::ThreadPool(128); };
   server_->set_keep_alive_max_count(1000);
+  // Like production servers (nginx's tcp_nodelay on): without it, Nagle holding the body behind
+  // the unacknowledged headers meets the client's 40 ms delayed ACK, and a "+100 ms" server
+  // answers in 140 ms.
+  server_->set_tcp_nodelay(true);
   auto dispatch = [this](const httplib::Request& request, httplib::Response& response) {
     const int now = in_flight_.fetch_add(1) + 1;
     int peak = peak_in_flight_.load();
