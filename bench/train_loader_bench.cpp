@@ -76,7 +76,8 @@ int main(int argc, char** argv) {
   started = std::chrono::steady_clock::now();
   int64_t prefetched = 0;
   {
-    BatchPrefetcher prefetcher(*data, Split::kTrain, order, batch_size, true, 1, table, false);
+    BatchPrefetcher prefetcher(*data, Split::kTrain, order, batch_size, true, 1, table, false, 0,
+                               threads);
     while (auto batch = prefetcher.Next()) prefetched += batch->labels.size(0);
   }
   const double prefetch_rate =

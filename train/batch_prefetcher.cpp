@@ -3,13 +3,14 @@
 #include <algorithm>
 
 #include <ATen/ATen.h>
+#include <oneapi/tbb/task_arena.h>
 
 namespace memes::train {
 
 BatchPrefetcher::BatchPrefetcher(const ShardDataset& dataset, Split split,
                                  std::vector<uint32_t> order, int batch_size, bool augment,
                                  uint64_t seed, const NormalizeTable& table, bool pin_memory,
-                                 int64_t first_batch, int depth)
+                                 int64_t first_batch, int assembly_threads, int depth)
     : dataset_(dataset),
       split_(split),
       order_(std::move(order)),
@@ -19,6 +20,7 @@ BatchPrefetcher::BatchPrefetcher(const ShardDataset& dataset, Split split,
       table_(table),
       pin_memory_(pin_memory),
       first_batch_(first_batch),
+      assembly_threads_(std::max(1, assembly_threads)),
       depth_(static_cast<size_t>(std::max(1, depth))) {
   batch_count_ = BatchCount(order_.size(), batch_size_, augment_);
   producer_ = std::thread([this] { Produce(); });
@@ -41,6 +43,8 @@ BatchPrefetcher::~BatchPrefetcher() {
 
 void BatchPrefetcher::Produce() {
   const int size = dataset_.image_size();
+  // Invariant: batches are assembled only inside this arena (see the constructor's comment).
+  tbb::task_arena arena(assembly_threads_);
   for (int64_t b = first_batch_; b < batch_count_; ++b) {
     {
       std::unique_lock lock(mutex_);
@@ -55,10 +59,12 @@ void BatchPrefetcher::Produce() {
     const auto options = at::TensorOptions().pinned_memory(pin_memory_);
     batch.images = at::empty({n, 3, size, size}, options.dtype(at::kFloat));
     batch.labels = at::empty({n}, options.dtype(at::kLong));
-    AssembleBatch(dataset_, split_, std::span<const uint32_t>(order_.data() + begin, n), table_,
-                  augment_, AugmentOptions{}, Mix64(seed_ ^ static_cast<uint64_t>(b)),
-                  std::span<float>(batch.images.data_ptr<float>(), batch.images.numel()),
-                  std::span<int64_t>(batch.labels.data_ptr<int64_t>(), n));
+    arena.execute([&] {
+      AssembleBatch(dataset_, split_, std::span<const uint32_t>(order_.data() + begin, n), table_,
+                    augment_, AugmentOptions{}, Mix64(seed_ ^ static_cast<uint64_t>(b)),
+                    std::span<float>(batch.images.data_ptr<float>(), batch.images.numel()),
+                    std::span<int64_t>(batch.labels.data_ptr<int64_t>(), n));
+    });
     {
       std::lock_guard lock(mutex_);
       ready_.push_back(std::move(batch));

@@ -27,10 +27,15 @@ class BatchPrefetcher {
  public:
   // Batches `order` in chunks of batch_size, starting at batch `first_batch`. Batch b is
   // augmented with seed Mix64(seed ^ b) when `augment`. At most `depth` batches wait ready.
+  // `assembly_threads` bounds the oneTBB arena that assembles each batch. When the model runs
+  // on the CPU give it 1: the producer then assembles on its own thread (~0.25 ms per
+  // 128-image batch) and no TBB worker wakes up to preempt LibTorch's OpenMP threads, which
+  // measured 4x slower training on 2 cores (bench/train_loader_bench, docs/benchmarks.md).
   // Requires: `dataset` and `table` outlive the prefetcher.
   BatchPrefetcher(const ShardDataset& dataset, Split split, std::vector<uint32_t> order,
                   int batch_size, bool augment, uint64_t seed, const NormalizeTable& table,
-                  bool pin_memory, int64_t first_batch = 0, int depth = 3);
+                  bool pin_memory, int64_t first_batch = 0, int assembly_threads = 1,
+                  int depth = 3);
   ~BatchPrefetcher();  // stops the producer and joins it
   BatchPrefetcher(const BatchPrefetcher&) = delete;
   BatchPrefetcher& operator=(const BatchPrefetcher&) = delete;
@@ -54,6 +59,7 @@ class BatchPrefetcher {
   const NormalizeTable& table_;
   bool pin_memory_;
   int64_t first_batch_;
+  int assembly_threads_;
   size_t depth_;
   int64_t batch_count_;
 

@@ -65,7 +65,7 @@ Status RunEval(const EvalOptions& options) {
   std::vector<uint32_t> order(count);
   std::iota(order.begin(), order.end(), 0u);
   BatchPrefetcher batches(data, Split::kTest, std::move(order), options.batch_size, false, 0, table,
-                          cuda);
+                          cuda, 0, cuda ? threads : 1);
   const int n = meta.config.num_classes;
   std::vector<std::vector<int64_t>> confusion(n, std::vector<int64_t>(n, 0));
   int64_t top1 = 0, top5 = 0, flip_top1 = 0;

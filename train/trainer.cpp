@@ -182,12 +182,14 @@ struct TestResult {
 };
 
 TestResult Evaluate(SeResNeXt& model, const ShardDataset& data, size_t count,
-                    const NormalizeTable& table, torch::Device device, bool cuda, int batch_size) {
+                    const NormalizeTable& table, torch::Device device, bool cuda, int batch_size,
+                    int loader_threads) {
   torch::NoGradGuard no_grad;
   model->eval();
   std::vector<uint32_t> order(count);
   std::iota(order.begin(), order.end(), 0u);
-  BatchPrefetcher batches(data, Split::kTest, std::move(order), batch_size, false, 0, table, cuda);
+  BatchPrefetcher batches(data, Split::kTest, std::move(order), batch_size, false, 0, table, cuda,
+                          0, cuda ? loader_threads : 1);
   double loss_sum = 0;
   int64_t correct = 0;
   while (auto batch = batches.Next()) {
@@ -310,7 +312,7 @@ Status RunTraining(const TrainOptions& options) {
     BatchPrefetcher batches(data, Split::kTrain, EpochOrder(train_count, options.seed, epoch),
                             options.batch_size, options.augment,
                             Mix64(options.seed + 7919ULL * static_cast<uint64_t>(epoch)), table,
-                            cuda, next_batch);
+                            cuda, next_batch, cuda ? threads : 1);
     ProgressBar::Options bar_options;
     bar_options.enabled = options.progress;
     ProgressBar bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(options.epochs),
@@ -373,8 +375,8 @@ Status RunTraining(const TrainOptions& options) {
     const double train_seconds =
         resumed_seconds +
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    const TestResult test =
-        Evaluate(model, data, test_count, table, device, cuda, std::max(options.batch_size, 256));
+    const TestResult test = Evaluate(model, data, test_count, table, device, cuda,
+                                     std::max(options.batch_size, 256), threads);
     EpochMetrics m;
     m.epoch = epoch + 1;
     m.learning_rate = learning_rate;
