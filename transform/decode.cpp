@@ -35,15 +35,15 @@ Status RunDecoder(std::span<const uint8_t> bytes, const Sniffed& sniffed, FrameS
                   Decoded& decoded) {
   switch (sniffed.container) {
     case Container::kGif:
+    case Container::kPng:  // FFmpeg rather than OpenCV, which prints to stderr on bad input
+    case Container::kBmp:
     case Container::kApng:
     case Container::kMp4:
     case Container::kWebm:
       return DecodeWithFfmpeg(bytes, sniffed, sink, &decoded.width, &decoded.height);
     case Container::kWebp:
       return DecodeWebp(bytes, sink);
-    case Container::kPng:
     case Container::kJpeg:
-    case Container::kBmp:
       return DecodeStill(bytes, sniffed, sink, &decoded.width, &decoded.height);
   }
   return Internal("no decoder for " + sniffed.format);

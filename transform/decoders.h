@@ -13,7 +13,7 @@
 
 namespace memes::transform {
 
-// GIF, APNG, MP4 and WebM through libavformat/libavcodec over an in-memory AVIOContext.
+// GIF, PNG, APNG, BMP, MP4 and WebM through libavformat/libavcodec over an in-memory AVIOContext.
 // Sets *width, *height to the stream's canvas (checked against the pixel limit before any
 // frame is decoded).
 Status DecodeWithFfmpeg(std::span<const uint8_t> bytes, const Sniffed& sniffed, FrameSink& sink,
@@ -22,7 +22,8 @@ Status DecodeWithFfmpeg(std::span<const uint8_t> bytes, const Sniffed& sniffed, 
 // WebP, still or animated, through libwebp's WebPAnimDecoder.
 Status DecodeWebp(std::span<const uint8_t> bytes, FrameSink& sink);
 
-// Still PNG, JPEG (EXIF orientation applied) and BMP through OpenCV's imdecode.
+// Still JPEG (EXIF orientation applied, DCT-reduced when large) through OpenCV's imdecode. Sets
+// OpenCV's log level to silent (process-wide) on first use.
 Status DecodeStill(std::span<const uint8_t> bytes, const Sniffed& sniffed, FrameSink& sink,
                    int* width, int* height);
 

@@ -98,6 +98,10 @@ const char* InputFormatName(Container container) {
   switch (container) {
     case Container::kGif:
       return "gif";
+    case Container::kPng:
+      return "png_pipe";
+    case Container::kBmp:
+      return "bmp_pipe";
     case Container::kApng:
       return "apng";
     case Container::kMp4:
@@ -239,13 +243,14 @@ Status DecodeWithFfmpeg(std::span<const uint8_t> bytes, const Sniffed& sniffed, 
   if (stream_index < 0 || !decoder) return Corrupt(name + " without a decodable video stream");
   const AVStream* stream = format->streams[stream_index];
   const AVCodecParameters* parameters = stream->codecpar;
-  *width = parameters->width;
-  *height = parameters->height;
-  if (parameters->width <= 0 || parameters->height <= 0) return Corrupt("zero-size canvas");
-  if (uint64_t(parameters->width) * uint64_t(parameters->height) >
-      sink.options().max_canvas_pixels) {
-    return LimitExceeded("canvas " + std::to_string(parameters->width) + "x" +
-                         std::to_string(parameters->height) + " exceeds limit");
+  // png_pipe learns the size only when it decodes; its IHDR was checked already.
+  const bool from_header = parameters->width <= 0 && sniffed.width > 0;
+  *width = from_header ? sniffed.width : parameters->width;
+  *height = from_header ? sniffed.height : parameters->height;
+  if (*width <= 0 || *height <= 0) return Corrupt("zero-size canvas");
+  if (uint64_t(*width) * uint64_t(*height) > sink.options().max_canvas_pixels) {
+    return LimitExceeded("canvas " + std::to_string(*width) + "x" + std::to_string(*height) +
+                         " exceeds limit");
   }
 
   CodecPtr codec(avcodec_alloc_context3(decoder));

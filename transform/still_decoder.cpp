@@ -1,9 +1,12 @@
-// Still PNG, JPEG and BMP through OpenCV's imdecode.
+// Still JPEG through OpenCV's imdecode (libjpeg-turbo; EXIF orientation; DCT scaling). The
+// code reads any still OpenCV decodes, but DecodeToFrames sends only JPEG here.
 #include <algorithm>
 #include <exception>
 #include <string>
 
+#include <mutex>
 #include <opencv2/core.hpp>
+#include <opencv2/core/utils/logger.hpp>
 #include <opencv2/imgcodecs.hpp>
 
 #include "transform/decoders.h"
@@ -29,6 +32,9 @@ Status DecodeStill(std::span<const uint8_t> bytes, const Sniffed& sniffed, Frame
       flags = cv::IMREAD_REDUCED_COLOR_2;
     }
   }
+  static std::once_flag quiet_logs;  // a refused file is a Status, not a line on stderr
+  std::call_once(quiet_logs,
+                 [] { cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT); });
   cv::Mat image;
   try {
     const cv::Mat encoded(1, static_cast<int>(bytes.size()), CV_8UC1,
