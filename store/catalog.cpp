@@ -541,17 +541,28 @@ Result<std::vector<std::string>> Catalog::LabelLog() {
 Result<std::vector<PackEntry>> Catalog::PackIndex() {
   MEMES_ASSIGN_OR_RETURN(
       StatementLease stmt,
-      impl_->Cached(
-          "SELECT i.blob, i.label_id, g.key, (SELECT COUNT(*) FROM frames f WHERE f.blob=i.blob) "
-          "FROM items i JOIN groups g ON g.id=i.group_id "
-          "WHERE i.status='ok' AND i.dropped=0 AND i.label_id IS NOT NULL ORDER BY i.blob"));
+      impl_->Cached("SELECT i.blob, i.label_id, g.key, "
+                    "  (SELECT group_concat(frame_index) FROM "
+                    "     (SELECT frame_index FROM frames f WHERE f.blob=i.blob "
+                    "      ORDER BY frame_index)) "
+                    "FROM items i JOIN groups g ON g.id=i.group_id "
+                    "WHERE i.status='ok' AND i.dropped=0 AND i.label_id IS NOT NULL "
+                    "ORDER BY i.blob"));
   std::vector<PackEntry> entries;
   for (;;) {
     MEMES_ASSIGN_OR_RETURN(const bool row, stmt->Step());
     if (!row) break;
-    const int kept = static_cast<int>(stmt->Int(3));
-    if (kept == 0) continue;
-    entries.push_back({stmt->Text(0), stmt->Int(1), stmt->Text(2), kept});
+    PackEntry entry{stmt->Text(0), stmt->Int(1), stmt->Text(2), 0, {}};
+    const std::string indices = stmt->Text(3);
+    for (size_t at = 0; at < indices.size();) {
+      size_t comma = indices.find(',', at);
+      if (comma == std::string::npos) comma = indices.size();
+      entry.frame_indices.push_back(std::atoi(indices.c_str() + at));
+      at = comma + 1;
+    }
+    entry.kept_frames = static_cast<int>(entry.frame_indices.size());
+    if (entry.kept_frames == 0) continue;
+    entries.push_back(std::move(entry));
   }
   return entries;
 }

@@ -70,6 +70,7 @@ struct PackEntry {
   int64_t label_id = 0;
   std::string group_key;  // the blob hash that founded the item's near-duplicate group
   int kept_frames = 0;
+  std::vector<int> frame_indices;  // kept frames' indices in the animation, ascending
 };
 
 // One row of `memes label export`.

@@ -8,9 +8,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
+#include <deque>
 #include <iomanip>
 #include <map>
+#include <mutex>
 #include <sstream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -112,6 +116,59 @@ struct ChannelStats {
   }
 };
 
+// Reads the frames files of the selected items, in order, on a thread of its own, at most
+// kWindow items ahead of the writer: file opens and reads overlap hashing and writing, and
+// memory stays bounded (kWindow items' frames) whatever the store's size.
+class FramesReadAhead {
+ public:
+  static constexpr size_t kWindow = 64;
+
+  FramesReadAhead(const Store& store, const std::vector<Selected>& items)
+      : store_(store), items_(items), thread_([this] { Read(); }) {}
+  ~FramesReadAhead() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    changed_.notify_all();
+    thread_.join();
+  }
+  FramesReadAhead(const FramesReadAhead&) = delete;
+  FramesReadAhead& operator=(const FramesReadAhead&) = delete;
+
+  // The frames of the next item. Requires: called at most items.size() times.
+  Result<ItemFrames> Next() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [this] { return !ready_.empty(); });
+    Result<ItemFrames> frames = std::move(ready_.front());
+    ready_.pop_front();
+    lock.unlock();
+    changed_.notify_all();
+    return frames;
+  }
+
+ private:
+  void Read() {
+    for (const Selected& item : items_) {
+      Result<ItemFrames> frames = store_.ReadFrames(item.entry->blob);
+      std::unique_lock<std::mutex> lock(mutex_);
+      changed_.wait(lock, [this] { return stop_ || ready_.size() < kWindow; });
+      if (stop_) return;
+      ready_.push_back(std::move(frames));
+      lock.unlock();
+      changed_.notify_all();
+    }
+  }
+
+  const Store& store_;
+  const std::vector<Selected>& items_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<Result<ItemFrames>> ready_;  // guarded by mutex_
+  bool stop_ = false;                     // guarded by mutex_
+  std::thread thread_;                    // last: starts after the members above exist
+};
+
 class PackRun {
  public:
   PackRun(Store& store, const PackOptions& options, const fs::path& temp)
@@ -121,7 +178,7 @@ class PackRun {
 
  private:
   Status SelectItems(const std::vector<PackEntry>& entries, PackReport& report);
-  Status WriteItem(const Selected& item, PackReport& report);
+  Status WriteItem(const Selected& item, Result<ItemFrames> frames, PackReport& report);
   Status NextTrainShard();
   Status CloseTrainShard(PackReport& report);
   Status WriteMeta(PackReport& report);
@@ -207,9 +264,8 @@ Status PackRun::CloseTrainShard(PackReport& report) {
   return Status::Ok();
 }
 
-Status PackRun::WriteItem(const Selected& item, PackReport& report) {
+Status PackRun::WriteItem(const Selected& item, Result<ItemFrames> frames, PackReport& report) {
   const PackEntry& entry = *item.entry;
-  Result<ItemFrames> frames = store_.ReadFrames(entry.blob);
   if (frames.ok() && frames->count != entry.kept_frames) {
     frames = Corrupt("frames file holds " + std::to_string(frames->count) +
                          " frames, the catalog " + std::to_string(entry.kept_frames),
@@ -219,7 +275,6 @@ Status PackRun::WriteItem(const Selected& item, PackReport& report) {
     report.failures.push_back(frames.status().ToString());
     return Status::Ok();
   }
-  MEMES_ASSIGN_OR_RETURN(std::vector<FrameRecord> records, store_.catalog().Frames(entry.blob));
   const bool test = item.split == Split::kTest;
   const int rotations = (test ? options_.rotate_test : options_.rot4) ? 4 : 1;
   ClassReport& counts = report.classes[item.label];
@@ -249,7 +304,7 @@ Status PackRun::WriteItem(const Selected& item, PackReport& report) {
       char row[64];
       std::snprintf(row, sizeof row, "\t%llu\t", static_cast<unsigned long long>(record));
       lines.append(test ? "test_batch.bin" : train_name_).append(row).append(entry.blob);
-      std::snprintf(row, sizeof row, "\t%d\t%d\t%d\t", records[k].index, turn, item.label);
+      std::snprintf(row, sizeof row, "\t%d\t%d\t%d\t", entry.frame_indices[k], turn, item.label);
       lines.append(row).append(class_names_[item.label]);
       std::snprintf(row, sizeof row, "\t%08x\n", crc);
       lines.append(row);
@@ -335,8 +390,9 @@ Status PackRun::Run(PackReport& report) {
   ProgressBar::Options bar_options;
   bar_options.enabled = options_.progress;
   ProgressBar bar("pack", selected_.size(), bar_options);
+  FramesReadAhead reader(store_, selected_);
   for (const Selected& item : selected_) {
-    MEMES_RETURN_IF_ERROR(WriteItem(item, report));
+    MEMES_RETURN_IF_ERROR(WriteItem(item, reader.Next(), report));
     bar.Add();
   }
   bar.Finish();

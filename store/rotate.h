@@ -2,6 +2,7 @@
 // Thread-safe: pure functions.
 #pragma once
 
+#include <algorithm>
 #include <cassert>
 #include <cstdint>
 #include <span>
@@ -18,27 +19,29 @@ inline void RotatePlanar(std::span<const uint8_t> source, std::span<uint8_t> tar
   const size_t plane = static_cast<size_t>(s) * s;
   assert(source.size() == channels * plane && target.size() == channels * plane);
   assert(quarter_turns >= 0 && quarter_turns < 4);
+  // One loop per turn, so the inner loop is a plain strided copy the compiler can unroll.
   for (int c = 0; c < channels; ++c) {
     const uint8_t* in = source.data() + c * plane;
     uint8_t* out = target.data() + c * plane;
-    for (int y = 0; y < s; ++y) {
-      for (int x = 0; x < s; ++x) {
-        int sy = y, sx = x;  // the source pixel that lands on (y, x)
-        switch (quarter_turns) {
-          case 1:
-            sy = x, sx = s - 1 - y;
-            break;
-          case 2:
-            sy = s - 1 - y, sx = s - 1 - x;
-            break;
-          case 3:
-            sy = s - 1 - x, sx = y;
-            break;
-          default:
-            break;
+    switch (quarter_turns) {
+      case 0:
+        std::copy(in, in + plane, out);
+        break;
+      case 1:  // out[y][x] = in[x][s-1-y]
+        for (int y = 0; y < s; ++y) {
+          const uint8_t* column = in + (s - 1 - y);
+          for (int x = 0; x < s; ++x) out[y * s + x] = column[x * s];
         }
-        out[y * s + x] = in[sy * s + sx];
-      }
+        break;
+      case 2:  // out[y][x] = in[s-1-y][s-1-x]
+        for (size_t i = 0; i < plane; ++i) out[i] = in[plane - 1 - i];
+        break;
+      default:  // 3: out[y][x] = in[s-1-x][y]
+        for (int y = 0; y < s; ++y) {
+          const uint8_t* column = in + y;
+          for (int x = 0; x < s; ++x) out[y * s + x] = column[(s - 1 - x) * s];
+        }
+        break;
     }
   }
 }
