@@ -1,13 +1,17 @@
 // transform_bench: files/s and frames/s of transform/ on real stickers (still PNG, JPEG,
 // animated GIF; optionally Noto emoji PNGs), with 1 and 2 threads, against
-//   (a) decode alone with the same libraries (FFmpeg for GIF/APNG, OpenCV imdecode for stills,
-//       libwebp for WebP): the floor; our overhead over it should stay under 25%;
+//   (a) decode alone with the same libraries (FFmpeg for GIF/PNG/APNG/BMP, OpenCV imdecode at
+//       full size for JPEG, libwebp for WebP): the floor; our overhead over it should stay
+//       under 25%;
 //   (b) a Python peer doing the same steps the way the original project did
 //       (bench/peer_transform.py: PIL for GIF frames, OpenCV resize + rotate, NumPy records).
 // Both sides do: decode, pick <= 4 frames, composite on white, fit 32x32 (pad, area), 4 exact
 // rotations, append 3073-byte CIFAR records to a buffer.
 //
-//   build/bench/transform_bench [--emoji DIR] [--seconds 3] [--peer bench/peer_transform.py]
+//   build/bench/transform_bench [--emoji DIR] [--emoji-limit 1000] [--seconds 3]
+//       [--peer bench/peer_transform.py | none] [--python python3]
+// The peer needs python3 with PIL, OpenCV and NumPy (Debian: python3-pil python3-opencv
+// python3-numpy; pass --python /usr/bin/python3 when another python3 comes first in PATH).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -117,12 +121,14 @@ int DecodeOnly(const std::vector<uint8_t>& bytes) {
     return frames;
   }
   const bool is_png = starts("\x89PNG");
-  if (is_png && std::search(bytes.begin(), bytes.end(), "acTL", "acTL" + 4) != bytes.end()) {
-    return DecodeFfmpegOnly(bytes, "apng");
+  if (is_png) {
+    const char* actl = "acTL";
+    const bool animated = std::search(bytes.begin(), bytes.end(), actl, actl + 4) != bytes.end();
+    return DecodeFfmpegOnly(bytes, animated ? "apng" : "png_pipe");
   }
+  if (starts("BM")) return DecodeFfmpegOnly(bytes, "bmp_pipe");
   const cv::Mat encoded(1, int(bytes.size()), CV_8UC1, const_cast<uint8_t*>(bytes.data()));
-  const bool is_jpeg = bytes.size() > 2 && bytes[0] == 0xFF && bytes[1] == 0xD8;
-  return cv::imdecode(encoded, is_jpeg ? cv::IMREAD_COLOR : cv::IMREAD_UNCHANGED).empty() ? 0 : 1;
+  return cv::imdecode(encoded, cv::IMREAD_COLOR).empty() ? 0 : 1;  // JPEG, full size
 }
 
 // ---- ours: the whole transform, plus rotations and record writing -------------------------
@@ -225,13 +231,14 @@ std::vector<File> LoadFiles(const std::string& emoji_dir, size_t emoji_limit) {
   return files;
 }
 
-Rate RunPeer(const std::string& peer, const std::vector<File>& files, int threads, double seconds) {
+Rate RunPeer(const std::string& python, const std::string& peer, const std::vector<File>& files,
+             int threads, double seconds) {
   const fs::path list = fs::temp_directory_path() / "transform_bench_files.txt";
   {
     std::ofstream out(list);
     for (const File& file : files) out << file.path << "\n";
   }
-  const std::string command = "python3 " + peer + " --threads " + std::to_string(threads) +
+  const std::string command = python + " " + peer + " --threads " + std::to_string(threads) +
                               " --seconds " + std::to_string(seconds) + " " + list.string();
   Rate rate;
   FILE* pipe = popen(command.c_str(), "r");
@@ -247,7 +254,7 @@ Rate RunPeer(const std::string& peer, const std::vector<File>& files, int thread
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string emoji_dir, peer = "bench/peer_transform.py";
+  std::string emoji_dir, peer = "bench/peer_transform.py", python = "python3";
   double seconds = 3;
   size_t emoji_limit = 1000;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -256,6 +263,7 @@ int main(int argc, char** argv) {
     if (flag == "--emoji-limit") emoji_limit = std::stoul(argv[i + 1]);
     if (flag == "--seconds") seconds = std::stod(argv[i + 1]);
     if (flag == "--peer") peer = argv[i + 1];
+    if (flag == "--python") python = argv[i + 1];
   }
   av_log_set_level(AV_LOG_QUIET);
   const std::vector<File> files = LoadFiles(emoji_dir, emoji_limit);
@@ -272,16 +280,30 @@ int main(int argc, char** argv) {
   for (const int threads : {1, 2}) {
     const Rate floor = Measure(files, threads, seconds, DecodeOnlyOne);
     const Rate ours = Measure(files, threads, seconds, TransformOne);
-    const Rate python = peer == "none" ? Rate{} : RunPeer(peer, files, threads, seconds);
+    const Rate peer_rate = peer == "none" ? Rate{} : RunPeer(python, peer, files, threads, seconds);
     std::printf("%-8d %-22s %12.1f %12.1f\n", threads, "decode alone (floor)", floor.files_per_s,
                 floor.frames_per_s);
     std::printf("%-8d %-22s %12.1f %12.1f overhead over floor %+.1f%%\n", threads,
                 "memes transform", ours.files_per_s, ours.frames_per_s,
                 100.0 * (floor.files_per_s / ours.files_per_s - 1.0));
-    if (python.files_per_s > 0) {
+    if (peer_rate.files_per_s > 0) {
       std::printf("%-8d %-22s %12.1f %12.1f memes is %.2fx the peer\n", threads, "python peer",
-                  python.files_per_s, python.frames_per_s, ours.files_per_s / python.files_per_s);
+                  peer_rate.files_per_s, peer_rate.frames_per_s,
+                  ours.files_per_s / peer_rate.files_per_s);
     }
+  }
+  // Where the time goes, by format, on one thread.
+  for (const char* format : {"gif", "png", "jpeg"}) {
+    std::vector<File> subset;
+    for (const File& file : files) {
+      if (*memes::transform::SniffFormat(file.bytes) == format) subset.push_back(file);
+    }
+    if (subset.empty()) continue;
+    const Rate floor = Measure(subset, 1, seconds / 2, DecodeOnlyOne);
+    const Rate ours = Measure(subset, 1, seconds / 2, TransformOne);
+    std::printf("1        %-5s only: floor %8.1f files/s, memes %8.1f files/s, overhead %+.1f%%\n",
+                format, floor.files_per_s, ours.files_per_s,
+                100.0 * (floor.files_per_s / ours.files_per_s - 1.0));
   }
   return 0;
 }

@@ -339,6 +339,24 @@ TEST(Decode, DecodedFrameLimitStopsEarlyAndFlagsPartial) {
   EXPECT_EQ(decoded->partial_reason, "stopped at the limit of 5 decoded frames");
 }
 
+TEST(Decode, TimeBudgetStopsALongDecode) {
+  // 45 frames of 660x666 take far longer than 1 ms to decode on any machine.
+  const auto bytes = testing::ReadFileBytes(testing::PixbufTests() / "1_partyanimsm2.gif");
+  DecodeOptions options;
+  options.time_budget_ms = 1;
+  const Result<Decoded> decoded = DecodeToFrames(bytes, options);
+  if (decoded.ok()) {
+    EXPECT_TRUE(decoded->partial);
+    EXPECT_LT(decoded->frames_in_file, 45);
+    EXPECT_NE(decoded->partial_reason.find("time budget of 1 ms exceeded"), std::string::npos)
+        << decoded->partial_reason;
+  } else {
+    EXPECT_EQ(decoded.status().code(), StatusCode::kLimitExceeded);
+    EXPECT_NE(decoded.status().message().find("time budget"), std::string::npos)
+        << decoded.status().ToString();
+  }
+}
+
 TEST(Decode, HugeGifCanvasIsRefusedFromTheHeader) {
   // A 65535x65535 logical screen and nothing else: refused before any decoder runs.
   const std::vector<uint8_t> bytes = {'G',  'I',  'F', '8',  '9', 'a',  0xff, 0xff, 0xff, 0xff,
