@@ -130,6 +130,19 @@ TEST_F(PackTest, RecordsMatchFramesRotationsAndLabels) {
   }
   EXPECT_TRUE(VerifyShards(options_.out).ok());
   EXPECT_EQ(report->train_records % 4, 0);
+
+  auto train = OpenSplit(options_.out, *manifest, /*test=*/false);
+  auto test = OpenSplit(options_.out, *manifest, /*test=*/true);
+  ASSERT_TRUE(train.ok() && test.ok());
+  uint64_t records = 0;
+  for (const MappedShard& shard : *train) records += shard.records();
+  EXPECT_EQ(records, uint64_t(report->train_records));
+  ASSERT_EQ(test->size(), 1u);
+  EXPECT_EQ((*test)[0].records(), uint64_t(report->test_records));
+  ASSERT_EQ(manifest->mean.size(), 3u);
+  EXPECT_GT(manifest->mean[0], 0.0);
+  EXPECT_LT(manifest->mean[0], 1.0);
+  EXPECT_GT(manifest->std[2], 0.0);
 }
 
 TEST_F(PackTest, SplitIsStableUnderAdditionsAndRelabelsAndGroupsNeverStraddle) {

@@ -116,6 +116,26 @@ MappedShard::~MappedShard() {
   if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
 }
 
+Result<std::vector<MappedShard>> OpenSplit(const fs::path& dir, const DatasetManifest& manifest,
+                                           bool test) {
+  std::vector<std::string> names = manifest.train_files;
+  if (test)
+    names = manifest.test_file.empty() ? std::vector<std::string>{}
+                                       : std::vector<std::string>{manifest.test_file};
+  std::vector<MappedShard> shards;
+  for (const std::string& name : names) {
+    MEMES_ASSIGN_OR_RETURN(MappedShard shard, MappedShard::Open(dir / name, manifest.record_bytes));
+    const ManifestFile& listed = manifest.files.at(name);
+    if (shard.bytes().size() != listed.bytes || shard.records() != listed.records) {
+      return Corrupt(std::to_string(shard.bytes().size()) + " bytes, dataset.json says " +
+                         std::to_string(listed.bytes),
+                     (dir / name).string());
+    }
+    shards.push_back(std::move(shard));
+  }
+  return shards;
+}
+
 std::string VerifyFault::ToString() const {
   std::string text = file;
   if (record >= 0) text += ": record " + std::to_string(record);

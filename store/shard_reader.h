@@ -66,6 +66,11 @@ class MappedShard {
   int record_bytes_ = 1;
 };
 
+// Maps the shards of one split (train: data_batch_1.bin…, in order; test: test_batch.bin) after
+// checking each file's size against the manifest. No hashing: VerifyShards does that.
+Result<std::vector<MappedShard>> OpenSplit(const std::filesystem::path& dir,
+                                           const DatasetManifest& manifest, bool test);
+
 struct VerifyFault {
   std::string file;     // file name inside the shards folder
   int64_t record = -1;  // -1 when the fault is about the whole file

@@ -4,11 +4,14 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
+
+#include <nlohmann/json.hpp>
 
 #include "core/sha256.h"
 #include "tests/harness/run_memes.h"
@@ -133,6 +136,40 @@ TEST_F(StoreE2e, PackedRecordsReadBackAsTheSamePixelsAndLabels) {
     }
   }
   EXPECT_EQ(sides.size(), 45u) << "every item is packed";
+
+  // dataset.json: counts per split and the training split's per-channel mean and std.
+  const auto manifest = nlohmann::json::parse(Slurp(fs::path(shards_) / "dataset.json"));
+  EXPECT_EQ(manifest["format"], "memes-cifar");
+  EXPECT_EQ(manifest["record_bytes"], 3073);
+  double sum[3] = {0, 0, 0}, squares[3] = {0, 0, 0}, pixels = 0;
+  int64_t train_records = 0;
+  for (const auto& [name, records] : files) {
+    if (name == "test_batch.bin") {
+      EXPECT_EQ(manifest["files"][name]["records"], records.size());
+      continue;
+    }
+    train_records += records.size();
+    for (const CifarRecord& r : records) {
+      for (int c = 0; c < 3; ++c) {
+        for (int i = 0; i < 1024; ++i) {
+          const double v = static_cast<uint8_t>(r.pixels[c * 1024 + i]) / 255.0;
+          sum[c] += v;
+          squares[c] += v * v;
+        }
+      }
+      pixels += 1024;
+    }
+  }
+  int64_t counted = 0;
+  for (const auto& [name, count] : manifest["counts"]["train"].items())
+    counted += count.get<int64_t>();
+  EXPECT_EQ(counted, train_records);
+  for (int c = 0; c < 3; ++c) {
+    const double mean = sum[c] / pixels;
+    EXPECT_NEAR(manifest["mean"][c].get<double>(), mean, 1e-6);
+    EXPECT_NEAR(manifest["std"][c].get<double>(), std::sqrt(squares[c] / pixels - mean * mean),
+                1e-6);
+  }
   for (const auto& [item, side] : sides) EXPECT_EQ(side.size(), 1u) << "item " << item;
 
   const RunResult verify = RunMemes({"verify", shards_, "--store", store_});
