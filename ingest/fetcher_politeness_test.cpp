@@ -147,21 +147,18 @@ TEST(FetcherLimits, PerHostRateIsATokenBucket) {
   settings.per_host_burst = 2;
   settings.obey_robots = false;
   Fetcher fetcher(settings);
+  const auto start = std::chrono::steady_clock::now();
   const auto results = fetcher.FetchAll(Requests(server, "/r/", 10));
   for (const auto& result : results) EXPECT_TRUE(result.ok()) << result.status.ToString();
   std::lock_guard lock(mutex);
   ASSERT_EQ(hits.size(), 10u);
   std::sort(hits.begin(), hits.end());
-  // 2 at once, then 8 more at 20/s: at least 8 × 50 ms from first to last.
-  EXPECT_GE(hits.back() - hits.front(), milliseconds(390));
-  // Never more than burst + rate × window in any window (checked over 200 ms windows).
-  for (size_t i = 0; i < hits.size(); ++i) {
-    size_t in_window = 0;
-    for (size_t j = i; j < hits.size() && hits[j] - hits[i] < milliseconds(200); ++j) {
-      ++in_window;
-    }
-    EXPECT_LE(in_window, 2u + 4u + 1u) << "window starting at hit " << i;
-  }
+  // 2 at once, then 8 more at 20/s: the 10th cannot reach the server before 8 × 50 ms.
+  // Measured from the start, since delays (a slow first connection) only push hits later; an
+  // upper bound per window would measure the scheduler's jitter as much as the bucket, and
+  // TokenBucket's own test checks that exactly.
+  EXPECT_GE(hits.back() - start, milliseconds(395));
+  EXPECT_GE(hits[5] - start, milliseconds(195));  // the 6th: 4 tokens after the burst
 }
 
 TEST(FetcherLimits, TooManyRequestsSlowsTheWholeHost) {

@@ -120,7 +120,7 @@ TEST(Fetcher, StallMidBodyHitsTheLowSpeedCutOff) {
   const FetchResult result = fetcher.Fetch({server.Url("/stall.png")});
   EXPECT_EQ(result.error, FetchError::kTimeout) << result.status.ToString();
   EXPECT_EQ(result.status.code(), StatusCode::kNetwork);
-  EXPECT_LT(result.elapsed, milliseconds(10'000));
+  EXPECT_LT(result.elapsed, milliseconds(15'000));  // cut long before the 20 s stall ends
 }
 
 TEST(Fetcher, TotalTimeoutEndsASlowServer) {
