@@ -75,7 +75,7 @@ Result<ShardNames> ListShards(const fs::path& folder) {
   for (const auto& entry : fs::directory_iterator(folder, error)) {
     const std::string name = entry.path().filename().string();
     if (name == "test_batch.bin") names.test = name;
-    if (name.starts_with("data_batch_") && name.ends_with(".bin")) {
+    if (name.size() > 15 && name.starts_with("data_batch_") && name.ends_with(".bin")) {
       const std::string digits = name.substr(11, name.size() - 15);
       if (digits.empty() || !std::all_of(digits.begin(), digits.end(), ::isdigit)) continue;
       train[std::stol(digits)] = name;
