@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # `memes train` against PyTorch eager in Python (bench/pytorch_train.py): same architecture,
-# same shards, same recipe, same threads, same batch. Prints per-epoch figures of both and the
+# same shards, same recipe, same threads, same batch. Runs the two alternately REPEATS times
+# (the machine may be shared: each side's best run counts) and prints per-epoch figures and the
 # epoch-time ratio (ours ÷ theirs; training phase only, evaluation excluded on both sides).
 #
 #   bench/train_vs_pytorch.sh SHARDS [EPOCHS=2] [LIMIT_TRAIN=0 (all)] [LIMIT_TEST=0] [PRESET=small]
-#   MEMES=build/memes THREADS=2 BATCH=128
+#   env: MEMES=build/memes THREADS=2 BATCH=128 REPEATS=2
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 shards=$1
@@ -15,42 +16,43 @@ preset=${5:-small}
 memes=${MEMES:-$root/build/memes}
 threads=${THREADS:-2}
 batch=${BATCH:-128}
+repeats=${REPEATS:-2}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')," \
+     "load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "shards $shards, preset $preset, $epochs epochs, batch $batch, $threads threads," \
-     "limit train $limit_train test $limit_test"
-start=$(date +%s.%N)
-"$memes" -q train "$shards" -o "$work/memes" --preset "$preset" --epochs "$epochs" \
-  --batch-size "$batch" --threads "$threads" --limit-train "$limit_train" \
-  --limit-test "$limit_test" --seed 1
-memes_wall=$(echo "$(date +%s.%N) - $start" | bc)
-start=$(date +%s.%N)
-/usr/bin/python3 "$root/bench/pytorch_train.py" "$shards" --preset "$preset" --epochs "$epochs" \
-  --batch-size "$batch" --threads "$threads" --limit-train "$limit_train" \
-  --limit-test "$limit_test" --seed 1 > "$work/pytorch.jsonl"
-pytorch_wall=$(echo "$(date +%s.%N) - $start" | bc)
+     "limit train $limit_train test $limit_test, $repeats runs each"
+for r in $(seq 1 "$repeats"); do
+  "$memes" -q train "$shards" -o "$work/memes$r" --preset "$preset" --epochs "$epochs" \
+    --batch-size "$batch" --threads "$threads" --limit-train "$limit_train" \
+    --limit-test "$limit_test" --seed 1
+  /usr/bin/python3 "$root/bench/pytorch_train.py" "$shards" --preset "$preset" --epochs "$epochs" \
+    --batch-size "$batch" --threads "$threads" --limit-train "$limit_train" \
+    --limit-test "$limit_test" --seed 1 > "$work/pytorch$r.jsonl"
+done
 
-/usr/bin/python3 - "$work/memes/metrics.jsonl" "$work/pytorch.jsonl" "$memes_wall" "$pytorch_wall" <<'PY'
+/usr/bin/python3 - "$work" "$repeats" <<'PY'
 import json, sys
-ours = [json.loads(l) for l in open(sys.argv[1])]
-theirs = [json.loads(l) for l in open(sys.argv[2])]
+work, repeats = sys.argv[1], int(sys.argv[2])
+ours_runs = [[json.loads(l) for l in open("%s/memes%d/metrics.jsonl" % (work, r))] for r in range(1, repeats + 1)]
+theirs_runs = [[json.loads(l) for l in open("%s/pytorch%d.jsonl" % (work, r))] for r in range(1, repeats + 1)]
 print("%5s | %10s %8s %8s | %10s %8s %8s | %6s" % ("epoch", "memes s", "img/s", "test acc",
       "pytorch s", "img/s", "test acc", "ratio"))
 total_ours = total_theirs = 0
-for o, t in zip(ours, theirs):
-    # memes' images_per_s is over the training phase only, as pytorch's train_seconds
-    ours_seconds = t["images_per_s"] * t["train_seconds"] / o["images_per_s"]
+for e in range(len(ours_runs[0])):
+    images = theirs_runs[0][e]["images_per_s"] * theirs_runs[0][e]["train_seconds"]
+    ours_rate = max(run[e]["images_per_s"] for run in ours_runs)
+    theirs_rate = max(run[e]["images_per_s"] for run in theirs_runs)
+    ours_seconds, theirs_seconds = images / ours_rate, images / theirs_rate
     total_ours += ours_seconds
-    total_theirs += t["train_seconds"]
+    total_theirs += theirs_seconds
     print("%5d | %10.1f %8.0f %7.2f%% | %10.1f %8.0f %7.2f%% | %6.3f" % (
-        o["epoch"], ours_seconds, o["images_per_s"], 100 * o["test_acc"], t["train_seconds"],
-        t["images_per_s"], 100 * t["test_acc"], ours_seconds / t["train_seconds"]))
-print("epoch time ratio (memes / pytorch), all epochs: %.3f" % (total_ours / total_theirs))
+        e + 1, ours_seconds, ours_rate, 100 * ours_runs[0][e]["test_acc"], theirs_seconds,
+        theirs_rate, 100 * theirs_runs[0][e]["test_acc"], ours_seconds / theirs_seconds))
+print("epoch time ratio (memes / pytorch), best of %d runs each: %.3f" % (repeats, total_ours / total_theirs))
 print("final test accuracy: memes %.2f%%, pytorch %.2f%% (difference %.2f points)" % (
-    100 * ours[-1]["test_acc"], 100 * theirs[-1]["test_acc"],
-    100 * (ours[-1]["test_acc"] - theirs[-1]["test_acc"])))
-print("wall time incl. start-up and evaluation: memes %.1f s, pytorch %.1f s" % (
-    float(sys.argv[3]), float(sys.argv[4])))
+    100 * ours_runs[0][-1]["test_acc"], 100 * theirs_runs[0][-1]["test_acc"],
+    100 * (ours_runs[0][-1]["test_acc"] - theirs_runs[0][-1]["test_acc"])))
 PY
