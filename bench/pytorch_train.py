@@ -39,7 +39,10 @@ def main():
     p.add_argument("--limit-train", type=int, default=0)
     p.add_argument("--limit-test", type=int, default=0)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--device", default="cpu", help="cpu | cuda (channels-last, autocast, GradScaler)")
     a = p.parse_args()
+    device = torch.device(a.device)
+    cuda = device.type == "cuda"
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     manifest = json.load(open(os.path.join(a.shards, "dataset.json")))
@@ -52,6 +55,8 @@ def main():
     std = torch.tensor(manifest["std"]).view(1, 3, 1, 1)
 
     model = se_resnext.SeResNeXt(se_resnext.preset(a.preset, len(manifest["classes"]), size))
+    model = model.to(device, memory_format=torch.channels_last if cuda else torch.contiguous_format)
+    scaler = torch.cuda.amp.GradScaler(enabled=cuda)
     decay = [p for p in model.parameters() if p.dim() > 1]
     no_decay = [p for p in model.parameters() if p.dim() <= 1]
     optimizer = torch.optim.SGD([{"params": decay, "weight_decay": 5e-4},
@@ -82,14 +87,19 @@ def main():
                                   for i, (y, x) in enumerate(shifts.tolist())])
             flip = torch.rand(len(index), generator=generator) < 0.5
             images[flip] = images[flip].flip(3)
-            labels = train_y[index]
+            labels = train_y[index].to(device, non_blocking=cuda)
+            images = images.to(device, non_blocking=cuda)
+            if cuda:
+                images = images.contiguous(memory_format=torch.channels_last)
             for group in optimizer.param_groups:
                 group["lr"] = rate(epoch + b / steps)
-            logits = model(images)
-            loss = F.cross_entropy(logits, labels, label_smoothing=0.1)
+            with torch.autocast("cuda", enabled=cuda):
+                logits = model(images)
+            loss = F.cross_entropy(logits.float(), labels, label_smoothing=0.1)
             optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
             loss_sum += loss.item() * len(index)
             correct += (logits.argmax(1) == labels).sum().item()
             seen += len(index)
@@ -98,10 +108,11 @@ def main():
         test_loss, test_correct = 0.0, 0
         with torch.no_grad():
             for b in range(0, test_x.shape[0], 256):
-                images = (test_x[b:b + 256].float() / 255 - mean) / std
-                logits = model(images)
-                test_loss += F.cross_entropy(logits, test_y[b:b + 256], reduction="sum").item()
-                test_correct += (logits.argmax(1) == test_y[b:b + 256]).sum().item()
+                images = ((test_x[b:b + 256].float() / 255 - mean) / std).to(device)
+                labels = test_y[b:b + 256].to(device)
+                logits = model(images).float()
+                test_loss += F.cross_entropy(logits, labels, reduction="sum").item()
+                test_correct += (logits.argmax(1) == labels).sum().item()
         print(json.dumps({"epoch": epoch + 1, "train_seconds": train_seconds,
                           "images_per_s": seen / train_seconds, "train_loss": loss_sum / seen,
                           "train_acc": correct / seen, "test_loss": test_loss / test_x.shape[0],
