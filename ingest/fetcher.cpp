@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "core/log.h"
+#include "ingest/curl_errors.h"
 #include "ingest/curl_handles.h"
 #include "ingest/politeness.h"
 #include "ingest/robots.h"
@@ -430,71 +431,10 @@ void Fetcher::Loop::Completed(std::unique_ptr<Transfer> transfer, CURLcode code)
   curl_off_t retry_after_s = 0;
   curl_easy_getinfo(easy, CURLINFO_RETRY_AFTER, &retry_after_s);
 
-  const std::string detail =
-      transfer->error_buffer[0] ? transfer->error_buffer : curl_easy_strerror(code);
-  FetchError error = FetchError::kNone;
-  std::string message;
-  switch (code) {
-    case CURLE_OK:
-      if (result.http_status < 200 || result.http_status >= 300) {
-        error = FetchError::kHttpStatus;
-        message = "http " + std::to_string(result.http_status);
-      }
-      break;
-    case CURLE_UNSUPPORTED_PROTOCOL:
-    case CURLE_URL_MALFORMAT:
-      error = FetchError::kBadUrl;
-      message = "refused URL: " + detail;
-      break;
-    case CURLE_COULDNT_RESOLVE_HOST:
-      error = FetchError::kDns;
-      message = "cannot resolve host: " + detail;
-      break;
-    case CURLE_COULDNT_CONNECT:
-      error = FetchError::kConnect;
-      message = "cannot connect: " + detail;
-      break;
-    case CURLE_OPERATION_TIMEDOUT:
-      error = FetchError::kTimeout;
-      message = "timed out: " + detail;
-      break;
-    case CURLE_RECV_ERROR:
-    case CURLE_SEND_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-      error = FetchError::kReset;
-      message = "connection reset: " + detail;
-      break;
-    case CURLE_PARTIAL_FILE:
-      error = FetchError::kTruncated;
-      message = "truncated body: " + detail;
-      break;
-    case CURLE_FILESIZE_EXCEEDED:
-    case CURLE_WRITE_ERROR:
-      error = FetchError::kTooLarge;
-      message = "body larger than max_body_bytes (" + std::to_string(transfer->limit) + ")";
-      if (code == CURLE_WRITE_ERROR && !transfer->too_large) {
-        error = FetchError::kOther;
-        message = detail;
-      }
-      break;
-    case CURLE_TOO_MANY_REDIRECTS:
-      error = FetchError::kRedirectLoop;
-      message = "more than " + std::to_string(settings_.max_redirects) + " redirects";
-      break;
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CACERT_BADFILE:
-      error = FetchError::kTls;
-      message = "TLS failure: " + detail;
-      break;
-    default:
-      error = FetchError::kOther;
-      message = detail;
-      break;
-  }
+  auto [error, message] = ClassifyTransfer(
+      code, result.http_status,
+      transfer->error_buffer[0] ? transfer->error_buffer : curl_easy_strerror(code),
+      transfer->too_large, transfer->limit, settings_.max_redirects);
   if (error == FetchError::kNone) result.body = std::move(transfer->body);
   // Recycle the handle; its connection stays in the multi's cache for reuse.
   curl_easy_reset(easy);
