@@ -12,6 +12,7 @@ extern "C" {
 #include <libavformat/avformat.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/log.h>
+#include <libavutil/mem.h>
 #include <libswscale/swscale.h>
 }
 
@@ -200,10 +201,19 @@ int InterruptWhenTimeUp(void* opaque) { return static_cast<FrameSink*>(opaque)->
 
 }  // namespace
 
+constexpr size_t kMaxFfmpegAllocation = size_t{256} << 20;
+
 Status DecodeWithFfmpeg(std::span<const uint8_t> bytes, const Sniffed& sniffed, FrameSink& sink,
                         int* width, int* height) {
   static std::once_flag quiet_logs;
-  std::call_once(quiet_logs, [] { av_log_set_level(AV_LOG_QUIET); });
+  std::call_once(quiet_logs, [] {
+    av_log_set_level(AV_LOG_QUIET);
+    // A 1.5 kB MP4 can declare 100 M samples of a constant size, and libavformat's mov
+    // demuxer then allocates their index (gigabytes) before reading anything. Capping each
+    // single FFmpeg allocation turns that into an error. 256 MiB still holds a frame of the
+    // largest default canvas (40 M pixels x 4 bytes). Process-wide; only transform/ uses FFmpeg.
+    av_max_alloc(kMaxFfmpegAllocation);
+  });
   const std::string name = UpperName(sniffed.format);
 
   constexpr int kAvioBufferBytes = 64 * 1024;

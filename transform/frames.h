@@ -62,6 +62,8 @@ struct Decoded {
 //   kCorrupt        "truncated GIF after frame 0", "invalid PNG", "zero-size canvas"
 //   kInvalidArgument options out of range
 // Requires: bytes stay valid for the call. Returns at least one frame when OK.
+// On first use it sets FFmpeg's log level to quiet and caps any single FFmpeg allocation at
+// 256 MiB (av_max_alloc), process-wide.
 Result<Decoded> DecodeToFrames(std::span<const uint8_t> bytes, const DecodeOptions& options);
 
 // Exact rotation of a planar 3×S×S frame by quarter turns (0..3, counter-clockwise), no resampling.

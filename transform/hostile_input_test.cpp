@@ -78,6 +78,18 @@ TEST(HostileInput, RandomlyModifiedFolderDecodesOrErrs) {
   }
 }
 
+TEST(HostileInput, FuzzerFindingsGiveErrors) {
+  // transform/testdata/: inputs the fuzzer found that once crashed or exhausted memory.
+  // mp4-huge-sample-index.mp4: 1.5 kB declaring millions of samples; the mov demuxer
+  // allocated their index (GBs) until av_max_alloc capped FFmpeg's allocations.
+  const std::vector<fs::path> files = FilesIn(MEMES_TRANSFORM_TESTDATA);
+  ASSERT_GE(files.size(), 1u);
+  for (const fs::path& path : files) {
+    const Result<Decoded> decoded = DecodeChecked(path);
+    EXPECT_FALSE(decoded.ok()) << path;
+  }
+}
+
 TEST(HostileInput, RealImagesDecode) {
   for (const char* name : {"1_partyanimsm2.gif", "aero.gif"}) {
     const Result<Decoded> decoded = DecodeChecked(testing::PixbufTests() / name);
