@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -193,6 +194,23 @@ int main(int argc, char** argv) {
                                 "cp -r '" + (dir / "big" / "shards").string() + "' '" + copy +
                                     "' && sync '" + copy + "'/*"});
 
+  // Peer 3: write() of the same number of bytes in 1 MiB chunks (what any program that makes
+  // its output, rather than copying a file, must pay), no fsync.
+  double write_seconds = 0;
+  {
+    const fs::path path = dir / "big" / "write-peer.bin";
+    std::vector<uint8_t> chunk(1 << 20, 0x5a);
+    const double start = Now();
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    for (double left = repack.bytes; left > 0; left -= chunk.size()) {
+      const size_t n = static_cast<size_t>(std::min<double>(left, chunk.size()));
+      if (::write(fd, chunk.data(), n) != static_cast<ssize_t>(n)) break;
+    }
+    ::close(fd);
+    write_seconds = Now() - start;
+    fs::remove(path);
+  }
+
   const double mb = repack.bytes / 1e6;
   std::printf("\nrepack after relabel: %ld records (%d items x 4 rotations in train), %.1f MB\n",
               repack.records, items, mb);
@@ -203,8 +221,13 @@ int main(int argc, char** argv) {
   std::printf("  cp -r of the shards:          %6.2f s  %7.1f MB/s\n", cp.wall, mb / cp.wall);
   std::printf("  cp -r + sync of each file:    %6.2f s  %7.1f MB/s\n", cp_sync.wall,
               mb / cp_sync.wall);
-  std::printf("  throughput ratio: pack(no fsync)/cp %.2f   pack(fsync)/(cp+sync) %.2f\n",
-              cp.wall / repack_no_fsync.seconds, cp_sync.wall / repack.seconds);
+  std::printf("  write() of as many bytes:      %6.2f s  %7.1f MB/s\n", write_seconds,
+              mb / write_seconds);
+  std::printf(
+      "  throughput ratio: pack(no fsync)/cp %.2f   pack(fsync)/(cp+sync) %.2f   "
+      "pack(no fsync)/write() %.2f\n",
+      cp.wall / repack_no_fsync.seconds, cp_sync.wall / repack.seconds,
+      write_seconds / repack_no_fsync.seconds);
   std::printf("\npeak RSS of the pack process:\n");
   std::printf("  %6d items: %7.1f MiB (pack %.2f s)\n", small, small_pack.rss_kb / 1024.0,
               small_pack.seconds);

@@ -2,13 +2,14 @@
 // labels, sources) through the public store API, one catalog transaction per item like the
 // crawl does, so end-to-end, kill and benchmark runs have a store without the network.
 //   memes_store_fill STORE --items N [--first I] [--classes K] [--max-frames F]
-//                    [--group-size G] [--seed S] [--size S]
+//                    [--group-size G] [--seed S] [--size S] [--no-fsync]
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
 
+#include "store/file_util.h"
 #include "store/store.h"
 #include "tests/store_fixture.h"
 
@@ -23,8 +24,14 @@ int main(int argc, char** argv) {
   const std::string dir = argv[1];
   int items = 100, first = 0, classes = 3, max_frames = 2, group_size = 1, size = 32;
   uint64_t seed = 0;
-  for (int i = 2; i + 1 < argc; i += 2) {
+  for (int i = 2; i < argc; i += 2) {
     const std::string flag = argv[i];
+    if (flag == "--no-fsync") {  // bulk load for benchmarks: no fsync, same rename atomicity
+      store::SetDurableWrites(false);
+      --i;
+      continue;
+    }
+    if (i + 1 >= argc) break;
     const long value = std::strtol(argv[i + 1], nullptr, 10);
     if (flag == "--items")
       items = static_cast<int>(value);
