@@ -1,0 +1,65 @@
+// `memes crawl`: keyword lists → search pages → image URLs → downloaded images → frames → the
+// store, as one oneTBB flow graph (crawl.cpp wires it; the stages live in ingest/, transform/
+// and store/). Resumable: pages already read and URLs already fetched are skipped on a rerun,
+// and a page counts as read only once every image it listed is committed or recorded as an
+// error, so a kill -9 loses nothing that was committed.
+// Thread-safety: RunCrawl runs one crawl and blocks; run one per store at a time.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "core/status.h"
+#include "pipelines/command.h"
+#include "pipelines/pipeline_file.h"
+
+namespace memes::pipelines {
+
+struct CrawlOptions {
+  bool progress = true;
+  // Search pages being worked on at once (fetched, extracted, their images in the graph). Each
+  // may list hundreds of URLs, all queued when it is read: this bounds the queue, so memory
+  // does not grow with the number of keywords.
+  int pages_in_flight = 4;
+  // Images between the URL dedupe and the catalog commit. Each can hold a body of up to
+  // max_body_bytes plus its decoded frames; 0 means 2 × politeness.max_transfers, enough to
+  // keep every transfer busy while the decoders work on the other half.
+  int images_in_flight = 0;
+};
+
+struct CrawlReport {
+  int64_t pages_read = 0;
+  int64_t pages_skipped = 0;  // read by an earlier run
+  int64_t pages_failed = 0;
+  int64_t urls_found = 0;
+  int64_t urls_skipped = 0;  // fetched by an earlier run, or listed twice in this one
+  int64_t images_fetched = 0;
+  int64_t images_failed = 0;    // fetch errors (http, timeout, too large, robots…)
+  int64_t items_new = 0;        // new blobs that decoded into frames
+  int64_t items_duplicate = 0;  // exact duplicates of a blob already in the store
+  int64_t items_unusable = 0;   // fetched, but not a decodable image
+  uint64_t bytes = 0;
+  double seconds = 0;
+  std::map<std::string, int64_t> kept_per_class;
+  std::map<std::string, int64_t> kept_per_keyword;
+  std::map<std::string, int64_t> fetched_per_host;
+  std::map<std::string, int64_t> errors_per_kind;  // "http-404", "timeout", "decode: corrupt"…
+
+  int64_t failures() const { return pages_failed + images_failed + items_unusable; }
+  std::string ToJson() const;   // what STORE/stats.json holds
+  std::string Summary() const;  // a few lines for the terminal
+};
+
+// Runs the crawl `config` describes into config.store (created when missing). Returns an error
+// only when nothing could run (store unopenable, a bad extract rule, a source file missing);
+// per-item failures are counted in the report and recorded in the catalog.
+Result<CrawlReport> RunCrawl(const PipelineConfig& config, const CrawlOptions& options = {});
+
+// `memes crawl PIPELINE.toml` and the quick form `memes crawl --keywords FILE --url TEMPLATE
+// --store DIR`.
+void AddCrawlCommand(CLI::App& app, CommandRegistry& registry);
+
+}  // namespace memes::pipelines

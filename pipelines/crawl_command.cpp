@@ -1,0 +1,90 @@
+// `memes crawl PIPELINE.toml` and the quick form `memes crawl --keywords FILE --url TEMPLATE
+// --store DIR` (one search source, label<TAB>keyword lines).
+#include <iostream>
+#include <memory>
+
+#include "core/log.h"
+#include "pipelines/crawl.h"
+
+namespace memes::pipelines {
+namespace {
+
+struct CrawlArgs {
+  std::string pipeline;
+  std::string keywords;
+  std::string url;
+  std::string store;
+  std::string extract = "html";
+  int pages = 1;
+  int page_size = 20;
+};
+
+Result<PipelineConfig> ConfigFromArgs(const CrawlArgs& args) {
+  if (!args.pipeline.empty()) {
+    if (!args.keywords.empty() || !args.url.empty()) {
+      return InvalidArgument("give a pipeline file or --keywords/--url, not both");
+    }
+    MEMES_ASSIGN_OR_RETURN(PipelineConfig config, LoadPipelineFile(args.pipeline));
+    if (!args.store.empty()) config.store = args.store;
+    return config;
+  }
+  if (args.keywords.empty() || args.url.empty() || args.store.empty()) {
+    return InvalidArgument(
+        "give a pipeline file, or all of --keywords FILE --url TEMPLATE --store DIR");
+  }
+  PipelineConfig config;
+  config.file = args.keywords;
+  config.store = args.store;
+  MEMES_ASSIGN_OR_RETURN(config.classes, LoadKeywordList(args.keywords));
+  Source source;
+  source.kind = SourceKind::kSearch;
+  source.name = "search-1";
+  source.url_template = args.url;
+  source.pages = args.pages;
+  source.page_size = args.page_size;
+  source.extract = args.extract;
+  config.sources.push_back(source);
+  return config;
+}
+
+int RunCrawlCommand(const CrawlArgs& args) {
+  auto config = ConfigFromArgs(args);
+  if (!config.ok()) {
+    std::cerr << "memes crawl: " << config.status().ToString() << "\n";
+    return kExitUsage;
+  }
+  CrawlOptions options;
+  options.progress = LogEnabled(LogLevel::kInfo);
+  auto report = RunCrawl(*config, options);
+  if (!report.ok()) {
+    std::cerr << "memes crawl: " << report.status().ToString() << "\n";
+    return kExitUsage;
+  }
+  std::cout << report->Summary();
+  std::cout << "stats: " << (config->store / "stats.json").string() << "\n";
+  return report->failures() > 0 ? kExitItemsFailed : kExitOk;
+}
+
+}  // namespace
+
+void AddCrawlCommand(CLI::App& app, CommandRegistry& registry) {
+  CLI::App* command = app.add_subcommand(
+      "crawl", "Crawl keyword lists into a store (search pages, image URLs, downloads, frames)");
+  auto args = std::make_shared<CrawlArgs>();
+  command->add_option("pipeline", args->pipeline, "The pipeline file (TOML)");
+  command->add_option("--keywords", args->keywords, "Quick form: label<TAB>keyword lines");
+  command->add_option("--url", args->url,
+                      "Quick form: search URL template with {keyword}, {page}, {offset}");
+  command->add_option("--store", args->store, "The store folder (overrides the pipeline file)");
+  command->add_option("--extract", args->extract, "Quick form: html, json:KEY or regex:PATTERN")
+      ->capture_default_str();
+  command->add_option("--pages", args->pages, "Quick form: pages per keyword")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  command->add_option("--page-size", args->page_size, "Quick form: results per page ({offset})")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  registry.Add(command, [args] { return RunCrawlCommand(*args); });
+}
+
+}  // namespace memes::pipelines

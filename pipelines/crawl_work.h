@@ -1,0 +1,83 @@
+// The messages of the crawl graph and the listing of its inputs (search page tasks from the
+// pipeline file, image tasks from URL lists and local folders). Internal to pipelines/crawl*.
+// Thread-safety: messages are handed from node to node; one node owns a message at a time.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "ingest/extract.h"
+#include "ingest/fetcher.h"
+#include "pipelines/pipeline_file.h"
+#include "transform/frames.h"
+
+namespace memes::pipelines::crawl {
+
+// One search page to read.
+struct PageWork {
+  std::string url;
+  std::string label;
+  std::string keyword;
+  std::string source_name;
+  const ingest::UrlExtractor* extractor = nullptr;
+  bool already_read = false;  // an earlier run read it (catalog)
+  ingest::FetchResult fetch;
+};
+using PagePtr = std::shared_ptr<PageWork>;
+
+// What the commit node needs to close a page once its last image is done.
+// Invariant: `remaining` is set by the extract node before any image of the page is sent and
+// only the (serial) commit node changes it afterwards.
+struct PageState {
+  std::string url;
+  int http_status = 0;
+  bool already_read = false;  // skipped: an earlier run read it
+  bool mark_read = false;     // fetched and extracted: record it as read when the images are done
+  Status error;               // the page itself failed (fetch or extraction)
+  bool retry_later = false;   // an image failed in a way a rerun should retry
+  int remaining = 0;
+};
+
+// One image URL (or local file) on its way to the store.
+struct ImageWork {
+  std::string url;
+  std::string label;
+  std::string keyword;
+  std::string source_name;
+  std::string page_url;
+  std::filesystem::path local_file;  // folder sources: read directly, never fetched
+  std::shared_ptr<PageState> page;   // null for URL-list and folder sources
+  bool page_marker = false;          // carries no image: only closes `page`
+  bool skip = false;                 // fetched already (this run or an earlier one)
+  ingest::FetchResult fetch;         // body freed once stored
+  std::string blob;                  // sha256 after PutBlob
+  Status stage_error;                // blob store failure
+  std::optional<Result<transform::Decoded>> decoded;
+};
+using ImagePtr = std::shared_ptr<ImageWork>;
+
+// A search page to read: source × class × keyword × page, in file order.
+struct PageTask {
+  const Source* source = nullptr;
+  const ingest::UrlExtractor* extractor = nullptr;
+  std::string label;
+  std::string keyword;
+  int page = 1;
+};
+
+// Every page of every search source. Bad templates are reported, with the source's line.
+Result<std::vector<PageTask>> ListPageTasks(const PipelineConfig& config,
+                                            const std::vector<ingest::UrlExtractor>& extractors);
+
+// The extractor of each source (index-aligned with config.sources; unused for non-search).
+Result<std::vector<ingest::UrlExtractor>> MakeExtractors(const PipelineConfig& config);
+
+// Images of `urls` sources (CSV/TSV "label,url") and `folder` sources (subfolder = label).
+// A label not among the classes is an error naming file and line; blank and # lines skipped.
+Result<std::vector<ImagePtr>> ListDirectImages(const PipelineConfig& config);
+
+}  // namespace memes::pipelines::crawl
