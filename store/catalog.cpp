@@ -599,6 +599,20 @@ Result<std::vector<FrameRecord>> Catalog::Frames(const std::string& blob) {
   return frames;
 }
 
+Result<std::vector<std::string>> Catalog::ItemsWithoutFrames() {
+  MEMES_ASSIGN_OR_RETURN(
+      StatementLease stmt,
+      impl_->Cached("SELECT blob FROM items i WHERE status='ok' AND "
+                    "NOT EXISTS (SELECT 1 FROM frames f WHERE f.blob=i.blob) ORDER BY blob"));
+  std::vector<std::string> blobs;
+  for (;;) {
+    MEMES_ASSIGN_OR_RETURN(const bool row, stmt->Step());
+    if (!row) break;
+    blobs.push_back(stmt->Text(0));
+  }
+  return blobs;
+}
+
 Result<bool> Catalog::HasItem(const std::string& blob) {
   MEMES_ASSIGN_OR_RETURN(StatementLease stmt, impl_->Cached("SELECT 1 FROM items WHERE blob=?"));
   stmt->Bind(1, blob);

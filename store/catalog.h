@@ -144,6 +144,9 @@ class Catalog {
   // Every item (any status) for export, ordered by blob.
   Status ForEachLabelRow(const std::function<Status(const LabelRow&)>& visit);
   Result<std::vector<FrameRecord>> Frames(const std::string& blob);
+  // Items with status ok but no kept-frame rows (after Store::ResetFrames): the ones whose
+  // frames must be rebuilt from their blobs. Ordered by blob.
+  Result<std::vector<std::string>> ItemsWithoutFrames();
   Result<bool> HasItem(const std::string& blob);
   Result<int64_t> CountItems();
 

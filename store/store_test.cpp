@@ -97,6 +97,9 @@ TEST(Store, ImageSettingsAreRecordedAndAChangeIsDetectable) {
   auto index = (*store)->catalog().PackIndex();
   ASSERT_TRUE(index.ok());
   EXPECT_TRUE(index->empty()) << "items without frames are not packable";
+  auto stale = (*store)->catalog().ItemsWithoutFrames();
+  ASSERT_TRUE(stale.ok());
+  EXPECT_EQ(*stale, std::vector<std::string>{std::string(64, 'd')});
   const auto small = Pixels(16, 5);
   const FrameData rebuilt[] = {{{0, 0, 7}, small}};
   ASSERT_TRUE((*store)->AddFrames(std::string(64, 'd'), rebuilt).ok());
