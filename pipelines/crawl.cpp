@@ -128,7 +128,11 @@ class Committer {
   }
 
   void Commit(ImageWork& image) {
-    if (!image.fetch.ok()) {
+    if (image.fetch.ok()) {
+      ++report_.images_fetched;
+      report_.bytes += image.fetch.body.size();
+      ++report_.fetched_per_host[HostOf(image.url)];
+    } else {
       ++report_.images_failed;
       Record(image.url, "fetch", ingest::ErrorLabel(image.fetch), image.fetch.status.ToString());
       return;
@@ -429,19 +433,14 @@ Result<CrawlReport> RunCrawl(const PipelineConfig& config, const CrawlOptions& o
       });
 
   Committer committer(*store, catalog_mutex, report, progress ? &*progress : nullptr, page_limiter);
-  flow::function_node<ImagePtr, flow::continue_msg> commit(
-      graph, flow::serial, [&](const ImagePtr& image) {
-        if (!image->page_marker && !image->skip && image->fetch.ok()) {
-          ++report.images_fetched;
-          report.bytes += image->fetch.body.size();
-          ++report.fetched_per_host[HostOf(image->url)];
-        }
-        committer(image);
-        image->fetch.body.clear();
-        image->fetch.body.shrink_to_fit();
-        image->decoded.reset();
-        return flow::continue_msg();
-      });
+  flow::function_node<ImagePtr, flow::continue_msg> commit(graph, flow::serial,
+                                                           [&](const ImagePtr& image) {
+                                                             committer(image);
+                                                             image->fetch.body.clear();
+                                                             image->fetch.body.shrink_to_fit();
+                                                             image->decoded.reset();
+                                                             return flow::continue_msg();
+                                                           });
 
   flow::make_edge(page_source, page_limiter);
   flow::make_edge(page_limiter, page_fetch);

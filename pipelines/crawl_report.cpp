@@ -32,7 +32,7 @@ std::string CrawlReport::Summary() const {
       << "images: " << images_fetched << " fetched (" << HumanBytes(bytes) << "), " << items_new
       << " new, " << items_duplicate << " exact duplicates, " << items_unusable
       << " not decodable, " << images_failed << " failed, " << urls_skipped
-      << " URLs skipped (fetched before)\n";
+      << " URLs skipped (listed twice or fetched before)\n";
   for (const auto& [label, count] : kept_per_class) {
     out << "  " << label << ": " << count << " new\n";
   }
