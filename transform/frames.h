@@ -48,7 +48,7 @@ struct Frame {
 struct Decoded {
   std::string format;           // "gif", "png", "apng", "jpeg", "webp", "bmp", "mp4", "webm"
   int width = 0, height = 0;    // canvas
-  int frames_in_file = 0;       // frames decoded (or declared)
+  int frames_in_file = 0;       // whole frames decoded (a damaged tail is not counted)
   bool partial = false;         // damage after some frames; `frames` holds what came before
   std::string partial_reason;   // e.g. "truncated GIF after frame 7"
   std::vector<Frame> frames;    // kept frames, fitted to size×size
