@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <ctime>
+
 #include "tests/harness/loopback_server.h"
 
 namespace memes::ingest {
@@ -98,6 +100,30 @@ TEST(Fetcher, TooManyRequestsHonoursRetryAfterSeconds) {
   ASSERT_TRUE(result.ok()) << result.status.ToString();
   EXPECT_EQ(result.attempts, 2);
   EXPECT_GE(result.elapsed, milliseconds(950));  // waited what the server asked, not 20 ms
+}
+
+TEST(Fetcher, TooManyRequestsHonoursRetryAfterAsAnHttpDate) {
+  LoopbackServer server;
+  std::atomic<int> calls{0};
+  server.Handle("/dated.png", [&calls](const httplib::Request&, httplib::Response& response) {
+    if (calls++ > 0) {
+      response.set_content("OK", "image/png");
+      return;
+    }
+    // Two seconds ahead; HTTP dates have whole seconds, so the wait is between 1 and 2 s.
+    const std::time_t when = std::time(nullptr) + 2;
+    std::tm utc{};
+    gmtime_r(&when, &utc);
+    char date[64];
+    std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &utc);
+    response.status = 503;
+    response.set_header("Retry-After", date);
+  });
+  Fetcher fetcher(TestSettings());
+  const FetchResult result = fetcher.Fetch({server.Url("/dated.png")});
+  ASSERT_TRUE(result.ok()) << result.status.ToString();
+  EXPECT_EQ(result.attempts, 2);
+  EXPECT_GE(result.elapsed, milliseconds(900));
 }
 
 TEST(Fetcher, RetryAfterBeyondTheCapFailsInsteadOfHammering) {
