@@ -142,8 +142,11 @@ class FramesReadAhead {
     changed_.wait(lock, [this] { return !ready_.empty(); });
     Result<ItemFrames> frames = std::move(ready_.front());
     ready_.pop_front();
+    // Wake the reader only when it may be waiting for room (half the window drained), so the
+    // two threads do not trade a futex call per item.
+    const bool wake = ready_.size() == kWindow / 2;
     lock.unlock();
-    changed_.notify_all();
+    if (wake) changed_.notify_all();
     return frames;
   }
 
@@ -152,11 +155,12 @@ class FramesReadAhead {
     for (const Selected& item : items_) {
       Result<ItemFrames> frames = store_.ReadFrames(item.entry->blob);
       std::unique_lock<std::mutex> lock(mutex_);
-      changed_.wait(lock, [this] { return stop_ || ready_.size() < kWindow; });
+      changed_.wait(lock, [this] { return stop_ || ready_.size() <= kWindow / 2; });
       if (stop_) return;
       ready_.push_back(std::move(frames));
+      const bool wake = ready_.size() == 1;  // the writer may be waiting on an empty queue
       lock.unlock();
-      changed_.notify_all();
+      if (wake) changed_.notify_all();
     }
   }
 
