@@ -76,6 +76,7 @@ def main():
     for epoch in range(a.epochs):
         model.train()
         started = time.time()
+        cpu_started = time.process_time()
         order = torch.randperm(n, generator=generator)
         loss_sum, correct, seen = 0.0, 0, 0
         for b in range(steps):
@@ -104,6 +105,7 @@ def main():
             correct += (logits.argmax(1) == labels).sum().item()
             seen += len(index)
         train_seconds = time.time() - started
+        train_cpu_seconds = time.process_time() - cpu_started
         model.eval()
         test_loss, test_correct = 0.0, 0
         with torch.no_grad():
@@ -114,7 +116,8 @@ def main():
                 test_loss += F.cross_entropy(logits, labels, reduction="sum").item()
                 test_correct += (logits.argmax(1) == labels).sum().item()
         print(json.dumps({"epoch": epoch + 1, "train_seconds": train_seconds,
-                          "images_per_s": seen / train_seconds, "train_loss": loss_sum / seen,
+                          "images_per_s": seen / train_seconds, "train_cpu_seconds": train_cpu_seconds,
+                          "train_loss": loss_sum / seen,
                           "train_acc": correct / seen, "test_loss": test_loss / test_x.shape[0],
                           "test_acc": test_correct / test_x.shape[0]}), flush=True)
 

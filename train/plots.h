@@ -18,6 +18,7 @@ struct EpochMetrics {
   double test_loss = 0, test_accuracy = 0;
   double images_per_second = 0;
   double seconds = 0;
+  double train_cpu_seconds = 0;  // CPU time (all threads) of the training phase
 };
 
 // Two panels side by side: loss and accuracy per epoch, train and test.

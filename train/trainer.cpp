@@ -1,6 +1,7 @@
 // RunTraining: the training loop, its schedule, loss scaling, metrics and checkpoints.
 #include <ATen/autocast_mode.h>
 #include <oneapi/tbb/global_control.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -81,6 +82,14 @@ class LossScaler {
   int clean_steps_ = 0;
 };
 
+// User + system CPU seconds of every thread of this process so far.
+double ProcessCpuSeconds() {
+  struct rusage usage {};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_utime.tv_sec + usage.ru_stime.tv_sec +
+         (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
 std::vector<uint32_t> EpochOrder(size_t count, uint64_t seed, int epoch) {
   std::vector<uint32_t> order(count);
   std::iota(order.begin(), order.end(), 0u);
@@ -97,6 +106,7 @@ nlohmann::json MetricsToJson(const EpochMetrics& m) {
           {"test_loss", m.test_loss},
           {"test_acc", m.test_accuracy},
           {"images_per_s", m.images_per_second},
+          {"train_cpu_seconds", m.train_cpu_seconds},
           {"seconds", m.seconds}};
 }
 
@@ -109,6 +119,7 @@ EpochMetrics MetricsFromJson(const nlohmann::json& j) {
   m.test_loss = j.value("test_loss", 0.0);
   m.test_accuracy = j.value("test_acc", 0.0);
   m.images_per_second = j.value("images_per_s", 0.0);
+  m.train_cpu_seconds = j.value("train_cpu_seconds", 0.0);
   m.seconds = j.value("seconds", 0.0);
   return m;
 }
@@ -309,6 +320,7 @@ Status RunTraining(const TrainOptions& options) {
     int64_t correct = state.value("partial_correct", int64_t{0});
     int64_t seen = state.value("partial_seen", int64_t{0});
     double resumed_seconds = state.value("partial_seconds", 0.0);
+    const double cpu_started = ProcessCpuSeconds() - state.value("partial_cpu_seconds", 0.0);
     BatchPrefetcher batches(data, Split::kTrain, EpochOrder(train_count, options.seed, epoch),
                             options.batch_size, options.augment,
                             Mix64(options.seed + 7919ULL * static_cast<uint64_t>(epoch)), table,
@@ -364,6 +376,7 @@ Status RunTraining(const TrainOptions& options) {
                  {"partial_correct", correct},
                  {"partial_seen", seen},
                  {"partial_seconds", seconds},
+                 {"partial_cpu_seconds", ProcessCpuSeconds() - cpu_started},
                  {"loss_scale", scaler.scale()}};
         MEMES_RETURN_IF_ERROR(SaveCheckpoint(last_path, model, optimizer.get(), meta, state));
         MEMES_LOG(kWarning) << "interrupted in epoch " << epoch + 1 << " after batch " << next_batch
@@ -385,6 +398,7 @@ Status RunTraining(const TrainOptions& options) {
     m.test_loss = test.loss;
     m.test_accuracy = test.accuracy;
     m.images_per_second = seen / std::max(1e-9, train_seconds);
+    m.train_cpu_seconds = ProcessCpuSeconds() - cpu_started;
     m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() +
                 resumed_seconds;
     history.push_back(m);
