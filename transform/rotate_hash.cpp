@@ -1,4 +1,5 @@
 // RotatePlanar (exact quarter turns) and the perceptual hash helpers.
+#include <algorithm>
 #include <bit>
 #include <cassert>
 
@@ -17,27 +18,26 @@ std::vector<uint8_t> RotatePlanar(std::span<const uint8_t> planar, int size, int
   const int turns = ((quarter_turns % 4) + 4) % 4;
   std::vector<uint8_t> rotated(planar.size());
   const int last = size - 1;
+  // Counter-clockwise: out(row, col) reads the input pixel that turns onto it. One loop per
+  // turn keeps the inner loops free of branches.
   for (int channel = 0; channel < 3; ++channel) {
     const uint8_t* in = planar.data() + channel * plane;
     uint8_t* out = rotated.data() + channel * plane;
     for (int row = 0; row < size; ++row) {
-      for (int col = 0; col < size; ++col) {
-        // Counter-clockwise: out(row, col) reads the input pixel that turns onto it.
-        int from_row = row, from_col = col;
-        switch (turns) {
-          case 1:
-            from_row = col, from_col = last - row;
-            break;
-          case 2:
-            from_row = last - row, from_col = last - col;
-            break;
-          case 3:
-            from_row = last - col, from_col = row;
-            break;
-          default:
-            break;
-        }
-        out[row * size + col] = in[from_row * size + from_col];
+      uint8_t* out_row = out + row * size;
+      switch (turns) {
+        case 0:
+          std::copy_n(in + row * size, size, out_row);
+          break;
+        case 1:  // out(row, col) = in(col, last - row)
+          for (int col = 0; col < size; ++col) out_row[col] = in[col * size + (last - row)];
+          break;
+        case 2:  // out(row, col) = in(last - row, last - col)
+          for (int col = 0; col < size; ++col) out_row[col] = in[(last - row) * size + last - col];
+          break;
+        case 3:  // out(row, col) = in(last - col, row)
+          for (int col = 0; col < size; ++col) out_row[col] = in[(last - col) * size + row];
+          break;
       }
     }
   }

@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "transform/fit.h"
 #include "transform/frame_pick.h"
@@ -81,6 +82,26 @@ TEST(Fit, AreaDownscaleAveragesBlocks) {
   checker.at<cv::Vec3b>(1, 1) = cv::Vec3b(200, 200, 200);
   const std::vector<uint8_t> one = FitToPlanar(checker, 1, FitMode::kStretch, kWhite);
   EXPECT_EQ(one, (std::vector<uint8_t>{100, 100, 100}));
+}
+
+TEST(Fit, LargeReductionMatchesOneAreaResize) {
+  // The two-step reduction (integer box, then area) must agree with one INTER_AREA resize.
+  cv::Mat image(666, 660, CV_8UC3);
+  cv::randu(image, 0, 256);
+  cv::GaussianBlur(image, image, cv::Size(31, 31), 8);  // smooth, like pictures are
+  const std::vector<uint8_t> fast = FitToPlanar(image, 32, FitMode::kStretch, kWhite);
+  cv::Mat direct;
+  cv::resize(image, direct, cv::Size(32, 32), 0, 0, cv::INTER_AREA);
+  int worst = 0;
+  for (int y = 0; y < 32; ++y) {
+    for (int x = 0; x < 32; ++x) {
+      for (int c = 0; c < 3; ++c) {
+        worst = std::max(
+            worst, std::abs(int(fast[c * 1024 + y * 32 + x]) - int(direct.at<cv::Vec3b>(y, x)[c])));
+      }
+    }
+  }
+  EXPECT_LE(worst, 2);
 }
 
 TEST(FramePick, SpreadsOverTimeAndByIndexWithoutTimes) {
