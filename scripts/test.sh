@@ -13,6 +13,6 @@ ctest --test-dir "$build_dir" -j "${JOBS:-$(nproc)}" --output-on-failure --timeo
 # transform/'s sanitizer checks: transform_test under ASan+UBSan and the fuzz corpus replay plus
 # 30 s of fuzzing, in their own build dirs (about 110 s from scratch on 2 cores; no LibTorch
 # code is built). Only with the default suite; MEMES_SKIP_SANITIZE=1 skips them.
-if ((${#@} == 0)) && [ "${MEMES_SKIP_SANITIZE:-0}" != 1 ]; then
+if (($# == 0)) && [ "${MEMES_SKIP_SANITIZE:-0}" != 1 ]; then
   "$root/scripts/sanitize.sh"
 fi
