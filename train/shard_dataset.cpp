@@ -208,6 +208,25 @@ Result<ShardDataset> ShardDataset::Open(const fs::path& folder, const ShardOpenO
     dataset.files_.push_back(std::move(file));
   }
   if (dataset.train_.empty()) return Corrupt("the train split has no records", folder.string());
+  if (dataset.has_manifest_ && manifest.contains("counts")) {
+    // Per-class record counts, when dataset.json gives them, must match the labels.
+    for (const auto& [split, records] :
+         {std::pair{"train", &dataset.train_}, {"test", &dataset.test_}}) {
+      const auto& counts = manifest["counts"].value(split, nlohmann::json::object());
+      if (!counts.is_object() || counts.empty()) continue;
+      std::vector<int64_t> have(dataset.classes_.size(), 0);
+      for (const uint8_t* at : *records) ++have[at[0]];
+      for (size_t c = 0; c < dataset.classes_.size(); ++c) {
+        const int64_t want = counts.value(dataset.classes_[c], int64_t{-1});
+        if (want >= 0 && want != have[c]) {
+          return Corrupt("dataset.json counts " + std::to_string(want) + " " + split +
+                             " records of '" + dataset.classes_[c] + "', the shards hold " +
+                             std::to_string(have[c]),
+                         manifest_path.string());
+        }
+      }
+    }
+  }
   if (dataset.classes_.empty()) {
     for (int c = 0; c <= max_label; ++c) dataset.classes_.push_back("class_" + std::to_string(c));
   }

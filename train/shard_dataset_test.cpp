@@ -4,6 +4,8 @@
 
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
 #include "train/test_shards.h"
 
 namespace memes::train {
@@ -127,6 +129,21 @@ TEST(ShardDataset, LabelOutOfRangeNamesFileAndRecord) {
   const std::string message = data.status().ToString();
   EXPECT_NE(message.find("data_batch_2.bin"), std::string::npos) << message;
   EXPECT_NE(message.find("record 3: label 9 out of range"), std::string::npos) << message;
+  fs::remove_all(folder);
+}
+
+TEST(ShardDataset, PerClassCountsMustMatchTheManifest) {
+  const fs::path folder = TempFolder("counts");
+  ASSERT_TRUE(testing::WriteShardFolder(folder, SmallSpec()));
+  nlohmann::json manifest = nlohmann::json::parse(std::ifstream(folder / "dataset.json"));
+  EXPECT_EQ(manifest["counts"]["test"]["shiba"], 2);  // test labels 0,1,2,0,1
+  manifest["counts"]["test"]["shiba"] = 3;
+  std::ofstream(folder / "dataset.json") << manifest.dump();
+  auto data = ShardDataset::Open(folder);
+  ASSERT_FALSE(data.ok());
+  EXPECT_NE(data.status().ToString().find("counts 3 test records of 'shiba', the shards hold 2"),
+            std::string::npos)
+      << data.status().ToString();
   fs::remove_all(folder);
 }
 

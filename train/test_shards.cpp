@@ -68,15 +68,26 @@ bool WriteShardFolder(const fs::path& folder, const ShardFolderSpec& spec) {
     mean[c] = pixels ? sum[c] / pixels : 0.5;
     std[c] = pixels ? std::sqrt(std::max(1e-6, squares[c] / pixels - mean[c] * mean[c])) : 0.25;
   }
-  const nlohmann::json manifest = {{"format", "memes-cifar"},
-                                   {"format_version", 1},
-                                   {"image_size", spec.image_size},
-                                   {"channels", 3},
-                                   {"record_bytes", record_bytes},
-                                   {"classes", spec.classes},
-                                   {"files", files},
-                                   {"mean", mean},
-                                   {"std", std}};
+  nlohmann::json counts = {{"train", nlohmann::json::object()}, {"test", nlohmann::json::object()}};
+  for (size_t c = 0; c < spec.classes.size(); ++c) {
+    int64_t train = 0, test = 0;
+    for (const auto& shard : spec.train_shards) {
+      for (const auto& image : shard) train += static_cast<size_t>(image.label) == c;
+    }
+    for (const auto& image : spec.test) test += static_cast<size_t>(image.label) == c;
+    counts["train"][spec.classes[c]] = train;
+    counts["test"][spec.classes[c]] = test;
+  }
+  nlohmann::json manifest = {{"format", "memes-cifar"},
+                             {"format_version", 1},
+                             {"image_size", spec.image_size},
+                             {"channels", 3},
+                             {"record_bytes", record_bytes},
+                             {"classes", spec.classes},
+                             {"files", files},
+                             {"mean", mean},
+                             {"std", std}};
+  manifest["counts"] = counts;
   std::ofstream(folder / "dataset.json", std::ios::trunc) << manifest.dump(2) << "\n";
   return true;
 }
