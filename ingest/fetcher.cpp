@@ -49,7 +49,9 @@ struct Job {
   Fetcher::Callback on_done;  // empty for the fetcher's own robots.txt requests
   UrlParts parts;
   Clock::time_point submitted;
-  int attempts = 0;
+  int attempts = 0;      // transfers started, every hop and retry
+  int hop_attempts = 0;  // transfers of the current hop: the retry budget is per hop
+  int redirects = 0;     // hops followed; each hop is scheduled like a request of its own host
   bool is_robots = false;
 };
 
@@ -77,6 +79,14 @@ struct Host {
   RobotsRules rules;
   FetchResult robots_failure;  // kUnreachable: what happened to robots.txt
 };
+
+// Puts a job that has waited its turn (a retry, a redirect hop) before the host's new requests,
+// but never before a robots.txt request still queued there: the host waits on that one.
+void PushFront(Host& host, std::unique_ptr<Job> job) {
+  auto at = host.queue.begin();
+  if (at != host.queue.end() && (*at)->is_robots && !job->is_robots) ++at;
+  host.queue.insert(at, std::move(job));
+}
 
 size_t WriteBody(char* data, size_t size, size_t count, void* user) {
   auto* transfer = static_cast<Transfer*>(user);
@@ -162,6 +172,7 @@ class Fetcher::Loop {
   void StartTransfer(Host& host, std::unique_ptr<Job> job);
   int HarvestDone();
   void Completed(std::unique_ptr<Transfer> transfer, CURLcode code);
+  void FollowRedirect(std::unique_ptr<Job> job, const std::string& location);
   void RobotsDone(Host& host, const FetchResult& result);
   void Fail(std::unique_ptr<Job> job, FetchError error, std::string message, int http_status = 0);
   void Deliver(std::unique_ptr<Job> job, FetchResult result);
@@ -252,7 +263,8 @@ void Fetcher::Loop::PromoteDelayed(Clock::time_point now) {
     std::unique_ptr<Job> job = std::move(delayed_.begin()->second);
     delayed_.erase(delayed_.begin());
     // A retry has waited its turn already: it goes before new requests of its host.
-    hosts_.at(job->parts.origin).queue.push_front(std::move(job));
+    Host& host = hosts_.at(job->parts.origin);  // before the move below
+    PushFront(host, std::move(job));
   }
 }
 
@@ -350,7 +362,10 @@ void Fetcher::Loop::StartTransfer(Host& host, std::unique_ptr<Job> job) {
   curl_easy_setopt(easy, CURLOPT_USERAGENT, settings_.user_agent.c_str());
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, transfer->headers.get());
   curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");  // gzip, br, zstd; limit counts decoded
-  curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 1L);
+  // Redirects of requests are followed here, hop by hop (Completed), so every hop passes its
+  // host's robots.txt, limits and rate; robots.txt itself lets libcurl follow (RFC 9309: at
+  // least five hops), since its answer belongs to the host that was asked.
+  curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, job->is_robots ? 1L : 0L);
   curl_easy_setopt(easy, CURLOPT_MAXREDIRS, static_cast<long>(settings_.max_redirects));
   curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
@@ -370,7 +385,8 @@ void Fetcher::Loop::StartTransfer(Host& host, std::unique_ptr<Job> job) {
   curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(transfer->limit));
 
   ++job->attempts;
-  if (job->attempts > 1) retries_.fetch_add(1);
+  ++job->hop_attempts;
+  if (job->hop_attempts > 1) retries_.fetch_add(1);
   if (job->is_robots && job->attempts == 1) robots_fetches_.fetch_add(1);
   transfer->job = std::move(job);
   if (curl_multi_add_handle(multi_.get(), easy) != CURLM_OK) {
@@ -436,15 +452,27 @@ void Fetcher::Loop::Completed(std::unique_ptr<Transfer> transfer, CURLcode code)
       transfer->error_buffer[0] ? transfer->error_buffer : curl_easy_strerror(code),
       transfer->too_large, transfer->limit, settings_.max_redirects);
   if (error == FetchError::kNone) result.body = std::move(transfer->body);
+  std::string redirect_to;
+  if (code == CURLE_OK && result.http_status >= 300 && result.http_status < 400) {
+    if (char* location = nullptr;
+        curl_easy_getinfo(easy, CURLINFO_REDIRECT_URL, &location) == CURLE_OK && location) {
+      redirect_to = location;  // absolute: libcurl resolved it against the request URL
+    }
+  }
   // Recycle the handle; its connection stays in the multi's cache for reuse.
   curl_easy_reset(easy);
   idle_easies_.push_back(std::move(transfer->easy));
 
+  if (!redirect_to.empty() && !job->is_robots) {
+    FollowRedirect(std::move(job), redirect_to);
+    return;
+  }
+
   if (error != FetchError::kNone && IsRetryable(error, result.http_status) &&
-      job->attempts <= settings_.retries) {
+      job->hop_attempts <= settings_.retries) {
     const auto now = Clock::now();
     auto delay =
-        BackoffDelay(job->attempts, settings_.backoff_base_ms, settings_.backoff_max_ms, rng_);
+        BackoffDelay(job->hop_attempts, settings_.backoff_base_ms, settings_.backoff_max_ms, rng_);
     const bool slow_down = error == FetchError::kHttpStatus &&
                            (result.http_status == 429 || result.http_status == 503);
     if (slow_down) {
@@ -458,7 +486,7 @@ void Fetcher::Loop::Completed(std::unique_ptr<Transfer> transfer, CURLcode code)
       delay = std::max(delay, std::chrono::milliseconds(retry_after_s * 1000));
       // The server asked the whole host to slow down, not just this URL.
       host.not_before = std::max(host.not_before, now + delay);
-      host.queue.push_front(std::move(job));
+      PushFront(host, std::move(job));
     } else {
       delayed_.emplace(now + delay, std::move(job));
     }
@@ -466,8 +494,8 @@ void Fetcher::Loop::Completed(std::unique_ptr<Transfer> transfer, CURLcode code)
     return;
   }
   if (error != FetchError::kNone) {
-    if (job->attempts > 1 && IsRetryable(error, result.http_status)) {
-      message += " (after " + std::to_string(job->attempts) + " attempts)";
+    if (job->hop_attempts > 1 && IsRetryable(error, result.http_status)) {
+      message += " (after " + std::to_string(job->hop_attempts) + " attempts)";
     }
     result.error = error;
     result.status = Status(CodeFor(error), std::move(message), job->request.url);
@@ -477,6 +505,26 @@ void Fetcher::Loop::Completed(std::unique_ptr<Transfer> transfer, CURLcode code)
     return;
   }
   Deliver(std::move(job), std::move(result));
+}
+
+void Fetcher::Loop::FollowRedirect(std::unique_ptr<Job> job, const std::string& location) {
+  if (job->redirects >= settings_.max_redirects) {
+    Fail(std::move(job), FetchError::kRedirectLoop,
+         "more than " + std::to_string(settings_.max_redirects) + " redirects (last to " +
+             location + ")");
+    return;
+  }
+  auto parts = ParseHttpUrl(location);
+  if (!parts.ok()) {
+    Fail(std::move(job), FetchError::kBadUrl, "redirect refused: " + parts.status().message());
+    return;
+  }
+  ++job->redirects;
+  job->hop_attempts = 0;
+  job->parts = std::move(parts).value();
+  auto [it, inserted] =
+      hosts_.try_emplace(job->parts.origin, settings_.per_host_rate, settings_.per_host_burst);
+  PushFront(it->second, std::move(job));
 }
 
 void Fetcher::Loop::RobotsDone(Host& host, const FetchResult& result) {

@@ -35,7 +35,7 @@ struct FetchSettings {
   int low_speed_bytes_per_s = 1024;  // slower than this for low_speed_time_s aborts
   int low_speed_time_s = 15;
   uint64_t max_body_bytes = 20'000'000;  // refused while downloading once exceeded
-  int max_redirects = 5;
+  int max_redirects = 5;  // followed hop by hop: each passes robots.txt and its host's limits
   bool obey_robots = true;
 
   // Fetcher-only.
@@ -85,7 +85,7 @@ struct FetchResult {
   int http_status = 0;       // of the last response, 0 when none
   std::string content_type;  // as the server declared it (untrusted: sniff the bytes)
   std::string body;          // complete only when ok()
-  int attempts = 0;          // transfers started for this request (robots.txt not counted)
+  int attempts = 0;          // transfers started: retries and redirect hops (not robots.txt)
   FetchError error = FetchError::kNone;
   Status status;                               // OK, or what went wrong with where() = the URL
   std::chrono::milliseconds elapsed{0};        // Submit to callback: queueing, waits, retries

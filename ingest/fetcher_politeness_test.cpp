@@ -56,6 +56,25 @@ TEST(FetcherRobots, ForbiddenPathsAreRefusedAndRobotsIsFetchedOnce) {
   EXPECT_EQ(fetcher.counters().robots_fetches, 1u);
 }
 
+TEST(FetcherRobots, RedirectsArePoliteHopByHop) {
+  LoopbackServer server;
+  server.ServeBytes("/robots.txt", "User-agent: *\nDisallow: /private/\n", "text/plain");
+  server.ServeBytes("/private/x.png", "secret", "image/png");
+  server.ServeRedirect("/public/go.png", "/private/x.png");
+  // Another origin (same server): its robots.txt is fetched for the hop that lands there.
+  const std::string other = "http://localhost:" + std::to_string(server.port());
+  server.ServeRedirect("/public/away.png", other + "/public/ok.png");
+  server.ServeBytes("/public/ok.png", "fine", "image/png");
+  Fetcher fetcher(PoliteSettings());
+  const FetchResult forbidden = fetcher.Fetch({server.Url("/public/go.png")});
+  EXPECT_EQ(forbidden.error, FetchError::kRobotsForbidden) << forbidden.status.ToString();
+  EXPECT_EQ(server.Hits("/private/x.png"), 0);
+  const FetchResult away = fetcher.Fetch({server.Url("/public/away.png")});
+  ASSERT_TRUE(away.ok()) << away.status.ToString();
+  EXPECT_EQ(away.final_url, other + "/public/ok.png");
+  EXPECT_EQ(fetcher.counters().robots_fetches, 2u);  // 127.0.0.1 and localhost
+}
+
 TEST(FetcherRobots, MissingRobotsAllowsEverything) {
   LoopbackServer server;  // /robots.txt answers 404
   server.ServeBytes("/private/a.png", "fine");

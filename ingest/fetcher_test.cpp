@@ -200,9 +200,11 @@ TEST(Fetcher, RedirectsAreFollowedAndLoopsCut) {
   const FetchResult moved = fetcher.Fetch({server.Url("/moved.png")});
   ASSERT_TRUE(moved.ok()) << moved.status.ToString();
   EXPECT_EQ(moved.final_url, server.Url("/final.png"));
+  EXPECT_EQ(moved.body, "PNG");
+  EXPECT_EQ(moved.attempts, 2);
   const FetchResult loop = fetcher.Fetch({server.Url("/loop-a")});
   EXPECT_EQ(loop.error, FetchError::kRedirectLoop) << loop.status.ToString();
-  EXPECT_EQ(loop.attempts, 1);
+  EXPECT_EQ(loop.attempts, 4);  // the request and 3 hops; a redirect is no retry
   EXPECT_LE(server.Hits("/loop-a") + server.Hits("/loop-b"), 4);  // 1 + max_redirects
 }
 
