@@ -1,6 +1,8 @@
 // End-to-end: `memes inspect` on real files from Debian's gdk-pixbuf-tests.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 
 #include <nlohmann/json.hpp>
