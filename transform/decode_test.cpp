@@ -110,6 +110,25 @@ TEST(Decode, ApngFramesAndTimes) {
   EXPECT_NEAR(decoded->frames[2].time_seconds, 0.2, 1e-3);
 }
 
+TEST(Decode, TruncatedApngKeepsFramesBeforeTheDamage) {
+  testing::PngWriter png(4, 4, 6);
+  png.AnimationControl(3);
+  png.FrameControl(4, 4, 100);
+  png.Idat(SolidRgba(4, 4, kRed));
+  png.FrameControl(4, 4, 100);
+  png.FrameData(SolidRgba(4, 4, kBlue), 4, 4);
+  png.FrameControl(4, 4, 100);
+  png.FrameData(SolidRgba(4, 4, kRed), 4, 4);
+  std::vector<uint8_t> bytes = png.Finish();
+  bytes.resize(bytes.size() - 30);  // into the last fdAT chunk
+  const Result<Decoded> decoded = DecodeToFrames(bytes, Stretch(4));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_TRUE(decoded->partial);
+  EXPECT_FALSE(decoded->partial_reason.empty());
+  EXPECT_EQ(decoded->frames_in_file, 2) << decoded->partial_reason;
+  EXPECT_EQ(Rgb(decoded->frames[1], 4, 0, 0), kBlue);
+}
+
 TEST(Decode, NearIdenticalFramesAreDropped) {
   testing::PngWriter png(4, 4, 6);
   png.AnimationControl(4);
