@@ -158,7 +158,8 @@ class Fetcher::Loop {
     c.connections = connections_.load();
     c.in_flight = in_flight_.load();
     std::lock_guard lock(mutex_);
-    c.queued = static_cast<int>(outstanding_) - c.in_flight;
+    // in_flight counts robots.txt requests too, which are not outstanding requests.
+    c.queued = std::max(0, static_cast<int>(outstanding_) - c.in_flight);
     return c;
   }
 
