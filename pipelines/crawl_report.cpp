@@ -22,7 +22,8 @@ std::string CrawlReport::ToJson() const {
   json["kept_per_keyword"] = kept_per_keyword;
   json["fetched_per_host"] = fetched_per_host;
   json["errors_per_kind"] = errors_per_kind;
-  return json.dump(2);
+  // Invalid UTF-8 in a keyword must not throw out of the report: replace it.
+  return json.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 std::string CrawlReport::Summary() const {
