@@ -49,6 +49,26 @@ Status RunDecoder(std::span<const uint8_t> bytes, const Sniffed& sniffed, FrameS
   return Internal("no decoder for " + sniffed.format);
 }
 
+// Frame indices PickSpread chooses over a decode without full-size frames; empty when every
+// frame is kept anyway. Errors of the decoder are left for the second pass to report.
+Result<std::vector<int>> PlanByFirstPass(std::span<const uint8_t> bytes, const Sniffed& sniffed,
+                                         const DecodeOptions& options,
+                                         std::chrono::steady_clock::time_point deadline) {
+  DecodeOptions times_only = options;
+  times_only.keep_full_size = false;
+  FrameSink first(times_only, deadline);
+  Decoded scratch;
+  try {
+    (void)RunDecoder(bytes, sniffed, first, scratch);
+  } catch (const std::exception& error) {
+    return Internal(std::string("decoder threw: ") + error.what());
+  }
+  if (first.count() <= options.max_frames) return std::vector<int>{};
+  std::vector<double> start_times;
+  for (const auto& entry : first.entries()) start_times.push_back(entry.time_seconds);
+  return PickSpread(start_times, first.end_seconds(), options.max_frames);
+}
+
 Result<Decoded> Decode(std::span<const uint8_t> bytes, const DecodeOptions& options) {
   MEMES_RETURN_IF_ERROR(CheckOptions(options));
   const auto deadline =
@@ -81,6 +101,15 @@ Result<Decoded> Decode(std::span<const uint8_t> bytes, const DecodeOptions& opti
     if (gif_layout.images > options.max_frames) {
       sink.Plan(PickSpread(gif_layout.start_seconds, gif_layout.end_seconds, options.max_frames));
     }
+  } else if (options.keep_full_size &&
+             (sniffed.container == Container::kApng || sniffed.container == Container::kWebp ||
+              sniffed.container == Container::kMp4 || sniffed.container == Container::kWebm)) {
+    // Every frame of a long clip at full size would not fit in memory, and the frames to keep
+    // are known only at the end: a first pass learns the frame times (fitting only), the
+    // second keeps just the picked frames at full size. Only for `inspect --out`.
+    MEMES_ASSIGN_OR_RETURN(const std::vector<int> wanted,
+                           PlanByFirstPass(bytes, sniffed, options, deadline));
+    if (!wanted.empty()) sink.Plan(wanted);
   }
   Status status;
   try {

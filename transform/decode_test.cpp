@@ -429,6 +429,37 @@ TEST(Decode, FullSizeFramesOnRequest) {
   EXPECT_EQ(frame.full_rgb[1], 0);
 }
 
+TEST(Decode, FullSizeFramesOfAnAnimationAreThePickedOnes) {
+  // 10 APNG frames, alternating colours; with full-size frames asked for, the frames kept
+  // must be the same as without (a first pass picks them), each with its canvas.
+  testing::PngWriter png(6, 4, 6);
+  png.AnimationControl(10);
+  for (int i = 0; i < 10; ++i) {
+    png.FrameControl(6, 4, 100);
+    const std::vector<uint8_t> pixels = SolidRgba(6, 4, i % 2 ? kBlue : kRed);
+    if (i == 0) {
+      png.Idat(pixels);
+    } else {
+      png.FrameData(pixels, 6, 4);
+    }
+  }
+  const std::vector<uint8_t> bytes = png.Finish();
+  DecodeOptions options;
+  const Result<Decoded> plain = DecodeToFrames(bytes, options);
+  options.keep_full_size = true;
+  const Result<Decoded> full = DecodeToFrames(bytes, options);
+  ASSERT_TRUE(plain.ok() && full.ok());
+  ASSERT_EQ(full->frames.size(), plain->frames.size());
+  EXPECT_EQ(full->frames_in_file, 10);
+  for (size_t i = 0; i < full->frames.size(); ++i) {
+    EXPECT_EQ(full->frames[i].index, plain->frames[i].index);
+    EXPECT_EQ(full->frames[i].planar, plain->frames[i].planar);
+    EXPECT_EQ(full->frames[i].full_width, 6);
+    ASSERT_EQ(full->frames[i].full_rgb.size(), 6u * 4 * 3);
+    EXPECT_EQ(full->frames[i].full_rgb[0], full->frames[i].index % 2 ? 0 : 255);
+  }
+}
+
 TEST(Decode, BadOptionsAreInvalidArguments) {
   DecodeOptions options;
   options.size = 0;
