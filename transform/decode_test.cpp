@@ -175,6 +175,25 @@ TEST(Decode, AnimatedWebp) {
   EXPECT_NEAR(decoded->duration_seconds, 0.6, 1e-3);
 }
 
+TEST(Decode, LongAnimatedWebpKeepsFramesSpreadOverTime) {
+  std::vector<cv::Mat> frames;
+  for (int i = 0; i < 12; ++i) {
+    frames.emplace_back(8, 8, CV_8UC4, cv::Scalar(i * 20, 0, 255 - i * 20, 255));
+  }
+  const std::vector<uint8_t> bytes = testing::EncodeAnimatedWebp(frames, 100);
+  const Result<Decoded> decoded = DecodeToFrames(bytes, Stretch(8));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(decoded->frames_in_file, 12);
+  ASSERT_EQ(decoded->frames.size(), 4u);
+  const int expected[] = {0, 3, 6, 9};  // 1.2 s: targets 0, 0.3, 0.6, 0.9 s
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(decoded->frames[i].index, expected[i]);
+    EXPECT_NEAR(decoded->frames[i].time_seconds, expected[i] / 10.0, 1e-6);
+    EXPECT_NEAR(PlanarAt(decoded->frames[i].planar, 8, 0, 4, 4), expected[i] * 20, 2);
+  }
+  EXPECT_NEAR(decoded->duration_seconds, 1.2, 1e-6);
+}
+
 TEST(Decode, StillWebp) {
   std::vector<cv::Mat> frames{cv::Mat(6, 9, CV_8UC4, cv::Scalar(0, 0, 255, 255))};
   const Result<Decoded> decoded =

@@ -18,7 +18,8 @@ std::vector<int> PickSpread(std::span<const double> start_times, double duration
   for (int k = 0; k < max_frames; ++k) {
     int index;
     if (timed) {
-      const double target = start_times.front() + duration * k / max_frames;
+      // A nanosecond of slack: 0.1 + 0.1 + 0.1 must count as reaching 0.3.
+      const double target = start_times.front() + duration * k / max_frames + 1e-9;
       // The last frame that started at or before the target is the one on screen.
       const auto it = std::upper_bound(start_times.begin(), start_times.end(), target);
       index = std::max(0, static_cast<int>(it - start_times.begin()) - 1);

@@ -2,10 +2,12 @@
 // animated WebP). The decoder composites frames onto its canvas itself.
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <webp/demux.h>
 
 #include "transform/decoders.h"
+#include "transform/frame_pick.h"
 
 namespace memes::transform {
 namespace {
@@ -34,6 +36,23 @@ Status DecodeWebp(std::span<const uint8_t> bytes, FrameSink& sink) {
   }
   const int width = static_cast<int>(info.canvas_width);
   const int height = static_cast<int>(info.canvas_height);
+  if (!sink.planned() && static_cast<int>(info.frame_count) > sink.options().max_frames) {
+    // Frame durations are in the container: plan the kept frames before decoding, so only
+    // they are composited and fitted (libwebp still decodes them all, each on the last).
+    std::vector<double> start_seconds;  // from integer milliseconds, as the decode loop below
+    int end_ms = 0;
+    WebPIterator iterator;
+    const WebPDemuxer* demuxer = WebPAnimDecoderGetDemuxer(decoder.get());
+    for (uint32_t n = 1; n <= info.frame_count && WebPDemuxGetFrame(demuxer, int(n), &iterator);
+         ++n) {
+      start_seconds.push_back(end_ms / 1000.0);
+      end_ms += iterator.duration;
+      WebPDemuxReleaseIterator(&iterator);
+    }
+    if (!start_seconds.empty()) {
+      sink.Plan(PickSpread(start_seconds, end_ms / 1000.0, sink.options().max_frames));
+    }
+  }
   int previous_end_ms = 0;
   while (WebPAnimDecoderHasMoreFrames(decoder.get())) {
     MEMES_RETURN_IF_ERROR(sink.CheckTime());
