@@ -1,28 +1,13 @@
 #include "ingest/fetcher.h"
 
 #include <algorithm>
-#include <condition_variable>
-#include <cstring>
-#include <deque>
 #include <future>
-#include <map>
-#include <mutex>
-#include <random>
-#include <thread>
-#include <unordered_map>
 
 #include "core/log.h"
-#include "ingest/curl_errors.h"
-#include "ingest/curl_handles.h"
-#include "ingest/politeness.h"
-#include "ingest/robots.h"
-#include "ingest/url.h"
+#include "ingest/fetch_loop.h"
 
 namespace memes::ingest {
-
-namespace {
-
-using Clock = SteadyClock;
+namespace fetch_detail {
 
 StatusCode CodeFor(FetchError error) {
   switch (error) {
@@ -43,45 +28,6 @@ StatusCode CodeFor(FetchError error) {
   }
 }
 
-// One request from Submit to its callback, across attempts.
-struct Job {
-  FetchRequest request;
-  Fetcher::Callback on_done;  // empty for the fetcher's own robots.txt requests
-  UrlParts parts;
-  Clock::time_point submitted;
-  int attempts = 0;      // transfers started, every hop and retry
-  int hop_attempts = 0;  // transfers of the current hop: the retry budget is per hop
-  int redirects = 0;     // hops followed; each hop is scheduled like a request of its own host
-  bool is_robots = false;
-};
-
-// One attempt in flight: owns the easy handle while it is in the multi.
-struct Transfer {
-  std::unique_ptr<Job> job;
-  CurlEasy easy;
-  CurlSlist headers;
-  std::string body;
-  uint64_t limit = 0;
-  bool too_large = false;
-  char error_buffer[CURL_ERROR_SIZE] = {};
-};
-
-enum class RobotsState { kUnknown, kFetching, kReady, kUnreachable };
-
-// Per origin (scheme://host:port). Invariant: active <= settings.per_host_transfers.
-struct Host {
-  Host(double rate, int burst) : bucket(rate, burst, Clock::now()) {}
-  std::deque<std::unique_ptr<Job>> queue;
-  int active = 0;
-  TokenBucket bucket;
-  Clock::time_point not_before{};  // set by 429/503: the whole host waits
-  RobotsState robots = RobotsState::kUnknown;
-  RobotsRules rules;
-  FetchResult robots_failure;  // kUnreachable: what happened to robots.txt
-};
-
-// Puts a job that has waited its turn (a retry, a redirect hop) before the host's new requests,
-// but never before a robots.txt request still queued there: the host waits on that one.
 void PushFront(Host& host, std::unique_ptr<Job> job) {
   auto at = host.queue.begin();
   if (at != host.queue.end() && (*at)->is_robots && !job->is_robots) ++at;
@@ -99,111 +45,7 @@ size_t WriteBody(char* data, size_t size, size_t count, void* user) {
   return bytes;
 }
 
-}  // namespace
-
-class Fetcher::Loop {
- public:
-  explicit Loop(const FetchSettings& settings)
-      : settings_(settings),
-        rng_(std::random_device{}()),
-        product_token_(ProductToken(settings.user_agent)) {
-    EnsureCurlGlobalInit();
-    multi_.reset(curl_multi_init());
-    assert(multi_ && "curl_multi_init failed");
-    // libcurl keeps its own per-host cap too, so a miscount here can never exceed the setting.
-    curl_multi_setopt(multi_.get(), CURLMOPT_MAX_HOST_CONNECTIONS,
-                      static_cast<long>(settings_.per_host_transfers));
-    curl_multi_setopt(multi_.get(), CURLMOPT_MAX_TOTAL_CONNECTIONS,
-                      static_cast<long>(settings_.max_transfers));
-    curl_multi_setopt(multi_.get(), CURLMOPT_MAXCONNECTS,
-                      static_cast<long>(settings_.max_transfers));
-    curl_multi_setopt(multi_.get(), CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
-    thread_ = std::thread([this] { Run(); });
-  }
-
-  ~Loop() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    curl_multi_wakeup(multi_.get());
-    thread_.join();
-    transfers_.clear();
-    idle_easies_.clear();
-  }
-
-  void Submit(std::unique_ptr<Job> job) {
-    {
-      std::lock_guard lock(mutex_);
-      ++outstanding_;
-      incoming_.push_back(std::move(job));
-    }
-    submitted_.fetch_add(1);
-    curl_multi_wakeup(multi_.get());
-  }
-
-  void WaitIdle() {
-    std::unique_lock lock(mutex_);
-    idle_cv_.wait(lock, [this] { return outstanding_ == 0; });
-  }
-
-  FetchCounters counters() const {
-    FetchCounters c;
-    c.submitted = submitted_.load();
-    c.succeeded = succeeded_.load();
-    c.failed = failed_.load();
-    c.retries = retries_.load();
-    c.bytes = bytes_.load();
-    c.robots_fetches = robots_fetches_.load();
-    c.connections = connections_.load();
-    c.in_flight = in_flight_.load();
-    std::lock_guard lock(mutex_);
-    // in_flight counts robots.txt requests too, which are not outstanding requests.
-    c.queued = std::max(0, static_cast<int>(outstanding_) - c.in_flight);
-    return c;
-  }
-
- private:
-  void Run();
-  bool TakeIncoming();
-  void PromoteDelayed(Clock::time_point now);
-  Clock::time_point StartEligible(Clock::time_point now);
-  bool TryStartOne(const std::string& origin, Host& host, Clock::time_point now,
-                   Clock::time_point* wake);
-  void StartTransfer(Host& host, std::unique_ptr<Job> job);
-  int HarvestDone();
-  void Completed(std::unique_ptr<Transfer> transfer, CURLcode code);
-  void FollowRedirect(std::unique_ptr<Job> job, const std::string& location);
-  void RobotsDone(Host& host, const FetchResult& result);
-  void Fail(std::unique_ptr<Job> job, FetchError error, std::string message, int http_status = 0);
-  void Deliver(std::unique_ptr<Job> job, FetchResult result);
-  void DeliverReady();
-  void CancelAll();
-
-  const FetchSettings& settings_;
-  CurlMulti multi_;  // first member: destroyed last, after every easy handle
-  std::thread thread_;
-
-  // Shared with submitting threads.
-  mutable std::mutex mutex_;
-  std::condition_variable idle_cv_;
-  std::vector<std::unique_ptr<Job>> incoming_;  // guarded by mutex_
-  bool stopping_ = false;                       // guarded by mutex_
-  uint64_t outstanding_ = 0;  // submitted, callback not yet returned; guarded by mutex_
-  std::atomic<uint64_t> submitted_{0}, succeeded_{0}, failed_{0}, retries_{0}, bytes_{0},
-      robots_fetches_{0}, connections_{0};
-  std::atomic<int> in_flight_{0};
-
-  // I/O thread only.
-  std::map<std::string, Host> hosts_;
-  std::multimap<Clock::time_point, std::unique_ptr<Job>> delayed_;  // retries waiting
-  std::unordered_map<CURL*, std::unique_ptr<Transfer>> transfers_;
-  std::vector<CurlEasy> idle_easies_;  // reused: keeps DNS and TLS session caches warm
-  int active_ = 0;
-  std::vector<std::pair<Callback, FetchResult>> ready_;  // callbacks to run
-  std::mt19937_64 rng_;
-  const std::string product_token_;
-};
+}  // namespace fetch_detail
 
 void Fetcher::Loop::Run() {
   while (true) {
@@ -356,7 +198,7 @@ void Fetcher::Loop::StartTransfer(Host& host, std::unique_ptr<Job> job) {
 
   curl_easy_setopt(easy, CURLOPT_URL, job->parts.normalized.c_str());
   curl_easy_setopt(easy, CURLOPT_PRIVATE, transfer.get());
-  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &WriteBody);
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &fetch_detail::WriteBody);
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, transfer.get());
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, transfer->error_buffer);
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
@@ -420,199 +262,6 @@ int Fetcher::Loop::HarvestDone() {
     ++finished;
   }
   return finished;
-}
-
-void Fetcher::Loop::Completed(std::unique_ptr<Transfer> transfer, CURLcode code) {
-  CURL* easy = transfer->easy.get();
-  std::unique_ptr<Job> job = std::move(transfer->job);
-  Host& host = hosts_.at(job->parts.origin);
-
-  FetchResult result;
-  long http_status = 0;
-  curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &http_status);
-  result.http_status = static_cast<int>(http_status);
-  if (char* final_url = nullptr;
-      curl_easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &final_url) == CURLE_OK && final_url) {
-    result.final_url = final_url;
-  }
-  if (char* type = nullptr;
-      curl_easy_getinfo(easy, CURLINFO_CONTENT_TYPE, &type) == CURLE_OK && type) {
-    result.content_type = type;
-  }
-  curl_off_t total_us = 0;
-  curl_easy_getinfo(easy, CURLINFO_TOTAL_TIME_T, &total_us);
-  result.transfer_time = std::chrono::milliseconds(total_us / 1000);
-  long new_connections = 0;
-  curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &new_connections);
-  connections_.fetch_add(static_cast<uint64_t>(std::max(0L, new_connections)));
-  curl_off_t retry_after_s = 0;
-  curl_easy_getinfo(easy, CURLINFO_RETRY_AFTER, &retry_after_s);
-
-  auto [error, message] = ClassifyTransfer(
-      code, result.http_status,
-      transfer->error_buffer[0] ? transfer->error_buffer : curl_easy_strerror(code),
-      transfer->too_large, transfer->limit, settings_.max_redirects);
-  if (error == FetchError::kNone) result.body = std::move(transfer->body);
-  std::string redirect_to;
-  if (code == CURLE_OK && result.http_status >= 300 && result.http_status < 400) {
-    if (char* location = nullptr;
-        curl_easy_getinfo(easy, CURLINFO_REDIRECT_URL, &location) == CURLE_OK && location) {
-      redirect_to = location;  // absolute: libcurl resolved it against the request URL
-    }
-  }
-  // Recycle the handle; its connection stays in the multi's cache for reuse.
-  curl_easy_reset(easy);
-  idle_easies_.push_back(std::move(transfer->easy));
-
-  if (!redirect_to.empty() && !job->is_robots) {
-    FollowRedirect(std::move(job), redirect_to);
-    return;
-  }
-
-  if (error != FetchError::kNone && IsRetryable(error, result.http_status) &&
-      job->hop_attempts <= settings_.retries) {
-    const auto now = Clock::now();
-    auto delay =
-        BackoffDelay(job->hop_attempts, settings_.backoff_base_ms, settings_.backoff_max_ms, rng_);
-    const bool slow_down = error == FetchError::kHttpStatus &&
-                           (result.http_status == 429 || result.http_status == 503);
-    if (slow_down) {
-      if (retry_after_s * 1000 > settings_.backoff_max_ms) {
-        Fail(std::move(job), error,
-             message + " with Retry-After " + std::to_string(retry_after_s) +
-                 " s, beyond backoff_max_ms",
-             result.http_status);
-        return;
-      }
-      delay = std::max(delay, std::chrono::milliseconds(retry_after_s * 1000));
-      // The server asked the whole host to slow down, not just this URL.
-      host.not_before = std::max(host.not_before, now + delay);
-      PushFront(host, std::move(job));
-    } else {
-      delayed_.emplace(now + delay, std::move(job));
-    }
-    MEMES_LOG(kDebug) << "fetch: " << message << ", retrying in " << delay.count() << " ms";
-    return;
-  }
-  if (error != FetchError::kNone) {
-    if (job->hop_attempts > 1 && IsRetryable(error, result.http_status)) {
-      message += " (after " + std::to_string(job->hop_attempts) + " attempts)";
-    }
-    result.error = error;
-    result.status = Status(CodeFor(error), std::move(message), job->request.url);
-  }
-  if (job->is_robots) {
-    RobotsDone(host, result);
-    return;
-  }
-  Deliver(std::move(job), std::move(result));
-}
-
-void Fetcher::Loop::FollowRedirect(std::unique_ptr<Job> job, const std::string& location) {
-  if (job->redirects >= settings_.max_redirects) {
-    Fail(std::move(job), FetchError::kRedirectLoop,
-         "more than " + std::to_string(settings_.max_redirects) + " redirects (last to " +
-             location + ")");
-    return;
-  }
-  auto parts = ParseHttpUrl(location);
-  if (!parts.ok()) {
-    Fail(std::move(job), FetchError::kBadUrl, "redirect refused: " + parts.status().message());
-    return;
-  }
-  ++job->redirects;
-  job->hop_attempts = 0;
-  job->parts = std::move(parts).value();
-  auto [it, inserted] =
-      hosts_.try_emplace(job->parts.origin, settings_.per_host_rate, settings_.per_host_burst);
-  PushFront(it->second, std::move(job));
-}
-
-void Fetcher::Loop::RobotsDone(Host& host, const FetchResult& result) {
-  // RFC 9309: 2xx -> obey; 4xx (but 429) -> "unavailable", allow everything; 5xx, 429 and network
-  // failures -> "unreachable", assume complete disallow. Oversized files are cut at the limit by
-  // the write callback and what arrived is parsed; redirect loops count as unavailable.
-  if (result.ok() || result.error == FetchError::kTooLarge) {
-    host.rules = RobotsRules::Parse(result.body, product_token_);
-    host.robots = RobotsState::kReady;
-  } else if ((result.error == FetchError::kHttpStatus && result.http_status >= 400 &&
-              result.http_status < 500 && result.http_status != 429) ||
-             result.error == FetchError::kRedirectLoop || result.error == FetchError::kBadUrl) {
-    host.rules = RobotsRules();
-    host.robots = RobotsState::kReady;
-  } else {
-    host.robots_failure = result;
-    host.robots = RobotsState::kUnreachable;
-  }
-}
-
-void Fetcher::Loop::Fail(std::unique_ptr<Job> job, FetchError error, std::string message,
-                         int http_status) {
-  FetchResult result;
-  result.error = error;
-  result.http_status = http_status;
-  result.status = Status(CodeFor(error), std::move(message), job->request.url);
-  if (job->is_robots) {
-    // A robots.txt request that could not even start leaves its host unreachable, so the
-    // host's queue never waits on it forever. Cancellation needs no bookkeeping.
-    if (error != FetchError::kCancelled) RobotsDone(hosts_.at(job->parts.origin), result);
-    return;
-  }
-  Deliver(std::move(job), std::move(result));
-}
-
-void Fetcher::Loop::Deliver(std::unique_ptr<Job> job, FetchResult result) {
-  result.url = job->request.url;
-  result.attempts = job->attempts;
-  result.elapsed =
-      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - job->submitted);
-  if (result.ok()) {
-    succeeded_.fetch_add(1);
-    bytes_.fetch_add(result.body.size());
-  } else {
-    failed_.fetch_add(1);
-  }
-  ready_.emplace_back(std::move(job->on_done), std::move(result));
-}
-
-void Fetcher::Loop::DeliverReady() {
-  if (ready_.empty()) return;
-  std::vector<std::pair<Callback, FetchResult>> batch;
-  batch.swap(ready_);
-  for (auto& [callback, result] : batch) {
-    try {
-      if (callback) callback(std::move(result));
-    } catch (const std::exception& e) {
-      MEMES_LOG(kError) << "fetch callback threw: " << e.what();
-    } catch (...) {
-      MEMES_LOG(kError) << "fetch callback threw";
-    }
-  }
-  {
-    std::lock_guard lock(mutex_);
-    outstanding_ -= batch.size();
-  }
-  idle_cv_.notify_all();
-}
-
-void Fetcher::Loop::CancelAll() {
-  for (auto& [easy, transfer] : transfers_) {
-    curl_multi_remove_handle(multi_.get(), easy);
-    in_flight_.fetch_sub(1);
-    Fail(std::move(transfer->job), FetchError::kCancelled, "fetcher stopped during the transfer");
-  }
-  transfers_.clear();
-  active_ = 0;
-  for (auto& [when, job] : delayed_) {
-    Fail(std::move(job), FetchError::kCancelled, "fetcher stopped before the retry");
-  }
-  delayed_.clear();
-  for (auto& [origin, host] : hosts_) {
-    for (auto& job : host.queue) {
-      Fail(std::move(job), FetchError::kCancelled, "fetcher stopped before the request ran");
-    }
-    host.queue.clear();
-  }
 }
 
 Fetcher::Fetcher(FetchSettings settings)
