@@ -42,11 +42,19 @@ TEST(StoreKill, SigkillAtRandomMomentsNeverBreaksTheStoreOrTheShards) {
   const fs::path dir =
       fs::temp_directory_path() / ("memes-store-kill-" + std::to_string(::getpid()));
   fs::remove_all(dir);
+  // A private copy of the binary: a concurrent relink of build/memes must not fail a round.
+  fs::create_directories(dir);
+  const std::string memes = (dir / "memes").string();
+  fs::copy_file(MemesBinary(), memes);
+  auto run_memes = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), memes);
+    return RunProgram(args);
+  };
   const std::string store = (dir / "store").string();
   const std::string shards = (dir / "store" / "shards").string();
   RunResult run = RunProgram({MEMES_STORE_FILL_PATH, store, "--items", "300", "--classes", "4"});
   ASSERT_EQ(run.exit_code, 0) << run.Describe();
-  run = RunMemes({"pack", "--store", store});
+  run = run_memes({"pack", "--store", store});
   ASSERT_EQ(run.exit_code, 0) << run.Describe();
 
   std::mt19937 random(12345);
@@ -55,7 +63,7 @@ TEST(StoreKill, SigkillAtRandomMomentsNeverBreaksTheStoreOrTheShards) {
     const bool packing = round % 2 == 1;
     std::vector<std::string> args;
     if (packing) {
-      args = {MemesBinary().string(), "-q", "pack", "--store", store};
+      args = {memes, "-q", "pack", "--store", store};
     } else {
       args = {MEMES_STORE_FILL_PATH,     store,       "--items", "200", "--first",
               std::to_string(next_item), "--classes", "4"};
@@ -69,15 +77,15 @@ TEST(StoreKill, SigkillAtRandomMomentsNeverBreaksTheStoreOrTheShards) {
     int status = 0;
     ::waitpid(pid, &status, 0);
 
-    run = RunMemes({"verify", shards, "--store", store});
+    run = run_memes({"verify", shards, "--store", store});
     ASSERT_EQ(run.exit_code, 0) << "round " << round << " (" << (packing ? "pack" : "fill")
                                 << ", killed after " << delay_ms << " ms)\n"
                                 << run.Describe();
   }
   EXPECT_GE(kills, 20);
-  run = RunMemes({"pack", "--store", store});
+  run = run_memes({"pack", "--store", store});
   ASSERT_EQ(run.exit_code, 0) << run.Describe();
-  run = RunMemes({"verify", shards, "--store", store});
+  run = run_memes({"verify", shards, "--store", store});
   EXPECT_EQ(run.exit_code, 0) << run.Describe();
   for (const auto& entry : fs::directory_iterator(dir / "store")) {
     EXPECT_EQ(entry.path().filename().string().find("shards.tmp-"), std::string::npos)
