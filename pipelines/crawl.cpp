@@ -1,14 +1,17 @@
 // The crawl flow graph (oneTBB). The picture:
 //
-//   page_source ─► page_limiter ─► page_fetch (async: ingest::Fetcher) ─► extract (parallel)
-//        │                                                                    │ image URLs
-//   direct_source (URL lists, folders) ───────────────────────────────► image_queue
-//                                                                             │
-//   image_limiter ─► url_dedupe (serial, catalog) ─► image_fetch (async: Fetcher, or a local
-//   read) ─► store_and_decode (parallel: blob store + transform) ─► commit (serial, catalog)
-//        ▲                                                                    │
-//        └──────────────────── one decrement per image ◄──────────────────────┘
+//   page_source (URL-list slices, then search pages) ─► page_limiter ─► page_fetch (async:
+//   ingest::Fetcher) ─► page_order (sequencer) ─► extract (serial) ─► image_queue
+//   ─► image_limiter ─► url_dedupe (serial, catalog; numbers the images) ─► image_fetch (async:
+//   Fetcher, or a local read) ─► store_and_decode (parallel: blob store + transform)
+//   ─► commit_order (sequencer) ─► commit (serial, catalog) ─► image_limiter's decrement
 //   page_limiter gets its decrement when the last image of a page is committed.
+//
+// The two sequencers make the catalog's order, and so its labels and near-duplicate groups,
+// the same for the same responses however the network and the threads interleave (DESIGN.md:
+// writers are serial behind a sequencer). The price is head-of-line waiting: a slow image holds
+// the commits behind it, at most images_in_flight of them, and bodies are freed before that
+// wait, so what waits is a few 32×32 frames each.
 //
 // Every catalog call happens under `catalog_mutex` (the Store is not thread-safe for them);
 // only url_dedupe, page_fetch's resume check and commit make them.
@@ -130,7 +133,7 @@ class Committer {
   void Commit(ImageWork& image) {
     if (image.fetch.ok()) {
       ++report_.images_fetched;
-      report_.bytes += image.fetch.body.size();
+      report_.bytes += image.body_bytes;
       ++report_.fetched_per_host[HostOf(image.url)];
     } else {
       ++report_.images_failed;
@@ -144,7 +147,7 @@ class Committer {
     }
     store::ItemRecord item;
     item.blob = image.blob;
-    item.bytes = image.fetch.body.size();
+    item.bytes = image.body_bytes;
     std::vector<store::FrameData> frames;
     const Result<transform::Decoded>& decoded = *image.decoded;
     if (decoded.ok()) {
@@ -272,14 +275,27 @@ Result<CrawlReport> RunCrawl(const PipelineConfig& config, const CrawlOptions& o
   ingest::Fetcher fetcher(fetch_settings);
 
   flow::graph graph;
+  // URL lists and folders enter as slices of kDirectSlice images, ahead of the search pages,
+  // so they share the page limiter (bounded queue) and the page order.
+  constexpr size_t kDirectSlice = 64;
+  const size_t direct_pages = (direct_images.size() + kDirectSlice - 1) / kDirectSlice;
   size_t next_page = 0;
   flow::input_node<PagePtr> page_source(graph, [&](tbb::flow_control& control) -> PagePtr {
-    if (next_page >= page_tasks.size()) {
+    if (next_page >= direct_pages + page_tasks.size()) {
       control.stop();
       return {};
     }
-    const crawl::PageTask& task = page_tasks[next_page++];
     auto page = std::make_shared<PageWork>();
+    page->seq = next_page++;
+    if (page->seq < direct_pages) {
+      page->is_direct = true;
+      const size_t begin = page->seq * kDirectSlice;
+      const size_t end = std::min(direct_images.size(), begin + kDirectSlice);
+      page->direct.assign(std::make_move_iterator(direct_images.begin() + begin),
+                          std::make_move_iterator(direct_images.begin() + end));
+      return page;
+    }
+    const crawl::PageTask& task = page_tasks[page->seq - direct_pages];
     auto url = ingest::ExpandSearchUrl(task.source->url_template, task.keyword, task.page,
                                        task.source->page_size);
     page->url = url.ok() ? *url : task.source->url_template;  // checked in ListPageTasks
@@ -295,6 +311,10 @@ Result<CrawlReport> RunCrawl(const PipelineConfig& config, const CrawlOptions& o
   using PageFetchNode = flow::async_node<PagePtr, PagePtr>;
   PageFetchNode page_fetch(
       graph, flow::unlimited, [&](const PagePtr& page, PageFetchNode::gateway_type& gateway) {
+        if (page->is_direct) {
+          gateway.try_put(page);
+          return;
+        }
         {
           std::lock_guard lock(catalog_mutex);
           auto read = store->catalog().PageRead(page->url);
@@ -314,11 +334,24 @@ Result<CrawlReport> RunCrawl(const PipelineConfig& config, const CrawlOptions& o
         });
       });
 
-  // URL extraction: parallel (gumbo/RE2/JSON parsing is CPU work, one page per call).
+  // Pages leave the fetcher in any order; extraction sees them in input order.
+  flow::sequencer_node<PagePtr> page_order(graph, [](const PagePtr& page) { return page->seq; });
+
+  // URL extraction: serial, so the images enter the queue in page order (parsing a page is
+  // about a millisecond; decoding, not this, is the CPU work of a crawl).
   using ExtractNode = flow::multifunction_node<PagePtr, std::tuple<ImagePtr>>;
   ExtractNode extract(
-      graph, flow::unlimited, [&](const PagePtr& page, ExtractNode::output_ports_type& ports) {
+      graph, flow::serial, [&](const PagePtr& page, ExtractNode::output_ports_type& ports) {
         auto state = std::make_shared<PageState>();
+        if (page->is_direct) {
+          state->is_direct = true;
+          state->remaining = static_cast<int>(page->direct.size());
+          for (const ImagePtr& image : page->direct) {
+            image->page = state;
+            std::get<0>(ports).try_put(image);
+          }
+          return;
+        }
         state->url = page->url;
         state->http_status = page->fetch.http_status;
         state->already_read = page->already_read;
@@ -357,21 +390,15 @@ Result<CrawlReport> RunCrawl(const PipelineConfig& config, const CrawlOptions& o
         }
       });
 
-  size_t next_direct = 0;
-  flow::input_node<ImagePtr> direct_source(graph, [&](tbb::flow_control& control) -> ImagePtr {
-    if (next_direct >= direct_images.size()) {
-      control.stop();
-      return {};
-    }
-    return direct_images[next_direct++];
-  });
   flow::queue_node<ImagePtr> image_queue(graph);
   // Limits images in flight (see CrawlOptions::images_in_flight): bodies and frames in memory.
   flow::limiter_node<ImagePtr> image_limiter(graph, images_in_flight);
 
   // URL dedupe: serial, because it reads the catalog and the run's own set of URLs.
   std::unordered_set<std::string> seen_urls;
+  uint64_t next_image = 0;
   flow::function_node<ImagePtr, ImagePtr> url_dedupe(graph, flow::serial, [&](ImagePtr image) {
+    image->seq = next_image++;  // every message, markers too: the commit sequencer needs them all
     if (image->page_marker) return image;
     std::lock_guard lock(catalog_mutex);
     ++report.urls_found;
@@ -429,33 +456,38 @@ Result<CrawlReport> RunCrawl(const PipelineConfig& config, const CrawlOptions& o
         if (!image->decoded->ok()) {
           image->decoded = Result<transform::Decoded>(image->decoded->status().At(image->url));
         }
+        // The blob is in the store now: free the body before the commit sequencer's wait.
+        image->body_bytes = image->fetch.body.size();
+        std::string().swap(image->fetch.body);
         return image;
       });
+
+  // Commits happen in url_dedupe's order (see the picture at the top).
+  flow::sequencer_node<ImagePtr> commit_order(graph,
+                                              [](const ImagePtr& image) { return image->seq; });
 
   Committer committer(*store, catalog_mutex, report, progress ? &*progress : nullptr, page_limiter);
   flow::function_node<ImagePtr, flow::continue_msg> commit(graph, flow::serial,
                                                            [&](const ImagePtr& image) {
                                                              committer(image);
-                                                             image->fetch.body.clear();
-                                                             image->fetch.body.shrink_to_fit();
                                                              image->decoded.reset();
                                                              return flow::continue_msg();
                                                            });
 
   flow::make_edge(page_source, page_limiter);
   flow::make_edge(page_limiter, page_fetch);
-  flow::make_edge(page_fetch, extract);
+  flow::make_edge(page_fetch, page_order);
+  flow::make_edge(page_order, extract);
   flow::make_edge(flow::output_port<0>(extract), image_queue);
-  flow::make_edge(direct_source, image_queue);
   flow::make_edge(image_queue, image_limiter);
   flow::make_edge(image_limiter, url_dedupe);
   flow::make_edge(url_dedupe, image_fetch);
   flow::make_edge(image_fetch, store_and_decode);
-  flow::make_edge(store_and_decode, commit);
+  flow::make_edge(store_and_decode, commit_order);
+  flow::make_edge(commit_order, commit);
   flow::make_edge(commit, image_limiter.decrementer());
 
   page_source.activate();
-  direct_source.activate();
   graph.wait_for_all();
   fetcher.WaitIdle();
 

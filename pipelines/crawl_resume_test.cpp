@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <random>
@@ -56,14 +57,21 @@ int WaitExit(pid_t pid) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
 }
 
-// (blob, label, url) of every item: what two stores must agree on.
-std::set<std::tuple<std::string, std::string, std::string>> CatalogRows(const fs::path& dir) {
-  std::set<std::tuple<std::string, std::string, std::string>> rows;
+// (blob, label, url, near-duplicate group) of every item: what two stores must agree on.
+using Row = std::tuple<std::string, std::string, std::string, std::string>;
+std::set<Row> CatalogRows(const fs::path& dir) {
+  std::set<Row> rows;
   auto store = store::Store::Open(dir);
   EXPECT_TRUE(store.ok()) << store.status().ToString();
   if (!store.ok()) return rows;
+  auto packable = (*store)->catalog().PackIndex();
+  EXPECT_TRUE(packable.ok()) << packable.status().ToString();
+  std::map<std::string, std::string> group_of;
+  if (packable.ok()) {
+    for (const store::PackEntry& entry : *packable) group_of[entry.blob] = entry.group_key;
+  }
   Status s = (*store)->catalog().ForEachLabelRow([&](const store::LabelRow& row) {
-    rows.emplace(row.blob, row.label, row.url);
+    rows.emplace(row.blob, row.label, row.url, group_of[row.blob]);
     return Status();
   });
   EXPECT_TRUE(s.ok()) << s.ToString();

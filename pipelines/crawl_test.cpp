@@ -7,6 +7,7 @@
 #include <httplib.h>
 
 #include <filesystem>
+#include <fstream>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -156,6 +157,50 @@ TEST_F(CrawlTest, CrawlsTheSiteThenResumesWithoutRefetching) {
   EXPECT_EQ(server_.Hits("/search") + server_.Hits("/api"), search_hits + 1);
   EXPECT_EQ(server_.Hits("/img/a.png"), 1);
   EXPECT_EQ(server_.Hits("/img/e.png"), 1);
+  fs::remove_all(dir);
+}
+
+TEST_F(CrawlTest, UrlListsAndFoldersAreCrawledInOrder) {
+  const fs::path dir = TempDir("lists");
+  fs::create_directories(dir / "folder" / "dog");
+  for (int i = 0; i < 3; ++i) {
+    std::ofstream(dir / "folder" / "dog" / ("f" + std::to_string(i) + ".png"), std::ios::binary)
+        << Png(20 + i);
+  }
+  std::ofstream(dir / "folder" / "dog" / "notes.txt") << "not an image";
+  {
+    std::ofstream list(dir / "urls.csv");
+    list << "label,url\n# comment\n\n";
+    list << "cat," << server_.Url("/img/a.png") << "\n";
+    list << "dog\t" << server_.Url("/img/d.png") << "\n";
+    list << "cat," << server_.Url("/img/missing.png") << "\n";
+  }
+  PipelineConfig config = Config(dir / "store");
+  Source urls;
+  urls.kind = SourceKind::kUrls;
+  urls.name = "list";
+  urls.path = dir / "urls.csv";
+  Source folder;
+  folder.kind = SourceKind::kFolder;
+  folder.name = "local";
+  folder.path = dir / "folder";
+  config.sources = {urls, folder};
+  CrawlOptions options;
+  options.progress = false;
+  auto report = RunCrawl(config, options);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->items_new, 5) << report->ToJson();       // a, d and three folder PNGs
+  EXPECT_EQ(report->items_unusable, 1) << report->ToJson();  // notes.txt
+  EXPECT_EQ(report->images_failed, 1) << report->ToJson();   // missing.png
+  EXPECT_EQ(report->kept_per_class.at("dog"), 4);
+  EXPECT_EQ(report->pages_read, 0);
+
+  // A label that is not a class is a mistake named with its file and line.
+  std::ofstream(dir / "urls.csv", std::ios::app) << "horse," << server_.Url("/img/b.png") << "\n";
+  auto bad = RunCrawl(config, options);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().ToString().find("urls.csv:7"), std::string::npos)
+      << bad.status().ToString();
   fs::remove_all(dir);
 }
 

@@ -17,8 +17,11 @@
 
 namespace memes::pipelines::crawl {
 
-// One search page to read.
+struct ImageWork;
+
+// One search page to read (or a slice of a URL list or folder).
 struct PageWork {
+  size_t seq = 0;  // dense, in input order: the page sequencer restores this order
   std::string url;
   std::string label;
   std::string keyword;
@@ -26,6 +29,9 @@ struct PageWork {
   const ingest::UrlExtractor* extractor = nullptr;
   bool already_read = false;  // an earlier run read it (catalog)
   ingest::FetchResult fetch;
+  // A slice of a URL list or folder source: no fetch, these images are its "extraction".
+  std::vector<std::shared_ptr<ImageWork>> direct;
+  bool is_direct = false;
 };
 using PagePtr = std::shared_ptr<PageWork>;
 
@@ -36,6 +42,7 @@ struct PageState {
   std::string url;
   int http_status = 0;
   bool already_read = false;  // skipped: an earlier run read it
+  bool is_direct = false;     // a slice of a URL list or folder: never marked read
   bool mark_read = false;     // fetched and extracted: record it as read when the images are done
   Status error;               // the page itself failed (fetch or extraction)
   bool retry_later = false;   // an image failed in a way a rerun should retry
@@ -44,6 +51,7 @@ struct PageState {
 
 // One image URL (or local file) on its way to the store.
 struct ImageWork {
+  uint64_t seq = 0;  // dense, assigned by url_dedupe: the commit sequencer restores this order
   std::string url;
   std::string label;
   std::string keyword;
@@ -53,7 +61,8 @@ struct ImageWork {
   std::shared_ptr<PageState> page;   // null for URL-list and folder sources
   bool page_marker = false;          // carries no image: only closes `page`
   bool skip = false;                 // fetched already (this run or an earlier one)
-  ingest::FetchResult fetch;         // body freed once stored
+  ingest::FetchResult fetch;         // body freed once stored and decoded
+  uint64_t body_bytes = 0;           // size of the body before it was freed
   std::string blob;                  // sha256 after PutBlob
   Status stage_error;                // blob store failure
   std::optional<Result<transform::Decoded>> decoded;
