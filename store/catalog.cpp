@@ -5,6 +5,7 @@
 #include <map>
 #include <utility>
 
+#include "store/catalog_impl.h"
 #include "store/sqlite.h"
 
 namespace memes::store {
@@ -44,181 +45,29 @@ CREATE TABLE label_log(id INTEGER PRIMARY KEY, time INTEGER NOT NULL, blob TEXT 
 };
 static_assert(std::size(kMigrations) == kCatalogSchemaVersion);
 
-int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }
-
 }  // namespace
 
-// A cached prepared statement, reset when the lease ends so that no finished-with SELECT keeps
-// a read transaction (and a stale WAL snapshot) open.
-class StatementLease {
- public:
-  explicit StatementLease(Statement* statement) : statement_(statement) {}
-  StatementLease(StatementLease&& other) noexcept
-      : statement_(std::exchange(other.statement_, nullptr)) {}
-  StatementLease& operator=(StatementLease&&) = delete;
-  ~StatementLease() {
-    if (statement_) statement_->Reset();
+Status Catalog::Impl::Migrate() {
+  MEMES_ASSIGN_OR_RETURN(version, UserVersion());
+  if (version > kCatalogSchemaVersion) {
+    return Unsupported("catalog schema version " + std::to_string(version) +
+                           " is newer than this memes understands (" +
+                           std::to_string(kCatalogSchemaVersion) + "); upgrade memes",
+                       db->path().string());
   }
-  Statement* operator->() { return statement_; }
-
- private:
-  Statement* statement_;
-};
-
-struct Catalog::Impl {
-  std::unique_ptr<Database> db;
-  std::map<std::string, std::unique_ptr<Statement>, std::less<>> statements;
-
-  // The prepared statement for `sql`, prepared once per catalog.
-  Result<StatementLease> Cached(std::string_view sql) {
-    auto it = statements.find(sql);
-    if (it == statements.end()) {
-      MEMES_ASSIGN_OR_RETURN(Statement statement, db->Prepare(sql));
-      it = statements.emplace(std::string(sql), std::make_unique<Statement>(std::move(statement)))
-               .first;
-    }
-    it->second->Reset();
-    return StatementLease(it->second.get());
-  }
-  CatalogOptions options;
-  int version = 0;
-  // (phash, group) of every kept frame; loaded on the first AddItem that needs it.
-  std::vector<std::pair<uint64_t, int64_t>> phash_index;
-  bool phash_loaded = false;
-
-  Result<int> UserVersion() {
-    MEMES_ASSIGN_OR_RETURN(StatementLease stmt, Cached("PRAGMA user_version"));
-    MEMES_ASSIGN_OR_RETURN(const bool row, stmt->Step());
-    return row ? static_cast<int>(stmt->Int(0)) : 0;
-  }
-
-  Status Migrate() {
-    MEMES_ASSIGN_OR_RETURN(version, UserVersion());
-    if (version > kCatalogSchemaVersion) {
-      return Unsupported("catalog schema version " + std::to_string(version) +
-                             " is newer than this memes understands (" +
-                             std::to_string(kCatalogSchemaVersion) + "); upgrade memes",
-                         db->path().string());
-    }
-    while (version < kCatalogSchemaVersion) {
-      Transaction txn(*db);
-      MEMES_RETURN_IF_ERROR(txn.Begin());
-      // Re-read inside the write lock: another process may have migrated meanwhile.
-      MEMES_ASSIGN_OR_RETURN(version, UserVersion());
-      if (version >= kCatalogSchemaVersion) break;
-      MEMES_RETURN_IF_ERROR(db->Exec(kMigrations[version]));
-      MEMES_RETURN_IF_ERROR(db->Exec("PRAGMA user_version=" + std::to_string(version + 1)));
-      MEMES_RETURN_IF_ERROR(txn.Commit());
-      ++version;
-    }
-    return Status::Ok();
-  }
-
-  Status InTransaction(const std::function<Status()>& body) {
+  while (version < kCatalogSchemaVersion) {
     Transaction txn(*db);
     MEMES_RETURN_IF_ERROR(txn.Begin());
-    MEMES_RETURN_IF_ERROR(body());
-    return txn.Commit();
+    // Re-read inside the write lock: another process may have migrated meanwhile.
+    MEMES_ASSIGN_OR_RETURN(version, UserVersion());
+    if (version >= kCatalogSchemaVersion) break;
+    MEMES_RETURN_IF_ERROR(db->Exec(kMigrations[version]));
+    MEMES_RETURN_IF_ERROR(db->Exec("PRAGMA user_version=" + std::to_string(version + 1)));
+    MEMES_RETURN_IF_ERROR(txn.Commit());
+    ++version;
   }
-
-  Result<std::optional<int64_t>> LabelId(const std::string& name) {
-    MEMES_ASSIGN_OR_RETURN(StatementLease stmt, Cached("SELECT id FROM labels WHERE name=?"));
-    stmt->Bind(1, name);
-    MEMES_ASSIGN_OR_RETURN(const bool row, stmt->Step());
-    if (!row) return std::optional<int64_t>();
-    return std::optional<int64_t>(stmt->Int(0));
-  }
-
-  // The id of `name`, appending a new label when unknown; un-retires a retired one.
-  Result<int64_t> EnsureLabel(const std::string& name) {
-    if (name.empty()) return InvalidArgument("a label name cannot be empty");
-    if (name.find_first_of("\t\n\r") != std::string::npos) {
-      return InvalidArgument("a label name cannot hold tabs or line breaks: '" + name + "'");
-    }
-    MEMES_ASSIGN_OR_RETURN(auto id, LabelId(name));
-    if (id) {
-      MEMES_ASSIGN_OR_RETURN(StatementLease stmt, Cached("UPDATE labels SET retired=0 WHERE id=?"));
-      MEMES_RETURN_IF_ERROR(stmt->Bind(1, *id).Run());
-      return *id;
-    }
-    MEMES_ASSIGN_OR_RETURN(StatementLease stmt, Cached("INSERT INTO labels(name) VALUES(?)"));
-    MEMES_RETURN_IF_ERROR(stmt->Bind(1, name).Run());
-    return db->LastInsertRowId();
-  }
-
-  Status Log(const std::string& blob, const std::optional<std::string>& old_label,
-             const std::optional<std::string>& new_label, const std::string& action) {
-    MEMES_ASSIGN_OR_RETURN(StatementLease stmt,
-                           Cached("INSERT INTO label_log(time, blob, old_label, new_label, action) "
-                                  "VALUES(?,?,?,?,?)"));
-    return stmt->Bind(1, Now())
-        .Bind(2, blob)
-        .Bind(3, old_label)
-        .Bind(4, new_label)
-        .Bind(5, action)
-        .Run();
-  }
-
-  Result<std::optional<std::string>> ItemLabel(const std::string& blob) {
-    MEMES_ASSIGN_OR_RETURN(
-        StatementLease stmt,
-        Cached("SELECT l.name FROM items i LEFT JOIN labels l ON l.id=i.label_id "
-               "WHERE i.blob=?"));
-    stmt->Bind(1, blob);
-    MEMES_ASSIGN_OR_RETURN(const bool row, stmt->Step());
-    if (!row) return NotFound("no item with this hash", blob);
-    if (stmt->IsNull(0)) return std::optional<std::string>();
-    return std::optional<std::string>(stmt->Text(0));
-  }
-
-  Status LoadPhashIndex() {
-    if (phash_loaded) return Status::Ok();
-    MEMES_ASSIGN_OR_RETURN(
-        StatementLease stmt,
-        Cached("SELECT f.phash, i.group_id FROM frames f JOIN items i ON i.blob=f.blob "
-               "WHERE i.group_id IS NOT NULL"));
-    for (;;) {
-      MEMES_ASSIGN_OR_RETURN(const bool row, stmt->Step());
-      if (!row) break;
-      phash_index.emplace_back(static_cast<uint64_t>(stmt->Int(0)), stmt->Int(1));
-    }
-    phash_loaded = true;
-    return Status::Ok();
-  }
-
-  Status InsertFrames(const std::string& blob, std::span<const FrameRecord> frames) {
-    MEMES_ASSIGN_OR_RETURN(
-        StatementLease stmt,
-        Cached("INSERT OR REPLACE INTO frames(blob, frame_index, timestamp_ms, phash) "
-               "VALUES(?,?,?,?)"));
-    for (const FrameRecord& frame : frames) {
-      MEMES_RETURN_IF_ERROR(stmt->Bind(1, blob)
-                                .Bind(2, int64_t{frame.index})
-                                .Bind(3, frame.timestamp_ms)
-                                .Bind(4, static_cast<int64_t>(frame.phash))
-                                .Run());
-    }
-    return Status::Ok();
-  }
-
-  // The group a new item with these frames joins, creating one keyed by `blob` if none is near.
-  Result<int64_t> AssignGroup(const std::string& blob, std::span<const FrameRecord> frames) {
-    MEMES_RETURN_IF_ERROR(LoadPhashIndex());
-    int64_t best = 0;
-    for (const FrameRecord& frame : frames) {
-      for (const auto& [phash, group] : phash_index) {
-        if ((best == 0 || group < best) &&
-            PhashDistance(phash, frame.phash) <= options.near_duplicate_distance) {
-          best = group;
-        }
-      }
-    }
-    if (best != 0) return best;
-    MEMES_ASSIGN_OR_RETURN(StatementLease stmt, Cached("INSERT INTO groups(key) VALUES(?)"));
-    MEMES_RETURN_IF_ERROR(stmt->Bind(1, blob).Run());
-    return db->LastInsertRowId();
-  }
-};
+  return Status::Ok();
+}
 
 Catalog::Catalog(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Catalog::~Catalog() = default;
@@ -275,7 +124,7 @@ Result<AddResult> Catalog::AddItem(const ItemRecord& item, const SourceRecord* s
       } else {
         insert->BindNull(9);
       }
-      MEMES_RETURN_IF_ERROR(insert->Bind(10, Now()).Run());
+      MEMES_RETURN_IF_ERROR(insert->Bind(10, CatalogNow()).Run());
       MEMES_RETURN_IF_ERROR(impl_->InsertFrames(item.blob, frames));
       for (const FrameRecord& frame : frames) new_phashes.emplace_back(frame.phash, result.group);
     }
@@ -326,7 +175,7 @@ Status Catalog::RecordError(const std::string& url, const std::string& stage,
   MEMES_ASSIGN_OR_RETURN(
       StatementLease stmt,
       impl_->Cached("INSERT INTO errors(time, url, stage, message) VALUES(?,?,?,?)"));
-  return stmt->Bind(1, Now()).Bind(2, url).Bind(3, stage).Bind(4, message).Run();
+  return stmt->Bind(1, CatalogNow()).Bind(2, url).Bind(3, stage).Bind(4, message).Run();
 }
 
 Result<UrlState> Catalog::LookupUrl(const std::string& url) {
@@ -346,196 +195,13 @@ Status Catalog::MarkPageRead(const std::string& url, int http_status) {
   MEMES_ASSIGN_OR_RETURN(
       StatementLease stmt,
       impl_->Cached("INSERT OR REPLACE INTO pages(url, read_at, http_status) VALUES(?,?,?)"));
-  return stmt->Bind(1, url).Bind(2, Now()).Bind(3, int64_t{http_status}).Run();
+  return stmt->Bind(1, url).Bind(2, CatalogNow()).Bind(3, int64_t{http_status}).Run();
 }
 
 Result<bool> Catalog::PageRead(const std::string& url) {
   MEMES_ASSIGN_OR_RETURN(StatementLease stmt, impl_->Cached("SELECT 1 FROM pages WHERE url=?"));
   stmt->Bind(1, url);
   return stmt->Step();
-}
-
-Result<std::vector<LabelInfo>> Catalog::Labels() {
-  MEMES_ASSIGN_OR_RETURN(
-      StatementLease stmt,
-      impl_->Cached("SELECT l.id, l.name, l.retired, "
-                    "  (SELECT COUNT(*) FROM items i WHERE i.label_id=l.id AND i.dropped=0), "
-                    "  (SELECT COUNT(*) FROM items i WHERE i.label_id=l.id AND i.dropped=1) "
-                    "FROM labels l ORDER BY l.id"));
-  std::vector<LabelInfo> labels;
-  for (;;) {
-    MEMES_ASSIGN_OR_RETURN(const bool row, stmt->Step());
-    if (!row) break;
-    labels.push_back({stmt->Int(0), stmt->Text(1), stmt->Int(2) != 0, stmt->Int(3), stmt->Int(4)});
-  }
-  return labels;
-}
-
-Result<std::vector<std::string>> Catalog::ResolvePrefix(const std::string& prefix, int limit) {
-  for (char c : prefix) {
-    if (!std::isxdigit(static_cast<unsigned char>(c)) ||
-        std::isupper(static_cast<unsigned char>(c))) {
-      return InvalidArgument("an item is named by lower-case hex (a blob hash or its prefix)",
-                             prefix);
-    }
-  }
-  MEMES_ASSIGN_OR_RETURN(
-      StatementLease stmt,
-      impl_->Cached("SELECT blob FROM items WHERE blob >= ? AND blob < ? ORDER BY blob LIMIT ?"));
-  stmt->Bind(1, prefix).Bind(2, prefix + "g").Bind(3, int64_t{limit});
-  std::vector<std::string> blobs;
-  for (;;) {
-    MEMES_ASSIGN_OR_RETURN(const bool row, stmt->Step());
-    if (!row) break;
-    blobs.push_back(stmt->Text(0));
-  }
-  return blobs;
-}
-
-Status Catalog::SetLabel(std::span<const std::string> blobs, const std::string& label,
-                         const std::string& action) {
-  return impl_->InTransaction([&]() -> Status {
-    MEMES_ASSIGN_OR_RETURN(const int64_t label_id, impl_->EnsureLabel(label));
-    MEMES_ASSIGN_OR_RETURN(StatementLease update,
-                           impl_->Cached("UPDATE items SET label_id=? WHERE blob=?"));
-    for (const std::string& blob : blobs) {
-      MEMES_ASSIGN_OR_RETURN(auto old_label, impl_->ItemLabel(blob));
-      if (old_label && *old_label == label) continue;
-      MEMES_RETURN_IF_ERROR(update->Bind(1, label_id).Bind(2, blob).Run());
-      MEMES_RETURN_IF_ERROR(impl_->Log(blob, old_label, label, action));
-    }
-    return Status::Ok();
-  });
-}
-
-Status Catalog::ClearLabel(std::span<const std::string> blobs, const std::string& action) {
-  return impl_->InTransaction([&]() -> Status {
-    MEMES_ASSIGN_OR_RETURN(StatementLease update,
-                           impl_->Cached("UPDATE items SET label_id=NULL WHERE blob=?"));
-    for (const std::string& blob : blobs) {
-      MEMES_ASSIGN_OR_RETURN(auto old_label, impl_->ItemLabel(blob));
-      if (!old_label) continue;
-      MEMES_RETURN_IF_ERROR(update->Bind(1, blob).Run());
-      MEMES_RETURN_IF_ERROR(impl_->Log(blob, old_label, std::nullopt, action));
-    }
-    return Status::Ok();
-  });
-}
-
-Status Catalog::RenameLabel(const std::string& old_name, const std::string& new_name) {
-  return impl_->InTransaction([&]() -> Status {
-    MEMES_ASSIGN_OR_RETURN(auto old_id, impl_->LabelId(old_name));
-    if (!old_id) return NotFound("no label named '" + old_name + "'");
-    MEMES_ASSIGN_OR_RETURN(auto new_id, impl_->LabelId(new_name));
-    if (new_id) {
-      return InvalidArgument("label '" + new_name + "' exists already; use `label merge " +
-                             old_name + " " + new_name + "`");
-    }
-    if (new_name.empty() || new_name.find_first_of("\t\n\r") != std::string::npos) {
-      return InvalidArgument("bad label name '" + new_name + "'");
-    }
-    MEMES_ASSIGN_OR_RETURN(StatementLease update,
-                           impl_->Cached("UPDATE labels SET name=? WHERE id=?"));
-    MEMES_RETURN_IF_ERROR(update->Bind(1, new_name).Bind(2, *old_id).Run());
-    MEMES_ASSIGN_OR_RETURN(StatementLease items,
-                           impl_->Cached("SELECT blob FROM items WHERE label_id=?"));
-    items->Bind(1, *old_id);
-    for (;;) {
-      MEMES_ASSIGN_OR_RETURN(const bool row, items->Step());
-      if (!row) break;
-      MEMES_RETURN_IF_ERROR(impl_->Log(items->Text(0), old_name, new_name, "rename"));
-    }
-    return Status::Ok();
-  });
-}
-
-Status Catalog::MergeLabels(const std::string& from, const std::string& into) {
-  if (from == into) return InvalidArgument("cannot merge a label into itself: '" + from + "'");
-  return impl_->InTransaction([&]() -> Status {
-    MEMES_ASSIGN_OR_RETURN(auto from_id, impl_->LabelId(from));
-    if (!from_id) return NotFound("no label named '" + from + "'");
-    MEMES_ASSIGN_OR_RETURN(const int64_t into_id, impl_->EnsureLabel(into));
-    MEMES_ASSIGN_OR_RETURN(StatementLease items,
-                           impl_->Cached("SELECT blob FROM items WHERE label_id=?"));
-    items->Bind(1, *from_id);
-    for (;;) {
-      MEMES_ASSIGN_OR_RETURN(const bool row, items->Step());
-      if (!row) break;
-      MEMES_RETURN_IF_ERROR(impl_->Log(items->Text(0), from, into, "merge"));
-    }
-    MEMES_ASSIGN_OR_RETURN(StatementLease move,
-                           impl_->Cached("UPDATE items SET label_id=? WHERE label_id=?"));
-    MEMES_RETURN_IF_ERROR(move->Bind(1, into_id).Bind(2, *from_id).Run());
-    MEMES_ASSIGN_OR_RETURN(StatementLease retire,
-                           impl_->Cached("UPDATE labels SET retired=1 WHERE id=?"));
-    return retire->Bind(1, *from_id).Run();
-  });
-}
-
-Status Catalog::SetDropped(std::span<const std::string> blobs, bool dropped) {
-  return impl_->InTransaction([&]() -> Status {
-    MEMES_ASSIGN_OR_RETURN(StatementLease update,
-                           impl_->Cached("UPDATE items SET dropped=? WHERE blob=?"));
-    for (const std::string& blob : blobs) {
-      MEMES_ASSIGN_OR_RETURN(auto label, impl_->ItemLabel(blob));
-      MEMES_RETURN_IF_ERROR(update->Bind(1, int64_t{dropped ? 1 : 0}).Bind(2, blob).Run());
-      MEMES_RETURN_IF_ERROR(impl_->Log(blob, label, label, dropped ? "drop" : "undrop"));
-    }
-    return Status::Ok();
-  });
-}
-
-Status Catalog::ImportLabels(std::span<const LabelRow> rows, const std::string& action) {
-  return impl_->InTransaction([&]() -> Status {
-    MEMES_ASSIGN_OR_RETURN(StatementLease label_update,
-                           impl_->Cached("UPDATE items SET label_id=? WHERE blob=?"));
-    MEMES_ASSIGN_OR_RETURN(StatementLease dropped_query,
-                           impl_->Cached("SELECT dropped FROM items WHERE blob=?"));
-    MEMES_ASSIGN_OR_RETURN(StatementLease dropped_update,
-                           impl_->Cached("UPDATE items SET dropped=? WHERE blob=?"));
-    for (const LabelRow& row : rows) {
-      MEMES_ASSIGN_OR_RETURN(auto old_label, impl_->ItemLabel(row.blob));
-      const std::optional<std::string> new_label =
-          row.label.empty() ? std::nullopt : std::optional<std::string>(row.label);
-      if (old_label != new_label) {
-        if (new_label) {
-          MEMES_ASSIGN_OR_RETURN(const int64_t id, impl_->EnsureLabel(*new_label));
-          label_update->Bind(1, id);
-        } else {
-          label_update->BindNull(1);
-        }
-        MEMES_RETURN_IF_ERROR(label_update->Bind(2, row.blob).Run());
-        MEMES_RETURN_IF_ERROR(impl_->Log(row.blob, old_label, new_label, action));
-      }
-      dropped_query->Reset();
-      dropped_query->Bind(1, row.blob);
-      MEMES_ASSIGN_OR_RETURN(const bool found, dropped_query->Step());
-      if (found && (dropped_query->Int(0) != 0) != row.dropped) {
-        dropped_query->Reset();
-        MEMES_RETURN_IF_ERROR(
-            dropped_update->Bind(1, int64_t{row.dropped ? 1 : 0}).Bind(2, row.blob).Run());
-        MEMES_RETURN_IF_ERROR(
-            impl_->Log(row.blob, new_label, new_label, row.dropped ? "drop" : "undrop"));
-      }
-      dropped_query->Reset();
-    }
-    return Status::Ok();
-  });
-}
-
-Result<std::vector<std::string>> Catalog::LabelLog() {
-  MEMES_ASSIGN_OR_RETURN(
-      StatementLease stmt,
-      impl_->Cached("SELECT time, blob, COALESCE(old_label,''), COALESCE(new_label,''), "
-                    "action FROM label_log ORDER BY id"));
-  std::vector<std::string> rows;
-  for (;;) {
-    MEMES_ASSIGN_OR_RETURN(const bool row, stmt->Step());
-    if (!row) break;
-    rows.push_back(std::to_string(stmt->Int(0)) + "\t" + stmt->Text(1) + "\t" + stmt->Text(2) +
-                   "\t" + stmt->Text(3) + "\t" + stmt->Text(4));
-  }
-  return rows;
 }
 
 Result<std::vector<PackEntry>> Catalog::PackIndex() {
