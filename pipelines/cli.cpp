@@ -10,6 +10,7 @@
 #include "core/version.h"
 #include "ingest/library_versions.h"
 #include "pipelines/command.h"
+#include "pipelines/crawl.h"
 #include "store/library_versions.h"
 #include "train/library_versions.h"
 #include "transform/library_versions.h"
@@ -66,7 +67,7 @@ int RunCli(int argc, char** argv) {
       "error.\nRun `memes COMMAND --help` for a command's options.");
 
   CommandRegistry registry;
-  AddPendingCommand(app, registry, "crawl", "Crawl keyword lists into a store", "issue 5");
+  AddCrawlCommand(app, registry);
   AddInspectCommand(app, registry);
   AddPackCommand(app, registry);
   AddLabelCommand(app, registry);
