@@ -104,10 +104,12 @@ int RunDemo(const DemoOptions& options) {
   if (fatal(Step("3. verify the shards", {"verify", shards}))) return kExitUsage;
   const std::string preview = (dir / "preview.png").string();
   Step("4. preview each class", {"preview", "--store", store, "--out", preview});
-  if (fatal(
-          Step("5. train the " + options.preset + " SE-ResNeXt",
-               {"train", shards, "--preset", options.preset, "--epochs",
-                std::to_string(options.epochs), "--out", run, "--threads", threads, "--resume"}))) {
+  std::vector<std::string> train_args = {
+      "train", shards, "--preset",  options.preset, "--epochs", std::to_string(options.epochs),
+      "--out", run,    "--threads", threads};
+  // A second demo run continues the first one's training instead of starting over.
+  if (fs::exists(dir / "run" / "last.pt")) train_args.push_back("--resume");
+  if (fatal(Step("5. train the " + options.preset + " SE-ResNeXt", train_args))) {
     return kExitUsage;
   }
   if (fatal(Step("6. evaluate", {"eval", model, shards, "--out", run}))) return kExitUsage;

@@ -13,7 +13,7 @@ namespace memes::pipelines {
 
 struct DemoOptions {
   std::filesystem::path dir = "memes-demo";
-  int stickers_per_class = 30;
+  int stickers_per_class = 40;
   int epochs = 15;
   std::string preset = "tiny";
   int threads = 0;  // 0: all cores
