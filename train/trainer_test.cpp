@@ -32,7 +32,7 @@ class TrainerTest : public ::testing::Test {
     options.run_dir = root_ / run;
     options.preset = "tiny";
     options.batch_size = 16;
-    options.threads = 2;
+    options.threads = 1;  // one OpenMP thread: no barrier spinning when the suite runs -j2
     options.progress = false;
     options.seed = 5;
     return options;
