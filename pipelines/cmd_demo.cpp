@@ -21,6 +21,12 @@ void AddDemoCommand(CLI::App& app, CommandRegistry& registry) {
   command->add_option("--preset", options->preset, "Model preset")->capture_default_str();
   command->add_option("--threads", options->threads, "CPU threads (0: all cores)")
       ->capture_default_str();
+  command
+      ->add_option("--port", options->port,
+                   "Port of the demo site on 127.0.0.1 (0: any free port; a taken port falls "
+                   "back to a free one)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 65534));
   registry.Add(command, [options] { return RunDemo(*options); });
 }
 

@@ -63,6 +63,8 @@ int RunDemo(const DemoOptions& options) {
   demo::DemoSiteOptions site_options;
   site_options.classes = parsed->classes;
   site_options.stickers_per_class = options.stickers_per_class;
+  site_options.preferred_port = options.port;
+  site_options.preferred_slow_port = options.port == 0 ? 0 : options.port + 1;
   site_options.pages = parsed->sources.empty() ? 3 : parsed->sources.front().pages;
   std::cout << "Drawing the demo sticker site (" << parsed->classes.size() << " classes × "
             << options.stickers_per_class << " stickers)…" << std::endl;

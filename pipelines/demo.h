@@ -17,6 +17,9 @@ struct DemoOptions {
   int epochs = 15;
   std::string preset = "tiny";
   int threads = 0;  // 0: all cores
+  // The site's port (its slow host takes the next one); 0 picks free ports, which a second run
+  // cannot resume from since the URLs change.
+  int port = 47811;
 };
 
 // Returns the exit status: 0 when every step ran, 2 when one could not.
