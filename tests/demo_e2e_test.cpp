@@ -23,8 +23,10 @@ TEST(DemoE2e, ShortDemoProducesVerifiedShardsAModelAndAPreview) {
   // The same port for both runs, so the second sees the same URLs; away from the default so a
   // demo a person is running does not collide.
   const std::string port = std::to_string(30000 + ::getpid() % 20000);
-  const std::vector<std::string> args = {"demo",     dir.string(), "--stickers", "24",
-                                         "--epochs", "8",          "--port",     port};
+  // One LibTorch thread: ctest runs other suites beside this one, and OpenMP threads that spin at
+  // barriers on an oversubscribed 2-core machine make training tens of times slower.
+  const std::vector<std::string> args = {
+      "demo", dir.string(), "--stickers", "24", "--epochs", "8", "--port", port, "--threads", "1"};
   std::vector<std::string> with_dir = args;
   with_dir.insert(with_dir.begin() + 1, "--dir");
   RunOptions options;
