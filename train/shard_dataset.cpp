@@ -1,10 +1,5 @@
 #include "train/shard_dataset.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -19,45 +14,6 @@
 namespace memes::train {
 
 namespace fs = std::filesystem;
-
-Result<MappedFile> MappedFile::Open(const fs::path& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return IoError(std::string("cannot open: ") + std::strerror(errno), path.string());
-  struct stat info {};
-  if (::fstat(fd, &info) != 0) {
-    const int error = errno;
-    ::close(fd);
-    return IoError(std::string("cannot stat: ") + std::strerror(error), path.string());
-  }
-  MappedFile file;
-  file.size_ = static_cast<size_t>(info.st_size);
-  if (file.size_ > 0) {
-    void* data = ::mmap(nullptr, file.size_, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (data == MAP_FAILED) {
-      const int error = errno;
-      ::close(fd);
-      return IoError(std::string("cannot mmap: ") + std::strerror(error), path.string());
-    }
-    ::madvise(data, file.size_, MADV_WILLNEED);
-    file.data_ = static_cast<const uint8_t*>(data);
-  }
-  ::close(fd);  // the mapping keeps the file alive
-  return file;
-}
-
-MappedFile::~MappedFile() {
-  if (data_ != nullptr) ::munmap(const_cast<uint8_t*>(data_), size_);
-}
-MappedFile::MappedFile(MappedFile&& other) noexcept
-    : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
-MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
-  if (this != &other) {
-    if (data_ != nullptr) ::munmap(const_cast<uint8_t*>(data_), size_);
-    data_ = std::exchange(other.data_, nullptr);
-    size_ = std::exchange(other.size_, 0);
-  }
-  return *this;
-}
 
 namespace {
 
@@ -159,17 +115,12 @@ Result<ShardDataset> ShardDataset::Open(const fs::path& folder, const ShardOpenO
   int max_label = -1;
   for (const std::string& name : all) {
     const fs::path path = folder / name;
-    MEMES_ASSIGN_OR_RETURN(MappedFile file, MappedFile::Open(path));
-    const auto bytes = file.bytes();
     const size_t record = dataset.record_bytes_;
-    // Invariant checked here: every record is exactly record_bytes long.
-    if (bytes.size() % record != 0) {
-      return Corrupt(std::to_string(bytes.size()) + " bytes is not a whole number of " +
-                         std::to_string(record) + "-byte records: record " +
-                         std::to_string(bytes.size() / record) + " is truncated (" +
-                         std::to_string(bytes.size() % record) + " bytes)",
-                     path.string());
-    }
+    // Invariant checked by MappedShard::Open: every record is exactly record_bytes long (a
+    // partial one is named in the error).
+    MEMES_ASSIGN_OR_RETURN(store::MappedShard file,
+                           store::MappedShard::Open(path, static_cast<int>(record)));
+    const auto bytes = file.bytes();
     if (dataset.has_manifest_) {
       if (!files.contains(name)) return Corrupt("not listed in dataset.json", path.string());
       const auto& entry = files[name];

@@ -15,28 +15,11 @@
 #include <vector>
 
 #include "core/status.h"
+#include "store/shard_reader.h"
 
 namespace memes::train {
 
 enum class Split { kTrain, kTest };
-
-// A read-only memory map of one whole file (RAII; move-only).
-class MappedFile {
- public:
-  MappedFile() = default;
-  static Result<MappedFile> Open(const std::filesystem::path& path);
-  ~MappedFile();
-  MappedFile(MappedFile&& other) noexcept;
-  MappedFile& operator=(MappedFile&& other) noexcept;
-  MappedFile(const MappedFile&) = delete;
-  MappedFile& operator=(const MappedFile&) = delete;
-
-  std::span<const uint8_t> bytes() const { return {data_, size_}; }
-
- private:
-  const uint8_t* data_ = nullptr;
-  size_t size_ = 0;
-};
 
 struct ShardOpenOptions {
   bool verify_hashes = true;  // sha256 of every file against dataset.json (when present)
@@ -75,7 +58,7 @@ class ShardDataset {
   std::vector<std::string> classes_;
   std::array<float, 3> mean_{};
   std::array<float, 3> std_{};
-  std::vector<MappedFile> files_;
+  std::vector<store::MappedShard> files_;  // store/ owns the mapping and its size check
   // Invariant: every pointer addresses a whole record inside one of files_, label < classes.
   std::vector<const uint8_t*> train_;
   std::vector<const uint8_t*> test_;
