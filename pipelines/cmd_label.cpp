@@ -1,5 +1,5 @@
-// `memes label …`: list, set, rename, merge, drop/undrop, export, import and log of the labels
-// in a store's catalog. Every change is one catalog transaction and is logged there.
+// `memes label …`: list, set, rename, merge, drop/undrop, export, import, group and log of the
+// labels in a store's catalog. Every change is one catalog transaction and is logged there.
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
@@ -156,6 +156,28 @@ void AddLabelCommand(CLI::App& app, CommandRegistry& registry) {
       return kExitUsage;
     }
     std::cout << "applied " << *rows << " rows from " << a.first << "\n";
+    return kExitOk;
+  });
+
+  CLI::App* grouper = label->add_subcommand(
+      "group", "Merge near-duplicate groups from a CSV of url,group or hash,group rows");
+  grouper->add_option("file", args->first, "FILE.csv")->required()->check(CLI::ExistingFile);
+  grouper->footer(
+      "Every item named with one group key ends up in one near-duplicate group, so pack's\n"
+      "split keeps them on one side (e.g. one emoji drawn by two vendors). The header line\n"
+      "(url,group or hash,group) is optional. A malformed row changes nothing; rows naming\n"
+      "no catalogued item are listed and skipped, the rest is applied in one transaction\n"
+      "and logged (`label log`, action \"group KEY\").");
+  AddAction(*actions, grouper, [](store::Store& store, const LabelArgs& a) {
+    auto report = store::ApplyGroupCsv(store.catalog(), a.first);
+    if (!report.ok()) {
+      std::cerr << "memes label group: " << report.status().ToString() << "\nnothing was changed\n";
+      return kExitUsage;
+    }
+    for (const std::string& line : report->unknown) std::cerr << line << "\n";
+    std::cout << "read " << report->rows << " rows: " << report->groups << " groups, "
+              << report->moved << " items moved into a merged group, " << report->unknown.size()
+              << " rows naming no item (skipped)\n";
     return kExitOk;
   });
 

@@ -32,6 +32,7 @@ struct PackArgs {
   double test_fraction = 0.2;
   uint64_t seed = 0;
   int64_t max_per_class = 0;
+  std::string split_unit = "group";
 };
 
 int RunPack(const PackArgs& args) {
@@ -47,6 +48,8 @@ int RunPack(const PackArgs& args) {
   options.test_fraction = args.test_fraction;
   options.seed = args.seed;
   options.max_per_class = args.max_per_class;
+  options.split_unit =
+      args.split_unit == "image" ? store::SplitUnit::kImage : store::SplitUnit::kGroup;
   options.progress = LogEnabled(LogLevel::kInfo);
   auto report = store::Pack(**store, options);
   if (!report.ok()) {
@@ -91,6 +94,12 @@ void AddPackCommand(CLI::App& app, CommandRegistry& registry) {
       ->add_option("--max-per-class", args->max_per_class,
                    "At most this many items per class (0: all)")
       ->check(CLI::NonNegativeNumber);
+  command
+      ->add_option("--split-unit", args->split_unit,
+                   "What the split puts on one side: group (near-duplicate group, leak-free) or "
+                   "image (each item alone; near-duplicates leak across, only to measure that)")
+      ->check(CLI::IsMember({"group", "image"}))
+      ->capture_default_str();
   command->footer(
       "Output: data_batch_N.bin (<= 10000 records), test_batch.bin, batches.meta.txt,\n"
       "dataset.json, index.tsv (layout: store/FORMAT.md). The folder is replaced whole;\n"

@@ -83,6 +83,12 @@ struct LabelRow {
 
 enum class UrlState { kUnknown, kFetched, kFailed };
 
+// One set of items that must share a near-duplicate group (`memes label group`).
+struct GroupMerge {
+  std::string name;                // the caller's group key (logged)
+  std::vector<std::string> blobs;  // existing items
+};
+
 struct CatalogOptions {
   // Two items whose frames' perceptual hashes differ in at most this many bits share a group.
   int near_duplicate_distance = 6;
@@ -135,6 +141,14 @@ class Catalog {
   // Applies exported rows (label, dropped) in one transaction; only changes are logged.
   // Requires: every blob exists (callers validate first, to name the offending line).
   Status ImportLabels(std::span<const LabelRow> rows, const std::string& action = "import");
+  // Puts all items of the groups of each merge's blobs into one group: the lowest-numbered of
+  // them, so its key (and its split side) stays; emptied groups are deleted. Items without a
+  // group (no frames) are left alone. One transaction for all merges; every item that changes
+  // group is logged (label unchanged) with action "group <name>". Returns the items moved.
+  // Requires: every blob exists (NotFound otherwise, nothing changed).
+  Result<int64_t> MergeGroups(std::span<const GroupMerge> merges);
+  // The item fetched from `url` (its first source), if any.
+  Result<std::optional<std::string>> ItemByUrl(const std::string& url);
   // Rows of the label-change log: "time\tblob\told\tnew\taction".
   Result<std::vector<std::string>> LabelLog();
 

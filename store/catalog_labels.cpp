@@ -1,5 +1,6 @@
-// Catalog: labels, drops, the label CSV import and the label-change log.
+// Catalog: labels, drops, the label CSV import, group merges and the label-change log.
 #include <cctype>
+#include <set>
 
 #include "store/catalog.h"
 #include "store/catalog_impl.h"
@@ -172,6 +173,65 @@ Status Catalog::ImportLabels(std::span<const LabelRow> rows, const std::string& 
     }
     return Status::Ok();
   });
+}
+
+Result<int64_t> Catalog::MergeGroups(std::span<const GroupMerge> merges) {
+  int64_t moved = 0;
+  const Status status = impl_->InTransaction([&]() -> Status {
+    MEMES_ASSIGN_OR_RETURN(StatementLease group_of,
+                           impl_->Cached("SELECT group_id FROM items WHERE blob=?"));
+    MEMES_ASSIGN_OR_RETURN(StatementLease members,
+                           impl_->Cached("SELECT blob FROM items WHERE group_id=? ORDER BY blob"));
+    MEMES_ASSIGN_OR_RETURN(StatementLease move,
+                           impl_->Cached("UPDATE items SET group_id=? WHERE group_id=?"));
+    MEMES_ASSIGN_OR_RETURN(StatementLease remove, impl_->Cached("DELETE FROM groups WHERE id=?"));
+    for (const GroupMerge& merge : merges) {
+      std::set<int64_t> groups;
+      for (const std::string& blob : merge.blobs) {
+        group_of->Reset();
+        group_of->Bind(1, blob);
+        MEMES_ASSIGN_OR_RETURN(const bool row, group_of->Step());
+        if (!row) return NotFound("no item with this hash", blob);
+        if (!group_of->IsNull(0)) groups.insert(group_of->Int(0));
+      }
+      group_of->Reset();
+      if (groups.size() < 2) continue;
+      const int64_t target = *groups.begin();
+      for (auto it = std::next(groups.begin()); it != groups.end(); ++it) {
+        std::vector<std::string> blobs;
+        members->Reset();
+        members->Bind(1, *it);
+        for (;;) {
+          MEMES_ASSIGN_OR_RETURN(const bool row, members->Step());
+          if (!row) break;
+          blobs.push_back(members->Text(0));
+        }
+        members->Reset();
+        for (const std::string& blob : blobs) {
+          MEMES_ASSIGN_OR_RETURN(auto label, impl_->ItemLabel(blob));
+          MEMES_RETURN_IF_ERROR(impl_->Log(blob, label, label, "group " + merge.name));
+        }
+        MEMES_RETURN_IF_ERROR(move->Bind(1, target).Bind(2, *it).Run());
+        MEMES_RETURN_IF_ERROR(remove->Bind(1, *it).Run());
+        moved += static_cast<int64_t>(blobs.size());
+      }
+    }
+    return Status::Ok();
+  });
+  // Group ids changed under the cached (phash, group) index: reload it when next needed.
+  impl_->phash_index.clear();
+  impl_->phash_loaded = false;
+  if (!status.ok()) return status;
+  return moved;
+}
+
+Result<std::optional<std::string>> Catalog::ItemByUrl(const std::string& url) {
+  MEMES_ASSIGN_OR_RETURN(StatementLease stmt,
+                         impl_->Cached("SELECT blob FROM sources WHERE url=? ORDER BY id LIMIT 1"));
+  stmt->Bind(1, url);
+  MEMES_ASSIGN_OR_RETURN(const bool row, stmt->Step());
+  if (!row) return std::optional<std::string>();
+  return std::optional<std::string>(stmt->Text(0));
 }
 
 Result<std::vector<std::string>> Catalog::LabelLog() {

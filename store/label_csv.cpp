@@ -1,5 +1,6 @@
 #include "store/label_csv.h"
 
+#include <map>
 #include <set>
 
 #include "store/file_util.h"
@@ -150,6 +151,57 @@ Result<int64_t> ImportLabelCsv(Catalog& catalog, const fs::path& path) {
   MEMES_ASSIGN_OR_RETURN(std::vector<LabelRow> rows, ReadLabelCsv(catalog, path));
   MEMES_RETURN_IF_ERROR(catalog.ImportLabels(rows));
   return static_cast<int64_t>(rows.size());
+}
+
+Result<GroupCsvReport> ApplyGroupCsv(Catalog& catalog, const fs::path& path) {
+  MEMES_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadWholeFile(path));
+  std::string text(bytes.begin(), bytes.end());
+  if (text.starts_with("\xEF\xBB\xBF")) text.erase(0, 3);
+  const std::string name = path.string();
+  MEMES_ASSIGN_OR_RETURN(std::vector<CsvRecord> records, ParseCsv(text, name));
+  size_t first = 0;
+  if (!records.empty() && records[0].fields.size() == 2 &&
+      (records[0].fields[0] == "url" || records[0].fields[0] == "hash") &&
+      records[0].fields[1] == "group") {
+    first = 1;
+  }
+  GroupCsvReport report;
+  std::map<std::string, std::set<std::string>> members;  // group key -> blobs
+  for (size_t r = first; r < records.size(); ++r) {
+    const CsvRecord& record = records[r];
+    const std::string where = name + ":" + std::to_string(record.line);
+    if (record.fields.size() != 2) {
+      return InvalidArgument(
+          std::to_string(record.fields.size()) + " fields; expected url,group or hash,group",
+          where);
+    }
+    const std::string& item = record.fields[0];
+    const std::string& key = record.fields[1];
+    if (item.empty() || key.empty()) return InvalidArgument("empty item or group key", where);
+    ++report.rows;
+    std::optional<std::string> blob;
+    if (IsBlobHash(item)) {
+      MEMES_ASSIGN_OR_RETURN(const bool known, catalog.HasItem(item));
+      if (known) blob = item;
+    } else {
+      MEMES_ASSIGN_OR_RETURN(blob, catalog.ItemByUrl(item));
+    }
+    if (!blob) {
+      report.unknown.push_back(
+          where + ": no item " +
+          (IsBlobHash(item) ? item.substr(0, 12) + "…" : "fetched from " + item) +
+          " in this store");
+      continue;
+    }
+    members[key].insert(*blob);
+  }
+  std::vector<GroupMerge> merges;
+  for (auto& [key, blobs] : members) {
+    merges.push_back({key, std::vector<std::string>(blobs.begin(), blobs.end())});
+  }
+  report.groups = static_cast<int64_t>(merges.size());
+  MEMES_ASSIGN_OR_RETURN(report.moved, catalog.MergeGroups(merges));
+  return report;
 }
 
 }  // namespace memes::store

@@ -25,6 +25,23 @@ Result<std::vector<LabelRow>> ReadLabelCsv(Catalog& catalog, const std::filesyst
 // Returns the number of rows read.
 Result<int64_t> ImportLabelCsv(Catalog& catalog, const std::filesystem::path& path);
 
+// The outcome of ApplyGroupCsv.
+struct GroupCsvReport {
+  int64_t rows = 0;                  // data rows read
+  int64_t groups = 0;                // distinct group keys with at least one known item
+  int64_t moved = 0;                 // items that changed group
+  std::vector<std::string> unknown;  // "FILE:LINE: no item …" for rows naming no catalogued item
+};
+
+// `memes label group FILE.csv`: rows "url,group" or "hash,group" (RFC 4180 quoting; a header
+// line "url,group" or "hash,group" is optional). A first field of 64 lower-case hex is a blob
+// hash, anything else a source URL. Every item named with one group key ends up in one
+// near-duplicate group (Catalog::MergeGroups), so the split keeps them on one side.
+// Malformed rows (not two fields, empty key) are errors naming FILE:LINE and nothing changes;
+// rows naming an unknown URL or hash are listed in report.unknown and skipped, the rest is
+// applied in one transaction.
+Result<GroupCsvReport> ApplyGroupCsv(Catalog& catalog, const std::filesystem::path& path);
+
 // One CSV field, quoted when it holds a comma, quote, CR or LF (or starts/ends with a space).
 std::string CsvField(const std::string& text);
 

@@ -109,5 +109,62 @@ TEST_F(LabelCsvTest, ErrorsNameTheLineAndChangeNothing) {
   for (const LabelInfo& label : *labels) EXPECT_NE(label.name, "x");
 }
 
+TEST_F(LabelCsvTest, GroupCsvMergesGroupsByUrlOrHashAndSkipsUnknownRows) {
+  Catalog& catalog = store_->catalog();
+  // Four items with frames far apart in phash: four groups of their own.
+  const uint64_t phashes[] = {0, ~0ULL, 0xFFFFFFFFULL, 0xFFFFFFFF00000000ULL};
+  std::vector<std::string> blobs;
+  for (int i = 0; i < 4; ++i) {
+    const std::string blob(64, static_cast<char>('1' + i));
+    const SourceRecord source{"http://site/img/" + std::to_string(i) + ".png", "", "", "", 0, 200};
+    const FrameRecord frame{0, 0, phashes[i]};
+    auto added = catalog.AddItem({blob, 1, "png", 1, 1, 1, kItemOk, ""}, &source,
+                                 std::span<const FrameRecord>(&frame, 1), "smileys");
+    ASSERT_TRUE(added.ok()) << added.status().ToString();
+    blobs.push_back(blob);
+  }
+  auto group_key = [&](const std::string& blob) {
+    auto entries = catalog.PackIndex();
+    for (const PackEntry& entry : *entries) {
+      if (entry.blob == blob) return entry.group_key;
+    }
+    return std::string();
+  };
+  ASSERT_NE(group_key(blobs[0]), group_key(blobs[1]));
+
+  // A malformed row changes nothing and names its line.
+  Write(dir_ / "bad.csv", "url,group\nhttp://site/img/0.png,1f600\n" + blobs[1] + ",1f600,x\n");
+  auto bad = ApplyGroupCsv(catalog, dir_ / "bad.csv");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().where(), (dir_ / "bad.csv").string() + ":3");
+  EXPECT_NE(group_key(blobs[0]), group_key(blobs[1]));
+
+  // No header here; one unknown URL is reported and skipped, the rest applied.
+  Write(dir_ / "groups.csv", "http://site/img/0.png,1f600\n" + blobs[1] +
+                                 ",1f600\nhttp://site/img/missing.png,1f600\n" + blobs[2] +
+                                 ",1f601\nhttp://site/img/3.png,1f601\n");
+  auto report = ApplyGroupCsv(catalog, dir_ / "groups.csv");
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->rows, 5);
+  EXPECT_EQ(report->groups, 2);
+  EXPECT_EQ(report->moved, 2);
+  ASSERT_EQ(report->unknown.size(), 1u);
+  EXPECT_NE(report->unknown[0].find("groups.csv:3"), std::string::npos) << report->unknown[0];
+  EXPECT_EQ(group_key(blobs[0]), blobs[0]) << "the lowest group keeps its key";
+  EXPECT_EQ(group_key(blobs[1]), blobs[0]);
+  EXPECT_EQ(group_key(blobs[2]), blobs[2]);
+  EXPECT_EQ(group_key(blobs[3]), blobs[2]);
+  auto log = catalog.LabelLog();
+  ASSERT_TRUE(log.ok());
+  int logged = 0;
+  for (const std::string& row : *log) logged += row.find("\tgroup 1f60") != std::string::npos;
+  EXPECT_EQ(logged, 2);
+
+  // Applying the same file again moves nothing.
+  auto again = ApplyGroupCsv(catalog, dir_ / "groups.csv");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->moved, 0);
+}
+
 }  // namespace
 }  // namespace memes::store

@@ -201,6 +201,7 @@ class PackRun {
   std::vector<uint8_t> rotated_;
   ChannelStats stats_;
   std::vector<int64_t> groups_per_split_{0, 0};
+  int64_t groups_straddling_ = 0;
 };
 
 Status PackRun::SelectItems(const std::vector<PackEntry>& entries, PackReport& report) {
@@ -231,8 +232,10 @@ Status PackRun::SelectItems(const std::vector<PackEntry>& entries, PackReport& r
   for (const PackEntry& entry : entries) {
     auto byte = label_byte.find(entry.label_id);
     if (byte == label_byte.end()) continue;  // retired label still attached (cannot happen)
+    const std::string& unit =
+        options_.split_unit == SplitUnit::kImage ? entry.blob : entry.group_key;
     selected_.push_back({&entry, OrderKey(entry.blob, options_.seed), byte->second,
-                         SplitOf(entry.group_key, options_.seed, options_.test_fraction)});
+                         SplitOf(unit, options_.seed, options_.test_fraction)});
   }
   std::sort(selected_.begin(), selected_.end(),
             [](const Selected& a, const Selected& b) { return a.order < b.order; });
@@ -247,9 +250,17 @@ Status PackRun::SelectItems(const std::vector<PackEntry>& entries, PackReport& r
       return false;
     });
   }
-  std::map<std::string_view, Split> groups;
-  for (const Selected& item : selected_) groups.emplace(item.entry->group_key, item.split);
-  for (const auto& [key, split] : groups) ++groups_per_split_[split == Split::kTest];
+  // Groups with items in each split; a group counted in both straddles the split (only
+  // possible with SplitUnit::kImage).
+  std::map<std::string_view, int> sides;  // bit 0: train, bit 1: test
+  for (const Selected& item : selected_) {
+    sides[item.entry->group_key] |= item.split == Split::kTest ? 2 : 1;
+  }
+  for (const auto& [key, bits] : sides) {
+    if (bits & 1) ++groups_per_split_[0];
+    if (bits & 2) ++groups_per_split_[1];
+    if (bits == 3) ++groups_straddling_;
+  }
   return Status::Ok();
 }
 
@@ -357,7 +368,9 @@ Status PackRun::WriteMeta(PackReport& report) {
   }
   json["counts"] = counts;
   json["items"] = items;
-  json["groups"] = {{"train", groups_per_split_[0]}, {"test", groups_per_split_[1]}};
+  json["groups"] = {{"train", groups_per_split_[0]},
+                    {"test", groups_per_split_[1]},
+                    {"both", groups_straddling_}};
   std::vector<double> mean(3, 0.0), stddev(3, 0.0);
   if (stats_.pixels > 0) {
     for (int c = 0; c < 3; ++c) {
@@ -375,7 +388,7 @@ Status PackRun::WriteMeta(PackReport& report) {
   json["test_fraction"] = options_.test_fraction;
   json["seed"] = options_.seed;
   json["max_per_class"] = options_.max_per_class;
-  json["split_unit"] = "near-duplicate group";
+  json["split_unit"] = options_.split_unit == SplitUnit::kImage ? "image" : "group";
   json["rotation"] = "quarter turns counter-clockwise (numpy.rot90 k)";
   json["created_by"] = std::string("memes ") + kMemesVersion;
   return WriteFileAtomic(temp_ / "dataset.json", json.dump(2) + "\n");

@@ -22,13 +22,20 @@ namespace memes::store {
 inline constexpr int kRecordsPerBatch = 10000;
 inline constexpr int kMaxClasses = 256;  // one label byte
 
+// What the train/test split assigns a side to (store/split.h).
+enum class SplitUnit {
+  kGroup,  // the near-duplicate group: leak-free (the default)
+  kImage,  // each item on its own: near-duplicates may straddle the split (only to measure leakage)
+};
+
 struct PackOptions {
   std::filesystem::path out;   // the shards folder (replaced whole)
   bool rot4 = true;            // --augment rot4 (true) or none
   bool rotate_test = false;    // also rotate the test split
   double test_fraction = 0.2;  // of groups, by the deterministic split hash
   uint64_t seed = 0;           // changes the split and the record order
-  int64_t max_per_class = 0;   // items per class (0: no cap), chosen by seeded hash order
+  SplitUnit split_unit = SplitUnit::kGroup;
+  int64_t max_per_class = 0;  // items per class (0: no cap), chosen by seeded hash order
   int records_per_batch = kRecordsPerBatch;
   int min_test_items = 5;  // fewer test items in a class draws a warning
   bool progress = true;    // a progress bar on stderr

@@ -11,6 +11,8 @@
 #include <set>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "core/sha256.h"
 #include "store/rotate.h"
 #include "store/shard_reader.h"
@@ -171,6 +173,41 @@ TEST_F(PackTest, SplitIsStableUnderAdditionsAndRelabelsAndGroupsNeverStraddle) {
   for (const auto& blob : blobs) {
     EXPECT_EQ(after.at(blob) == "test_batch.bin", is_test(blob)) << blob;
   }
+}
+
+TEST_F(PackTest, SplitUnitImageLetsGroupsStraddleAndGroupNever) {
+  options_.test_fraction = 0.5;
+  std::vector<std::string> blobs;
+  for (int i = 0; i < 120; ++i) blobs.push_back(AddItem(i, i % 2 ? "a" : "b", 1, i / 6));
+  // Number of 6-item groups with members on both sides, and dataset.json's record of it.
+  auto straddling = [&](int& both_in_json, std::string& unit) {
+    std::map<std::string, std::string> side;
+    for (const IndexRow& row : ReadIndex(options_.out)) side[row.blob] = row.file;
+    int both = 0;
+    for (int g = 0; g < 20; ++g) {
+      std::set<bool> sides;
+      for (int k = 0; k < 6; ++k) sides.insert(side.at(blobs[g * 6 + k]) == "test_batch.bin");
+      both += sides.size() == 2;
+    }
+    std::ifstream in(options_.out / "dataset.json");
+    const auto json = nlohmann::json::parse(in);
+    both_in_json = json["groups"]["both"].get<int>();
+    unit = json["split_unit"].get<std::string>();
+    return both;
+  };
+  int json_both = -1;
+  std::string unit;
+  ASSERT_TRUE(RunPack().ok());
+  EXPECT_EQ(straddling(json_both, unit), 0);
+  EXPECT_EQ(json_both, 0);
+  EXPECT_EQ(unit, "group");
+
+  options_.split_unit = SplitUnit::kImage;
+  ASSERT_TRUE(RunPack().ok());
+  const int both = straddling(json_both, unit);
+  EXPECT_GT(both, 0) << "per-image split puts near-duplicates on both sides";
+  EXPECT_EQ(json_both, both);
+  EXPECT_EQ(unit, "image");
 }
 
 TEST_F(PackTest, AugmentationOptionsAndCap) {

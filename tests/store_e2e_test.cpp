@@ -243,6 +243,16 @@ TEST_F(StoreE2e, LabelCommandsThenRepack) {
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_NE(run.err.find("labels.csv:3"), std::string::npos) << run.Describe();
 
+  // label group: items 3 (by URL) and 4 (by hash) share one group; an unknown URL is skipped.
+  const std::string groups = (dir_ / "groups.csv").string();
+  std::ofstream(groups)
+      << "url,group\nhttp://fixture.test/img/3.gif,k\nhttp://nowhere.test/x.gif,k\n"
+      << BlobOf(4) << ",k\n";
+  run = RunMemes({"label", "group", groups, "--store", store_});
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  EXPECT_NE(run.err.find("groups.csv:3"), std::string::npos) << run.Describe();
+  EXPECT_NE(run.out.find("1 rows naming no item"), std::string::npos) << run.Describe();
+
   run = RunMemes({"pack", "--store", store_, "--test-fraction", "0.3"});
   ASSERT_EQ(run.exit_code, 0) << run.Describe();
   EXPECT_EQ(Lines(Slurp(fs::path(shards_) / "batches.meta.txt")),
@@ -251,6 +261,7 @@ TEST_F(StoreE2e, LabelCommandsThenRepack) {
   EXPECT_EQ(index.find(BlobOf(2)), std::string::npos) << "a dropped item is not packed";
   run = RunMemes({"label", "log", "--store", store_});
   EXPECT_NE(run.out.find("merge"), std::string::npos);
+  EXPECT_NE(run.out.find("group k"), std::string::npos) << run.out;
 }
 
 TEST_F(StoreE2e, PreviewWritesAPngFromStoreAndShards) {
