@@ -19,7 +19,7 @@ void AddDemoCommand(CLI::App& app, CommandRegistry& registry) {
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));
   command->add_option("--preset", options->preset, "Model preset")->capture_default_str();
-  command->add_option("--threads", options->threads, "CPU threads (0: all cores)")
+  command->add_option("--threads", options->threads, "LibTorch threads for training (0: all cores)")
       ->capture_default_str();
   command
       ->add_option("--port", options->port,

@@ -16,7 +16,10 @@ struct DemoOptions {
   int stickers_per_class = 40;
   int epochs = 15;
   std::string preset = "tiny";
-  int threads = 0;  // 0: all cores
+  // LibTorch threads for training. One by default: the tiny model gains little from a second
+  // thread, and OpenMP threads that spin at barriers make training tens of times slower when
+  // anything else runs on a 2-core machine (train/README.md). 0: all cores.
+  int threads = 1;
   // The site's port (its slow host takes the next one); 0 picks free ports, which a second run
   // cannot resume from since the URLs change.
   int port = 47811;
