@@ -176,8 +176,9 @@ void AddLabelCommand(CLI::App& app, CommandRegistry& registry) {
     }
     for (const std::string& line : report->unknown) std::cerr << line << "\n";
     std::cout << "read " << report->rows << " rows: " << report->groups << " groups, "
-              << report->moved << " items moved into a merged group, " << report->unknown.size()
-              << " rows naming no item (skipped)\n";
+              << report->moved
+              << " group changes (an item in chained merges counts once per move), "
+              << report->unknown.size() << " rows naming no item (skipped)\n";
     return kExitOk;
   });
 

@@ -144,7 +144,8 @@ class Catalog {
   // Puts all items of the groups of each merge's blobs into one group: the lowest-numbered of
   // them, so its key (and its split side) stays; emptied groups are deleted. Items without a
   // group (no frames) are left alone. One transaction for all merges; every item that changes
-  // group is logged (label unchanged) with action "group <name>". Returns the items moved.
+  // group is logged (label unchanged) with action "group <name>". Returns the number of such
+  // moves (an item moved by two merges counts twice).
   // Requires: every blob exists (NotFound otherwise, nothing changed).
   Result<int64_t> MergeGroups(std::span<const GroupMerge> merges);
   // The item fetched from `url` (its first source), if any.

@@ -29,7 +29,7 @@ Result<int64_t> ImportLabelCsv(Catalog& catalog, const std::filesystem::path& pa
 struct GroupCsvReport {
   int64_t rows = 0;                  // data rows read
   int64_t groups = 0;                // distinct group keys with at least one known item
-  int64_t moved = 0;                 // items that changed group
+  int64_t moved = 0;                 // group changes of items (Catalog::MergeGroups)
   std::vector<std::string> unknown;  // "FILE:LINE: no item …" for rows naming no catalogued item
 };
 
