@@ -6,6 +6,8 @@
 // Each pack runs in a fresh child process (this program re-executed with --pack) so that its
 // peak RSS (getrusage of the child) is the pack's alone. Fill uses no fsync (a bulk load);
 // the packs are durable (fsync of every file), cp is not, and `cp` + `sync FILES` is shown too.
+#include "core/mix.h"
+
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/resource.h>
@@ -38,13 +40,6 @@ double Now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-uint64_t Mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
 // N items, one 32×32 frame each, 10 classes, distinct perceptual hashes.
 void Fill(const fs::path& dir, int items) {
   store::SetDurableWrites(false);
@@ -59,12 +54,12 @@ void Fill(const fs::path& dir, int items) {
     const std::string bytes = "bench item " + std::to_string(i);
     auto blob = store.PutBlob(
         std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
-    uint64_t state = Mix(i);
+    uint64_t state = memes::SplitMix64(i);
     for (size_t p = 0; p < pixels.size(); p += 8) {
-      state = Mix(state);
+      state = memes::SplitMix64(state);
       std::memcpy(pixels.data() + p, &state, 8);
     }
-    const store::FrameData frames[] = {{{0, 0, Mix(i + 1000000007ULL)}, pixels}};
+    const store::FrameData frames[] = {{{0, 0, memes::SplitMix64(i + 1000000007ULL)}, pixels}};
     auto added = store.AddItem({*blob, bytes.size(), "png", 32, 32, 1, store::kItemOk, ""}, nullptr,
                                frames, "class" + std::to_string(i % 10));
     if (!blob.ok() || !added.ok()) {

@@ -1,5 +1,7 @@
 #include "store/pack.h"
 
+#include "core/mix.h"
+
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/file.h>
@@ -30,13 +32,6 @@ namespace memes::store {
 namespace fs = std::filesystem;
 
 namespace {
-
-uint64_t SplitMix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 
 // The record order key of an item: a seeded shuffle that does not depend on other items.
 uint64_t OrderKey(const std::string& blob, uint64_t seed) {

@@ -8,13 +8,6 @@
 
 namespace memes::train {
 
-uint64_t Mix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
 NormalizeTable::NormalizeTable(const std::array<float, 3>& mean, const std::array<float, 3>& std) {
   for (int c = 0; c < 3; ++c) {
     for (int v = 0; v < 256; ++v) values[c][v] = (v / 255.0f - mean[c]) / std[c];
@@ -22,7 +15,7 @@ NormalizeTable::NormalizeTable(const std::array<float, 3>& mean, const std::arra
 }
 
 ImageAugment DrawAugment(uint64_t seed, uint64_t key, const AugmentOptions& options) {
-  const uint64_t bits = Mix64(Mix64(seed) ^ key);
+  const uint64_t bits = SplitMix64(SplitMix64(seed) ^ key);
   ImageAugment augment;
   if (options.random_crop && options.padding > 0) {
     const uint64_t span = 2 * options.padding + 1;

@@ -3,6 +3,8 @@
 // Thread-safety: AssembleBatch is reentrant; it reads the dataset and writes only `out`.
 #pragma once
 
+#include "core/mix.h"
+
 #include <array>
 #include <cstdint>
 #include <span>
@@ -43,7 +45,7 @@ void AssembleBatch(const ShardDataset& dataset, Split split, std::span<const uin
 void NormalizeImage(const uint8_t* planar, int image_size, const NormalizeTable& table, bool flip,
                     float* out);
 
-// SplitMix64 finaliser: the hash behind every seeded draw in train/.
-uint64_t Mix64(uint64_t x);
+// SplitMix64 finaliser (core/mix.h): the hash behind every seeded draw in train/.
+inline uint64_t Mix64(uint64_t x) { return SplitMix64(x); }
 
 }  // namespace memes::train
