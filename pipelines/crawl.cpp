@@ -43,24 +43,6 @@ using crawl::PagePtr;
 using crawl::PageState;
 using crawl::PageWork;
 
-ingest::FetchSettings ToFetchSettings(const Politeness& p) {
-  ingest::FetchSettings s;
-  s.user_agent = p.user_agent;
-  s.max_transfers = p.max_transfers;
-  s.per_host_transfers = p.per_host_transfers;
-  s.per_host_rate = p.per_host_rate;
-  s.per_host_burst = p.per_host_burst;
-  s.retries = p.retries;
-  s.connect_timeout_ms = p.connect_timeout_ms;
-  s.total_timeout_ms = p.total_timeout_ms;
-  s.low_speed_bytes_per_s = p.low_speed_bytes_per_s;
-  s.low_speed_time_s = p.low_speed_time_s;
-  s.max_body_bytes = p.max_body_bytes;
-  s.max_redirects = p.max_redirects;
-  s.obey_robots = p.obey_robots;
-  return s;
-}
-
 transform::DecodeOptions ToDecodeOptions(const ImageSettings& image) {
   transform::DecodeOptions o;
   o.size = image.size;
@@ -251,7 +233,7 @@ Result<CrawlReport> RunCrawl(const PipelineConfig& config, const CrawlOptions& o
   MEMES_ASSIGN_OR_RETURN(std::vector<crawl::PageTask> page_tasks,
                          crawl::ListPageTasks(config, extractors));
   MEMES_ASSIGN_OR_RETURN(std::vector<ImagePtr> direct_images, crawl::ListDirectImages(config));
-  const ingest::FetchSettings fetch_settings = ToFetchSettings(config.politeness);
+  const ingest::FetchSettings& fetch_settings = config.politeness;
   MEMES_RETURN_IF_ERROR(ingest::CheckFetchSettings(fetch_settings).At(config.file.string()));
 
   store::StoreOptions store_options;

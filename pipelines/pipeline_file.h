@@ -15,37 +15,25 @@
 #include <vector>
 
 #include "core/status.h"
+#include "ingest/fetcher.h"
 
 namespace memes::pipelines {
 
 enum class FitMode { kPad, kCrop, kStretch };
 
 struct ImageSettings {
-  int size = 32;                      // output frames are size×size
-  FitMode fit = FitMode::kPad;        // pad keeps the whole sticker
+  int size = 32;                            // output frames are size×size
+  FitMode fit = FitMode::kPad;              // pad keeps the whole sticker
   uint8_t background[3] = {255, 255, 255};  // alpha is composited onto this colour (RGB)
-  int max_frames = 4;                 // frames kept per animation
+  int max_frames = 4;                       // frames kept per animation
   uint64_t max_file_bytes = 20'000'000;
   uint64_t max_canvas_pixels = 40'000'000;
   int max_decoded_frames = 1000;
   int decode_time_budget_ms = 2000;
 };
 
-struct Politeness {
-  std::string user_agent = "memes/0.1 (sticker dataset builder)";
-  int max_transfers = 64;        // transfers in flight at once, all hosts together
-  int per_host_transfers = 8;    // in flight at once to one host
-  double per_host_rate = 10.0;   // requests per second to one host (token bucket)
-  int per_host_burst = 10;       // token bucket depth
-  int retries = 3;               // for timeouts, resets, 5xx and 429
-  int connect_timeout_ms = 10'000;
-  int total_timeout_ms = 60'000;
-  int low_speed_bytes_per_s = 1024;  // slower than this for low_speed_time_s aborts
-  int low_speed_time_s = 15;
-  uint64_t max_body_bytes = 20'000'000;  // refused while downloading once exceeded
-  int max_redirects = 5;
-  bool obey_robots = true;
-};
+// The [politeness] table fills the fetcher's own settings: one struct, one set of defaults.
+using Politeness = ingest::FetchSettings;
 
 enum class SourceKind { kSearch, kUrls, kFolder };
 
