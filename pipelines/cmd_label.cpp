@@ -112,7 +112,7 @@ void AddLabelCommand(CLI::App& app, CommandRegistry& registry) {
 
   CLI::App* set = label->add_subcommand("set", "Label items: set ITEM… LABEL");
   set->add_option("items", args->items, "ITEM… then the class name")->required()->expected(2, -1);
-  set->add_flag("--create-class", args->create_class,
+  set->add_flag("--create-class,--create-classes", args->create_class,
                 "Create the class when no class has this name (else: an error, to catch typos)");
   AddAction(*actions, set, [](store::Store& store, const LabelArgs& a) {
     std::vector<std::string> items(a.items.begin(), a.items.end() - 1);
@@ -144,7 +144,7 @@ void AddLabelCommand(CLI::App& app, CommandRegistry& registry) {
   CLI::App* merge = label->add_subcommand("merge", "Move every item of class A into class B");
   merge->add_option("from", args->first, "The class whose items move (it is retired)")->required();
   merge->add_option("into", args->second, "The class that receives them")->required();
-  merge->add_flag("--create-class", args->create_class,
+  merge->add_flag("--create-class,--create-classes", args->create_class,
                   "Create INTO when no class has this name (`label rename` does the same)");
   AddAction(*actions, merge, [](store::Store& store, const LabelArgs& a) {
     const std::string from = ClassName(a.first), into = ClassName(a.second);
@@ -208,7 +208,7 @@ void AddLabelCommand(CLI::App& app, CommandRegistry& registry) {
     if (a.dry_run) {
       for (const std::string& line : report->diff) std::cout << line << "\n";
     }
-    std::cout << (a.dry_run ? "dry run: would change " : "read ") << report->rows
+    std::cout << (a.dry_run ? "dry run: read " : "read ") << report->rows
               << (report->rows == 1 ? " row" : " rows") << ": " << report->relabelled
               << " relabelled, " << report->unchanged << " unchanged, " << report->dropped
               << " dropped, " << report->undropped << " undropped, " << report->new_classes.size()

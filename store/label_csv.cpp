@@ -245,8 +245,8 @@ Result<ImportReport> ImportLabelCsv(Catalog& catalog, const fs::path& path,
     }
   }
   if (!report.new_classes.empty() && !options.create_classes) {
-    std::string message =
-        std::to_string(report.new_classes.size()) + " label(s) name no class (a typo?): ";
+    const auto unknown = static_cast<int64_t>(report.new_classes.size());
+    std::string message = CountOf(unknown, "label names", "labels name") + " no class (a typo?): ";
     for (size_t i = 0; i < report.new_classes.size(); ++i) {
       const std::string& label = report.new_classes[i];
       message += (i ? ", " : "") +
