@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "core/log.h"
+#include "core/text.h"
 #include "pipelines/command.h"
 #include "store/pack.h"
 #include "store/store.h"
@@ -61,10 +62,12 @@ int RunPack(const PackArgs& args) {
   for (const std::string& failure : report->failures) MEMES_LOG(kError) << failure;
   const double mb = report->bytes_written / 1e6;
   std::cout << "wrote " << options.out.string() << ": " << report->train_records << " train + "
-            << report->test_records << " test records, " << mb << " MB in " << report->seconds
-            << " s (" << (report->seconds > 0 ? mb / report->seconds : 0) << " MB/s)\n";
+            << CountOf(report->test_records, "test record", "test records") << ", "
+            << FormatFixed(mb, 2) << " MB in " << FormatFixed(report->seconds, 2) << " s ("
+            << FormatFixed(report->seconds > 0 ? mb / report->seconds : 0, 1) << " MB/s)\n";
   if (!report->failures.empty()) {
-    std::cout << report->failures.size() << " items skipped (frames unreadable; see above)\n";
+    std::cout << CountOf(static_cast<int64_t>(report->failures.size()), "item", "items")
+              << " skipped (frames unreadable; see above)\n";
     return kExitItemsFailed;
   }
   return kExitOk;
@@ -89,6 +92,7 @@ void AddPackCommand(CLI::App& app, CommandRegistry& registry) {
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
   command->add_option("--seed", args->seed, "Seed of the split and record order")
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   command
       ->add_option("--max-per-class", args->max_per_class,

@@ -1,6 +1,8 @@
 // `memes preview`: one PNG sheet with a row per class (the first N items of each), from a
 // store's frames cache or from packed shards, for a person to see at a glance what each class
-// holds. Reads frames/ or the shards only; never decodes a blob.
+// holds. Class names are drawn as written (CJK too, with the demo's FreeType font). Reads
+// frames/ or the shards only; never decodes a blob.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -8,10 +10,13 @@
 #include <memory>
 #include <sstream>
 
+#include <opencv2/freetype.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "core/log.h"
 #include "pipelines/command.h"
+#include "pipelines/demo_stickers.h"
 #include "store/shard_reader.h"
 #include "store/store.h"
 
@@ -49,25 +54,66 @@ struct ClassRow {
   std::vector<cv::Mat> cells;
 };
 
-// Hershey fonts are ASCII only; other names are shown by index (the legend goes to stdout).
-std::string Caption(const std::string& name, size_t index) {
-  for (unsigned char c : name) {
-    if (c >= 0x80) return "#" + std::to_string(index);
+// FreeType with the CJK font the demo draws its captions with (demo::CaptionFontPath), so
+// class names like 柴犬 are drawn as written; null when the font is not installed.
+cv::Ptr<cv::freetype::FreeType2> LoadNameFont() {
+  if (!fs::exists(demo::CaptionFontPath())) return {};
+  try {
+    cv::Ptr<cv::freetype::FreeType2> font = cv::freetype::createFreeType2();
+    font->loadFontData(demo::CaptionFontPath(), 0);
+    return font;
+  } catch (const cv::Exception& e) {
+    MEMES_LOG(kWarning) << demo::CaptionFontPath() << ": cannot load font: " << e.what();
+    return {};
   }
-  return name;
+}
+
+bool IsAscii(const std::string& text) {
+  return std::all_of(text.begin(), text.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+}
+
+// What the sheet shows for a class: its name, or "#index" when the name needs a font that is
+// not installed (Hershey fonts are ASCII only; the legend on stdout names the rows).
+std::string Caption(const std::string& name, size_t index, bool have_font) {
+  if (have_font || IsAscii(name)) return name;
+  return "#" + std::to_string(index);
 }
 
 Status DrawSheet(const std::vector<ClassRow>& rows, int size, const PreviewArgs& args,
                  const fs::path& out) {
+  const cv::Ptr<cv::freetype::FreeType2> font = LoadNameFont();
   const int cell = size * args.scale;
-  const int margin = 160, gap = 4;
+  const int text_height = std::clamp(cell / 4, 12, 20);
+  const double hershey_scale = 0.5;
+  auto text_width = [&](const std::string& text) {
+    int baseline = 0;
+    if (font) return font->getTextSize(text, text_height, -1, &baseline).width;
+    return cv::getTextSize(text, cv::FONT_HERSHEY_SIMPLEX, hershey_scale, 1, &baseline).width;
+  };
+  // The margin fits the longest name, within reason; a longer one is clipped at the margin.
+  constexpr int kMinMargin = 80, kMaxMargin = 480, kPad = 6, gap = 4;
+  int margin = kMinMargin;
+  for (size_t r = 0; r < rows.size(); ++r) {
+    margin = std::max(margin, text_width(Caption(rows[r].name, r, font != nullptr)) + 2 * kPad);
+  }
+  margin = std::min(margin, kMaxMargin);
   const int width = margin + args.per_class * (cell + gap) + gap;
   const int height = static_cast<int>(rows.size()) * (cell + gap) + gap;
   cv::Mat sheet(height, width, CV_8UC3, cv::Scalar(255, 255, 255));
   for (size_t r = 0; r < rows.size(); ++r) {
     const int top = gap + static_cast<int>(r) * (cell + gap);
-    cv::putText(sheet, Caption(rows[r].name, r), {6, top + cell / 2 + 6}, cv::FONT_HERSHEY_SIMPLEX,
-                0.5, cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
+    const std::string caption = Caption(rows[r].name, r, font != nullptr);
+    // Drawn into the margin's own region, so a name too long for it is clipped, not drawn
+    // over the first cell.
+    cv::Mat label_area = sheet(cv::Rect(0, top, margin - gap, cell));
+    if (font) {
+      font->putText(label_area, caption, {kPad, cell / 2 + text_height / 2}, text_height,
+                    cv::Scalar(0, 0, 0), -1, cv::LINE_AA, true);
+    } else {
+      cv::putText(label_area, caption, {kPad, cell / 2 + 6}, cv::FONT_HERSHEY_SIMPLEX,
+                  hershey_scale, cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
+    }
     for (size_t c = 0; c < rows[r].cells.size(); ++c) {
       cv::Mat scaled;
       cv::resize(rows[r].cells[c], scaled, {cell, cell}, 0, 0, cv::INTER_NEAREST);

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <memory>
 
+#include "core/text.h"
 #include "pipelines/command.h"
 #include "store/shard_reader.h"
 #include "store/store.h"
@@ -35,8 +36,8 @@ int VerifyStore(const std::string& dir) {
     return kExitItemsFailed;
   }
   for (const std::string& fault : check->faults) std::cout << "FAULT " << fault << "\n";
-  std::cout << (check->faults.empty() ? "ok: " : "faults in ") << dir << ": " << check->items
-            << " items";
+  std::cout << (check->faults.empty() ? "ok: " : "faults in ") << dir << ": "
+            << CountOf(check->items, "item", "items");
   if (check->temp_files > 0) {
     std::cout << ", " << check->temp_files << " temporary files of interrupted writers (harmless)";
   }
@@ -54,11 +55,12 @@ int VerifyShardsDir(const std::string& dir, size_t max_faults) {
     std::cout << "FAULT " << dir << "/" << fault.ToString() << "\n";
   }
   if (!report.ok()) {
-    std::cout << report.faults.size() << " fault(s) in " << dir << "\n";
+    std::cout << CountOf(static_cast<int64_t>(report.faults.size()), "fault", "faults") << " in "
+              << dir << "\n";
     return kExitItemsFailed;
   }
-  std::cout << "ok: " << dir << ": " << report.files_checked << " files, " << report.records_checked
-            << " records\n";
+  std::cout << "ok: " << dir << ": " << CountOf(report.files_checked, "file", "files") << ", "
+            << CountOf(static_cast<int64_t>(report.records_checked), "record", "records") << "\n";
   return kExitOk;
 }
 
@@ -71,6 +73,7 @@ void AddVerifyCommand(CLI::App& app, CommandRegistry& registry) {
   command->add_option("--store", args->store_dir,
                       "Also check a store: catalog integrity, blobs and frames files");
   command->add_option("--max-faults", args->max_faults, "Stop listing after this many faults")
+      ->check(CLI::Range(size_t{1}, size_t{1'000'000}))
       ->capture_default_str();
   registry.Add(command, [args] {
     if (args->shards.empty() && args->store_dir.empty()) {

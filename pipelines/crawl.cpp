@@ -106,7 +106,7 @@ class Committer {
  private:
   void Record(const std::string& url, const std::string& stage, const std::string& kind,
               const std::string& message) {
-    ++report_.errors_per_kind[kind];
+    report_.AddFailure(kind, url, message);
     if (Status s = store_.catalog().RecordError(url, stage, kind + ": " + message); !s.ok()) {
       MEMES_LOG(kError) << "catalog: " << s.ToString();
     }
@@ -164,7 +164,8 @@ class Committer {
     }
     if (!decoded.ok()) {
       ++report_.items_unusable;
-      ++report_.errors_per_kind["decode: " + std::string(StatusCodeName(decoded.status().code()))];
+      report_.AddFailure("decode: " + std::string(StatusCodeName(decoded.status().code())),
+                         image.url, decoded.status().ToString());
     } else if (added->new_item) {
       ++report_.items_new;
       ++report_.kept_per_class[image.label];
@@ -183,11 +184,8 @@ class Committer {
     if (--page.remaining > 0) return false;
     if (!page.error.ok()) {
       ++report_.pages_failed;
-      ++report_.errors_per_kind["page: " + std::string(StatusCodeName(page.error.code()))];
-      if (Status s = store_.catalog().RecordError(page.url, "page", page.error.ToString());
-          !s.ok()) {
-        MEMES_LOG(kError) << "catalog: " << s.ToString();
-      }
+      Record(page.url, "page", "page: " + std::string(StatusCodeName(page.error.code())),
+             page.error.ToString());
     } else if (page.already_read) {
       ++report_.pages_skipped;
     } else if (page.mark_read) {
@@ -246,6 +244,11 @@ Result<CrawlReport> RunCrawl(const PipelineConfig& config, const CrawlOptions& o
                                store->image_settings().fit + ") than the pipeline file asks for",
                            config.store.string());
   }
+  // Label ids follow the pipeline file's class order (docs/pipeline-file.md), not the order in
+  // which items happen to arrive: register every class first; known ones keep their ids.
+  std::vector<std::string> class_names;
+  for (const ClassSpec& spec : config.classes) class_names.push_back(spec.name);
+  MEMES_RETURN_IF_ERROR(store->catalog().AddLabels(class_names));
   const transform::DecodeOptions decode_options = ToDecodeOptions(config.image);
   const int images_in_flight =
       options.images_in_flight > 0 ? options.images_in_flight : 2 * config.politeness.max_transfers;

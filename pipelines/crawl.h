@@ -7,8 +7,10 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -30,6 +32,13 @@ struct CrawlOptions {
   int images_in_flight = 0;
 };
 
+// One failed page or image, as the summary lists it.
+struct CrawlFailure {
+  std::string kind;    // as counted in errors_per_kind: "http-404", "page: network"…
+  std::string url;     // the page or image
+  std::string reason;  // what went wrong, e.g. "Could not resolve host: nosuch.invalid"
+};
+
 struct CrawlReport {
   int64_t pages_read = 0;
   int64_t pages_skipped = 0;  // read by an earlier run
@@ -47,10 +56,18 @@ struct CrawlReport {
   std::map<std::string, int64_t> kept_per_keyword;
   std::map<std::string, int64_t> fetched_per_host;
   std::map<std::string, int64_t> errors_per_kind;  // "http-404", "timeout", "decode: corrupt"…
+  // The first kListedFailures failures, in the order the crawl met them (the summary lists
+  // them; `memes errors` lists every one from the catalog).
+  static constexpr size_t kListedFailures = 5;
+  std::vector<CrawlFailure> first_failures;
 
   int64_t failures() const { return pages_failed + images_failed + items_unusable; }
-  std::string ToJson() const;   // what STORE/stats.json holds
-  std::string Summary() const;  // a few lines for the terminal
+  // Counts a failure under `kind`, keeps it when among the first kListedFailures, and logs it
+  // at debug level (`-v`) as it happens. The caller records it in the catalog as well.
+  void AddFailure(const std::string& kind, const std::string& url, const std::string& reason);
+  std::string ToJson() const;  // what STORE/stats.json holds
+  // A few lines for the terminal; `store` (when given) goes into the `memes errors` hint.
+  std::string Summary(const std::filesystem::path& store = {}) const;
 };
 
 // Runs the crawl `config` describes into config.store (created when missing). Returns an error

@@ -36,6 +36,15 @@ Result<PipelineConfig> ConfigFromArgs(const CrawlArgs& args) {
   config.file = args.keywords;
   config.store = args.store;
   MEMES_ASSIGN_OR_RETURN(config.classes, LoadKeywordList(args.keywords));
+  // Without {keyword} every keyword fetches the same page, and its images would be labelled
+  // with whichever class came first.
+  size_t keywords = 0;
+  for (const ClassSpec& spec : config.classes) keywords += spec.keywords.size();
+  if (args.url.find("{keyword}") == std::string::npos && keywords > 1) {
+    return InvalidArgument("--url has no {keyword}, so each of the " + std::to_string(keywords) +
+                           " keywords would fetch the same page; put {keyword} where the search "
+                           "term goes, or give a single keyword");
+  }
   Source source;
   source.kind = SourceKind::kSearch;
   source.name = "search-1";
@@ -60,7 +69,7 @@ int RunCrawlCommand(const CrawlArgs& args) {
     std::cerr << "memes crawl: " << report.status().ToString() << "\n";
     return kExitUsage;
   }
-  std::cout << report->Summary();
+  std::cout << report->Summary(config->store);
   std::cout << "stats: " << (config->store / "stats.json").string() << "\n";
   return report->failures() > 0 ? kExitItemsFailed : kExitOk;
 }
@@ -78,11 +87,14 @@ void AddCrawlCommand(CLI::App& app, CommandRegistry& registry) {
   command->add_option("--store", args->store, "The store folder (overrides the pipeline file)");
   command->add_option("--extract", args->extract, "Quick form: html, json:KEY or regex:PATTERN")
       ->capture_default_str();
-  command->add_option("--pages", args->pages, "Quick form: pages per keyword")
-      ->check(CLI::PositiveNumber)
+  // Bounded at parse time: every page of every keyword is a task listed up front.
+  command->add_option("--pages", args->pages, "Quick form: pages per keyword (1..1000)")
+      ->check(CLI::Range(1, 1000))
       ->capture_default_str();
-  command->add_option("--page-size", args->page_size, "Quick form: results per page ({offset})")
-      ->check(CLI::PositiveNumber)
+  command
+      ->add_option("--page-size", args->page_size,
+                   "Quick form: results per page, for {offset} (1..10000)")
+      ->check(CLI::Range(1, 10000))
       ->capture_default_str();
   registry.Add(command, [args] { return RunCrawlCommand(*args); });
 }

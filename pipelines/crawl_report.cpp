@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/log.h"
 #include "core/progress.h"
 #include "pipelines/crawl.h"
 
@@ -26,7 +27,14 @@ std::string CrawlReport::ToJson() const {
   return json.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
-std::string CrawlReport::Summary() const {
+void CrawlReport::AddFailure(const std::string& kind, const std::string& url,
+                             const std::string& reason) {
+  ++errors_per_kind[kind];
+  if (first_failures.size() < kListedFailures) first_failures.push_back({kind, url, reason});
+  MEMES_LOG(kDebug) << "failed (" << kind << "): " << url << ": " << reason;
+}
+
+std::string CrawlReport::Summary(const std::filesystem::path& store) const {
   std::ostringstream out;
   out << "pages: " << pages_read << " read, " << pages_skipped << " already read, " << pages_failed
       << " failed\n"
@@ -38,9 +46,27 @@ std::string CrawlReport::Summary() const {
     out << "  " << label << ": " << count << " new\n";
   }
   if (!errors_per_kind.empty()) {
+    int64_t errors = 0;
     out << "errors:";
-    for (const auto& [kind, count] : errors_per_kind) out << " " << kind << " " << count << ";";
+    for (const auto& [kind, count] : errors_per_kind) {
+      out << " " << kind << " " << count << ";";
+      errors += count;
+    }
     out << "\n";
+    // The reason is what a person acts on ("Could not resolve host"), so show a few in full.
+    for (const CrawlFailure& failure : first_failures) {
+      // The reason of a page or image usually starts with its URL already.
+      std::string reason = failure.reason;
+      if (reason.starts_with(failure.url + ": ")) reason.erase(0, failure.url.size() + 2);
+      out << "  " << failure.kind << "  " << failure.url << "\n    " << reason << "\n";
+    }
+    const std::string store_arg = store.empty() ? "STORE" : store.string();
+    if (errors > static_cast<int64_t>(first_failures.size())) {
+      out << "  … " << errors - static_cast<int64_t>(first_failures.size())
+          << " more: `memes errors --store " << store_arg << "` lists them all\n";
+    } else {
+      out << "  (`memes errors --store " << store_arg << "` lists them with times)\n";
+    }
   }
   out << "in " << HumanDuration(seconds) << "\n";
   return out.str();

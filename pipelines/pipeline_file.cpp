@@ -185,7 +185,7 @@ void ReadPoliteness(const toml::table& table, Politeness& p, Problems& problems)
 void ReadClasses(const toml::table& table, std::vector<ClassSpec>& classes, Problems& problems) {
   // toml++ keeps keys sorted; order classes by where they appear in the file so that label
   // indices follow the order the user wrote.
-  std::vector<std::pair<uint32_t, ClassSpec>> ordered;
+  std::vector<std::pair<std::pair<uint32_t, uint32_t>, ClassSpec>> ordered;
   for (auto&& [key, node] : table) {
     const std::string name(key.str());
     const std::string dotted = "classes." + name;
@@ -209,11 +209,13 @@ void ReadClasses(const toml::table& table, std::vector<ClassSpec>& classes, Prob
       problems.Add(node.source(), dotted, "expected a list of keywords, like [\"蘑菇头\"]");
       continue;
     }
-    ordered.emplace_back(key.source().begin.line, std::move(spec));
+    // Line and column: an inline table (classes = { b = [], a = [] }) puts several on a line.
+    ordered.emplace_back(std::make_pair(key.source().begin.line, key.source().begin.column),
+                         std::move(spec));
   }
   std::stable_sort(ordered.begin(), ordered.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (auto& [line, spec] : ordered) classes.push_back(std::move(spec));
+  for (auto& [position, spec] : ordered) classes.push_back(std::move(spec));
 }
 
 void ReadSource(const toml::table& table, size_t index, const std::filesystem::path& base_dir,

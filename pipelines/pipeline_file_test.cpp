@@ -131,3 +131,24 @@ TEST(KeywordList, ReadsLabelsInOrderAndNamesBadLines) {
 
 }  // namespace
 }  // namespace memes::pipelines
+
+namespace memes::pipelines {
+namespace {
+
+// Label indices follow the file's class order; toml++ iterates keys sorted, so the loader
+// recovers the order from source positions, also within one line (an inline table).
+TEST(PipelineFile, ClassesKeepFileOrderAlsoInAnInlineTable) {
+  for (const std::string classes : {"[classes]\nkumamon = []\nfrog = []\ncat = []\n",
+                                    "classes = { kumamon = [], frog = [], cat = [] }\n"}) {
+    const std::string text =
+        "store = \"s\"\n" + classes + "[[sources]]\nkind = \"folder\"\npath = \"stickers\"\n";
+    auto config = ParsePipelineText(text, "order.toml", "/data");
+    ASSERT_TRUE(config.ok()) << config.status().ToString();
+    std::vector<std::string> names;
+    for (const ClassSpec& spec : config->classes) names.push_back(spec.name);
+    EXPECT_EQ(names, (std::vector<std::string>{"kumamon", "frog", "cat"})) << classes;
+  }
+}
+
+}  // namespace
+}  // namespace memes::pipelines

@@ -79,9 +79,21 @@ struct LabelRow {
   std::string label;  // empty: unlabelled
   std::string url;    // the first source URL (may be empty)
   bool dropped = false;
+  bool dropped_given = true;  // ImportLabels: false leaves the item's dropped flag as it is
 };
 
 enum class UrlState { kUnknown, kFetched, kFailed };
+
+// One recorded failure, for `memes errors`.
+struct ErrorRecord {
+  int64_t time = 0;      // unix seconds
+  std::string stage;     // "page", "fetch", "store", "commit" (errors table) or "decode" (items)
+  std::string kind;      // as the crawl counted it: "http-404", "page: network", "decode"…
+  std::string url;       // the page or image
+  std::string reason;    // what went wrong
+  std::string page_url;  // the page that listed the image, when known
+  std::string keyword;   // the keyword that found it, when known
+};
 
 // One set of items that must share a near-duplicate group (`memes label group`).
 struct GroupMerge {
@@ -138,6 +150,9 @@ class Catalog {
   // Moves every item of `from` to `into` (created if new) and retires `from`.
   Status MergeLabels(const std::string& from, const std::string& into);
   Status SetDropped(std::span<const std::string> blobs, bool dropped);
+  // Appends the labels of `names` not yet in the catalog, in the given order, so label ids
+  // follow the pipeline file's class order; known labels (retired too) keep their ids.
+  Status AddLabels(std::span<const std::string> names);
   // Applies exported rows (label, dropped) in one transaction; only changes are logged.
   // Requires: every blob exists (callers validate first, to name the offending line).
   Status ImportLabels(std::span<const LabelRow> rows, const std::string& action = "import");
@@ -150,7 +165,8 @@ class Catalog {
   Result<int64_t> MergeGroups(std::span<const GroupMerge> merges);
   // The item fetched from `url` (its first source), if any.
   Result<std::optional<std::string>> ItemByUrl(const std::string& url);
-  // Rows of the label-change log: "time\tblob\told\tnew\taction".
+  // Rows of the label-change log: "time\tblob\told\tnew\taction", time as local ISO 8601
+  // (FormatLocalTime; the catalog stores unix seconds).
   Result<std::vector<std::string>> LabelLog();
 
   // --- readers ----------------------------------------------------------------------------
@@ -163,6 +179,11 @@ class Catalog {
   // frames must be rebuilt from their blobs. Ordered by blob.
   Result<std::vector<std::string>> ItemsWithoutFrames();
   Result<bool> HasItem(const std::string& blob);
+  // Every recorded failure, oldest first: the errors table (pages and images that could not be
+  // fetched or stored; RecordError's message is "KIND: REASON") and the items that were
+  // fetched but could not be decoded (kind "decode", with their first source's page and
+  // keyword). Memory: one ErrorRecord per failure.
+  Result<std::vector<ErrorRecord>> Errors();
   Result<int64_t> CountItems();
 
   // --- settings and health ----------------------------------------------------------------

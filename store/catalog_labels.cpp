@@ -2,6 +2,7 @@
 #include <cctype>
 #include <set>
 
+#include "core/text.h"
 #include "store/catalog.h"
 #include "store/catalog_impl.h"
 
@@ -137,6 +138,17 @@ Status Catalog::SetDropped(std::span<const std::string> blobs, bool dropped) {
   });
 }
 
+Status Catalog::AddLabels(std::span<const std::string> names) {
+  return impl_->InTransaction([&]() -> Status {
+    for (const std::string& name : names) {
+      MEMES_ASSIGN_OR_RETURN(auto id, impl_->LabelId(name));
+      if (id) continue;  // known, retired or not: its id stays
+      MEMES_RETURN_IF_ERROR(impl_->EnsureLabel(name).status());
+    }
+    return Status::Ok();
+  });
+}
+
 Status Catalog::ImportLabels(std::span<const LabelRow> rows, const std::string& action) {
   return impl_->InTransaction([&]() -> Status {
     MEMES_ASSIGN_OR_RETURN(StatementLease label_update,
@@ -159,6 +171,7 @@ Status Catalog::ImportLabels(std::span<const LabelRow> rows, const std::string& 
         MEMES_RETURN_IF_ERROR(label_update->Bind(2, row.blob).Run());
         MEMES_RETURN_IF_ERROR(impl_->Log(row.blob, old_label, new_label, action));
       }
+      if (!row.dropped_given) continue;  // the CSV says nothing about dropping this item
       dropped_query->Reset();
       dropped_query->Bind(1, row.blob);
       MEMES_ASSIGN_OR_RETURN(const bool found, dropped_query->Step());
@@ -243,7 +256,7 @@ Result<std::vector<std::string>> Catalog::LabelLog() {
   for (;;) {
     MEMES_ASSIGN_OR_RETURN(const bool row, stmt->Step());
     if (!row) break;
-    rows.push_back(std::to_string(stmt->Int(0)) + "\t" + stmt->Text(1) + "\t" + stmt->Text(2) +
+    rows.push_back(FormatLocalTime(stmt->Int(0)) + "\t" + stmt->Text(1) + "\t" + stmt->Text(2) +
                    "\t" + stmt->Text(3) + "\t" + stmt->Text(4));
   }
   return rows;

@@ -1,8 +1,10 @@
 #include "store/label_csv.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
+#include "core/text.h"
 #include "store/file_util.h"
 #include "store/store.h"
 
@@ -96,14 +98,18 @@ Result<std::vector<CsvRecord>> ParseCsv(const std::string& text, const std::stri
   return records;
 }
 
-}  // namespace
-
-Result<std::vector<LabelRow>> ReadLabelCsv(Catalog& catalog, const fs::path& path) {
+// ReadLabelCsv, also giving the line each row starts on (when `lines` is not null).
+Result<std::vector<LabelRow>> ReadRows(Catalog& catalog, const fs::path& path,
+                                       std::vector<int>* lines) {
   MEMES_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadWholeFile(path));
   std::string text(bytes.begin(), bytes.end());
   if (text.starts_with("\xEF\xBB\xBF")) text.erase(0, 3);  // a UTF-8 BOM from spreadsheets
   const std::string name = path.string();
   MEMES_ASSIGN_OR_RETURN(std::vector<CsvRecord> records, ParseCsv(text, name));
+  // Spreadsheets add spaces, CRs and BOMs around cells; none belongs to a hash, label or flag.
+  for (CsvRecord& record : records) {
+    for (std::string& field : record.fields) field = std::string(TrimText(field));
+  }
   if (records.empty() || records[0].fields.size() < 2 || records[0].fields[0] != "hash" ||
       records[0].fields[1] != "label") {
     return InvalidArgument("the first line must be the header hash,label,url[,dropped]",
@@ -130,12 +136,15 @@ Result<std::vector<LabelRow>> ReadLabelCsv(Catalog& catalog, const fs::path& pat
     if (row.label.find_first_of("\t\r\n") != std::string::npos) {
       return InvalidArgument("a label cannot hold tabs or line breaks", where);
     }
+    // Invariant: a row changes the dropped flag only when it says 0 or 1.
+    row.dropped_given = false;
     if (has_dropped && record.fields.size() == 4) {
       const std::string& dropped = record.fields[3];
       if (dropped != "0" && dropped != "1" && !dropped.empty()) {
         return InvalidArgument("dropped must be 0 or 1, not '" + dropped + "'", where);
       }
       row.dropped = dropped == "1";
+      row.dropped_given = !dropped.empty();
     }
     if (!seen.insert(row.blob).second) {
       return InvalidArgument("item " + row.blob.substr(0, 12) + "… appears twice", where);
@@ -143,14 +152,117 @@ Result<std::vector<LabelRow>> ReadLabelCsv(Catalog& catalog, const fs::path& pat
     MEMES_ASSIGN_OR_RETURN(const bool known, catalog.HasItem(row.blob));
     if (!known) return NotFound("no item " + row.blob.substr(0, 12) + "… in this store", where);
     rows.push_back(std::move(row));
+    if (lines) lines->push_back(record.line);
   }
   return rows;
 }
 
-Result<int64_t> ImportLabelCsv(Catalog& catalog, const fs::path& path) {
-  MEMES_ASSIGN_OR_RETURN(std::vector<LabelRow> rows, ReadLabelCsv(catalog, path));
-  MEMES_RETURN_IF_ERROR(catalog.ImportLabels(rows));
-  return static_cast<int64_t>(rows.size());
+}  // namespace
+
+Result<std::vector<LabelRow>> ReadLabelCsv(Catalog& catalog, const fs::path& path) {
+  return ReadRows(catalog, path, nullptr);
+}
+
+Result<std::vector<std::string>> KnownClasses(Catalog& catalog) {
+  MEMES_ASSIGN_OR_RETURN(std::vector<LabelInfo> labels, catalog.Labels());
+  std::vector<std::string> names;
+  for (const LabelInfo& label : labels) {
+    if (!label.retired) names.push_back(label.name);
+  }
+  return names;
+}
+
+std::optional<std::string> ClosestClass(const std::string& name,
+                                        const std::vector<std::string>& known) {
+  std::optional<std::string> best;
+  int best_distance = 0;
+  for (const std::string& candidate : known) {
+    const int distance = EditDistance(name, candidate);
+    if (!best || distance < best_distance) {
+      best = candidate;
+      best_distance = distance;
+    }
+  }
+  // A likely typo: at most three edits, touching fewer than half of the name's characters
+  // (柴大 is not a typo of 柴犬; mushroom_haed is one of mushroom_head).
+  const int length = static_cast<int>(DecodeUtf8(name).size());
+  if (!best || best_distance > 3 || 2 * best_distance >= length) return std::nullopt;
+  return best;
+}
+
+Status CheckKnownClass(const std::string& name, const std::vector<std::string>& known,
+                       const std::string& create_flag) {
+  if (std::find(known.begin(), known.end(), name) != known.end()) return Status::Ok();
+  std::string message = "no class '" + name + "'";
+  if (auto closest = ClosestClass(name, known)) message += " (did you mean '" + *closest + "'?)";
+  message += "; known classes: ";
+  if (known.empty()) message += "none";
+  for (size_t i = 0; i < known.size(); ++i) message += (i ? ", " : "") + known[i];
+  message += "; add " + create_flag + " to create it";
+  return NotFound(message);
+}
+
+Result<ImportReport> ImportLabelCsv(Catalog& catalog, const fs::path& path,
+                                    const ImportOptions& options) {
+  std::vector<int> lines;
+  MEMES_ASSIGN_OR_RETURN(std::vector<LabelRow> rows, ReadRows(catalog, path, &lines));
+  std::map<std::string, LabelRow> current;  // blob -> label and dropped now
+  MEMES_RETURN_IF_ERROR(catalog.ForEachLabelRow([&](const LabelRow& row) -> Status {
+    current.emplace(row.blob, row);
+    return Status::Ok();
+  }));
+  MEMES_ASSIGN_OR_RETURN(const std::vector<std::string> known, KnownClasses(catalog));
+  const std::set<std::string> known_set(known.begin(), known.end());
+
+  ImportReport report;
+  report.rows = static_cast<int64_t>(rows.size());
+  std::vector<LabelRow> changes;
+  std::map<std::string, size_t> first_row_of_new;  // new class -> index of the first row
+  for (size_t r = 0; r < rows.size(); ++r) {
+    const LabelRow& row = rows[r];
+    const LabelRow& now = current.at(row.blob);  // ReadLabelCsv checked that it exists
+    const std::string short_hash = row.blob.substr(0, 12);
+    bool changed = false;
+    if (row.label != now.label) {
+      changed = true;
+      ++report.relabelled;
+      report.diff.push_back(short_hash + "  " + (now.label.empty() ? "(none)" : now.label) +
+                            " -> " + (row.label.empty() ? "(none)" : row.label));
+      if (!row.label.empty() && !known_set.count(row.label) &&
+          first_row_of_new.emplace(row.label, r).second) {
+        report.new_classes.push_back(row.label);
+      }
+    }
+    if (row.dropped_given && row.dropped != now.dropped) {
+      changed = true;
+      ++(row.dropped ? report.dropped : report.undropped);
+      report.diff.push_back(short_hash + "  " + (row.dropped ? "drop" : "undrop"));
+    }
+    if (changed) {
+      changes.push_back(row);
+    } else {
+      ++report.unchanged;
+    }
+  }
+  if (!report.new_classes.empty() && !options.create_classes) {
+    const auto unknown = static_cast<int64_t>(report.new_classes.size());
+    std::string message = CountOf(unknown, "label names", "labels name") + " no class (a typo?): ";
+    for (size_t i = 0; i < report.new_classes.size(); ++i) {
+      const std::string& label = report.new_classes[i];
+      message += (i ? ", " : "") +
+                 ("'" + label + "' (line " + std::to_string(lines[first_row_of_new[label]]));
+      if (auto closest = ClosestClass(label, known))
+        message += ", did you mean '" + *closest + "'?";
+      message += ")";
+    }
+    message += "; known classes: ";
+    if (known.empty()) message += "none";
+    for (size_t i = 0; i < known.size(); ++i) message += (i ? ", " : "") + known[i];
+    message += "; add --create-classes to create them";
+    return NotFound(message, path.string());
+  }
+  if (!options.dry_run && !changes.empty()) MEMES_RETURN_IF_ERROR(catalog.ImportLabels(changes));
+  return report;
 }
 
 Result<GroupCsvReport> ApplyGroupCsv(Catalog& catalog, const fs::path& path) {

@@ -1,9 +1,11 @@
 // The label CSV of `memes label export/import`: "hash,label,url,dropped" (RFC 4180 quoting,
-// UTF-8). export → import is lossless: importing an unchanged export changes nothing.
+// UTF-8), and the class-name check that keeps a typo from making a class (`label set`, `import`,
+// `merge`). export → import is lossless: importing an unchanged export changes nothing.
 // Thread-safety: functions use the given Catalog; the Catalog's rules apply.
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,12 +20,47 @@ Result<int64_t> ExportLabelCsv(Catalog& catalog, const std::filesystem::path& pa
 // Parses `path` and checks every row against the catalog. An error names "FILE:LINE" and what
 // is wrong (bad hash, unknown item, bad dropped value, unterminated quote, duplicate item).
 // Columns: hash and label are required; url is informative (ignored on import); dropped is
-// optional (absent: 0). The first line must be the header.
+// optional: without the column, or with an empty cell, the row leaves the item's dropped flag as
+// it is (LabelRow::dropped_given false). Every field is trimmed of spaces, tabs, CR and BOMs
+// (TrimText); an empty label means "unlabelled". The first line must be the header.
 Result<std::vector<LabelRow>> ReadLabelCsv(Catalog& catalog, const std::filesystem::path& path);
 
-// ReadLabelCsv, then applies all rows in one transaction (nothing changes on any error).
-// Returns the number of rows read.
-Result<int64_t> ImportLabelCsv(Catalog& catalog, const std::filesystem::path& path);
+struct ImportOptions {
+  bool create_classes = false;  // a label that names no class creates one (else: an error)
+  bool dry_run = false;         // plan and report, change nothing
+};
+
+// What an import changes (or, in a dry run, would change).
+struct ImportReport {
+  int64_t rows = 0;                      // data rows read
+  int64_t relabelled = 0;                // items whose label changes
+  int64_t unchanged = 0;                 // rows that change nothing
+  int64_t dropped = 0;                   // items that become dropped
+  int64_t undropped = 0;                 // items that stop being dropped
+  std::vector<std::string> new_classes;  // classes created, in the order rows first name them
+  // One line per changed item: "HASH12  old -> new" (labels; "(none)" when unlabelled),
+  // "HASH12  drop" or "HASH12  undrop".
+  std::vector<std::string> diff;
+};
+
+// ReadLabelCsv, then applies the rows that change something in one transaction (nothing changes
+// on any error). A label naming no class (see KnownClasses) is an error listing every such
+// label with its first line, unless options.create_classes.
+Result<ImportReport> ImportLabelCsv(Catalog& catalog, const std::filesystem::path& path,
+                                    const ImportOptions& options = {});
+
+// The class names a label may be set to without creating a class: the catalog's labels that
+// are not retired, in label-id order.
+Result<std::vector<std::string>> KnownClasses(Catalog& catalog);
+
+// Ok when `name` is among `known`; otherwise kNotFound: "no class 'shbia' (did you mean
+// 'shiba'?); known classes: frog, kumamon, shiba; add CREATE_FLAG to create it".
+Status CheckKnownClass(const std::string& name, const std::vector<std::string>& known,
+                       const std::string& create_flag);
+
+// The closest of `known` to `name` by edit distance, when close enough to be a likely typo.
+std::optional<std::string> ClosestClass(const std::string& name,
+                                        const std::vector<std::string>& known);
 
 // The outcome of ApplyGroupCsv.
 struct GroupCsvReport {

@@ -27,7 +27,7 @@ class LabelCsvTest : public ::testing::Test {
         {std::string(64, 'a'), "蘑菇头"},
         {std::string(64, 'b'), "with, comma \"and quotes\""},
         {std::string(64, 'c'), std::nullopt},
-        {std::string(64, 'd'), " padded "}};
+        {std::string(64, 'd'), "padded"}};
     for (const auto& [blob, label] : items) {
       const SourceRecord source{
           "http://x/" + blob.substr(0, 3) + "?a=1,b=\"2\"", "", "", "", 0, 200};
@@ -72,12 +72,101 @@ TEST_F(LabelCsvTest, ImportAppliesEditsAndLogsThem) {
   const std::string c_row = std::string(64, 'c') + ",";
   csv.replace(csv.find(c_row), c_row.size(), c_row + "new class");
   Write(dir_ / "a.csv", csv);
-  ASSERT_TRUE(ImportLabelCsv(store_->catalog(), dir_ / "a.csv").ok());
+  ImportOptions create;
+  create.create_classes = true;
+  auto report = ImportLabelCsv(store_->catalog(), dir_ / "a.csv", create);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->rows, 4);
+  EXPECT_EQ(report->relabelled, 1);
+  EXPECT_EQ(report->unchanged, 3);
+  EXPECT_EQ(report->new_classes, std::vector<std::string>{"new class"});
   auto labels = store_->catalog().Labels();
   ASSERT_TRUE(labels.ok());
   EXPECT_EQ(labels->back().name, "new class");
   auto log = store_->catalog().LabelLog();
   EXPECT_NE(log->back().find("import"), std::string::npos);
+}
+
+TEST_F(LabelCsvTest, UnknownClassIsAnErrorNamingItsLineAndTheClosestClass) {
+  const std::string a(64, 'a'), c(64, 'c');
+  Write(dir_ / "typo.csv", "hash,label,url\n" + a + ",蘑菇头,\n" + c + ",paded,\n");
+  auto report = ImportLabelCsv(store_->catalog(), dir_ / "typo.csv");
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.status().code(), StatusCode::kNotFound);
+  const std::string message = report.status().ToString();
+  EXPECT_NE(message.find("'paded' (line 3, did you mean 'padded'?)"), std::string::npos) << message;
+  EXPECT_NE(message.find("known classes: 蘑菇头, "), std::string::npos) << message;
+  EXPECT_NE(message.find("--create-classes"), std::string::npos) << message;
+  auto labels = store_->catalog().Labels();
+  for (const LabelInfo& label : *labels) EXPECT_NE(label.name, "paded");
+}
+
+TEST_F(LabelCsvTest, DryRunReportsTheDiffAndChangesNothing) {
+  const std::string a(64, 'a'), c(64, 'c'), d(64, 'd');
+  Write(dir_ / "edit.csv",
+        "hash,label,url,dropped\n" + a + ",padded,,1\n" + c + ",蘑菇头,,0\n" + d + ",padded,,0\n");
+  auto log_before = store_->catalog().LabelLog();
+  ImportOptions dry;
+  dry.dry_run = true;
+  auto report = ImportLabelCsv(store_->catalog(), dir_ / "edit.csv", dry);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->relabelled, 2);
+  EXPECT_EQ(report->dropped, 1);
+  EXPECT_EQ(report->undropped, 1);
+  EXPECT_EQ(report->unchanged, 0);
+  EXPECT_EQ(report->diff,
+            (std::vector<std::string>{
+                a.substr(0, 12) + "  蘑菇头 -> padded", a.substr(0, 12) + "  drop",
+                c.substr(0, 12) + "  (none) -> 蘑菇头", d.substr(0, 12) + "  undrop"}));
+  EXPECT_EQ(store_->catalog().LabelLog()->size(), log_before->size()) << "a dry run writes nothing";
+  report = ImportLabelCsv(store_->catalog(), dir_ / "edit.csv");
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(store_->catalog().LabelLog()->size(), log_before->size() + 4);
+}
+
+TEST_F(LabelCsvTest, WithoutADroppedColumnTheDroppedFlagStays) {
+  const std::string d(64, 'd');
+  // d is dropped (SetUp); a CSV without the column, or with an empty cell, must not undrop it.
+  for (const std::string& csv :
+       {"hash,label,url\n" + d + ",padded,\n", "hash,label,url,dropped\n" + d + ",padded,,\n"}) {
+    Write(dir_ / "nodrop.csv", csv);
+    auto report = ImportLabelCsv(store_->catalog(), dir_ / "nodrop.csv");
+    ASSERT_TRUE(report.ok()) << report.status().ToString();
+    EXPECT_EQ(report->undropped, 0) << csv;
+    EXPECT_EQ(report->unchanged, 1) << csv;
+    bool dropped = false;
+    ASSERT_TRUE(store_->catalog()
+                    .ForEachLabelRow([&](const LabelRow& row) {
+                      if (row.blob == d) dropped = row.dropped;
+                      return Status::Ok();
+                    })
+                    .ok());
+    EXPECT_TRUE(dropped) << csv;
+  }
+}
+
+TEST_F(LabelCsvTest, CellsAreTrimmedOfSpacesCrAndBoms) {
+  const std::string c(64, 'c');
+  Write(dir_ / "spaces.csv",
+        "\xEF\xBB\xBFhash , label ,url,dropped\r\n " + c + " ,\" \xEF\xBB\xBF蘑菇头 \",, 0 \r\n");
+  auto report = ImportLabelCsv(store_->catalog(), dir_ / "spaces.csv");
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->relabelled, 1);
+  EXPECT_TRUE(report->new_classes.empty()) << "' 蘑菇头 ' is the known class 蘑菇头";
+}
+
+TEST(LabelClasses, ClosestClassSuggestsOnlyLikelyTypos) {
+  const std::vector<std::string> known = {"mushroom_head", "kumamon", "柴犬", "frog"};
+  EXPECT_EQ(ClosestClass("mushroom_haed", known), "mushroom_head");
+  EXPECT_EQ(ClosestClass("kumamn", known), "kumamon");
+  EXPECT_EQ(ClosestClass("柴大", known), std::nullopt) << "one of two characters is not a typo";
+  EXPECT_EQ(ClosestClass("brand_new_class", known), std::nullopt);
+  EXPECT_TRUE(CheckKnownClass("frog", known, "--create-class").ok());
+  const Status unknown = CheckKnownClass("frgo", known, "--create-class");
+  EXPECT_EQ(unknown.code(), StatusCode::kNotFound);
+  EXPECT_EQ(unknown.message(),
+            "no class 'frgo' (did you mean 'frog'?); known classes: mushroom_head, kumamon, 柴犬, "
+            "frog; add --create-class to create it");
 }
 
 TEST_F(LabelCsvTest, ErrorsNameTheLineAndChangeNothing) {

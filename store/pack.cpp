@@ -22,6 +22,7 @@
 
 #include "core/log.h"
 #include "core/progress.h"
+#include "core/text.h"
 #include "core/version.h"
 #include "store/file_util.h"
 #include "store/rotate.h"
@@ -418,9 +419,9 @@ Status PackRun::Run(PackReport& report) {
 
   for (const ClassReport& c : report.classes) {
     if (c.test_items < options_.min_test_items && options_.test_fraction > 0) {
-      report.warnings.push_back("class '" + c.name + "' has only " + std::to_string(c.test_items) +
-                                " test items: too small to test (add items or raise "
-                                "--test-fraction)");
+      report.warnings.push_back("class '" + c.name + "' has only " +
+                                CountOf(c.test_items, "test item", "test items") +
+                                ": too small to test (add items or raise --test-fraction)");
     }
     if (c.train_items == 0) {
       report.warnings.push_back("class '" + c.name + "' has no training items");
@@ -433,23 +434,22 @@ Status PackRun::Run(PackReport& report) {
 
 std::string PackReport::Table() const {
   std::ostringstream out;
-  size_t width = 5;
-  for (const ClassReport& c : classes) width = std::max(width, c.name.size());
-  out << std::left << std::setw(static_cast<int>(width)) << "class" << std::right << std::setw(12)
-      << "train items" << std::setw(14) << "train records" << std::setw(12) << "test items"
-      << std::setw(14) << "test records"
-      << "\n";
+  // Padded by display width, not bytes: 柴犬 takes four columns (six bytes).
+  int width = 5;
+  for (const ClassReport& c : classes) width = std::max(width, DisplayWidth(c.name));
+  auto row = [&](const std::string& name, const auto& a, const auto& b, const auto& c,
+                 const auto& d) {
+    out << PadRight(name, width) << std::right << std::setw(12) << a << std::setw(14) << b
+        << std::setw(12) << c << std::setw(14) << d << "\n";
+  };
+  row("class", "train items", "train records", "test items", "test records");
   int64_t totals[4] = {0, 0, 0, 0};
   for (const ClassReport& c : classes) {
-    out << std::left << std::setw(static_cast<int>(width)) << c.name << std::right << std::setw(12)
-        << c.train_items << std::setw(14) << c.train_records << std::setw(12) << c.test_items
-        << std::setw(14) << c.test_records << "\n";
+    row(c.name, c.train_items, c.train_records, c.test_items, c.test_records);
     totals[0] += c.train_items, totals[1] += c.train_records;
     totals[2] += c.test_items, totals[3] += c.test_records;
   }
-  out << std::left << std::setw(static_cast<int>(width)) << "total" << std::right << std::setw(12)
-      << totals[0] << std::setw(14) << totals[1] << std::setw(12) << totals[2] << std::setw(14)
-      << totals[3] << "\n";
+  row("total", totals[0], totals[1], totals[2], totals[3]);
   return out.str();
 }
 

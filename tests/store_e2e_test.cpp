@@ -216,7 +216,8 @@ TEST_F(StoreE2e, LabelCommandsThenRepack) {
   EXPECT_NE(run.out.find("class1"), std::string::npos);
 
   const std::string blob0 = BlobOf(0), blob1 = BlobOf(1);
-  run = RunMemes({"label", "set", blob0.substr(0, 10), blob1, "kumamon", "--store", store_});
+  run = RunMemes({"label", "set", blob0.substr(0, 10), blob1, "kumamon", "--create-class",
+                  "--store", store_});
   ASSERT_EQ(run.exit_code, 0) << run.Describe();
   run = RunMemes({"label", "rename", "class0", "shiba", "--store", store_});
   ASSERT_EQ(run.exit_code, 0) << run.Describe();

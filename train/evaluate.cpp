@@ -9,6 +9,7 @@
 
 #include "core/log.h"
 #include "core/progress.h"
+#include "core/text.h"
 #include "train/batch_prefetcher.h"
 #include "train/checkpoint.h"
 #include "train/plots.h"
@@ -131,10 +132,14 @@ Status RunEval(const EvalOptions& options) {
   std::printf("top-1 %.2f%%   top-5 %.2f%%   top-1 with flip TTA %.2f%%   loss %.4f\n\n",
               100 * top1 / total, 100 * top5 / total, 100 * flip_top1 / total, loss_sum / total);
   size_t name_width = 5;
-  for (const auto& name : meta.classes) name_width = std::max(name_width, name.size());
+  // Display width, not bytes: 柴犬 takes four columns (six bytes).
+  for (const auto& name : meta.classes) {
+    name_width = std::max(name_width, static_cast<size_t>(DisplayWidth(name)));
+  }
   std::printf("%-*s %8s %9s\n", static_cast<int>(name_width), "class", "images", "accuracy");
   for (int c = 0; c < n; ++c) {
-    std::printf("%-*s %8lld %8.2f%%\n", static_cast<int>(name_width), meta.classes[c].c_str(),
+    std::printf("%s %8lld %8.2f%%\n",
+                PadRight(meta.classes[c], static_cast<int>(name_width)).c_str(),
                 static_cast<long long>(per_class[c]["images"].get<int64_t>()),
                 100 * per_class[c]["accuracy"].get<double>());
   }
@@ -143,7 +148,7 @@ Status RunEval(const EvalOptions& options) {
   for (int c = 0; c < n; ++c) std::printf(" %6d", c);
   std::printf("\n");
   for (int r = 0; r < n; ++r) {
-    std::printf("%-*s", static_cast<int>(name_width), meta.classes[r].c_str());
+    std::printf("%s", PadRight(meta.classes[r], static_cast<int>(name_width)).c_str());
     for (int c = 0; c < n; ++c) std::printf(" %6lld", static_cast<long long>(confusion[r][c]));
     std::printf("   %d\n", r);
   }
