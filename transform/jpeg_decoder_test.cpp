@@ -115,5 +115,76 @@ TEST(JpegDecoder, GreyscaleJpegDecodes) {
   EXPECT_NEAR(testing::PlanarAt(decoded->frames[0].planar, 32, 0, 16, 16), 128, 3);
 }
 
+// An APP1 Exif segment (big-endian TIFF) holding only Orientation (tag 0x0112).
+Bytes ExifSegment(uint16_t orientation) {
+  return {0xFF,
+          0xE1,
+          0,
+          34,
+          'E',
+          'x',
+          'i',
+          'f',
+          0,
+          0,
+          'M',
+          'M',
+          0,
+          42,
+          0,
+          0,
+          0,
+          8,
+          0,
+          1,
+          0x01,
+          0x12,
+          0,
+          3,
+          0,
+          0,
+          0,
+          1,
+          uint8_t(orientation >> 8),
+          uint8_t(orientation),
+          0,
+          0,
+          0,
+          0,
+          0,
+          0};
+}
+
+// Every EXIF orientation turns the picture upright as TIFF 6.0 defines it (OpenCV did this
+// before; the libjpeg path does it itself now). The picture: 40×20, top-left quadrant green,
+// bottom-left red, right half blue; the test follows where the green quadrant lands.
+TEST(JpegDecoder, EveryExifOrientationIsApplied) {
+  cv::Mat image(20, 40, CV_8UC3, cv::Scalar(255, 0, 0));        // blue (BGR)
+  image(cv::Rect(0, 0, 20, 10)).setTo(cv::Scalar(0, 255, 0));   // green top-left
+  image(cv::Rect(0, 10, 20, 10)).setTo(cv::Scalar(0, 0, 255));  // red bottom-left
+  const Bytes plain = testing::Encode(image, ".jpg");
+  enum Corner { kTopLeft, kTopRight, kBottomLeft, kBottomRight };
+  // Orientation 1..8 -> where the green quadrant ends up; 5..8 turn the picture to portrait.
+  const Corner expected[9] = {kTopLeft, kTopLeft,  kTopRight,    kBottomRight, kBottomLeft,
+                              kTopLeft, kTopRight, kBottomRight, kBottomLeft};
+  for (uint16_t orientation = 1; orientation <= 8; ++orientation) {
+    Bytes bytes = plain;
+    const Bytes exif = ExifSegment(orientation);
+    bytes.insert(bytes.begin() + 2, exif.begin(), exif.end());
+    const Result<Decoded> decoded = DecodeToFrames(bytes, DecodeOptions{});
+    ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+    const bool portrait = orientation >= 5;
+    EXPECT_EQ(decoded->width, portrait ? 20 : 40) << orientation;
+    // Quadrant centres in the 32×32 letterboxed frame.
+    const int x[4] = {portrait ? 12 : 8, portrait ? 20 : 24, portrait ? 12 : 8, portrait ? 20 : 24};
+    const int y[4] = {portrait ? 8 : 12, portrait ? 8 : 12, portrait ? 24 : 20, portrait ? 24 : 20};
+    const Corner corner = expected[orientation];
+    const auto& planar = decoded->frames[0].planar;
+    EXPECT_LT(testing::PlanarAt(planar, 32, 0, x[corner], y[corner]), 80) << orientation;
+    EXPECT_GT(testing::PlanarAt(planar, 32, 1, x[corner], y[corner]), 180) << orientation;
+    EXPECT_LT(testing::PlanarAt(planar, 32, 2, x[corner], y[corner]), 80) << orientation;
+  }
+}
+
 }  // namespace
 }  // namespace memes::transform

@@ -19,7 +19,7 @@
 #endif
 
 namespace {
-constexpr const char* kRules[] = {"html", "json:thumb", R"(regex:"(?:murl|objURL)":"([^"]+)")"};
+constexpr const char* kRules[] = {"html", "json:thumb", R"re(regex:"(?:murl|objURL)":"([^"]+)")re"};
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
