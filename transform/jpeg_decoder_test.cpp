@@ -105,7 +105,9 @@ TEST(JpegDecoder, DamagedJpegIsCorruptNotACrash) {
   // Garbage after the frame header: libjpeg repairs what it can, or says what is wrong.
   for (size_t i = jpeg.size() / 2; i < jpeg.size() - 2; i += 7) jpeg[i] ^= 0x5A;
   const Result<Decoded> damaged = DecodeToFrames(jpeg, DecodeOptions{});
-  if (!damaged.ok()) EXPECT_EQ(damaged.status().code(), StatusCode::kCorrupt);
+  if (!damaged.ok()) {
+    EXPECT_EQ(damaged.status().code(), StatusCode::kCorrupt) << damaged.status().ToString();
+  }
 }
 
 TEST(JpegDecoder, GreyscaleJpegDecodes) {
