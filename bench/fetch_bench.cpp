@@ -92,6 +92,7 @@ std::string ImageUrl(int port, int index) {
 
 Measure RunFetcher(const Options& options, int port) {
   memes::ingest::FetchSettings settings;
+  settings.allow_private_hosts = {"127.0.0.1"};  // the loopback server
   settings.max_transfers = options.transfers;
   settings.per_host_transfers = options.transfers;  // one host here: let all slots use it
   // Well above the ideal 640/s, so concurrency sets the pace; a burst of 1 spaces the first

@@ -30,6 +30,7 @@ memes_require_pkgconfig(WEBP "libwebp-dev" libwebp libwebpdemux libwebpmux)
 memes_require_pkgconfig(CURL "libcurl4-openssl-dev" libcurl)
 memes_require_pkgconfig(SQLITE3 "libsqlite3-dev" sqlite3)
 memes_require_pkgconfig(GUMBO "libgumbo-dev" gumbo)
+memes_require_pkgconfig(JPEG "libjpeg62-turbo-dev" libjpeg)
 memes_require_pkgconfig(RE2 "libre2-dev" re2)
 memes_require_pkgconfig(HTTPLIB "libcpp-httplib-dev" cpp-httplib)
 

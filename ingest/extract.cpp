@@ -4,30 +4,45 @@
 #include <re2/re2.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cctype>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <unordered_set>
 
+#include "core/log.h"
+#include "ingest/html_nesting.h"
 #include "ingest/url.h"
 
 namespace memes::ingest {
 namespace {
 
-// Collects resolved URLs once each, in order of first appearance.
+// Collects resolved URLs once each, in order of first appearance, up to `max_urls`.
+// Invariant: urls_.size() <= max_urls_.
 class UrlCollector {
  public:
-  explicit UrlCollector(std::string base) : base_(std::move(base)) {}
+  UrlCollector(std::string base, int max_urls) : base_(std::move(base)), max_urls_(max_urls) {}
   void SetBase(std::string base) { base_ = std::move(base); }
   const std::string& base() const { return base_; }
   void Add(std::string_view reference) {
     auto resolved = ResolveUrl(base_, reference);
-    if (!resolved.ok()) return;
-    if (seen_.insert(*resolved).second) urls_.push_back(std::move(resolved).value());
+    if (!resolved.ok() || seen_.contains(*resolved)) return;
+    if (full()) {
+      truncated_ = true;  // a new URL beyond the cap: the extractors stop once they see it
+      return;
+    }
+    seen_.insert(*resolved);
+    urls_.push_back(std::move(resolved).value());
   }
+  bool full() const { return urls_.size() >= static_cast<size_t>(max_urls_); }
+  // True once a URL beyond the cap was offered (the page held more than max_urls).
+  bool truncated() const { return truncated_; }
   std::vector<std::string> Take() { return std::move(urls_); }
 
  private:
   std::string base_;
+  int max_urls_;
+  bool truncated_ = false;
   std::unordered_set<std::string> seen_;
   std::vector<std::string> urls_;
 };
@@ -57,16 +72,18 @@ void AddSrcset(std::string_view srcset, UrlCollector& out) {
   }
 }
 
-std::vector<std::string> ExtractHtml(std::string_view body, std::string_view page_url) {
-  UrlCollector out{std::string(page_url)};
+void ExtractHtml(std::string_view body, UrlCollector& out) {
+  // gumbo 0.10 has no depth limit of its own (see html_nesting.h): flatten first.
+  const std::optional<std::string> flattened = CapHtmlNesting(body, kMaxHtmlNesting);
+  if (flattened) body = *flattened;
   GumboOptions options = kGumboDefaultOptions;
   options.max_errors = 1000;  // stop collecting parse errors on garbage; parsing goes on
   GumboOutput* output = gumbo_parse_with_options(&options, body.data(), body.size());
-  if (output == nullptr) return {};
+  if (output == nullptr) return;
   // Iterative walk: hostile pages nest deep enough to overflow a recursive one.
   std::vector<const GumboNode*> stack{output->root};
   bool base_seen = false;
-  while (!stack.empty()) {
+  while (!stack.empty() && !out.truncated()) {
     const GumboNode* node = stack.back();
     stack.pop_back();
     if (node->type != GUMBO_NODE_ELEMENT && node->type != GUMBO_NODE_TEMPLATE) continue;
@@ -106,12 +123,11 @@ std::vector<std::string> ExtractHtml(std::string_view body, std::string_view pag
     }
   }
   gumbo_destroy_output(&options, output);
-  return out.Take();
 }
 
 void CollectStrings(const nlohmann::json& value, UrlCollector& out) {
   std::vector<const nlohmann::json*> stack{&value};
-  while (!stack.empty()) {
+  while (!stack.empty() && !out.truncated()) {
     const nlohmann::json* node = stack.back();
     stack.pop_back();
     if (node->is_string()) {
@@ -124,16 +140,15 @@ void CollectStrings(const nlohmann::json& value, UrlCollector& out) {
   }
 }
 
-Result<std::vector<std::string>> ExtractJson(std::string_view body, std::string_view page_url,
-                                             const std::string& key) {
+Status ExtractJson(std::string_view body, std::string_view page_url, const std::string& key,
+                   UrlCollector& out) {
   nlohmann::json document = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (document.is_discarded()) {
     return Corrupt("search page is not valid JSON (rule json:" + key + ")", std::string(page_url));
   }
-  UrlCollector out{std::string(page_url)};
   // Every value under `key`, at any depth, in document order.
   std::vector<const nlohmann::json*> stack{&document};
-  while (!stack.empty()) {
+  while (!stack.empty() && !out.truncated()) {
     const nlohmann::json* node = stack.back();
     stack.pop_back();
     std::vector<const nlohmann::json*> children;
@@ -150,7 +165,7 @@ Result<std::vector<std::string>> ExtractJson(std::string_view body, std::string_
     }
     for (auto it = children.rbegin(); it != children.rend(); ++it) stack.push_back(*it);
   }
-  return out.Take();
+  return Status();
 }
 
 void AppendUtf8(uint32_t code_point, std::string& out) {
@@ -271,9 +286,11 @@ bool LooksLikeImageUrl(std::string_view url) {
   return false;
 }
 
-Result<UrlExtractor> UrlExtractor::Create(std::string_view rule) {
+Result<UrlExtractor> UrlExtractor::Create(std::string_view rule, int max_urls) {
+  assert(max_urls >= 1);
   UrlExtractor extractor;
   extractor.rule_ = std::string(rule);
+  extractor.max_urls_ = max_urls;
   if (rule == "html") {
     extractor.kind_ = Kind::kHtml;
   } else if (rule.rfind("json:", 0) == 0) {
@@ -304,18 +321,21 @@ Result<UrlExtractor> UrlExtractor::Create(std::string_view rule) {
 }
 
 Result<std::vector<std::string>> UrlExtractor::Extract(std::string_view body,
-                                                       std::string_view page_url) const {
+                                                       std::string_view page_url,
+                                                       bool* truncated) const {
+  UrlCollector out{std::string(page_url), max_urls_};
   switch (kind_) {
     case Kind::kHtml:
-      return ExtractHtml(body, page_url);
+      ExtractHtml(body, out);
+      break;
     case Kind::kJson:
-      return ExtractJson(body, page_url, json_key_);
+      MEMES_RETURN_IF_ERROR(ExtractJson(body, page_url, json_key_, out));
+      break;
     case Kind::kRegex: {
-      UrlCollector out{std::string(page_url)};
       const re2::StringPiece text(body.data(), body.size());
       re2::StringPiece groups[2];
       size_t position = 0;
-      while (position <= text.size() &&
+      while (position <= text.size() && !out.truncated() &&
              regex_->Match(text, position, text.size(), RE2::UNANCHORED, groups, 2)) {
         if (groups[1].data() != nullptr) {
           out.Add(UnescapeJsonString(std::string_view(groups[1].data(), groups[1].size())));
@@ -323,10 +343,16 @@ Result<std::vector<std::string>> UrlExtractor::Extract(std::string_view body,
         const size_t end = static_cast<size_t>(groups[0].data() - text.data()) + groups[0].size();
         position = end > position ? end : position + 1;  // an empty match must still advance
       }
-      return out.Take();
+      break;
     }
   }
-  return Internal("unknown extractor kind");
+  if (truncated) *truncated = out.truncated();
+  if (out.truncated()) {
+    MEMES_LOG(kWarning) << page_url << ": more than " << max_urls_
+                        << " URLs on one page; the first " << max_urls_
+                        << " are taken (sources[].max_urls_per_page)";
+  }
+  return out.Take();
 }
 
 }  // namespace memes::ingest

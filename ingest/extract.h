@@ -21,9 +21,14 @@ class UrlExtractor {
  public:
   enum class Kind { kHtml, kJson, kRegex };
 
+  // URLs taken from one page unless the caller says otherwise (pipeline key
+  // sources[].max_urls_per_page): a hostile page cannot queue a million images.
+  static constexpr int kDefaultMaxUrls = 1000;
+
   // Parses a rule: "html", "json:KEY" or "regex:PATTERN". An unknown kind, an empty key, a
   // pattern RE2 rejects or one without a capture group is kInvalidArgument saying why.
-  static Result<UrlExtractor> Create(std::string_view rule);
+  // Requires: max_urls >= 1.
+  static Result<UrlExtractor> Create(std::string_view rule, int max_urls = kDefaultMaxUrls);
 
   // The absolute http(s) URLs found in `body`, resolved against `page_url`, without fragments,
   // duplicates removed, in page order.
@@ -35,16 +40,23 @@ class UrlExtractor {
   //   regex: the first capture group of every match, JSON string escapes (\/ \uXXXX…) undone.
   // Only a body that is not JSON at all (json rule) is an error (kCorrupt naming the page);
   // references that do not resolve to http(s) are skipped.
-  Result<std::vector<std::string>> Extract(std::string_view body, std::string_view page_url) const;
+  // At most max_urls() distinct URLs are returned, the first in page order; when the page holds
+  // more, extraction stops there, a warning names the page, and *truncated (if given) is set.
+  // HTML nested deeper than kMaxHtmlNesting (html_nesting.h) is flattened before parsing, so
+  // any nesting depth is safe.
+  Result<std::vector<std::string>> Extract(std::string_view body, std::string_view page_url,
+                                           bool* truncated = nullptr) const;
 
   Kind kind() const { return kind_; }
   const std::string& rule() const { return rule_; }
+  int max_urls() const { return max_urls_; }
 
  private:
   UrlExtractor() = default;
 
   Kind kind_ = Kind::kHtml;
   std::string rule_;
+  int max_urls_ = kDefaultMaxUrls;
   std::string json_key_;
   std::shared_ptr<const re2::RE2> regex_;
 };

@@ -40,7 +40,17 @@ void Fetcher::Loop::Completed(std::unique_ptr<Transfer> transfer, CURLcode code)
       code, result.http_status,
       transfer->error_buffer[0] ? transfer->error_buffer : curl_easy_strerror(code),
       transfer->too_large, transfer->limit, settings_.max_redirects);
-  if (error == FetchError::kNone) result.body = std::move(transfer->body);
+  if (error != FetchError::kNone && !transfer->address_guard.refused.empty()) {
+    error = FetchError::kPrivateAddress;
+    message = "refused to connect to " + job->parts.host + ": " + transfer->address_guard.refused +
+              ", not a public address (list the host in [politeness] allow_private_hosts to "
+              "allow it)";
+  }
+  // A robots.txt beyond max_robots_bytes keeps its first part (RFC 9309: parse at least 500
+  // KiB); any other body only when complete.
+  if (error == FetchError::kNone || (job->is_robots && error == FetchError::kTooLarge)) {
+    result.body = std::move(transfer->body);
+  }
   std::string redirect_to;
   if (code == CURLE_OK && result.http_status >= 300 && result.http_status < 400) {
     if (char* location = nullptr;
@@ -52,7 +62,7 @@ void Fetcher::Loop::Completed(std::unique_ptr<Transfer> transfer, CURLcode code)
   curl_easy_reset(easy);
   idle_easies_.push_back(std::move(transfer->easy));
 
-  if (!redirect_to.empty() && !job->is_robots) {
+  if (!redirect_to.empty()) {
     FollowRedirect(std::move(job), redirect_to);
     return;
   }
@@ -90,7 +100,7 @@ void Fetcher::Loop::Completed(std::unique_ptr<Transfer> transfer, CURLcode code)
     result.status = Status(CodeFor(error), std::move(message), job->request.url);
   }
   if (job->is_robots) {
-    RobotsDone(host, result);
+    RobotsDone(hosts_.at(job->robots_for), result);
     return;
   }
   Deliver(std::move(job), std::move(result));
@@ -143,7 +153,7 @@ void Fetcher::Loop::Fail(std::unique_ptr<Job> job, FetchError error, std::string
   if (job->is_robots) {
     // A robots.txt request that could not even start leaves its host unreachable, so the
     // host's queue never waits on it forever. Cancellation needs no bookkeeping.
-    if (error != FetchError::kCancelled) RobotsDone(hosts_.at(job->parts.origin), result);
+    if (error != FetchError::kCancelled) RobotsDone(hosts_.at(job->robots_for), result);
     return;
   }
   Deliver(std::move(job), std::move(result));

@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "ingest/address_policy.h"
 #include "ingest/curl_handles.h"
 #include "ingest/fetcher.h"
 #include "ingest/politeness.h"
@@ -38,6 +39,9 @@ struct Job {
   int hop_attempts = 0;  // transfers of the current hop: the retry budget is per hop
   int redirects = 0;     // hops followed; each hop is scheduled like a request of its own host
   bool is_robots = false;
+  // Robots requests: the origin whose robots.txt this is. Redirect hops may take the request
+  // to other hosts; the answer still belongs to this one.
+  std::string robots_for;
 };
 
 // One attempt in flight: owns the easy handle while it is in the multi.
@@ -48,6 +52,8 @@ struct Transfer {
   std::string body;
   uint64_t limit = 0;
   bool too_large = false;
+  bool truncate_at_limit = false;  // robots.txt: keep the first `limit` bytes, then stop
+  AddressGuard address_guard;      // what OpenPublicSocket refused, if anything
   char error_buffer[CURL_ERROR_SIZE] = {};
 };
 

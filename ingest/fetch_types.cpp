@@ -29,6 +29,8 @@ std::string_view FetchErrorName(FetchError error) {
       return "tls";
     case FetchError::kRobotsForbidden:
       return "robots-forbidden";
+    case FetchError::kPrivateAddress:
+      return "private-address";
     case FetchError::kCancelled:
       return "cancelled";
     case FetchError::kOther:

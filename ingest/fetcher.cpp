@@ -18,6 +18,7 @@ StatusCode CodeFor(FetchError error) {
     case FetchError::kTooLarge:
     case FetchError::kRedirectLoop:
     case FetchError::kRobotsForbidden:
+    case FetchError::kPrivateAddress:
       return StatusCode::kLimitExceeded;
     case FetchError::kHttpStatus:
       return StatusCode::kHttp;
@@ -38,6 +39,9 @@ size_t WriteBody(char* data, size_t size, size_t count, void* user) {
   auto* transfer = static_cast<Transfer*>(user);
   const size_t bytes = size * count;
   if (transfer->body.size() + bytes > transfer->limit) {
+    if (transfer->truncate_at_limit) {
+      transfer->body.append(data, transfer->limit - transfer->body.size());
+    }
     transfer->too_large = true;
     return 0;  // anything but `bytes` aborts the transfer with CURLE_WRITE_ERROR
   }
@@ -138,6 +142,7 @@ bool Fetcher::Loop::TryStartOne(const std::string& origin, Host& host, Clock::ti
         robots->parts = ParseHttpUrl(robots->request.url).value();
         robots->submitted = now;
         robots->is_robots = true;
+        robots->robots_for = origin;
         host.queue.push_front(std::move(robots));
         host.robots = RobotsState::kFetching;
         break;
@@ -157,8 +162,12 @@ bool Fetcher::Loop::TryStartOne(const std::string& origin, Host& host, Clock::ti
         std::unique_ptr<Job> job = std::move(host.queue.front());
         host.queue.pop_front();
         const FetchResult& why = host.robots_failure;
+        // A refused address is the host's own verdict, not a robots.txt problem: say only that.
         Fail(std::move(job), why.error,
-             "robots.txt unreachable, host skipped: " + why.status.message(), why.http_status);
+             why.error == FetchError::kPrivateAddress
+                 ? why.status.message()
+                 : "robots.txt unreachable, host skipped: " + why.status.message(),
+             why.http_status);
         return true;
       }
     }
@@ -193,6 +202,9 @@ void Fetcher::Loop::StartTransfer(Host& host, std::unique_ptr<Job> job) {
   }
   const FetchRequest& request = job->request;
   transfer->limit = request.max_body_bytes ? request.max_body_bytes : settings_.max_body_bytes;
+  transfer->truncate_at_limit = job->is_robots;
+  transfer->address_guard.allow_private =
+      HostIsListed(job->parts.host, settings_.allow_private_hosts);
   const std::string accept = "Accept: " + (request.accept.empty() ? "*/*" : request.accept);
   transfer->headers.reset(curl_slist_append(nullptr, accept.c_str()));
 
@@ -205,11 +217,13 @@ void Fetcher::Loop::StartTransfer(Host& host, std::unique_ptr<Job> job) {
   curl_easy_setopt(easy, CURLOPT_USERAGENT, settings_.user_agent.c_str());
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, transfer->headers.get());
   curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");  // gzip, br, zstd; limit counts decoded
-  // Redirects of requests are followed here, hop by hop (Completed), so every hop passes its
-  // host's robots.txt, limits and rate; robots.txt itself lets libcurl follow (RFC 9309: at
-  // least five hops), since its answer belongs to the host that was asked.
-  curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, job->is_robots ? 1L : 0L);
-  curl_easy_setopt(easy, CURLOPT_MAXREDIRS, static_cast<long>(settings_.max_redirects));
+  // Redirects are followed here, hop by hop (Completed), so every hop passes its host's limits,
+  // rate and address check, and robots.txt for requests; robots.txt requests too (RFC 9309:
+  // at least five hops), their answer going to the host that was asked.
+  curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+  // Every address of every hop is checked before connecting (address_policy.h).
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, &OpenPublicSocket);
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, &transfer->address_guard);
   curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
@@ -225,7 +239,11 @@ void Fetcher::Loop::StartTransfer(Host& host, std::unique_ptr<Job> job) {
   curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT,
                    static_cast<long>(settings_.low_speed_bytes_per_s));
   curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, static_cast<long>(settings_.low_speed_time_s));
-  curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(transfer->limit));
+  if (!transfer->truncate_at_limit) {
+    // A declared Content-Length beyond the limit fails before any byte; robots.txt instead
+    // keeps what fits (WriteBody).
+    curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(transfer->limit));
+  }
 
   ++job->attempts;
   ++job->hop_attempts;

@@ -37,11 +37,17 @@ struct FetchSettings {
   uint64_t max_body_bytes = 20'000'000;  // refused while downloading once exceeded
   int max_redirects = 5;  // followed hop by hop: each passes robots.txt and its host's limits
   bool obey_robots = true;
+  // Hosts (names or IP literals, as written in URLs) that may resolve to loopback, private,
+  // link-local or other non-public addresses. Every other host is connected to only at public
+  // addresses (address_policy.h); the crawl adds the hosts its sources name.
+  std::vector<std::string> allow_private_hosts;
 
   // Fetcher-only.
   int backoff_base_ms = 500;    // first retry waits ~this (with jitter), doubling each retry
   int backoff_max_ms = 60'000;  // cap of a backoff; a longer Retry-After fails the request
-  uint64_t max_robots_bytes = 512 * 1024;  // RFC 9309 asks crawlers to read at least 500 KiB
+  // RFC 9309 asks crawlers to parse at least 500 KiB: a longer robots.txt is cut here and the
+  // part that arrived is obeyed.
+  uint64_t max_robots_bytes = 512 * 1024;
 };
 
 // Checks the numbers (positive limits, rate > 0…); kInvalidArgument names the field.
@@ -70,6 +76,7 @@ enum class FetchError {
   kHttpStatus,       // the server answered a non-2xx status (see http_status)
   kTls,              // certificate or handshake failure
   kRobotsForbidden,  // robots.txt disallows the path for our user agent
+  kPrivateAddress,   // the host resolved to a non-public address and is not allowed to
   kCancelled,        // the Fetcher was destroyed first
   kOther,
 };

@@ -22,6 +22,7 @@ FetchSettings PoliteSettings() {
   settings.connect_timeout_ms = 2000;
   settings.total_timeout_ms = 5000;
   settings.backoff_base_ms = 20;
+  settings.allow_private_hosts = {"127.0.0.1", "localhost"};  // the loopback server
   return settings;
 }
 

@@ -31,6 +31,7 @@ FetchSettings TestSettings() {
   settings.max_redirects = 3;
   settings.backoff_base_ms = 20;
   settings.backoff_max_ms = 3000;
+  settings.allow_private_hosts = {"127.0.0.1", "localhost"};  // the loopback server
   return settings;
 }
 

@@ -58,6 +58,7 @@ TEST(FetcherTls, SelfSignedCertificateIsRefused) {
   }
 
   FetchSettings settings;
+  settings.allow_private_hosts = {"127.0.0.1"};
   settings.retries = 0;
   settings.obey_robots = false;
   settings.connect_timeout_ms = 2000;

@@ -53,7 +53,52 @@ bool PatternMatches(std::string_view pattern, std::string_view path) {
   }
 }
 
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool IsUnreserved(unsigned char c) {
+  return std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
+}
+
 }  // namespace
+
+std::string NormalizeRobotsPath(std::string_view path) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(path.size());
+  auto encode = [&](unsigned char c) {
+    out.push_back('%');
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  };
+  for (size_t i = 0; i < path.size(); ++i) {
+    const auto c = static_cast<unsigned char>(path[i]);
+    if (c == '%') {
+      const int high = i + 2 < path.size() ? HexValue(path[i + 1]) : -1;
+      const int low = i + 2 < path.size() ? HexValue(path[i + 2]) : -1;
+      if (high < 0 || low < 0) {
+        encode('%');
+        continue;
+      }
+      const auto decoded = static_cast<unsigned char>(high * 16 + low);
+      if (IsUnreserved(decoded)) {
+        out.push_back(static_cast<char>(decoded));
+      } else {
+        encode(decoded);
+      }
+      i += 2;
+    } else if (c <= 0x20 || c >= 0x7F) {
+      encode(c);
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  return out;
+}
 
 std::string ProductToken(std::string_view user_agent) {
   size_t end = 0;
@@ -71,6 +116,13 @@ RobotsRules RobotsRules::Parse(std::string_view text, std::string_view product_t
   bool saw_ours = false;
   // The agents of the group being read; a User-agent line after rules starts a new group.
   bool group_is_ours = false, group_is_star = false, in_rules = false;
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);  // UTF-8 byte order mark
+  if (text.size() > kMaxParsedBytes) {
+    // Keep whole lines only: half a "Disallow: /private" would be another rule.
+    text = text.substr(0, kMaxParsedBytes);
+    const size_t last_break = text.find_last_of("\r\n");
+    text = last_break == std::string_view::npos ? std::string_view() : text.substr(0, last_break);
+  }
   size_t start = 0;
   while (start <= text.size()) {
     size_t end = text.find_first_of("\r\n", start);
@@ -100,7 +152,7 @@ RobotsRules RobotsRules::Parse(std::string_view text, std::string_view product_t
       in_rules = true;
       // "Disallow:" with an empty value allows everything: it adds no rule.
       if (value.empty()) continue;
-      Rule rule{std::string(value), key == "allow"};
+      Rule rule{NormalizeRobotsPath(value), key == "allow"};
       if (group_is_ours) ours.push_back(rule);
       if (group_is_star) star.push_back(rule);
     } else {
@@ -114,8 +166,9 @@ RobotsRules RobotsRules::Parse(std::string_view text, std::string_view product_t
   return rules;
 }
 
-bool RobotsRules::Allowed(std::string_view path_query) const {
-  if (path_query == "/robots.txt") return true;
+bool RobotsRules::Allowed(std::string_view raw_path_query) const {
+  if (raw_path_query == "/robots.txt") return true;
+  const std::string path_query = NormalizeRobotsPath(raw_path_query);
   size_t best_length = 0;
   bool best_allow = true, matched = false;
   for (const Rule& rule : rules_) {

@@ -68,6 +68,7 @@ Result<UrlParts> Normalize(CURLU* url, std::string_view display) {
   parts.normalized = GetPart(url, CURLUPART_URL, CURLU_NO_DEFAULT_PORT);
   if (parts.normalized.empty()) return InvalidArgument("malformed URL", std::string(display));
   const std::string port = GetPart(url, CURLUPART_PORT, CURLU_NO_DEFAULT_PORT);
+  parts.host = host;
   parts.origin.append(scheme).append("://").append(host);
   if (!port.empty()) parts.origin.append(":").append(port);
   parts.path_query = GetPart(url, CURLUPART_PATH);

@@ -14,6 +14,7 @@ namespace memes::ingest {
 struct UrlParts {
   std::string normalized;  // scheme://host[:port]/path?query, no fragment
   std::string origin;      // scheme://host[:port], lower-case: the key of per-host limits
+  std::string host;        // lower-case name or IP literal (IPv6 in brackets), no port
   std::string path_query;  // "/path?query", what robots.txt rules match against
 };
 

@@ -231,7 +231,8 @@ Result<CrawlReport> RunCrawl(const PipelineConfig& config, const CrawlOptions& o
   MEMES_ASSIGN_OR_RETURN(std::vector<crawl::PageTask> page_tasks,
                          crawl::ListPageTasks(config, extractors));
   MEMES_ASSIGN_OR_RETURN(std::vector<ImagePtr> direct_images, crawl::ListDirectImages(config));
-  const ingest::FetchSettings& fetch_settings = config.politeness;
+  ingest::FetchSettings fetch_settings = config.politeness;
+  crawl::AddSourceHosts(config, direct_images, fetch_settings.allow_private_hosts);
   MEMES_RETURN_IF_ERROR(ingest::CheckFetchSettings(fetch_settings).At(config.file.string()));
 
   store::StoreOptions store_options;
@@ -405,15 +406,7 @@ Result<CrawlReport> RunCrawl(const PipelineConfig& config, const CrawlOptions& o
           return;
         }
         if (!image->local_file.empty()) {
-          std::ifstream in(image->local_file, std::ios::binary);
-          std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-          image->fetch.url = image->url;
-          if (!in.good() && !in.eof()) {
-            image->fetch.error = ingest::FetchError::kOther;
-            image->fetch.status = IoError("cannot read", image->local_file.string());
-          } else {
-            image->fetch.body = std::move(bytes);
-          }
+          crawl::ReadLocalImage(*image, config.image.max_file_bytes);
           gateway.try_put(image);
           return;
         }

@@ -6,10 +6,12 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <thread>
 
 #include "store/store.h"
 #include "tests/harness/loopback_server.h"
@@ -201,6 +203,84 @@ TEST_F(CrawlTest, UrlListsAndFoldersAreCrawledInOrder) {
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().ToString().find("urls.csv:7"), std::string::npos)
       << bad.status().ToString();
+  fs::remove_all(dir);
+}
+
+// #10 item 6: a folder source read every file whole, however large, and stored it as a blob.
+TEST_F(CrawlTest, FolderFilesAboveMaxFileBytesAreNeitherReadNorStored) {
+  const fs::path dir = TempDir("big_file");
+  fs::create_directories(dir / "folder" / "dog");
+  const std::string small = Png(30);
+  std::ofstream(dir / "folder" / "dog" / "small.png", std::ios::binary) << small;
+  std::ofstream(dir / "folder" / "dog" / "big.png", std::ios::binary)
+      << Png(31) << std::string(small.size() * 4, '\0');
+  PipelineConfig config = Config(dir / "store");
+  config.image.max_file_bytes = small.size() * 2;
+  Source folder;
+  folder.kind = SourceKind::kFolder;
+  folder.name = "local";
+  folder.path = dir / "folder";
+  config.sources = {folder};
+  CrawlOptions options;
+  options.progress = false;
+  auto report = RunCrawl(config, options);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->items_new, 1) << report->ToJson();
+  EXPECT_EQ(report->items_unusable, 0) << report->ToJson();
+  EXPECT_EQ(report->images_failed, 1) << report->ToJson();
+  EXPECT_EQ(report->errors_per_kind["too-large"], 1) << report->ToJson();
+  // Only the small file became a blob.
+  int blobs = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(dir / "store" / "blobs")) {
+    blobs += entry.is_regular_file();
+  }
+  EXPECT_EQ(blobs, 1);
+  fs::remove_all(dir);
+}
+
+// #10 item 5: a page on a host the pipeline names may link anything; only public addresses are
+// fetched from it, checked on the address connected to. 127.0.0.2 is a loopback address the
+// pipeline file does not name, served by a real server so that a fetch would succeed.
+TEST_F(CrawlTest, LinksToPrivateAddressesAreRefusedAndRecorded) {
+  httplib::Server other;
+  std::atomic<int> other_hits{0};
+  other.Get(".*", [&](const httplib::Request&, httplib::Response& response) {
+    ++other_hits;
+    response.set_content(Png(40), "image/png");
+  });
+  const int other_port = other.bind_to_any_port("127.0.0.2");
+  if (other_port <= 0) GTEST_SKIP() << "cannot bind 127.0.0.2 here";
+  std::thread thread([&] { other.listen_after_bind(); });
+  const std::string private_image = "http://127.0.0.2:" + std::to_string(other_port) + "/x.png";
+  server_.Handle("/hostile", [&](const httplib::Request&, httplib::Response& response) {
+    response.set_content("<img src=\"/img/a.png\"><img src=\"" + private_image +
+                             "\"><img src=\"http://169.254.169.254/latest/meta-data/k.png\">"
+                             "<img src=\"/img/to-private.png\">",
+                         "text/html");
+  });
+  server_.ServeRedirect("/img/to-private.png", private_image + "?redirected");
+
+  const fs::path dir = TempDir("private");
+  PipelineConfig config = Config(dir / "store");
+  config.sources.resize(1);
+  config.sources[0].url_template = server_.Url("/hostile?q={keyword}");
+  config.sources[0].pages = 1;
+  config.classes = {{"cat", {"猫"}}};
+  CrawlOptions options;
+  options.progress = false;
+  auto report = RunCrawl(config, options);
+  other.stop();
+  thread.join();
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->items_new, 1) << report->ToJson();  // a.png, on the named host
+  EXPECT_EQ(report->images_failed, 3) << report->ToJson();
+  EXPECT_EQ(report->errors_per_kind["private-address"], 3) << report->ToJson();
+  EXPECT_EQ(other_hits.load(), 0);
+  auto store = store::Store::Open(dir / "store");
+  ASSERT_TRUE(store.ok());
+  auto state = (*store)->catalog().LookupUrl(private_image);
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ(*state, store::UrlState::kFailed);  // recorded with its reason
   fs::remove_all(dir);
 }
 

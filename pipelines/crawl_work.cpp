@@ -13,7 +13,8 @@ Result<std::vector<ingest::UrlExtractor>> MakeExtractors(const PipelineConfig& c
   std::vector<ingest::UrlExtractor> extractors;
   for (const Source& source : config.sources) {
     auto extractor = ingest::UrlExtractor::Create(
-        source.kind == SourceKind::kSearch ? source.extract : std::string("html"));
+        source.kind == SourceKind::kSearch ? source.extract : std::string("html"),
+        source.max_urls_per_page);
     if (!extractor.ok()) {
       return extractor.status().At(config.file.string() + ":" + std::to_string(source.line) +
                                    ": sources." + source.name + ".extract");
@@ -113,6 +114,53 @@ Status ListFolder(const Source& source, const std::set<std::string>& labels,
 }
 
 }  // namespace
+
+void AddSourceHosts(const PipelineConfig& config, const std::vector<ImagePtr>& direct_images,
+                    std::vector<std::string>& hosts) {
+  std::set<std::string> named(hosts.begin(), hosts.end());
+  auto add = [&](const std::string& url) {
+    auto parts = ingest::ParseHttpUrl(url);
+    if (parts.ok() && named.insert(parts->host).second) hosts.push_back(parts->host);
+  };
+  for (const Source& source : config.sources) {
+    if (source.kind != SourceKind::kSearch) continue;
+    auto url = ingest::ExpandSearchUrl(source.url_template, "keyword", 1, source.page_size);
+    if (url.ok()) add(*url);
+  }
+  for (const ImagePtr& image : direct_images) {
+    if (image->local_file.empty()) add(image->url);
+  }
+}
+
+void ReadLocalImage(ImageWork& image, uint64_t max_bytes) {
+  image.fetch.url = image.url;
+  const std::string where = image.local_file.string();
+  auto fail = [&](ingest::FetchError error, Status status) {
+    image.fetch.error = error;
+    image.fetch.status = std::move(status);
+    image.fetch.body.clear();
+  };
+  std::ifstream in(image.local_file, std::ios::binary);
+  if (!in) return fail(ingest::FetchError::kOther, IoError("cannot open", where));
+  std::error_code error;
+  const uintmax_t size = fs::file_size(image.local_file, error);
+  const auto too_large = [&](uint64_t bytes) {
+    fail(ingest::FetchError::kTooLarge,
+         LimitExceeded("file of " + std::to_string(bytes) + " bytes exceeds image.max_file_bytes " +
+                           std::to_string(max_bytes),
+                       where));
+  };
+  if (!error && size > max_bytes) return too_large(size);
+  // Read at most one byte past the limit: a file that grew since the size check is caught
+  // without holding more than max_bytes + 1 in memory.
+  const uint64_t to_read = error ? max_bytes + 1 : std::min<uint64_t>(size, max_bytes) + 1;
+  std::string bytes(static_cast<size_t>(to_read), '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (in.bad()) return fail(ingest::FetchError::kOther, IoError("cannot read", where));
+  bytes.resize(static_cast<size_t>(in.gcount()));
+  if (bytes.size() > max_bytes) return too_large(bytes.size());
+  image.fetch.body = std::move(bytes);
+}
 
 Result<std::vector<ImagePtr>> ListDirectImages(const PipelineConfig& config) {
   std::set<std::string> labels;

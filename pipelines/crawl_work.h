@@ -85,6 +85,18 @@ Result<std::vector<PageTask>> ListPageTasks(const PipelineConfig& config,
 // The extractor of each source (index-aligned with config.sources; unused for non-search).
 Result<std::vector<ingest::UrlExtractor>> MakeExtractors(const PipelineConfig& config);
 
+// Reads a folder source's file into image.fetch, as a fetch would: never more than `max_bytes`
+// in memory. A larger file (by its size, or by what a growing file turns out to hold) is a
+// kTooLarge fetch failure naming the file, so it is recorded, never stored or decoded.
+void ReadLocalImage(ImageWork& image, uint64_t max_bytes);
+
+// Adds to `hosts` the hosts the pipeline file names itself: those of its search URL templates
+// and of the URLs in its URL lists (`direct_images`). The fetcher lets these, and the user's
+// [politeness] allow_private_hosts, resolve to private addresses (a NAS, the loopback demo);
+// a host that only a fetched page names must be public.
+void AddSourceHosts(const PipelineConfig& config, const std::vector<ImagePtr>& direct_images,
+                    std::vector<std::string>& hosts);
+
 // Images of `urls` sources (CSV/TSV "label,url") and `folder` sources (subfolder = label).
 // A label not among the classes is an error naming file and line; blank and # lines skipped.
 Result<std::vector<ImagePtr>> ListDirectImages(const PipelineConfig& config);

@@ -162,9 +162,11 @@ void ReadImage(const toml::table& table, ImageSettings& image, Problems& problem
 
 void ReadPoliteness(const toml::table& table, Politeness& p, Problems& problems) {
   static const std::set<std::string_view> kKeys = {
-      "user_agent", "max_transfers", "per_host_transfers", "per_host_rate", "per_host_burst",
-      "retries", "connect_timeout_ms", "total_timeout_ms", "low_speed_bytes_per_s",
-      "low_speed_time_s", "max_body_bytes", "max_redirects", "obey_robots"};
+      "user_agent",         "max_transfers",      "per_host_transfers",
+      "per_host_rate",      "per_host_burst",     "retries",
+      "connect_timeout_ms", "total_timeout_ms",   "low_speed_bytes_per_s",
+      "low_speed_time_s",   "max_body_bytes",     "max_redirects",
+      "obey_robots",        "allow_private_hosts"};
   const std::string_view t = "politeness";
   RejectUnknownKeys(table, t, kKeys, problems);
   ReadString(table, t, "user_agent", p.user_agent, problems);
@@ -180,6 +182,27 @@ void ReadPoliteness(const toml::table& table, Politeness& p, Problems& problems)
   ReadInteger(table, t, "max_body_bytes", 1, int64_t{1} << 40, p.max_body_bytes, problems);
   ReadInteger(table, t, "max_redirects", 0, 50, p.max_redirects, problems);
   ReadBool(table, t, "obey_robots", p.obey_robots, problems);
+  if (const toml::node* node = table.get("allow_private_hosts")) {
+    const toml::array* array = node->as_array();
+    if (!array) {
+      problems.Add(node->source(), "politeness.allow_private_hosts",
+                   "expected a list of host names, like [\"nas.local\", \"10.0.0.5\"]");
+    } else {
+      for (const toml::node& element : *array) {
+        const auto host = element.value_exact<std::string>();
+        // A name or IP as it appears in a URL's host: IPv6 literals in brackets ("[fd00::1]").
+        const bool bracketed =
+            host && host->size() > 2 && host->front() == '[' && host->back() == ']';
+        if (!host || host->empty() ||
+            host->find_first_of(bracketed ? "/@ " : "/:@ ") != std::string::npos) {
+          problems.Add(element.source(), "politeness.allow_private_hosts",
+                       "expected a host name or IP address without scheme, port or path");
+          continue;
+        }
+        p.allow_private_hosts.push_back(*host);
+      }
+    }
+  }
 }
 
 void ReadClasses(const toml::table& table, std::vector<ClassSpec>& classes, Problems& problems) {
@@ -222,8 +245,8 @@ void ReadSource(const toml::table& table, size_t index, const std::filesystem::p
                 Source& source, Problems& problems) {
   const std::string t = "sources[" + std::to_string(index) + "]";
   source.line = static_cast<int>(table.source().begin.line);
-  static const std::set<std::string_view> kKeys = {"kind", "name",      "url",     "pages",
-                                                   "page_size", "extract", "file", "path"};
+  static const std::set<std::string_view> kKeys = {
+      "kind", "name", "url", "pages", "page_size", "extract", "max_urls_per_page", "file", "path"};
   RejectUnknownKeys(table, t, kKeys, problems);
   std::string kind;
   if (!ReadString(table, t, "kind", kind, problems)) {
@@ -259,6 +282,7 @@ void ReadSource(const toml::table& table, size_t index, const std::filesystem::p
       }
       ReadInteger(table, t, "pages", 1, 10'000, source.pages, problems);
       ReadInteger(table, t, "page_size", 1, 10'000, source.page_size, problems);
+      ReadInteger(table, t, "max_urls_per_page", 1, 1'000'000, source.max_urls_per_page, problems);
       if (ReadString(table, t, "extract", source.extract, problems)) {
         const std::string& e = source.extract;
         const bool ok = e == "html" || (e.rfind("json:", 0) == 0 && e.size() > 5) ||

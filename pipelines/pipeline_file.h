@@ -48,6 +48,9 @@ struct Source {
   int page_size = 20;
   // "html", "json:KEY" or "regex:PATTERN" (first capture group).
   std::string extract = "html";
+  // URLs taken from one search page at most; the rest of a larger page is ignored (a hostile
+  // page cannot queue a million images).
+  int max_urls_per_page = 1000;
   // kUrls: CSV/TSV of label,url. kFolder: a folder whose subfolders are labels.
   std::filesystem::path path;
 };

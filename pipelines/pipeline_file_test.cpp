@@ -105,6 +105,41 @@ TEST(PipelineFile, MissingClassesAndMissingFile) {
   EXPECT_EQ(missing.status().where(), "/nonexistent/pipeline.toml");
 }
 
+TEST(PipelineFile, SafetyKeysAllowPrivateHostsAndMaxUrlsPerPage) {
+  const std::string text =
+      "[politeness]\n"
+      "allow_private_hosts = [\"nas.local\", \"10.0.0.5\", \"[fd00::1]\"]\n"
+      "[classes]\n"
+      "a = [\"x\"]\n"
+      "[[sources]]\n"
+      "kind = \"search\"\n"
+      "url = \"http://example.org/?q={keyword}\"\n"
+      "max_urls_per_page = 50\n";
+  auto config = ParsePipelineText(text, "safe.toml", ".");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  const std::vector<std::string> hosts = {"nas.local", "10.0.0.5", "[fd00::1]"};
+  EXPECT_EQ(config->politeness.allow_private_hosts, hosts);
+  EXPECT_EQ(config->sources[0].max_urls_per_page, 50);
+  EXPECT_EQ(Source().max_urls_per_page, 1000);
+  EXPECT_TRUE(ingest::FetchSettings().allow_private_hosts.empty());
+
+  const std::string bad =
+      "[politeness]\n"
+      "allow_private_hosts = [\"http://nas.local/\", \"10.0.0.5:8080\", 3]\n"  // line 2
+      "[classes]\n"
+      "a = [\"x\"]\n"
+      "[[sources]]\n"
+      "kind = \"search\"\n"
+      "url = \"http://example.org/?q={keyword}\"\n"
+      "max_urls_per_page = 0\n";  // line 8
+  auto refused = ParsePipelineText(bad, "bad.toml", ".");
+  ASSERT_FALSE(refused.ok());
+  const std::string message = refused.status().message();
+  EXPECT_NE(message.find("bad.toml:2: politeness.allow_private_hosts"), std::string::npos)
+      << message;
+  EXPECT_NE(message.find("bad.toml:8: sources[0].max_urls_per_page"), std::string::npos) << message;
+}
+
 TEST(KeywordList, ReadsLabelsInOrderAndNamesBadLines) {
   const auto path = std::filesystem::path(::testing::TempDir()) / "keywords.tsv";
   {

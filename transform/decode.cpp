@@ -44,7 +44,7 @@ Status RunDecoder(std::span<const uint8_t> bytes, const Sniffed& sniffed, FrameS
     case Container::kWebp:
       return DecodeWebp(bytes, sink);
     case Container::kJpeg:
-      return DecodeStill(bytes, sniffed, sink, &decoded.width, &decoded.height);
+      return DecodeJpeg(bytes, sniffed, sink, &decoded.width, &decoded.height);
   }
   return Internal("no decoder for " + sniffed.format);
 }

@@ -22,9 +22,15 @@ Status DecodeWithFfmpeg(std::span<const uint8_t> bytes, const Sniffed& sniffed, 
 // WebP, still or animated, through libwebp's WebPAnimDecoder.
 Status DecodeWebp(std::span<const uint8_t> bytes, FrameSink& sink);
 
-// Still JPEG (EXIF orientation applied, DCT-reduced when large) through OpenCV's imdecode. Sets
-// OpenCV's log level to silent (process-wide) on first use.
-Status DecodeStill(std::span<const uint8_t> bytes, const Sniffed& sniffed, FrameSink& sink,
-                   int* width, int* height);
+// A JPEG with more scans than this is refused (limit as libjpeg-turbo's `djpeg -maxscans`
+// suggests; ordinary progressive files have about ten).
+inline constexpr int kMaxJpegScans = 500;
+
+// Still JPEG through libjpeg(-turbo) (EXIF orientation applied, DCT-reduced when large). The
+// sink's time budget and kMaxJpegScans are enforced inside the decode, after every row of
+// every scan (libjpeg's progress monitor), so a progressive scan bomb stops within
+// milliseconds of the budget.
+Status DecodeJpeg(std::span<const uint8_t> bytes, const Sniffed& sniffed, FrameSink& sink,
+                  int* width, int* height);
 
 }  // namespace memes::transform
