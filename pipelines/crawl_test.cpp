@@ -118,7 +118,9 @@ TEST_F(CrawlTest, CrawlsTheSiteThenResumesWithoutRefetching) {
   options.progress = false;
   auto first = RunCrawl(Config(dir / "store"), options);
   ASSERT_TRUE(first.ok()) << first.status().ToString();
-  EXPECT_EQ(first->pages_read, 9);  // 3 keywords × (2 html + 1 json), one left unread (reset)
+  // 3 keywords × (2 html + 1 json) pages at most; "dog" has an empty first html page, so its
+  // paging stops there and its page 2 is not read (the reset's page is read, left unmarked).
+  EXPECT_EQ(first->pages_read, 8);
   EXPECT_EQ(first->pages_failed, 0);
   EXPECT_EQ(first->items_new, 6) << first->ToJson();        // a b c d e flaky
   EXPECT_EQ(first->items_duplicate, 1) << first->ToJson();  // a-copy
@@ -149,12 +151,14 @@ TEST_F(CrawlTest, CrawlsTheSiteThenResumesWithoutRefetching) {
   const int search_hits = server_.Hits("/search") + server_.Hits("/api");
   auto second = RunCrawl(Config(dir / "store"), options);
   ASSERT_TRUE(second.ok()) << second.status().ToString();
-  // The page with the reset (a retryable failure) is read again; its fetched image is not.
-  EXPECT_EQ(second->pages_skipped, 8);
-  EXPECT_EQ(second->pages_read, 1);
+  // The page with the reset (a retryable failure) is read again; its fetched image is not. The
+  // rerun does not know that "dog"'s skipped first page was empty, so it reads page 2 (empty:
+  // the end).
+  EXPECT_EQ(second->pages_skipped, 7);
+  EXPECT_EQ(second->pages_read, 2);
   EXPECT_EQ(second->items_new, 0);
   EXPECT_EQ(second->errors_per_kind.at("reset"), 1);
-  EXPECT_EQ(server_.Hits("/search") + server_.Hits("/api"), search_hits + 1);
+  EXPECT_EQ(server_.Hits("/search") + server_.Hits("/api"), search_hits + 2);
   EXPECT_EQ(server_.Hits("/img/a.png"), 1);
   EXPECT_EQ(server_.Hits("/img/e.png"), 1);
   fs::remove_all(dir);
