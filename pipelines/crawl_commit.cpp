@@ -79,19 +79,14 @@ void Committer::Commit(ImageWork& image) {
   store::ItemRecord item;
   item.blob = image.blob;
   item.bytes = image.body_bytes;
-  std::vector<store::FrameData> frames;
+  std::vector<store::FrameRecord> frames;
   if (decoded.ok()) {
     item.format = decoded->format;
     item.width = decoded->width;
     item.height = decoded->height;
     item.frame_count = decoded->frames_in_file;
     for (const transform::Frame& frame : decoded->frames) {
-      store::FrameData data;
-      data.record.index = frame.index;
-      data.record.timestamp_ms = static_cast<int64_t>(frame.time_seconds * 1000);
-      data.record.phash = frame.phash;
-      data.pixels = frame.planar;
-      frames.push_back(data);
+      frames.push_back({frame.index, static_cast<int64_t>(frame.time_seconds * 1000), frame.phash});
     }
   } else {
     item.status = store::kItemFailed;
@@ -104,7 +99,9 @@ void Committer::Commit(ImageWork& image) {
   source.source_name = image.source_name;
   source.fetched_at = static_cast<int64_t>(std::time(nullptr));
   source.http_status = image.fetch.http_status;
-  auto added = store_.AddItem(item, &source, frames, image.label);
+  // Invariant: the blob and the frames file were made durable by store_and_decode, so the
+  // catalog never names bytes that are not on disk; this is the catalog transaction alone.
+  auto added = store_.catalog().AddItem(item, &source, frames, image.label);
   if (!added.ok()) {
     // SQLite busy or full, a frames file that could not be written, a label refused: ours.
     ++report_.images_failed;
