@@ -35,6 +35,7 @@
 #include "core/log.h"
 #include "core/progress.h"
 #include "ingest/fetcher.h"
+#include "ingest/url.h"
 #include "pipelines/crawl_commit.h"
 #include "pipelines/crawl_images.h"
 #include "pipelines/crawl_pages.h"
@@ -251,6 +252,19 @@ Result<CrawlReport> RunCrawl(const PipelineConfig& config, const CrawlOptions& o
   // Invariant: every number reaches the windows exactly once, so both are empty at the end.
   assert(extract_state.window.held() == 0 && fetch_order_state.window.held() == 0);
   report.pages_past_end = extract_state.pages_past_end;
+  // Pages past a keyword's end are recorded as read (HTTP status 0: never asked for), so a
+  // rerun, which skips the pages read before and so cannot see where the end was, does not
+  // request them either.
+  for (const crawl::PageTask& task : source_state.tasks) {
+    if (paging.Wanted(task.keyword_index, task.page)) continue;
+    auto url = ingest::ExpandSearchUrl(task.source->url_template, task.keyword, task.page,
+                                       task.source->page_size);
+    if (!url.ok()) continue;
+    if (Status s = store->catalog().MarkPageRead(*url, 0); !s.ok()) {
+      MEMES_LOG(kWarning) << "catalog: " << s.ToString();
+      break;
+    }
+  }
   report.late_images = static_cast<int64_t>(fetch_order_state.window.late());
 
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -272,6 +272,12 @@ TEST(CrawlFlow, PagingStopsAtTheFirstPageWithNothingNew) {
   EXPECT_EQ(report->pages_read, 5) << report->ToJson();  // long: 1-4, none: 1
   // At most pages_in_flight pages past each end were requested before the end was known.
   EXPECT_LE(server.Hits("/search"), 5 + 2 * 2);
+  // A rerun asks for nothing: the pages past the ends were recorded as read too.
+  const int hits = server.Hits("/search");
+  auto again = RunCrawl(config, options);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->pages_read, 0) << again->ToJson();
+  EXPECT_EQ(server.Hits("/search"), hits);
   fs::remove_all(dir);
 }
 
