@@ -5,12 +5,17 @@
 // comments mark as shared (guarded by its mutex, or atomic).
 #pragma once
 
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -103,6 +108,19 @@ class Fetcher::Loop {
     curl_multi_setopt(multi_.get(), CURLMOPT_MAXCONNECTS,
                       static_cast<long>(settings_.max_transfers));
     curl_multi_setopt(multi_.get(), CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+    // Socket-driven: libcurl tells us which sockets to watch and when its next timeout is due,
+    // and is asked about the sockets epoll says are ready, never about idle transfers.
+    curl_multi_setopt(multi_.get(), CURLMOPT_SOCKETFUNCTION, &Loop::OnSocket);
+    curl_multi_setopt(multi_.get(), CURLMOPT_SOCKETDATA, this);
+    curl_multi_setopt(multi_.get(), CURLMOPT_TIMERFUNCTION, &Loop::OnTimer);
+    curl_multi_setopt(multi_.get(), CURLMOPT_TIMERDATA, this);
+    epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+    wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    assert(epoll_fd_ >= 0 && wake_fd_ >= 0 && "epoll_create1/eventfd failed");
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.fd = wake_fd_;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &event);
     thread_ = std::thread([this] { Run(); });
   }
 
@@ -111,10 +129,12 @@ class Fetcher::Loop {
       std::lock_guard lock(mutex_);
       stopping_ = true;
     }
-    curl_multi_wakeup(multi_.get());
+    Wake();
     thread_.join();
     transfers_.clear();
     idle_easies_.clear();
+    close(wake_fd_);
+    close(epoll_fd_);
   }
 
   void Submit(std::unique_ptr<Job> job) {
@@ -124,7 +144,7 @@ class Fetcher::Loop {
       incoming_.push_back(std::move(job));
     }
     submitted_.fetch_add(1);
-    curl_multi_wakeup(multi_.get());
+    Wake();
   }
 
   void WaitIdle() {
@@ -150,6 +170,16 @@ class Fetcher::Loop {
 
  private:
   void Run();
+  // Interrupts the I/O thread's epoll_wait (any thread).
+  void Wake() {
+    const uint64_t one = 1;
+    [[maybe_unused]] const ssize_t written = write(wake_fd_, &one, sizeof one);
+  }
+  // libcurl's socket and timer callbacks (CURLMOPT_SOCKETFUNCTION, CURLMOPT_TIMERFUNCTION).
+  static int OnSocket(CURL* easy, curl_socket_t socket, int what, void* loop, void* known);
+  static int OnTimer(CURLM* multi, long timeout_ms, void* loop);
+  // Waits up to `wait_ms` for ready sockets, a wake-up or libcurl's timer, and lets libcurl act.
+  void Poll(int wait_ms);
   bool TakeIncoming();
   void PromoteDelayed(Clock::time_point now);
   Clock::time_point StartEligible(Clock::time_point now);
@@ -179,7 +209,11 @@ class Fetcher::Loop {
       robots_fetches_{0}, connections_{0};
   std::atomic<int> in_flight_{0};
 
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;  // eventfd: Submit and the destructor wake the I/O thread through it
+
   // I/O thread only.
+  std::optional<Clock::time_point> curl_timer_;  // when libcurl wants CURL_SOCKET_TIMEOUT
   std::map<std::string, Host> hosts_;
   std::multimap<Clock::time_point, std::unique_ptr<Job>> delayed_;  // retries waiting
   std::unordered_map<CURL*, std::unique_ptr<Transfer>> transfers_;

@@ -62,12 +62,13 @@ void Fetcher::Loop::Run() {
     PromoteDelayed(now);
     Clock::time_point wake = StartEligible(now);
     DeliverReady();
-    int running = 0;
-    curl_multi_perform(multi_.get(), &running);
+    // New handles ask for an immediate timeout: let libcurl start them before sleeping.
+    if (curl_timer_ && *curl_timer_ <= Clock::now()) Poll(0);
     const int finished = HarvestDone();
     DeliverReady();
     if (finished > 0) continue;  // slots were freed: schedule before sleeping
     if (!delayed_.empty()) wake = std::min(wake, delayed_.begin()->first);
+    if (curl_timer_) wake = std::min(wake, *curl_timer_);
     now = Clock::now();
     int wait_ms = 1000;
     if (wake < now + std::chrono::milliseconds(wait_ms)) {
@@ -75,7 +76,62 @@ void Fetcher::Loop::Run() {
           std::max<int64_t>(0, std::chrono::ceil<std::chrono::milliseconds>(wake - now).count()));
     }
     // Sleeps until a socket is ready, libcurl's own timer fires, Submit wakes us, or `wake`.
-    curl_multi_poll(multi_.get(), nullptr, 0, wait_ms, nullptr);
+    Poll(wait_ms);
+  }
+}
+
+int Fetcher::Loop::OnSocket(CURL*, curl_socket_t socket, int what, void* loop_ptr, void* known) {
+  auto* loop = static_cast<Loop*>(loop_ptr);
+  if (what == CURL_POLL_REMOVE) {
+    // The socket may already be closed; epoll forgets closed descriptors by itself.
+    epoll_ctl(loop->epoll_fd_, EPOLL_CTL_DEL, socket, nullptr);
+    curl_multi_assign(loop->multi_.get(), socket, nullptr);
+    return 0;
+  }
+  epoll_event event{};
+  event.events = (what & CURL_POLL_IN ? EPOLLIN : 0u) | (what & CURL_POLL_OUT ? EPOLLOUT : 0u);
+  event.data.fd = socket;
+  if (known == nullptr) {
+    epoll_ctl(loop->epoll_fd_, EPOLL_CTL_ADD, socket, &event);
+    // Any non-null marker: libcurl hands it back for this socket until it is removed.
+    curl_multi_assign(loop->multi_.get(), socket, loop);
+  } else {
+    epoll_ctl(loop->epoll_fd_, EPOLL_CTL_MOD, socket, &event);
+  }
+  return 0;
+}
+
+int Fetcher::Loop::OnTimer(CURLM*, long timeout_ms, void* loop_ptr) {
+  auto* loop = static_cast<Loop*>(loop_ptr);
+  if (timeout_ms < 0) {
+    loop->curl_timer_.reset();
+  } else {
+    loop->curl_timer_ = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  }
+  return 0;
+}
+
+void Fetcher::Loop::Poll(int wait_ms) {
+  constexpr int kMaxEvents = 128;
+  epoll_event events[kMaxEvents];
+  const int ready = epoll_wait(epoll_fd_, events, kMaxEvents, wait_ms);
+  int running = 0;
+  for (int i = 0; i < ready; ++i) {
+    const int fd = events[i].data.fd;
+    if (fd == wake_fd_) {
+      uint64_t count = 0;
+      [[maybe_unused]] const ssize_t got = read(wake_fd_, &count, sizeof count);
+      continue;
+    }
+    int flags = 0;
+    if (events[i].events & EPOLLIN) flags |= CURL_CSELECT_IN;
+    if (events[i].events & EPOLLOUT) flags |= CURL_CSELECT_OUT;
+    if (events[i].events & (EPOLLERR | EPOLLHUP)) flags |= CURL_CSELECT_ERR;
+    curl_multi_socket_action(multi_.get(), fd, flags, &running);
+  }
+  if (curl_timer_ && *curl_timer_ <= Clock::now()) {
+    curl_timer_.reset();
+    curl_multi_socket_action(multi_.get(), CURL_SOCKET_TIMEOUT, 0, &running);
   }
 }
 

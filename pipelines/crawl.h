@@ -6,8 +6,10 @@
 // Thread-safety: RunCrawl runs one crawl and blocks; run one per store at a time.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -22,14 +24,22 @@ namespace memes::pipelines {
 
 struct CrawlOptions {
   bool progress = true;
-  // Search pages being worked on at once (fetched, extracted, their images in the graph). Each
-  // may list hundreds of URLs, all queued when it is read: this bounds the queue, so memory
-  // does not grow with the number of keywords.
-  int pages_in_flight = 4;
+  // Search pages being fetched or waiting for their images to pass the image limiter; 0 means
+  // the pipeline file's [politeness] pages_in_flight. Each may list up to the extractor's cap of
+  // URLs, all queued when it is read: this bounds that queue, so memory does not grow with the
+  // number of keywords or the size of a page.
+  int pages_in_flight = 0;
   // Images between the URL dedupe and the catalog commit. Each can hold a body of up to
   // max_body_bytes plus its decoded frames; 0 means 2 × politeness.max_transfers, enough to
   // keep every transfer busy while the decoders work on the other half.
   int images_in_flight = 0;
+  // How long a fetched page or image may wait for the ones before it (the reorder windows):
+  // the order, hence labels and near-duplicate groups, is the same for the same responses when
+  // none is later than this; a stalled URL costs the others at most this once.
+  std::chrono::milliseconds reorder_deadline{250};
+  // Test hook: called on the commit node after each image (not skipped) is committed or
+  // recorded as failed, with its URL.
+  std::function<void(const std::string&)> on_commit;
 };
 
 // One failed page or image, as the summary lists it.
@@ -50,6 +60,9 @@ struct CrawlReport {
   int64_t items_new = 0;        // new blobs that decoded into frames
   int64_t items_duplicate = 0;  // exact duplicates of a blob already in the store
   int64_t items_unusable = 0;   // fetched, but not a decodable image
+  int64_t items_refused = 0;    // fetched, decodable, kept out on purpose ([image] min_side)
+  int64_t pages_past_end = 0;   // fetched before their keyword's end was known; dropped unread
+  int64_t late_images = 0;      // arrived after the reorder deadline: committed out of order
   uint64_t bytes = 0;
   double seconds = 0;
   std::map<std::string, int64_t> kept_per_class;

@@ -10,13 +10,18 @@ namespace memes::pipelines {
 
 std::string CrawlReport::ToJson() const {
   nlohmann::ordered_json json;
-  json["pages"] = {{"read", pages_read}, {"skipped", pages_skipped}, {"failed", pages_failed}};
+  json["pages"] = {{"read", pages_read},
+                   {"skipped", pages_skipped},
+                   {"failed", pages_failed},
+                   {"past_end", pages_past_end}};
   json["urls"] = {{"found", urls_found}, {"skipped", urls_skipped}};
   json["images"] = {{"fetched", images_fetched},
                     {"failed", images_failed},
                     {"new", items_new},
                     {"duplicate", items_duplicate},
-                    {"unusable", items_unusable}};
+                    {"unusable", items_unusable},
+                    {"refused", items_refused},
+                    {"late", late_images}};
   json["bytes"] = bytes;
   json["seconds"] = seconds;
   json["kept_per_class"] = kept_per_class;
@@ -37,11 +42,19 @@ void CrawlReport::AddFailure(const std::string& kind, const std::string& url,
 std::string CrawlReport::Summary(const std::filesystem::path& store) const {
   std::ostringstream out;
   out << "pages: " << pages_read << " read, " << pages_skipped << " already read, " << pages_failed
-      << " failed\n"
+      << " failed";
+  if (pages_past_end > 0) out << ", " << pages_past_end << " past the last results (not read)";
+  out << "\n"
       << "images: " << images_fetched << " fetched (" << HumanBytes(bytes) << "), " << items_new
       << " new, " << items_duplicate << " exact duplicates, " << items_unusable
       << " not decodable, " << images_failed << " failed, " << urls_skipped
-      << " URLs skipped (listed twice or fetched before)\n";
+      << " URLs skipped (listed twice or fetched before)";
+  if (items_refused > 0) out << ", " << items_refused << " refused (smaller than image.min_side)";
+  out << "\n";
+  if (late_images > 0) {
+    out << "note: " << late_images
+        << " images arrived after the reorder deadline and were committed out of order\n";
+  }
   for (const auto& [label, count] : kept_per_class) {
     out << "  " << label << ": " << count << " new\n";
   }

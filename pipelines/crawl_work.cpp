@@ -27,6 +27,7 @@ Result<std::vector<ingest::UrlExtractor>> MakeExtractors(const PipelineConfig& c
 Result<std::vector<PageTask>> ListPageTasks(const PipelineConfig& config,
                                             const std::vector<ingest::UrlExtractor>& extractors) {
   std::vector<PageTask> tasks;
+  size_t keyword_index = 0;
   for (size_t s = 0; s < config.sources.size(); ++s) {
     const Source& source = config.sources[s];
     if (source.kind != SourceKind::kSearch) continue;
@@ -37,8 +38,9 @@ Result<std::vector<PageTask>> ListPageTasks(const PipelineConfig& config,
     for (const ClassSpec& spec : config.classes) {
       for (const std::string& keyword : spec.keywords) {
         for (int page = 1; page <= source.pages; ++page) {
-          tasks.push_back({&source, &extractors[s], spec.name, keyword, page});
+          tasks.push_back({&source, &extractors[s], spec.name, keyword, page, keyword_index});
         }
+        ++keyword_index;
       }
     }
   }

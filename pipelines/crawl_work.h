@@ -21,7 +21,9 @@ struct ImageWork;
 
 // One search page to read (or a slice of a URL list or folder).
 struct PageWork {
-  size_t seq = 0;  // dense, in input order: the page sequencer restores this order
+  size_t seq = 0;            // dense, in input order: the page reorder window restores this order
+  size_t keyword_index = 0;  // PageTask::keyword_index (search pages only)
+  int page_number = 0;       // 1-based (search pages only)
   std::string url;
   std::string label;
   std::string keyword;
@@ -36,8 +38,9 @@ struct PageWork {
 using PagePtr = std::shared_ptr<PageWork>;
 
 // What the commit node needs to close a page once its last image is done.
-// Invariant: `remaining` is set by the extract node before any image of the page is sent and
-// only the (serial) commit node changes it afterwards.
+// Invariant: `remaining` and `undispatched` are set by the extract node before any image of the
+// page is sent; afterwards only the (serial) commit node changes `remaining` and only the
+// (serial) URL dedupe node changes `undispatched`.
 struct PageState {
   std::string url;
   int http_status = 0;
@@ -46,12 +49,14 @@ struct PageState {
   bool mark_read = false;     // fetched and extracted: record it as read when the images are done
   Status error;               // the page itself failed (fetch or extraction)
   bool retry_later = false;   // an image failed in a way a rerun should retry
-  int remaining = 0;
+  int remaining = 0;          // images not yet committed (or recorded as failed)
+  int undispatched = 0;       // images not yet past the image limiter: the page's slot
 };
 
 // One image URL (or local file) on its way to the store.
 struct ImageWork {
-  uint64_t seq = 0;  // dense, assigned by url_dedupe: the commit sequencer restores this order
+  uint64_t seq = 0;    // dense, assigned by url_dedupe: the order fetch_order restores
+  uint64_t order = 0;  // dense, assigned by fetch_order as images leave it: the commit order
   std::string url;
   std::string label;
   std::string keyword;
@@ -64,7 +69,8 @@ struct ImageWork {
   ingest::FetchResult fetch;         // body freed once stored and decoded
   uint64_t body_bytes = 0;           // size of the body before it was freed
   std::string blob;                  // sha256 after PutBlob
-  Status stage_error;                // blob store failure
+  Status stage_error;                // blob store failure (a local failure: retried by a rerun)
+  std::string refused;               // non-empty: kept out on purpose (e.g. "too-small")
   std::optional<Result<transform::Decoded>> decoded;
 };
 using ImagePtr = std::shared_ptr<ImageWork>;
@@ -76,9 +82,11 @@ struct PageTask {
   std::string label;
   std::string keyword;
   int page = 1;
+  size_t keyword_index = 0;  // dense over (source, class, keyword): paging stops per keyword
 };
 
-// Every page of every search source. Bad templates are reported, with the source's line.
+// Every page of every search source, each keyword's pages in page order. Bad templates are
+// reported, with the source's line.
 Result<std::vector<PageTask>> ListPageTasks(const PipelineConfig& config,
                                             const std::vector<ingest::UrlExtractor>& extractors);
 

@@ -132,7 +132,7 @@ bool ParseHexColour(std::string_view text, uint8_t rgb[3]) {
 void ReadImage(const toml::table& table, ImageSettings& image, Problems& problems) {
   static const std::set<std::string_view> kKeys = {
       "size", "fit", "background", "max_frames", "max_file_bytes", "max_canvas_pixels",
-      "max_decoded_frames", "decode_time_budget_ms"};
+      "max_decoded_frames", "decode_time_budget_ms", "min_side"};
   RejectUnknownKeys(table, "image", kKeys, problems);
   ReadInteger(table, "image", "size", 8, 256, image.size, problems);
   std::string fit;
@@ -158,6 +158,7 @@ void ReadImage(const toml::table& table, ImageSettings& image, Problems& problem
               problems);
   ReadInteger(table, "image", "decode_time_budget_ms", 1, 3'600'000, image.decode_time_budget_ms,
               problems);
+  ReadInteger(table, "image", "min_side", 1, 65'536, image.min_side, problems);
 }
 
 void ReadPoliteness(const toml::table& table, Politeness& p, Problems& problems) {
@@ -166,7 +167,7 @@ void ReadPoliteness(const toml::table& table, Politeness& p, Problems& problems)
       "per_host_rate",      "per_host_burst",     "retries",
       "connect_timeout_ms", "total_timeout_ms",   "low_speed_bytes_per_s",
       "low_speed_time_s",   "max_body_bytes",     "max_redirects",
-      "obey_robots",        "allow_private_hosts"};
+      "obey_robots",        "allow_private_hosts", "pages_in_flight"};
   const std::string_view t = "politeness";
   RejectUnknownKeys(table, t, kKeys, problems);
   ReadString(table, t, "user_agent", p.user_agent, problems);
@@ -203,6 +204,7 @@ void ReadPoliteness(const toml::table& table, Politeness& p, Problems& problems)
       }
     }
   }
+  ReadInteger(table, t, "pages_in_flight", 1, 4096, p.pages_in_flight, problems);
 }
 
 void ReadClasses(const toml::table& table, std::vector<ClassSpec>& classes, Problems& problems) {

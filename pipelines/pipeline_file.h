@@ -30,10 +30,19 @@ struct ImageSettings {
   uint64_t max_canvas_pixels = 40'000'000;
   int max_decoded_frames = 1000;
   int decode_time_budget_ms = 2000;
+  // Pictures narrower or lower than this (tracking pixels, spacer GIFs) are refused and
+  // recorded as "too-small", never stored.
+  int min_side = 16;
 };
 
-// The [politeness] table fills the fetcher's own settings: one struct, one set of defaults.
-using Politeness = ingest::FetchSettings;
+// The [politeness] table fills the fetcher's own settings (one struct, one set of defaults),
+// plus the crawl graph's own limit on pages.
+struct Politeness : ingest::FetchSettings {
+  // Search pages fetched or waiting for their images to enter the image side. A page of 40
+  // results feeds 40 transfers; at the default 64 transfers and ~2 pages' latency per image,
+  // 8 pages keep the transfers busy with a page's worth to spare (docs/pipeline-file.md).
+  int pages_in_flight = 8;
+};
 
 enum class SourceKind { kSearch, kUrls, kFolder };
 

@@ -59,6 +59,23 @@ TEST(PipelineFile, ParsesEverySection) {
   EXPECT_EQ(config->sources[1].path, std::filesystem::path("/data/urls.tsv"));
 }
 
+TEST(PipelineFile, CrawlLimitsPagesInFlightAndMinSide) {
+  auto defaults = ParsePipelineText(kGood, "good.toml", "/data");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->politeness.pages_in_flight, 8);
+  EXPECT_EQ(defaults->image.min_side, 16);
+  auto set = ParsePipelineText(
+      "[image]\nmin_side = 4\n[politeness]\npages_in_flight = 3\n[classes]\na = \"b\"\n",
+      "set.toml", ".");
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  EXPECT_EQ(set->politeness.pages_in_flight, 3);
+  EXPECT_EQ(set->image.min_side, 4);
+  auto bad = ParsePipelineText("[politeness]\npages_in_flight = 0\n[classes]\na = \"b\"\n",
+                               "bad.toml", ".");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().ToString().find("pages_in_flight"), std::string::npos);
+}
+
 TEST(PipelineFile, SyntaxErrorNamesFileAndLine) {
   const std::string text = "store = \"s\"\n[classes]\na = [\"x\"\n\n";
   auto config = ParsePipelineText(text, "broken.toml", ".");

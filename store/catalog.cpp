@@ -42,6 +42,12 @@ CREATE INDEX errors_url ON errors(url);
 CREATE TABLE label_log(id INTEGER PRIMARY KEY, time INTEGER NOT NULL, blob TEXT NOT NULL,
                        old_label TEXT, new_label TEXT, action TEXT NOT NULL);
 )sql",
+    // 1 -> 2: a failure's kind ("http-404", "timeout", "store"…) and whether it is final (the
+    // server's last word: a rerun does not fetch the URL again) or worth a rerun's retry.
+    R"sql(
+ALTER TABLE errors ADD COLUMN kind TEXT NOT NULL DEFAULT '';
+ALTER TABLE errors ADD COLUMN final INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 static_assert(std::size(kMigrations) == kCatalogSchemaVersion);
 
@@ -172,10 +178,32 @@ Status Catalog::SetFrames(const std::string& blob, std::span<const FrameRecord> 
 
 Status Catalog::RecordError(const std::string& url, const std::string& stage,
                             const std::string& message) {
+  return RecordFailure(url, stage, "", message, false);
+}
+
+Status Catalog::RecordFailure(const std::string& url, const std::string& stage,
+                              const std::string& kind, const std::string& message, bool final) {
   MEMES_ASSIGN_OR_RETURN(
       StatementLease stmt,
-      impl_->Cached("INSERT INTO errors(time, url, stage, message) VALUES(?,?,?,?)"));
-  return stmt->Bind(1, CatalogNow()).Bind(2, url).Bind(3, stage).Bind(4, message).Run();
+      impl_->Cached(
+          "INSERT INTO errors(time, url, stage, message, kind, final) VALUES(?,?,?,?,?,?)"));
+  return stmt->Bind(1, CatalogNow())
+      .Bind(2, url)
+      .Bind(3, stage)
+      .Bind(4, message)
+      .Bind(5, kind)
+      .Bind(6, int64_t{final ? 1 : 0})
+      .Run();
+}
+
+Status Catalog::EnsureLabels(std::span<const std::string> names) {
+  return impl_->InTransaction([&]() -> Status {
+    for (const std::string& name : names) {
+      MEMES_ASSIGN_OR_RETURN(auto id, impl_->LabelId(name));
+      if (!id) MEMES_RETURN_IF_ERROR(impl_->EnsureLabel(name).status());
+    }
+    return Status::Ok();
+  });
 }
 
 Result<UrlState> Catalog::LookupUrl(const std::string& url) {
@@ -185,7 +213,7 @@ Result<UrlState> Catalog::LookupUrl(const std::string& url) {
   MEMES_ASSIGN_OR_RETURN(const bool found, fetched->Step());
   if (found) return UrlState::kFetched;
   MEMES_ASSIGN_OR_RETURN(StatementLease failed,
-                         impl_->Cached("SELECT 1 FROM errors WHERE url=? LIMIT 1"));
+                         impl_->Cached("SELECT 1 FROM errors WHERE url=? AND final=1 LIMIT 1"));
   failed->Bind(1, url);
   MEMES_ASSIGN_OR_RETURN(const bool failed_found, failed->Step());
   return failed_found ? UrlState::kFailed : UrlState::kUnknown;

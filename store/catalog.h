@@ -19,7 +19,7 @@
 
 namespace memes::store {
 
-inline constexpr int kCatalogSchemaVersion = 1;
+inline constexpr int kCatalogSchemaVersion = 2;
 
 // Item status values.
 inline constexpr const char* kItemOk = "ok";          // decoded; frames kept
@@ -132,13 +132,24 @@ class Catalog {
                             const std::optional<std::string>& label);
   // Replaces the kept frames of an existing item (after a frames-cache rebuild).
   Status SetFrames(const std::string& blob, std::span<const FrameRecord> frames);
+  // A failure of `url` at `stage` ("fetch", "store", "commit", "page"…). `kind` names it for
+  // stats ("http-404", "timeout", "too-small"…); a `final` failure is the server's or the
+  // file's last word (404, too large, robots, too small): LookupUrl reports it as kFailed and a
+  // rerun does not fetch the URL again. Others (timeouts, a full disk…) are retried.
+  Status RecordFailure(const std::string& url, const std::string& stage, const std::string& kind,
+                       const std::string& message, bool final);
+  // RecordFailure with no kind, not final.
   Status RecordError(const std::string& url, const std::string& stage, const std::string& message);
-  // kFetched when a source has this URL, kFailed when only errors name it.
+  // kFetched when a source has this URL, kFailed when a final failure names it, else kUnknown.
   Result<UrlState> LookupUrl(const std::string& url);
   Status MarkPageRead(const std::string& url, int http_status);
   Result<bool> PageRead(const std::string& url);
 
   // --- labels -----------------------------------------------------------------------------
+  // Creates the labels of `names` that do not exist yet, in that order (a crawl calls it with
+  // its classes first, so label ids follow the pipeline file, not the first commit). Existing
+  // labels, retired or not, are left as they are.
+  Status EnsureLabels(std::span<const std::string> names);
   Result<std::vector<LabelInfo>> Labels();
   // Full blob hashes starting with `prefix` (at most `limit`).
   Result<std::vector<std::string>> ResolvePrefix(const std::string& prefix, int limit = 2);
@@ -150,9 +161,6 @@ class Catalog {
   // Moves every item of `from` to `into` (created if new) and retires `from`.
   Status MergeLabels(const std::string& from, const std::string& into);
   Status SetDropped(std::span<const std::string> blobs, bool dropped);
-  // Appends the labels of `names` not yet in the catalog, in the given order, so label ids
-  // follow the pipeline file's class order; known labels (retired too) keep their ids.
-  Status AddLabels(std::span<const std::string> names);
   // Applies exported rows (label, dropped) in one transaction; only changes are logged.
   // Requires: every blob exists (callers validate first, to name the offending line).
   Status ImportLabels(std::span<const LabelRow> rows, const std::string& action = "import");

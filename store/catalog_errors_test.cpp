@@ -1,4 +1,4 @@
-// Catalog::Errors (what `memes errors` lists) and Catalog::AddLabels (label order).
+// Catalog::Errors (what `memes errors` lists) and Catalog::EnsureLabels (label order).
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -68,11 +68,11 @@ TEST_F(CatalogErrorsTest, ErrorsSplitKindAndReasonAndIncludeUndecodableItems) {
   EXPECT_EQ(junk.reason, "http://h/junk.png: not an image");
 }
 
-TEST_F(CatalogErrorsTest, AddLabelsAppendsNewNamesInOrderAndKeepsKnownIds) {
+TEST_F(CatalogErrorsTest, EnsureLabelsAppendsNewNamesInOrderAndKeepsKnownIds) {
   const std::vector<std::string> first = {"kumamon", "frog"};
-  ASSERT_TRUE(catalog_->AddLabels(first).ok());
+  ASSERT_TRUE(catalog_->EnsureLabels(first).ok());
   const std::vector<std::string> second = {"kumamon", "cat", "frog"};
-  ASSERT_TRUE(catalog_->AddLabels(second).ok());
+  ASSERT_TRUE(catalog_->EnsureLabels(second).ok());
   auto labels = catalog_->Labels();
   ASSERT_TRUE(labels.ok());
   ASSERT_EQ(labels->size(), 3u);

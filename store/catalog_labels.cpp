@@ -138,17 +138,6 @@ Status Catalog::SetDropped(std::span<const std::string> blobs, bool dropped) {
   });
 }
 
-Status Catalog::AddLabels(std::span<const std::string> names) {
-  return impl_->InTransaction([&]() -> Status {
-    for (const std::string& name : names) {
-      MEMES_ASSIGN_OR_RETURN(auto id, impl_->LabelId(name));
-      if (id) continue;  // known, retired or not: its id stays
-      MEMES_RETURN_IF_ERROR(impl_->EnsureLabel(name).status());
-    }
-    return Status::Ok();
-  });
-}
-
 Status Catalog::ImportLabels(std::span<const LabelRow> rows, const std::string& action) {
   return impl_->InTransaction([&]() -> Status {
     MEMES_ASSIGN_OR_RETURN(StatementLease label_update,

@@ -112,11 +112,34 @@ TEST_F(CatalogTest, LabelsSetRenameMergeDropAreLogged) {
   EXPECT_FALSE(catalog_->ResolvePrefix("XYZ").ok());
 }
 
+TEST_F(CatalogTest, EnsureLabelsCreatesMissingLabelsInTheGivenOrder) {
+  const std::string first[] = {"zebra", "ant"};
+  ASSERT_TRUE(catalog_->EnsureLabels(first).ok());
+  const std::string second[] = {"bee", "ant", "zebra"};
+  ASSERT_TRUE(catalog_->EnsureLabels(second).ok());
+  auto labels = catalog_->Labels();
+  ASSERT_TRUE(labels.ok());
+  ASSERT_EQ(labels->size(), 3u);
+  EXPECT_EQ((*labels)[0].name, "zebra");
+  EXPECT_EQ((*labels)[1].name, "ant");
+  EXPECT_EQ((*labels)[2].name, "bee");
+  const std::string bad[] = {"tab\there"};
+  EXPECT_FALSE(catalog_->EnsureLabels(bad).ok());
+}
+
 TEST_F(CatalogTest, ResumeLookups) {
   auto state = catalog_->LookupUrl("http://gone/404");
   ASSERT_TRUE(state.ok());
   EXPECT_EQ(*state, UrlState::kUnknown);
-  ASSERT_TRUE(catalog_->RecordError("http://gone/404", "fetch", "HTTP 404").ok());
+  // A failure worth a retry (timeout, full disk…) leaves the URL to the next run.
+  ASSERT_TRUE(
+      catalog_->RecordFailure("http://gone/404", "fetch", "timeout", "timed out", false).ok());
+  ASSERT_TRUE(catalog_->RecordError("http://gone/404", "store", "disk full").ok());
+  state = catalog_->LookupUrl("http://gone/404");
+  EXPECT_EQ(*state, UrlState::kUnknown);
+  // A final one (the server's last word) is remembered: a rerun does not fetch it again.
+  ASSERT_TRUE(
+      catalog_->RecordFailure("http://gone/404", "fetch", "http-404", "HTTP 404", true).ok());
   state = catalog_->LookupUrl("http://gone/404");
   EXPECT_EQ(*state, UrlState::kFailed);
   auto read = catalog_->PageRead("http://search?q=a&page=1");

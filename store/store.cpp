@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <atomic>
+#include <cerrno>
 #include <cstring>
 
 #include "core/sha256.h"
@@ -23,6 +25,10 @@ void PutU32(uint8_t* out, uint32_t value) {
 uint32_t GetU32(const uint8_t* in) {
   return uint32_t{in[0]} | uint32_t{in[1]} << 8 | uint32_t{in[2]} << 16 | uint32_t{in[3]} << 24;
 }
+
+// Blob writes still to fail (FailBlobWritesForTesting) and the errno they fail with.
+std::atomic<int> g_blob_write_faults{0};
+std::atomic<int> g_blob_write_fault_errno{0};
 
 fs::path ShardedPath(const fs::path& root, const std::string& hash, const char* suffix) {
   return root / hash.substr(0, 2) / (hash.substr(2) + suffix);
@@ -99,8 +105,20 @@ Result<std::string> Store::PutBlob(std::span<const uint8_t> bytes) {
   if (::stat(path.c_str(), &info) == 0 && static_cast<uint64_t>(info.st_size) == bytes.size()) {
     return hash;
   }
+  for (int left = g_blob_write_faults.load(); left > 0;) {
+    if (g_blob_write_faults.compare_exchange_weak(left, left - 1)) {
+      return IoError(std::string("cannot write: ") +
+                         std::strerror(g_blob_write_fault_errno.load()) + " (injected fault)",
+                     path.string());
+    }
+  }
   MEMES_RETURN_IF_ERROR(WriteFileAtomic(path, bytes));
   return hash;
+}
+
+void FailBlobWritesForTesting(int count, int error_number) {
+  g_blob_write_fault_errno.store(error_number);
+  g_blob_write_faults.store(count);
 }
 
 Result<std::vector<uint8_t>> Store::ReadBlob(const std::string& hash) const {

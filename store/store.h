@@ -120,6 +120,11 @@ class Store {
   ImageSettings settings_;
 };
 
+// Fault injection for tests: the next `count` PutBlob calls that would write a new file fail
+// with errno `error_number` (ENOSPC: a full disk) as an IoError, writing nothing. Process-wide;
+// FailBlobWritesForTesting(0, 0) turns it off.
+void FailBlobWritesForTesting(int count, int error_number);
+
 // True for 64 lower-case hex characters.
 bool IsBlobHash(const std::string& text);
 
