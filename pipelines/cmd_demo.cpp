@@ -27,7 +27,9 @@ void AddDemoCommand(CLI::App& app, CommandRegistry& registry) {
                    "back to a free one)")
       ->capture_default_str()
       ->check(CLI::Range(0, 65534));
-  registry.Add(command, [options] { return RunDemo(*options); });
+  registry.Add(
+      command, [options] { return RunDemo(*options); },
+      /*needs_model=*/true);
 }
 
 }  // namespace memes::pipelines

@@ -2,10 +2,15 @@
 // registers the action that runs after parsing succeeded.
 #pragma once
 
+#include <cmath>
 #include <functional>
 #include <map>
+#include <set>
+#include <string>
 
 #include <CLI/CLI.hpp>
+
+#include "core/status.h"
 
 namespace memes::pipelines {
 
@@ -18,13 +23,31 @@ using CommandAction = std::function<int()>;
 
 class CommandRegistry {
  public:
-  void Add(CLI::App* command, CommandAction action) { actions_[command] = std::move(action); }
+  // `needs_model`: the action calls train/ (LibTorch) through Train() (pipelines/cli.h), so in
+  // `memes` the command runs in memes-train instead.
+  void Add(CLI::App* command, CommandAction action, bool needs_model = false);
+  bool NeedsModel(CLI::App* command) const { return needs_model_.count(command) > 0; }
   // Runs the action of the parsed subcommand. Requires: exactly one subcommand was parsed.
   int Run(CLI::App* command) const;
 
  private:
   std::map<CLI::App*, CommandAction> actions_;
+  std::set<CLI::App*> needs_model_;
 };
+
+// A parse-time check that a numeric option is a finite number in [low, high] (or (low, high] when
+// `low_open`). CLI::Range lets NaN and inf through; a bad value is a usage error naming the option.
+CLI::Validator FiniteRange(double low, double high, bool low_open = false);
+// The same for whole numbers: an int64 in [low, high].
+CLI::Validator IntegerRange(int64_t low, int64_t high);
+
+// The long names ("--epochs") of the options of `command` given on the command line.
+std::set<std::string> GivenOptions(const CLI::App& command);
+
+// The exit status for a train/eval/predict result, after printing a failure as
+// "memes COMMAND: where: message": 2 for usage/configuration errors and internal errors, 130 after
+// Ctrl-C, 1 for everything else that failed.
+int ExitCodeFor(const Status& status, const char* command);
 
 // Each Add*Command declares a subcommand on `app` and registers its action. They live in
 // pipelines/cmd_<name>.cpp, one file per subcommand.

@@ -4,6 +4,8 @@
 #include <fstream>
 #include <iostream>
 
+#include <nlohmann/json.hpp>
+
 #include "core/log.h"
 #include "core/progress.h"
 #include "pipelines/cli.h"
@@ -109,12 +111,32 @@ int RunDemo(const DemoOptions& options) {
   std::vector<std::string> train_args = {
       "train", shards, "--preset",  options.preset, "--epochs", std::to_string(options.epochs),
       "--out", run,    "--threads", threads};
-  // A second demo run continues the first one's training instead of starting over.
-  if (fs::exists(dir / "run" / "last.pt")) train_args.push_back("--resume");
+  // A second demo run continues the first one's training instead of starting over, unless the
+  // relabel of step 8 changed the classes since: a model's outputs are its classes, so that run
+  // is moved aside (run.old-…) and a new one starts.
+  if (fs::exists(dir / "run" / "last.pt")) {
+    std::ifstream meta(dir / "store" / "shards" / "batches.meta.txt");
+    std::vector<std::string> shard_classes;
+    for (std::string line; std::getline(meta, line);) {
+      if (!line.empty()) shard_classes.push_back(line);
+    }
+    std::ifstream record(dir / "run" / "run.json");
+    const auto run_json = nlohmann::json::parse(record, nullptr, /*allow_exceptions=*/false);
+    const bool same_classes = run_json.is_object() && run_json.contains("classes") &&
+                              run_json["classes"] == nlohmann::json(shard_classes);
+    if (same_classes) {
+      train_args.push_back("--resume");
+    } else {
+      std::cout << "\nThe classes changed since the last training run (a relabel): it is moved "
+                   "aside and a new run starts."
+                << std::endl;
+      train_args.push_back("--force");
+    }
+  }
   if (fatal(Step("5. train the " + options.preset + " SE-ResNeXt", train_args))) {
     return kExitUsage;
   }
-  if (fatal(Step("6. evaluate", {"eval", model, shards, "--out", run}))) return kExitUsage;
+  if (fatal(Step("6. evaluate", {"eval", model, shards}))) return kExitUsage;
 
   const fs::path gif = dir / "example.gif";
   std::ofstream(gif, std::ios::binary) << (*site)->FileBytes((*site)->SomeGifPath(1));
@@ -140,8 +162,8 @@ int RunDemo(const DemoOptions& options) {
             << "  store/               blobs, catalog.sqlite, frames cache, stats.json\n"
             << "  store/shards/        CIFAR-10 binary shards, dataset.json, index.tsv\n"
             << "  preview.png          a mosaic of each class\n"
-            << "  run/                 checkpoints, best.pt, metrics.jsonl, curves.png, "
-               "confusion.png\n"
+            << "  run/                 run.json, last.pt, best.pt, metrics.jsonl, curves.png\n"
+            << "  run/eval/            eval.json, confusion.png\n"
             << "Run `memes demo --dir " << options.dir.string()
             << "` again to see it resume instead of starting over." << std::endl;
   return kExitOk;

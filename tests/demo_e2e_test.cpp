@@ -58,7 +58,7 @@ TEST(DemoE2e, ShortDemoProducesVerifiedShardsAModelAndAPreview) {
   EXPECT_EQ(classes, 6);
 
   // Accuracy well above chance (1/6) on the held-out groups.
-  std::ifstream eval_file(dir / "run" / "eval.json");
+  std::ifstream eval_file(dir / "run" / "eval" / "eval.json");
   ASSERT_TRUE(eval_file) << "no eval.json\n" << run.Describe();
   const auto eval = nlohmann::json::parse(eval_file);
   const double top1 = eval.at("top1").get<double>();

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -106,7 +107,12 @@ TEST_F(TrainE2eTest, TrainEvalPredict) {
   auto predicted = RunMemes({"predict", (run / "best.pt").string(), kumamon_png.string(),
                              shiba_png.string(), both_webp.string(), "--json", "-k", "2"});
   ASSERT_EQ(predicted.exit_code, 0) << predicted.Describe();
-  const auto results = nlohmann::json::parse(predicted.out);
+  // JSON Lines: one object per file, in argument order.
+  nlohmann::json results = nlohmann::json::array();
+  std::istringstream json_lines(predicted.out);
+  for (std::string json_line; std::getline(json_lines, json_line);) {
+    results.push_back(nlohmann::json::parse(json_line));
+  }
   ASSERT_EQ(results.size(), 3u);
   EXPECT_EQ(results[0]["top"][0]["class"], "kumamon") << results.dump();
   EXPECT_EQ(results[1]["top"][0]["class"], "shiba") << results.dump();

@@ -2,6 +2,10 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <sstream>
+
+#include "store/file_util.h"
+
 namespace memes::train {
 
 namespace fs = std::filesystem;
@@ -16,18 +20,13 @@ nlohmann::json MetaToJson(const ModelMeta& meta) {
           {"mean", meta.mean},
           {"std", meta.std}};
 }
-
-Status Rename(const fs::path& from, const fs::path& to) {
-  std::error_code error;
-  fs::rename(from, to, error);
-  if (error) return IoError("cannot rename " + from.string() + ": " + error.message(), to.string());
-  return Status::Ok();
-}
 }  // namespace
 
 Status SaveCheckpoint(const fs::path& path, SeResNeXt& model, torch::optim::Optimizer* optimizer,
                       const ModelMeta& meta, const nlohmann::json& state) {
-  const fs::path temporary = path.string() + ".tmp";
+  // Serialised in memory, then store::WriteFileAtomic (unique temp name, fsync, rename): a crash
+  // or a second writer never leaves a half-written model under the final name.
+  std::ostringstream bytes;
   try {
     torch::serialize::OutputArchive archive;
     torch::serialize::OutputArchive model_archive;
@@ -42,12 +41,12 @@ Status SaveCheckpoint(const fs::path& path, SeResNeXt& model, torch::optim::Opti
       archive.write("optimizer", optimizer_archive);
       archive.write("cpu_rng", at::detail::getDefaultCPUGenerator().get_state(), true);
     }
-    archive.save_to(temporary.string());
+    archive.save_to(bytes);
   } catch (const c10::Error& error) {
     return IoError(std::string("cannot write checkpoint: ") + error.what_without_backtrace(),
                    path.string());
   }
-  return Rename(temporary, path);
+  return store::WriteFileAtomic(path, bytes.view());
 }
 
 Result<LoadedModel> LoadModel(const fs::path& path) {
@@ -104,11 +103,8 @@ Status LoadTrainingState(const fs::path& path, torch::optim::Optimizer& optimize
 }
 
 Status CopyAtomically(const fs::path& from, const fs::path& to) {
-  const fs::path temporary = to.string() + ".tmp";
-  std::error_code error;
-  fs::copy_file(from, temporary, fs::copy_options::overwrite_existing, error);
-  if (error) return IoError("cannot copy " + from.string() + ": " + error.message(), to.string());
-  return Rename(temporary, to);
+  MEMES_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, store::ReadWholeFile(from));
+  return store::WriteFileAtomic(to, bytes);
 }
 
 }  // namespace memes::train

@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/progress.h"
 #include "core/text.h"
+#include "store/file_util.h"
 #include "train/batch_prefetcher.h"
 #include "train/checkpoint.h"
 #include "train/plots.h"
@@ -30,9 +31,13 @@ std::vector<int64_t> TopK(const torch::Tensor& probabilities, int k) {
                               indices.data_ptr<int64_t>() + indices.numel());
 }
 
-}  // namespace
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& name : names) out += (out.empty() ? "" : ", ") + name;
+  return "[" + out + "]";
+}
 
-Status RunEval(const EvalOptions& options) {
+Status RunEvalChecked(const EvalOptions& options) {
   MEMES_ASSIGN_OR_RETURN(torch::Device device, ResolveDevice(options.device));
   const bool cuda = device.is_cuda();
   const int threads = ConfigureThreads(options.threads);
@@ -40,7 +45,17 @@ Status RunEval(const EvalOptions& options) {
   MEMES_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModel(options.model));
   ShardOpenOptions open_options;
   open_options.verify_hashes = options.verify_hashes;
-  MEMES_ASSIGN_OR_RETURN(ShardDataset data, ShardDataset::Open(options.shards, open_options));
+  open_options.load_train = false;  // eval reads test_batch.bin only: check only what it reads
+  auto opened = ShardDataset::Open(options.shards, open_options);
+  if (!opened.ok()) {
+    const Status& failure = opened.status();
+    if (failure.code() != StatusCode::kCorrupt) return failure;
+    return Status(failure.code(),
+                  failure.message() + " (`memes verify " + options.shards.string() +
+                      "` checks every shard; eval --no-verify skips the sha256 check)",
+                  failure.where());
+  }
+  ShardDataset data = std::move(*opened);
   const auto& meta = loaded.meta;
   if (data.num_classes() != meta.config.num_classes ||
       data.image_size() != meta.config.image_size) {
@@ -51,7 +66,17 @@ Status RunEval(const EvalOptions& options) {
                            options.shards.string());
   }
   if (data.classes() != meta.classes) {
-    MEMES_LOG(kWarning) << "class names of the shards differ from the model's; using the model's";
+    if (!options.allow_class_mismatch) {
+      return InvalidArgument("the shards' classes " + JoinNames(data.classes()) +
+                                 " are not the model's " + JoinNames(meta.classes) + " (" +
+                                 options.model.string() +
+                                 "): labels would be scored against other classes; "
+                                 "--allow-class-mismatch evaluates anyway",
+                             options.shards.string());
+    }
+    MEMES_LOG(kWarning) << "the shards' classes " << JoinNames(data.classes())
+                        << " are not the model's " << JoinNames(meta.classes)
+                        << "; scoring label i as the model's class i (--allow-class-mismatch)";
   }
   const size_t count = options.limit > 0 ? std::min<size_t>(options.limit, data.size(Split::kTest))
                                          : data.size(Split::kTest);
@@ -121,7 +146,7 @@ Status RunEval(const EvalOptions& options) {
   std::error_code error;
   fs::create_directories(out_dir, error);
   if (error) return IoError("cannot create: " + error.message(), out_dir.string());
-  std::ofstream(out_dir / "eval.json") << report.dump(2) << "\n";
+  MEMES_RETURN_IF_ERROR(store::WriteFileAtomic(out_dir / "eval.json", report.dump(2) + "\n"));
   MEMES_RETURN_IF_ERROR(DrawConfusion(confusion, meta.classes, out_dir / "confusion.png"));
 
   if (options.json) {
@@ -143,23 +168,41 @@ Status RunEval(const EvalOptions& options) {
                 static_cast<long long>(per_class[c]["images"].get<int64_t>()),
                 100 * per_class[c]["accuracy"].get<double>());
   }
-  std::printf("\nconfusion matrix (rows: true, columns: predicted)\n%*s",
-              static_cast<int>(name_width), "");
+  // Columns are numbered; each row names its class and its number, so column c is row c's class.
+  std::printf("\nconfusion matrix (rows: true class, columns: predicted class number)\n%*s",
+              static_cast<int>(name_width) + 4, "");
   for (int c = 0; c < n; ++c) std::printf(" %6d", c);
   std::printf("\n");
   for (int r = 0; r < n; ++r) {
-    std::printf("%s", PadRight(meta.classes[r], static_cast<int>(name_width)).c_str());
+    std::printf("%3d %s", r, PadRight(meta.classes[r], static_cast<int>(name_width)).c_str());
     for (int c = 0; c < n; ++c) std::printf(" %6lld", static_cast<long long>(confusion[r][c]));
-    std::printf("   %d\n", r);
+    std::printf("\n");
   }
   std::printf("\nwrote %s and %s\n", (out_dir / "eval.json").string().c_str(),
               (out_dir / "confusion.png").string().c_str());
   return Status::Ok();
 }
 
-Status RunPredict(const PredictOptions& options) {
+// The files `predict` reads, in order: a folder argument expands to its image files.
+Result<std::vector<fs::path>> ExpandInputs(const std::vector<fs::path>& arguments) {
+  std::vector<fs::path> files;
+  for (const auto& argument : arguments) {
+    std::error_code error;
+    if (fs::is_directory(argument, error)) {
+      MEMES_ASSIGN_OR_RETURN(std::vector<fs::path> inside, ImageFilesIn(argument));
+      if (inside.empty()) MEMES_LOG(kWarning) << argument.string() << ": no image files in it";
+      files.insert(files.end(), inside.begin(), inside.end());
+    } else {
+      files.push_back(argument);
+    }
+  }
+  return files;
+}
+
+Status RunPredictChecked(const PredictOptions& options) {
   if (options.files.empty()) return InvalidArgument("predict needs at least one file");
   if (options.top_k < 1) return InvalidArgument("--top-k must be >= 1");
+  MEMES_ASSIGN_OR_RETURN(std::vector<fs::path> files, ExpandInputs(options.files));
   MEMES_ASSIGN_OR_RETURN(torch::Device device, ResolveDevice(options.device));
   ConfigureThreads(options.threads);
   MEMES_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModel(options.model));
@@ -173,23 +216,21 @@ Status RunPredict(const PredictOptions& options) {
   transform::DecodeOptions decode_options;
   decode_options.size = size;
 
-  Status first_failure;
-  nlohmann::json results = nlohmann::json::array();
-  for (const auto& file : options.files) {
-    std::ifstream in(file, std::ios::binary);
-    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
-                               std::istreambuf_iterator<char>());
-    Status failure;
-    if (!in.good() && !in.eof()) failure = IoError("cannot read", file.string());
-    Result<transform::Decoded> decoded = failure.ok()
-                                             ? transform::DecodeToFrames(bytes, decode_options)
-                                             : Result<transform::Decoded>(failure);
+  size_t failed = 0;
+  for (const auto& file : files) {
+    Result<transform::Decoded> decoded = [&]() -> Result<transform::Decoded> {
+      MEMES_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, store::ReadWholeFile(file));
+      return transform::DecodeToFrames(bytes, decode_options);
+    }();
     if (!decoded.ok()) {
-      failure =
+      const Status failure =
           decoded.status().where().empty() ? decoded.status().At(file.string()) : decoded.status();
+      ++failed;
       MEMES_LOG(kError) << failure.ToString();
-      if (first_failure.ok()) first_failure = failure;
-      results.push_back({{"file", file.string()}, {"error", failure.ToString()}});
+      if (options.json) {
+        std::cout << nlohmann::json{{"file", file.string()}, {"error", failure.ToString()}}.dump()
+                  << std::endl;
+      }
       continue;
     }
     // frames: (F, 3, S, S); an animation's kept frames vote by averaging probabilities.
@@ -210,18 +251,50 @@ Status RunPredict(const PredictOptions& options) {
       entry["top"].push_back(
           {{"class", meta.classes[c]}, {"probability", probabilities[c].item<double>()}});
     }
-    if (!options.json) {
-      std::printf("%s (%s, %lld frame%s)\n", file.string().c_str(), decoded->format.c_str(),
-                  static_cast<long long>(frames), frames == 1 ? "" : "s");
-      for (const auto& t : entry["top"]) {
-        std::printf("  %6.2f%%  %s\n", 100 * t["probability"].get<double>(),
-                    t["class"].get<std::string>().c_str());
-      }
+    if (options.json) {
+      std::cout << entry.dump() << std::endl;  // JSON Lines: one object per file, as it is done
+      continue;
     }
-    results.push_back(entry);
+    std::printf("%s (%s, %lld frame%s)\n", file.string().c_str(), decoded->format.c_str(),
+                static_cast<long long>(frames), frames == 1 ? "" : "s");
+    for (const auto& t : entry["top"]) {
+      std::printf("  %6.2f%%  %s\n", 100 * t["probability"].get<double>(),
+                  t["class"].get<std::string>().c_str());
+    }
+    std::fflush(stdout);
   }
-  if (options.json) std::cout << results.dump(2) << "\n";
-  return first_failure;
+  if (files.size() > 1 || failed > 0) {
+    MEMES_LOG(kInfo) << files.size() << (files.size() == 1 ? " file: " : " files: ")
+                     << files.size() - failed << " predicted, " << failed << " failed";
+  }
+  if (failed > 0) {
+    return Corrupt(std::to_string(failed) + " of " + std::to_string(files.size()) +
+                   (files.size() == 1 ? " file" : " files") + " could not be read or decoded");
+  }
+  return Status::Ok();
+}
+
+// No exception leaves train/: LibTorch reports misuse by throwing c10::Error, whose what()
+// carries a C++ stack trace no user should read.
+template <typename Body>
+Status CatchAll(Body&& body) {
+  try {
+    return body();
+  } catch (const c10::Error& error) {
+    return Internal(std::string("LibTorch: ") + error.what_without_backtrace());
+  } catch (const std::exception& error) {
+    return Internal(error.what());
+  }
+}
+
+}  // namespace
+
+Status RunEval(const EvalOptions& options) {
+  return CatchAll([&] { return RunEvalChecked(options); });
+}
+
+Status RunPredict(const PredictOptions& options) {
+  return CatchAll([&] { return RunPredictChecked(options); });
 }
 
 }  // namespace memes::train

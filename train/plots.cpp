@@ -7,6 +7,8 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "store/file_util.h"
+
 namespace memes::train {
 
 namespace fs = std::filesystem;
@@ -14,18 +16,15 @@ namespace fs = std::filesystem;
 namespace {
 
 Status WritePng(const cv::Mat& image, const fs::path& png) {
-  const fs::path temporary = png.string() + ".tmp.png";
-  bool written = false;
+  std::vector<uint8_t> bytes;
+  bool encoded = false;
   try {
-    written = cv::imwrite(temporary.string(), image);
+    encoded = cv::imencode(".png", image, bytes);
   } catch (const cv::Exception& error) {
-    return IoError(std::string("cannot write PNG: ") + error.what(), png.string());
+    return IoError(std::string("cannot encode PNG: ") + error.what(), png.string());
   }
-  if (!written) return IoError("cannot write PNG", png.string());
-  std::error_code error;
-  fs::rename(temporary, png, error);
-  if (error) return IoError("cannot rename: " + error.message(), png.string());
-  return Status::Ok();
+  if (!encoded) return IoError("cannot encode PNG", png.string());
+  return store::WriteFileAtomic(png, bytes);
 }
 
 void Text(cv::Mat& image, const std::string& text, cv::Point at, double scale = 0.45,

@@ -1,5 +1,5 @@
 // Pictures a person would rather look at than read: training curves and the confusion matrix.
-// Drawn with OpenCV into PNG files (written to a temporary name, then renamed).
+// Drawn with OpenCV into PNG files, written with store::WriteFileAtomic.
 // Thread-safety: reentrant.
 #pragma once
 

@@ -107,7 +107,8 @@ Result<ShardDataset> ShardDataset::Open(const fs::path& folder, const ShardOpenO
                    manifest_path.string());
   }
 
-  std::vector<std::string> all = names.train;
+  std::vector<std::string> all;
+  if (options.load_train || !dataset.has_manifest_) all = names.train;
   all.push_back(names.test);
   const nlohmann::json files = dataset.has_manifest_
                                    ? manifest.value("files", nlohmann::json::object())
@@ -158,13 +159,16 @@ Result<ShardDataset> ShardDataset::Open(const fs::path& folder, const ShardOpenO
     }
     dataset.files_.push_back(std::move(file));
   }
-  if (dataset.train_.empty()) return Corrupt("the train split has no records", folder.string());
+  if (dataset.train_.empty() && (options.load_train || !dataset.has_manifest_)) {
+    return Corrupt("the train split has no records", folder.string());
+  }
   if (dataset.has_manifest_ && manifest.contains("counts")) {
     // Per-class record counts, when dataset.json gives them, must match the labels.
     for (const auto& [split, records] :
          {std::pair{"train", &dataset.train_}, {"test", &dataset.test_}}) {
       const auto& counts = manifest["counts"].value(split, nlohmann::json::object());
       if (!counts.is_object() || counts.empty()) continue;
+      if (records == &dataset.train_ && !options.load_train) continue;
       std::vector<int64_t> have(dataset.classes_.size(), 0);
       for (const uint8_t* at : *records) ++have[at[0]];
       for (size_t c = 0; c < dataset.classes_.size(); ++c) {

@@ -22,7 +22,11 @@ namespace memes::train {
 enum class Split { kTrain, kTest };
 
 struct ShardOpenOptions {
-  bool verify_hashes = true;  // sha256 of every file against dataset.json (when present)
+  bool verify_hashes = true;  // sha256 of every file read against dataset.json (when present)
+  // false: only test_batch.bin is mapped and checked (eval reads nothing else, so a damaged
+  // training shard does not stop it); size(Split::kTrain) is then 0. Requires has_manifest()
+  // for mean/std, which otherwise come from the training split.
+  bool load_train = true;
 };
 
 class ShardDataset {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -37,17 +38,23 @@ struct TrainOptions {
   uint64_t seed = 1;
   std::string device = "auto";  // auto | cpu | cuda
   int threads = 0;              // 0: all cores; sizes both LibTorch's and the loader's pools
-  bool resume = false;          // continue from run_dir/last.pt
+  bool resume = false;          // continue from run_dir/last.pt with run_dir/run.json's recipe
+  bool force = false;           // a run already in run_dir is moved aside (never deleted) first
   int64_t limit_train = 0;      // >0: use only the first N training records (tests, smoke runs)
   int64_t limit_test = 0;
   int64_t stop_after_steps = 0;  // >0: save and stop after this many steps in all, as SIGINT does
   bool verify_hashes = true;
   bool progress = true;
+  // Options the user gave on the command line ("--epochs", "--lr", …), so that a resumed run can
+  // tell an option given again from a default. Programmatic callers list what they set.
+  std::set<std::string> given_options;
+  bool Given(const std::string& name) const { return given_options.count(name) > 0; }
 };
 
-// Trains; writes run_dir/{last.pt, best.pt, metrics.jsonl, curves.png, run.json}. Returns
-// kCancelled after a SIGINT or stop_after_steps (the checkpoint of where it stopped is saved
-// first).
+// Trains; writes run_dir/{run.json, last.pt, best.pt, metrics.jsonl, curves.png}, each atomically.
+// A run_dir already holding a run is an InvalidArgument unless `resume` (continue it) or `force`
+// (move it aside first). Returns kCancelled after a SIGINT or stop_after_steps (the checkpoint of
+// where it stopped is saved first).
 Status RunTraining(const TrainOptions& options);
 
 struct EvalOptions {
@@ -58,20 +65,29 @@ struct EvalOptions {
   std::string device = "auto";
   int threads = 0;
   int64_t limit = 0;
-  bool verify_hashes = true;
-  bool json = false;  // print eval.json to stdout instead of tables
+  bool verify_hashes = true;  // sha256 of the files eval reads (test_batch.bin), not the others
+  bool json = false;          // print eval.json to stdout instead of tables
+  bool allow_class_mismatch = false;  // evaluate although the shards name other classes
 };
 Status RunEval(const EvalOptions& options);
 
 struct PredictOptions {
   std::filesystem::path model;
-  std::vector<std::filesystem::path> files;  // PNG, JPEG, GIF, WebP… anything transform/ decodes
+  // PNG, JPEG, GIF, WebP… anything transform/ decodes; a folder stands for the image files below
+  // it (recursively, sorted by path; see ImageFilesIn).
+  std::vector<std::filesystem::path> files;
   int top_k = 3;
-  bool json = false;
+  bool json = false;  // one JSON object per line and file (JSON Lines)
   std::string device = "auto";
   int threads = 0;
 };
-// Prints top-k classes per file. Returns the first failure after trying every file.
+// Prints top-k classes per file, trying every file. A file that cannot be read or decoded is
+// reported and counted; then the result is a kCorrupt "N of M files failed".
 Status RunPredict(const PredictOptions& options);
+
+// The files a folder argument of predict stands for: regular files below `folder` (recursively,
+// following no symlinked folders) whose extension is an image or video format transform/ decodes
+// (case-insensitive), hidden names (".x") skipped, sorted by path.
+Result<std::vector<std::filesystem::path>> ImageFilesIn(const std::filesystem::path& folder);
 
 }  // namespace memes::train

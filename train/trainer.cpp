@@ -10,13 +10,16 @@
 #include <csignal>
 #include <fstream>
 #include <numeric>
+#include <optional>
 #include <random>
 
 #include "core/log.h"
 #include "core/progress.h"
+#include "store/file_util.h"
 #include "train/batch_prefetcher.h"
 #include "train/checkpoint.h"
 #include "train/plots.h"
+#include "train/run_folder.h"
 #include "train/train_api.h"
 #include "train/training_schedule.h"
 
@@ -139,16 +142,9 @@ std::vector<EpochMetrics> ReadMetrics(const fs::path& path, int last_epoch) {
 }
 
 Status WriteMetrics(const fs::path& path, const std::vector<EpochMetrics>& epochs) {
-  const fs::path temporary = path.string() + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    for (const auto& m : epochs) out << MetricsToJson(m).dump() << "\n";
-    if (!out) return IoError("cannot write", temporary.string());
-  }
-  std::error_code error;
-  fs::rename(temporary, path, error);
-  if (error) return IoError("cannot rename: " + error.message(), path.string());
-  return Status::Ok();
+  std::string text;
+  for (const auto& m : epochs) text += MetricsToJson(m).dump() + "\n";
+  return store::WriteFileAtomic(path, text);
 }
 
 Result<ModelConfig> BuildConfig(const TrainOptions& options, const ShardDataset& data) {
@@ -219,12 +215,90 @@ TestResult Evaluate(SeResNeXt& model, const ShardDataset& data, size_t count,
           static_cast<double>(correct) / std::max<size_t>(1, count)};
 }
 
-}  // namespace
+std::string Join(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& name : names) out += (out.empty() ? "" : ", ") + name;
+  return out;
+}
 
-Status RunTraining(const TrainOptions& options) {
-  if (options.epochs < 1 || options.batch_size < 2) {
+// What the refusal to replace a run says about it: its files and, when run.json and
+// metrics.jsonl tell, how far it got ("4 of 4 epochs, test accuracy 97.5%").
+std::string DescribeRun(const fs::path& run_dir, const std::vector<std::string>& files) {
+  std::string text = Join(files);
+  auto record = ReadRunRecord(run_dir);
+  const auto metrics = ReadMetrics(run_dir / "metrics.jsonl", 1 << 30);
+  if (!metrics.empty()) {
+    char done[96];
+    std::snprintf(done, sizeof done, "; %d%s epochs done, test accuracy %.1f%%",
+                  metrics.back().epoch,
+                  record.ok() ? (" of " + std::to_string(record->recipe.epochs)).c_str() : "",
+                  100 * metrics.back().test_accuracy);
+    text += done;
+  }
+  return text;
+}
+
+Status RunTrainingChecked(const TrainOptions& given) {
+  if (given.epochs < 1 || given.batch_size < 2) {
     return InvalidArgument("--epochs must be >= 1 and --batch-size >= 2");
   }
+  if (given.resume && given.force) {
+    return InvalidArgument(
+        "--resume continues the run in --out, --force moves it aside: choose one");
+  }
+  TrainOptions options = given;
+  options.run_dir = NormalizeRunDir(given.run_dir);
+  const fs::path last_path = options.run_dir / "last.pt";
+  const fs::path best_path = options.run_dir / "best.pt";
+  const fs::path metrics_path = options.run_dir / "metrics.jsonl";
+
+  // A run folder is never silently replaced: resume it, or move it aside with --force.
+  std::optional<RunRecord> record;
+  std::optional<LoadedModel> resumed;
+  nlohmann::json state = {{"epoch", 0}, {"next_batch", 0}, {"best_acc", -1.0}};
+  if (options.resume) {
+    if (!fs::exists(last_path)) {
+      return InvalidArgument(
+          "--resume: no last.pt here, so there is no run to continue (start "
+          "one without --resume)",
+          options.run_dir.string());
+    }
+    auto read = ReadRunRecord(options.run_dir);
+    if (!read.ok()) {
+      return InvalidArgument("--resume needs the run's record: " + read.status().ToString());
+    }
+    record = *read;
+    MEMES_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModel(last_path));
+    state = loaded.state;
+    resumed = std::move(loaded);
+    const double epochs_done = state.value("epoch", 0);
+    MEMES_ASSIGN_OR_RETURN(ResumePlan plan, PlanResume(options, *record, epochs_done));
+    options = plan.options;
+    for (const auto& note : plan.notes) MEMES_LOG(kInfo) << "--resume: " << note;
+    if (options.shards.empty()) options.shards = record->shards;
+    if (state.value("epoch", 0) >= options.epochs && state.value("next_batch", 0) == 0) {
+      MEMES_LOG(kInfo) << options.run_dir.string() << " finished all " << options.epochs
+                       << " epochs: nothing to do (give a larger --epochs to extend it)";
+      return Status::Ok();
+    }
+  } else {
+    const std::vector<std::string> files = RunFilesIn(options.run_dir);
+    if (!files.empty()) {
+      if (!options.force) {
+        return InvalidArgument("holds a training run (" + DescribeRun(options.run_dir, files) +
+                                   "); give --resume to continue it, or --force to move it "
+                                   "aside (it is never deleted), or choose another --out",
+                               options.run_dir.string());
+      }
+      MEMES_ASSIGN_OR_RETURN(fs::path moved, MoveRunAside(options.run_dir));
+      MEMES_LOG(kInfo) << "--force: moved the previous run " << options.run_dir.string() << " to "
+                       << moved.string();
+    }
+    if (options.shards.empty()) {
+      return InvalidArgument("give the SHARDS folder (only --resume takes it from the run)");
+    }
+  }
+
   MEMES_ASSIGN_OR_RETURN(torch::Device device, ResolveDevice(options.device));
   const bool cuda = device.is_cuda();
   const int threads = ConfigureThreads(options.threads);
@@ -234,6 +308,13 @@ Status RunTraining(const TrainOptions& options) {
   ShardOpenOptions open_options;
   open_options.verify_hashes = options.verify_hashes;
   MEMES_ASSIGN_OR_RETURN(ShardDataset data, ShardDataset::Open(options.shards, open_options));
+  if (record) {
+    MEMES_RETURN_IF_ERROR(CheckSameClasses(record->classes, data.classes(),
+                                           (options.run_dir / kRunRecordName).string(),
+                                           options.shards.string()));
+    MEMES_RETURN_IF_ERROR(CheckSameClasses(resumed->meta.classes, data.classes(),
+                                           last_path.string(), options.shards.string()));
+  }
   const size_t train_count = options.limit_train > 0
                                  ? std::min<size_t>(options.limit_train, data.size(Split::kTrain))
                                  : data.size(Split::kTrain);
@@ -250,21 +331,15 @@ Status RunTraining(const TrainOptions& options) {
     return IoError("cannot create run folder: " + error.message(), options.run_dir.string());
 
   const ModelMeta meta{config, data.classes(), data.mean(), data.std()};
-  const fs::path last_path = options.run_dir / "last.pt";
-  const fs::path best_path = options.run_dir / "best.pt";
-  const fs::path metrics_path = options.run_dir / "metrics.jsonl";
-
   torch::manual_seed(options.seed);
   SeResNeXt model(config);
-  nlohmann::json state = {{"epoch", 0}, {"next_batch", 0}, {"best_acc", -1.0}};
-  if (options.resume) {
-    MEMES_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModel(last_path));
-    if (ConfigToJson(loaded.meta.config) != ConfigToJson(config)) {
-      return InvalidArgument("--resume: the checkpoint's architecture differs from the options",
-                             last_path.string());
+  if (resumed) {
+    if (ConfigToJson(resumed->meta.config) != ConfigToJson(config)) {
+      return Corrupt("the checkpoint's architecture (" + Describe(resumed->meta.config) +
+                         ") is not the one run.json records (" + Describe(config) + ")",
+                     last_path.string());
     }
-    model = loaded.model;
-    state = loaded.state;
+    model = resumed->model;
   }
   model->to(device);
   if (cuda) ToChannelsLast(*model);
@@ -278,28 +353,30 @@ Status RunTraining(const TrainOptions& options) {
 
   const int64_t parameters = ParameterCount(*model);
   const int64_t macs = CountMacs(config);
+  char flops[96];
+  std::snprintf(flops, sizeof flops, "%.1f MFLOPs per image forward (%.1f M multiply-adds)",
+                macs * 2 / 1e6, macs / 1e6);
   MEMES_LOG(kInfo) << "model " << Describe(config);
-  MEMES_LOG(kInfo) << "  " << parameters << " parameters, " << macs * 2 / 1e6
-                   << " MFLOPs per image forward (" << macs / 1e6 << " M multiply-adds)";
+  MEMES_LOG(kInfo) << "  " << parameters << " parameters, " << flops;
   MEMES_LOG(kInfo) << "data " << options.shards.string() << ": " << train_count << " train, "
                    << test_count << " test, " << data.num_classes() << " classes; device "
                    << (cuda ? "cuda (channels-last, float16 autocast, pinned memory)" : "cpu")
-                   << ", " << threads << " threads";
+                   << ", " << threads << (threads == 1 ? " thread" : " threads");
   {
-    nlohmann::json run = {{"model", ConfigToJson(config)},
-                          {"parameters", parameters},
-                          {"macs_per_image", macs},
-                          {"shards", options.shards.string()},
-                          {"epochs", options.epochs},
-                          {"batch_size", options.batch_size},
-                          {"lr", options.learning_rate},
-                          {"schedule", options.schedule},
-                          {"weight_decay", options.weight_decay},
-                          {"seed", options.seed},
-                          {"label_smoothing", options.label_smoothing},
-                          {"threads", threads},
-                          {"device", cuda ? "cuda" : "cpu"}};
-    std::ofstream(options.run_dir / "run.json") << run.dump(2) << "\n";
+    RunRecord run;
+    run.preset = config.preset;
+    run.model = ConfigToJson(config);
+    run.recipe = {options.epochs,   options.batch_size,    options.learning_rate,
+                  options.momentum, options.weight_decay,  options.label_smoothing,
+                  options.schedule, options.warmup_epochs, options.step_milestones,
+                  options.augment,  options.seed};
+    run.classes = data.classes();
+    run.shards = fs::absolute(options.shards).lexically_normal().string();
+    run.parameters = parameters;
+    run.macs_per_image = macs;
+    run.threads = threads;
+    run.device = cuda ? "cuda" : "cpu";
+    MEMES_RETURN_IF_ERROR(WriteRunRecord(options.run_dir, run));
   }
 
   const NormalizeTable table(data.mean(), data.std());
@@ -327,9 +404,13 @@ Status RunTraining(const TrainOptions& options) {
                             cuda, next_batch, cuda ? threads : 1);
     ProgressBar::Options bar_options;
     bar_options.enabled = options.progress;
-    ProgressBar bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(options.epochs),
-                    static_cast<uint64_t>(steps_per_epoch), bar_options);
-    bar.Add(static_cast<uint64_t>(next_batch));
+    // The bar counts this process's batches only, so its rate and ETA are true after a resume.
+    std::string bar_label =
+        "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(options.epochs);
+    if (next_batch > 0) bar_label += " from batch " + std::to_string(next_batch + 1);
+    ProgressBar bar(bar_label, static_cast<uint64_t>(steps_per_epoch - next_batch), bar_options);
+    const int64_t seen_before = seen;
+    const auto process_started = std::chrono::steady_clock::now();
     double learning_rate = 0;
     while (auto batch = batches.Next()) {
       const int64_t step = epoch * steps_per_epoch + batch->index;
@@ -361,9 +442,12 @@ Status RunTraining(const TrainOptions& options) {
       const double seconds =
           resumed_seconds +
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      const double process_seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - process_started).count();
       char detail[128];
       std::snprintf(detail, sizeof detail, "loss %.3f acc %.1f%% lr %.4f %.0f img/s",
-                    loss_sum / seen, 100.0 * correct / seen, learning_rate, seen / seconds);
+                    loss_sum / seen, 100.0 * correct / seen, learning_rate,
+                    (seen - seen_before) / std::max(1e-9, process_seconds));
       bar.SetDetail(detail);
       const bool stop_requested =
           options.stop_after_steps > 0 && step + 1 >= options.stop_after_steps;
@@ -402,11 +486,13 @@ Status RunTraining(const TrainOptions& options) {
     m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() +
                 resumed_seconds;
     history.push_back(m);
-    MEMES_LOG(kInfo) << "epoch " << m.epoch << "/" << options.epochs << ": train loss "
-                     << m.train_loss << " acc " << 100 * m.train_accuracy << "%, test loss "
-                     << m.test_loss << " acc " << 100 * m.test_accuracy << "%, "
-                     << static_cast<int64_t>(m.images_per_second) << " img/s, " << m.seconds
-                     << " s";
+    char summary[192];
+    std::snprintf(summary, sizeof summary,
+                  "epoch %d/%d: train loss %.4f acc %.2f%%, test loss %.4f acc %.2f%%, %.0f img/s, "
+                  "%s",
+                  m.epoch, options.epochs, m.train_loss, 100 * m.train_accuracy, m.test_loss,
+                  100 * m.test_accuracy, m.images_per_second, HumanDuration(m.seconds).c_str());
+    MEMES_LOG(kInfo) << summary;
     next_batch = 0;
     const bool best = m.test_accuracy > best_accuracy;
     if (best) best_accuracy = m.test_accuracy;
@@ -420,6 +506,20 @@ Status RunTraining(const TrainOptions& options) {
     MEMES_RETURN_IF_ERROR(DrawCurves(history, options.run_dir / "curves.png"));
   }
   return Status::Ok();
+}
+
+}  // namespace
+
+Status RunTraining(const TrainOptions& options) {
+  // No exception leaves train/: LibTorch reports misuse by throwing c10::Error, whose what()
+  // carries a C++ stack trace no user should read.
+  try {
+    return RunTrainingChecked(options);
+  } catch (const c10::Error& error) {
+    return Internal(std::string("LibTorch: ") + error.what_without_backtrace());
+  } catch (const std::exception& error) {
+    return Internal(error.what());
+  }
 }
 
 }  // namespace memes::train
