@@ -73,6 +73,7 @@ int RunCli(int argc, char** argv) {
   AddLabelCommand(app, registry);
   AddPreviewCommand(app, registry);
   AddVerifyCommand(app, registry);
+  AddDedupeCommand(app, registry);
   AddTrainCommand(app, registry);
   AddEvalCommand(app, registry);
   AddPredictCommand(app, registry);

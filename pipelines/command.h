@@ -39,5 +39,6 @@ void AddPackCommand(CLI::App& app, CommandRegistry& registry);
 void AddLabelCommand(CLI::App& app, CommandRegistry& registry);
 void AddPreviewCommand(CLI::App& app, CommandRegistry& registry);
 void AddVerifyCommand(CLI::App& app, CommandRegistry& registry);
+void AddDedupeCommand(CLI::App& app, CommandRegistry& registry);
 
 }  // namespace memes::pipelines
