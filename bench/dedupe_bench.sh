@@ -26,7 +26,7 @@ for package in emoji-datasource-google emoji-datasource-twitter; do
 done
 
 echo "load before: $(uptime)"
-"$BENCH" --google "$EMOJI_DIR/emoji-datasource-google-16.0.0/package/img/google/64" \
+stdbuf -oL "$BENCH" --google "$EMOJI_DIR/emoji-datasource-google-16.0.0/package/img/google/64" \
   --twitter "$EMOJI_DIR/emoji-datasource-twitter-16.0.0/package/img/twitter/64" \
   --emoji-json "$EMOJI_DIR/emoji-datasource-google-16.0.0/package/emoji.json" \
   --gif-suite /usr/libexec/installed-tests/gdk-pixbuf \

@@ -21,7 +21,7 @@
 namespace memes::store {
 
 inline constexpr int kCatalogSchemaVersion = 1;
-inline constexpr int kDefaultNearDuplicateDistance = 8;
+inline constexpr int kDefaultNearDuplicateDistance = 6;
 
 // Item status values.
 inline constexpr const char* kItemOk = "ok";          // decoded; frames kept
