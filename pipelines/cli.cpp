@@ -181,6 +181,7 @@ int RunCli(int argc, char** argv) {
   AddPreviewCommand(app, registry);
   AddVerifyCommand(app, registry);
   AddErrorsCommand(app, registry);
+  AddDedupeCommand(app, registry);
   AddTrainCommand(app, registry);
   AddEvalCommand(app, registry);
   AddPredictCommand(app, registry);

@@ -34,6 +34,7 @@ struct PackArgs {
   uint64_t seed = 0;
   int64_t max_per_class = 0;
   std::string split_unit = "group";
+  std::string split_assign = "balanced";
 };
 
 int RunPack(const PackArgs& args) {
@@ -51,6 +52,7 @@ int RunPack(const PackArgs& args) {
   options.max_per_class = args.max_per_class;
   options.split_unit =
       args.split_unit == "image" ? store::SplitUnit::kImage : store::SplitUnit::kGroup;
+  options.balance_split = args.split_assign == "balanced";
   options.progress = LogEnabled(LogLevel::kInfo);
   auto report = store::Pack(**store, options);
   if (!report.ok()) {
@@ -103,6 +105,12 @@ void AddPackCommand(CLI::App& app, CommandRegistry& registry) {
                    "What the split puts on one side: group (near-duplicate group, leak-free) or "
                    "image (each item alone; near-duplicates leak across, only to measure that)")
       ->check(CLI::IsMember({"group", "image"}))
+      ->capture_default_str();
+  command
+      ->add_option("--split-assign", args->split_assign,
+                   "How units get their side: balanced (every class near --test-fraction) or "
+                   "hash (by the unit's hash alone: never moves when items are added)")
+      ->check(CLI::IsMember({"balanced", "hash"}))
       ->capture_default_str();
   command->footer(
       "Output: data_batch_N.bin (<= 10000 records), test_batch.bin, batches.meta.txt,\n"

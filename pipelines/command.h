@@ -63,5 +63,6 @@ void AddLabelCommand(CLI::App& app, CommandRegistry& registry);
 void AddPreviewCommand(CLI::App& app, CommandRegistry& registry);
 void AddVerifyCommand(CLI::App& app, CommandRegistry& registry);
 void AddErrorsCommand(CLI::App& app, CommandRegistry& registry);
+void AddDedupeCommand(CLI::App& app, CommandRegistry& registry);
 
 }  // namespace memes::pipelines

@@ -105,6 +105,8 @@ Result<CrawlReport> RunCrawl(const PipelineConfig& config, const CrawlOptions& o
 
   store::StoreOptions store_options;
   store_options.image_settings = ToStoreSettings(config.image);
+  store_options.catalog.near_duplicate_distance = config.dedupe.threshold;
+  store_options.catalog.probe_orientations = config.dedupe.orientations;
   MEMES_ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store,
                          store::Store::Open(config.store, store_options));
   if (!(store->image_settings() == store_options.image_settings)) {

@@ -80,6 +80,8 @@ void Committer::Commit(ImageWork& image) {
   item.blob = image.blob;
   item.bytes = image.body_bytes;
   std::vector<store::FrameRecord> frames;
+  // Near-duplicate grouping probes founders with every kept frame in all eight orientations.
+  std::vector<uint64_t> probes;
   if (decoded.ok()) {
     item.format = decoded->format;
     item.width = decoded->width;
@@ -87,6 +89,11 @@ void Committer::Commit(ImageWork& image) {
     item.frame_count = decoded->frames_in_file;
     for (const transform::Frame& frame : decoded->frames) {
       frames.push_back({frame.index, static_cast<int64_t>(frame.time_seconds * 1000), frame.phash});
+      if (frame.orientation_hashes.empty()) {
+        probes.push_back(frame.phash);
+      } else {
+        probes.insert(probes.end(), frame.orientation_hashes.begin(), frame.orientation_hashes.end());
+      }
     }
   } else {
     item.status = store::kItemFailed;
@@ -101,7 +108,7 @@ void Committer::Commit(ImageWork& image) {
   source.http_status = image.fetch.http_status;
   // Invariant: the blob and the frames file were made durable by store_and_decode, so the
   // catalog never names bytes that are not on disk; this is the catalog transaction alone.
-  auto added = store_.catalog().AddItem(item, &source, frames, image.label);
+  auto added = store_.catalog().AddItem(item, &source, frames, image.label, probes);
   if (!added.ok()) {
     // SQLite busy or full, a frames file that could not be written, a label refused: ours.
     ++report_.images_failed;

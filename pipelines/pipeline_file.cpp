@@ -161,6 +161,14 @@ void ReadImage(const toml::table& table, ImageSettings& image, Problems& problem
   ReadInteger(table, "image", "min_side", 1, 65'536, image.min_side, problems);
 }
 
+void ReadDedupe(const toml::table& table, DedupeSettings& dedupe, Problems& problems) {
+  static const std::set<std::string_view> kKeys = {"threshold", "orientations"};
+  RejectUnknownKeys(table, "dedupe", kKeys, problems);
+  ReadInteger(table, "dedupe", "threshold", 0, store::kMaxNearDuplicateDistance, dedupe.threshold,
+              problems);
+  ReadBool(table, "dedupe", "orientations", dedupe.orientations, problems);
+}
+
 void ReadPoliteness(const toml::table& table, Politeness& p, Problems& problems) {
   static const std::set<std::string_view> kKeys = {
       "user_agent",         "max_transfers",      "per_host_transfers",
@@ -339,8 +347,8 @@ Result<PipelineConfig> ParsePipelineText(const std::string& text, const std::str
   PipelineConfig config;
   config.file = display_name;
   Problems problems(display_name);
-  static const std::set<std::string_view> kTopKeys = {"store", "image", "politeness", "classes",
-                                                      "sources"};
+  static const std::set<std::string_view> kTopKeys = {"store",  "image",   "politeness",
+                                                      "dedupe", "classes", "sources"};
   RejectUnknownKeys(root, "", kTopKeys, problems);
 
   std::string store = "store";
@@ -359,6 +367,7 @@ Result<PipelineConfig> ParsePipelineText(const std::string& text, const std::str
   read_table("image", [&](const toml::table& t) { ReadImage(t, config.image, problems); });
   read_table("politeness",
              [&](const toml::table& t) { ReadPoliteness(t, config.politeness, problems); });
+  read_table("dedupe", [&](const toml::table& t) { ReadDedupe(t, config.dedupe, problems); });
   read_table("classes", [&](const toml::table& t) { ReadClasses(t, config.classes, problems); });
   if (!root.get("classes")) {
     problems.AddAtLine(1, "classes", "missing: add a [classes] table, e.g. kumamon = [\"熊本熊\"]");

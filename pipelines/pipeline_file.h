@@ -16,6 +16,7 @@
 
 #include "core/status.h"
 #include "ingest/fetcher.h"
+#include "store/catalog.h"
 
 namespace memes::pipelines {
 
@@ -69,11 +70,18 @@ struct ClassSpec {
   std::vector<std::string> keywords;  // UTF-8
 };
 
+// The [dedupe] table: how the crawl groups near-duplicates (store/FORMAT.md).
+struct DedupeSettings {
+  int threshold = store::kDefaultNearDuplicateDistance;  // bits to the group founder's hash
+  bool orientations = true;  // also match rotated (90°, 180°, 270°) and mirrored re-uploads
+};
+
 struct PipelineConfig {
   std::filesystem::path file;   // where it was read from
   std::filesystem::path store;  // resolved against the pipeline file's folder
   ImageSettings image;
   Politeness politeness;
+  DedupeSettings dedupe;
   std::vector<ClassSpec> classes;  // in file order: label indices follow it
   std::vector<Source> sources;
 };

@@ -112,6 +112,26 @@ TEST(PipelineFile, EveryMistakeReportedWithLineAndKey) {
       << message;
 }
 
+TEST(PipelineFile, DedupeTableSetsThresholdAndOrientations) {
+  auto defaults = ParsePipelineText(kGood, "good.toml", "/data");
+  ASSERT_TRUE(defaults.ok()) << defaults.status().ToString();
+  EXPECT_EQ(defaults->dedupe.threshold, store::kDefaultNearDuplicateDistance);
+  EXPECT_TRUE(defaults->dedupe.orientations);
+  auto set =
+      ParsePipelineText(std::string(kGood) + "\n[dedupe]\nthreshold = 5\norientations = false\n",
+                        "good.toml", "/data");
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  EXPECT_EQ(set->dedupe.threshold, 5);
+  EXPECT_FALSE(set->dedupe.orientations);
+  auto bad = ParsePipelineText(
+      "[classes]\na = [\"x\"]\n[dedupe]\nthreshold = 16\nmethod = \"cnn\"\n", "d.toml", ".");
+  ASSERT_FALSE(bad.ok());
+  const std::string message = bad.status().message();
+  EXPECT_NE(message.find("d.toml:4: dedupe.threshold: must be between 0 and 15"), std::string::npos)
+      << message;
+  EXPECT_NE(message.find("d.toml:5: dedupe.method: unknown key"), std::string::npos) << message;
+}
+
 TEST(PipelineFile, MissingClassesAndMissingFile) {
   auto config = ParsePipelineText("store = \"s\"\n", "empty.toml", ".");
   ASSERT_FALSE(config.ok());

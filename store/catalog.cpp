@@ -80,6 +80,12 @@ Catalog::~Catalog() = default;
 
 Result<std::unique_ptr<Catalog>> Catalog::Open(const std::filesystem::path& path,
                                                CatalogOptions options) {
+  if (options.near_duplicate_distance < 0 ||
+      options.near_duplicate_distance > kMaxNearDuplicateDistance) {
+    return InvalidArgument("near-duplicate threshold must be within 0.." +
+                           std::to_string(kMaxNearDuplicateDistance) + " bits, not " +
+                           std::to_string(options.near_duplicate_distance));
+  }
   auto impl = std::make_unique<Impl>();
   MEMES_ASSIGN_OR_RETURN(impl->db, Database::Open(path));
   impl->options = options;
@@ -95,11 +101,22 @@ Status Catalog::InTransaction(const std::function<Status()>& body) {
 
 Result<AddResult> Catalog::AddItem(const ItemRecord& item, const SourceRecord* source,
                                    std::span<const FrameRecord> frames,
-                                   const std::optional<std::string>& label) {
+                                   const std::optional<std::string>& label,
+                                   std::span<const uint64_t> probes) {
   if (item.blob.size() != 64)
     return InvalidArgument("blob hash must be 64 hex characters", item.blob);
   AddResult result;
-  std::vector<std::pair<uint64_t, int64_t>> new_phashes;
+  // The near-duplicate lookup runs before the write lock is taken; it reads only memory once
+  // the founder index is loaded. (For an exact duplicate the answer goes unused.)
+  int64_t near_group = 0;
+  if (!frames.empty()) {
+    std::vector<uint64_t> own;
+    if (probes.empty() || !impl_->options.probe_orientations) {
+      for (const FrameRecord& frame : frames) own.push_back(frame.phash);
+      probes = own;
+    }
+    MEMES_ASSIGN_OR_RETURN(near_group, impl_->LookupGroup(probes));
+  }
   const Status status = impl_->InTransaction([&]() -> Status {
     MEMES_ASSIGN_OR_RETURN(StatementLease find,
                            impl_->Cached("SELECT COALESCE(group_id, 0) FROM items WHERE blob=?"));
@@ -110,7 +127,7 @@ Result<AddResult> Catalog::AddItem(const ItemRecord& item, const SourceRecord* s
     } else {
       result.new_item = true;
       if (!frames.empty()) {
-        MEMES_ASSIGN_OR_RETURN(result.group, impl_->AssignGroup(item.blob, frames));
+        MEMES_ASSIGN_OR_RETURN(result.group, impl_->JoinOrFound(item.blob, near_group, frames));
       }
       MEMES_ASSIGN_OR_RETURN(
           StatementLease insert,
@@ -132,7 +149,6 @@ Result<AddResult> Catalog::AddItem(const ItemRecord& item, const SourceRecord* s
       }
       MEMES_RETURN_IF_ERROR(insert->Bind(10, CatalogNow()).Run());
       MEMES_RETURN_IF_ERROR(impl_->InsertFrames(item.blob, frames));
-      for (const FrameRecord& frame : frames) new_phashes.emplace_back(frame.phash, result.group);
     }
     if (source != nullptr) {
       MEMES_ASSIGN_OR_RETURN(
@@ -160,10 +176,10 @@ Result<AddResult> Catalog::AddItem(const ItemRecord& item, const SourceRecord* s
     }
     return Status::Ok();
   });
-  if (!status.ok()) return status;
-  // Only after the commit: a rolled-back item must not attract later near-duplicates.
-  if (impl_->phash_loaded) {
-    impl_->phash_index.insert(impl_->phash_index.end(), new_phashes.begin(), new_phashes.end());
+  if (!status.ok()) {
+    // A rolled-back founder must not attract later near-duplicates.
+    impl_->InvalidateFounderIndex();
+    return status;
   }
   return result;
 }
@@ -172,6 +188,8 @@ Status Catalog::SetFrames(const std::string& blob, std::span<const FrameRecord> 
   return impl_->InTransaction([&]() -> Status {
     MEMES_ASSIGN_OR_RETURN(StatementLease erase, impl_->Cached("DELETE FROM frames WHERE blob=?"));
     MEMES_RETURN_IF_ERROR(erase->Bind(1, blob).Run());
+    // The item may be a founder whose hashes change.
+    impl_->InvalidateFounderIndex();
     return impl_->InsertFrames(blob, frames);
   });
 }
@@ -337,8 +355,7 @@ Status Catalog::ResetFrames(std::span<const std::pair<std::string, std::string>>
   return impl_->InTransaction([&]() -> Status {
     MEMES_RETURN_IF_ERROR(impl_->db->Exec("DELETE FROM frames"));
     for (const auto& [key, value] : meta) MEMES_RETURN_IF_ERROR(SetMeta(key, value));
-    impl_->phash_index.clear();
-    impl_->phash_loaded = false;
+    impl_->InvalidateFounderIndex();
     return Status::Ok();
   });
 }

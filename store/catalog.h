@@ -16,10 +16,12 @@
 #include <vector>
 
 #include "core/status.h"
+#include "store/near_dup_index.h"
 
 namespace memes::store {
 
 inline constexpr int kCatalogSchemaVersion = 2;
+inline constexpr int kDefaultNearDuplicateDistance = 6;
 
 // Item status values.
 inline constexpr const char* kItemOk = "ok";          // decoded; frames kept
@@ -102,8 +104,22 @@ struct GroupMerge {
 };
 
 struct CatalogOptions {
-  // Two items whose frames' perceptual hashes differ in at most this many bits share a group.
-  int near_duplicate_distance = 6;
+  // A new item joins a group when one of its probe hashes (its kept frames' hashes in all eight
+  // orientations) is within this many bits of one of the group founder's kept frames' hashes.
+  // Requires: 0 <= near_duplicate_distance <= kMaxNearDuplicateDistance (near_dup_index.h).
+  // The default comes from bench/dedupe_bench (docs/benchmarks.md).
+  int near_duplicate_distance = kDefaultNearDuplicateDistance;
+  // False: AddItem ignores the orientation probes and matches the frames' own hashes only
+  // (a rotated or mirrored re-upload then founds a group of its own).
+  bool probe_orientations = true;
+};
+
+// One grouped item as `memes dedupe` regroups it (Catalog::GroupingItems).
+struct GroupingItem {
+  std::string blob;
+  std::string group_key;          // its group's founder blob now
+  bool merged = false;            // moved by `memes label group` (a label_log "group …" row)
+  std::vector<uint64_t> phashes;  // its kept frames' hashes, by frame index
 };
 
 // Hamming distance of two 64-bit perceptual hashes.
@@ -124,12 +140,20 @@ class Catalog {
   // --- crawl side -------------------------------------------------------------------------
   // Records an item, one source of it (may be null), its kept frames and (when the item has no
   // label yet) its label, in one transaction. An exact duplicate (same blob) only gains the
-  // source. A new item joins the lowest-numbered group holding a frame within
-  // near_duplicate_distance of one of its frames, or founds a group of its own.
+  // source. A new item with frames joins the group of the founder nearest to any of `probes`
+  // (ties: the lowest group id) when that founder has a kept frame within
+  // near_duplicate_distance bits, or founds a group of its own (keyed by its blob) whose
+  // founder hashes are its frames' phashes. Only founders attract: a chain of items each near
+  // the last does not grow one group (FORMAT.md, "Near-duplicate groups").
+  // `probes`: the kept frames' hashes in all eight orientations (transform::PerceptualHashes),
+  // so a rotated or mirrored re-upload joins; empty means the frames' phashes alone.
+  // The lookup reads an in-memory index (loaded from the catalog on first use, updated by each
+  // founding item) before the write transaction begins.
   // Requires: item.blob is 64 lower-case hex characters; frames sorted by index.
   Result<AddResult> AddItem(const ItemRecord& item, const SourceRecord* source,
                             std::span<const FrameRecord> frames,
-                            const std::optional<std::string>& label);
+                            const std::optional<std::string>& label,
+                            std::span<const uint64_t> probes = {});
   // Replaces the kept frames of an existing item (after a frames-cache rebuild).
   Status SetFrames(const std::string& blob, std::span<const FrameRecord> frames);
   // A failure of `url` at `stage` ("fetch", "store", "commit", "page"…). `kind` names it for
@@ -171,6 +195,17 @@ class Catalog {
   // moves (an item moved by two merges counts twice).
   // Requires: every blob exists (NotFound otherwise, nothing changed).
   Result<int64_t> MergeGroups(std::span<const GroupMerge> merges);
+  // Every item with a group, in the order it was catalogued (the founding order). Memory: one
+  // GroupingItem per item.
+  Result<std::vector<GroupingItem>> GroupingItems();
+  // Rewrites the groups in one transaction: each (blob, founder blob) pair puts the item in the
+  // group keyed by that founder (created when new; a group whose key stays keeps its id and so
+  // its split side); groups left empty are deleted. Items not named keep their group. Returns
+  // the number of items whose group key changed.
+  // Requires: every blob exists and every founder is itself named as its own founder.
+  Result<int64_t> Regroup(std::span<const std::pair<std::string, std::string>> founder_of);
+  // Sources beyond each item's first: downloads whose bytes were already stored.
+  Result<int64_t> ExactDuplicateSources();
   // The item fetched from `url` (its first source), if any.
   Result<std::optional<std::string>> ItemByUrl(const std::string& url);
   // Rows of the label-change log: "time\tblob\told\tnew\taction", time as local ISO 8601

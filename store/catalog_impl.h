@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "store/catalog.h"
+#include "store/near_dup_index.h"
 #include "store/sqlite.h"
 
 namespace memes::store {
@@ -54,9 +55,10 @@ struct Catalog::Impl {
   }
   CatalogOptions options;
   int version = 0;
-  // (phash, group) of every kept frame; loaded on the first AddItem that needs it.
-  std::vector<std::pair<uint64_t, int64_t>> phash_index;
-  bool phash_loaded = false;
+  // The kept frames' hashes of every group founder (groups.key), tagged with the group id;
+  // loaded on the first lookup (commands that never add items never pay for it).
+  std::unique_ptr<NearDupIndex> founders;
+  bool founders_loaded = false;
 
   Result<int> UserVersion() {
     MEMES_ASSIGN_OR_RETURN(StatementLease stmt, Cached("PRAGMA user_version"));
@@ -124,19 +126,26 @@ struct Catalog::Impl {
     return std::optional<std::string>(stmt->Text(0));
   }
 
-  Status LoadPhashIndex() {
-    if (phash_loaded) return Status::Ok();
+  // Loads the founders' frame hashes into `founders` unless loaded already.
+  Status LoadFounderIndex() {
+    if (founders_loaded) return Status::Ok();
+    founders = std::make_unique<NearDupIndex>(options.near_duplicate_distance);
     MEMES_ASSIGN_OR_RETURN(
         StatementLease stmt,
-        Cached("SELECT f.phash, i.group_id FROM frames f JOIN items i ON i.blob=f.blob "
-               "WHERE i.group_id IS NOT NULL"));
+        Cached("SELECT f.phash, g.id FROM groups g JOIN frames f ON f.blob=g.key"));
     for (;;) {
       MEMES_ASSIGN_OR_RETURN(const bool row, stmt->Step());
       if (!row) break;
-      phash_index.emplace_back(static_cast<uint64_t>(stmt->Int(0)), stmt->Int(1));
+      founders->Add(static_cast<uint64_t>(stmt->Int(0)), stmt->Int(1));
     }
-    phash_loaded = true;
+    founders_loaded = true;
     return Status::Ok();
+  }
+  // Forgets the founder index (groups changed, or a transaction that added founders rolled
+  // back); the next lookup reloads it from the catalog.
+  void InvalidateFounderIndex() {
+    founders.reset();
+    founders_loaded = false;
   }
 
   Status InsertFrames(const std::string& blob, std::span<const FrameRecord> frames) {
@@ -154,22 +163,28 @@ struct Catalog::Impl {
     return Status::Ok();
   }
 
-  // The group a new item with these frames joins, creating one keyed by `blob` if none is near.
-  Result<int64_t> AssignGroup(const std::string& blob, std::span<const FrameRecord> frames) {
-    MEMES_RETURN_IF_ERROR(LoadPhashIndex());
-    int64_t best = 0;
-    for (const FrameRecord& frame : frames) {
-      for (const auto& [phash, group] : phash_index) {
-        if ((best == 0 || group < best) &&
-            PhashDistance(phash, frame.phash) <= options.near_duplicate_distance) {
-          best = group;
-        }
-      }
-    }
-    if (best != 0) return best;
+  // The group of the founder nearest to any of `probes` (see Catalog::FindGroup), or 0.
+  // Memory only once the index is loaded: callers run it before taking the write lock.
+  Result<int64_t> LookupGroup(std::span<const uint64_t> probes) {
+    MEMES_RETURN_IF_ERROR(LoadFounderIndex());
+    const auto match = founders->Nearest(probes);
+    return match ? match->group : int64_t{0};
+  }
+
+  // Inside the item's write transaction: `looked_up` when LookupGroup found one, else a new
+  // group keyed by `blob`, whose frames become founder hashes at once (so the next item of the
+  // same transaction sees them). Invariant: a caller whose transaction fails calls
+  // InvalidateFounderIndex, so the index never holds a founder the catalog does not.
+  Result<int64_t> JoinOrFound(const std::string& blob, int64_t looked_up,
+                              std::span<const FrameRecord> frames) {
+    if (looked_up != 0) return looked_up;
     MEMES_ASSIGN_OR_RETURN(StatementLease stmt, Cached("INSERT INTO groups(key) VALUES(?)"));
     MEMES_RETURN_IF_ERROR(stmt->Bind(1, blob).Run());
-    return db->LastInsertRowId();
+    const int64_t group = db->LastInsertRowId();
+    if (founders_loaded) {
+      for (const FrameRecord& frame : frames) founders->Add(frame.phash, group);
+    }
+    return group;
   }
 };
 

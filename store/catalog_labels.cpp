@@ -220,9 +220,8 @@ Result<int64_t> Catalog::MergeGroups(std::span<const GroupMerge> merges) {
     }
     return Status::Ok();
   });
-  // Group ids changed under the cached (phash, group) index: reload it when next needed.
-  impl_->phash_index.clear();
-  impl_->phash_loaded = false;
+  // Groups were deleted under the founder index: reload it when next needed.
+  impl_->InvalidateFounderIndex();
   if (!status.ok()) return status;
   return moved;
 }

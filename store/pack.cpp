@@ -246,6 +246,30 @@ Status PackRun::SelectItems(const std::vector<PackEntry>& entries, PackReport& r
       return false;
     });
   }
+  if (options_.balance_split) {
+    // Sides from the kept items' classes (after the cap), unit by unit (store/split.h).
+    std::map<std::string_view, size_t> unit_of;
+    std::vector<SplitGroup> units;
+    std::vector<size_t> item_unit(selected_.size());
+    for (size_t i = 0; i < selected_.size(); ++i) {
+      const PackEntry& entry = *selected_[i].entry;
+      const std::string_view key =
+          options_.split_unit == SplitUnit::kImage ? entry.blob : entry.group_key;
+      auto [it, added] = unit_of.emplace(key, units.size());
+      if (added) units.push_back({key, {}});
+      auto& counts = units[it->second].items;
+      auto label = std::find_if(counts.begin(), counts.end(),
+                                [&](const auto& c) { return c.first == selected_[i].label; });
+      if (label == counts.end()) {
+        counts.emplace_back(selected_[i].label, 1);
+      } else {
+        ++label->second;
+      }
+      item_unit[i] = it->second;
+    }
+    const std::vector<Split> sides = BalancedSplit(units, options_.seed, options_.test_fraction);
+    for (size_t i = 0; i < selected_.size(); ++i) selected_[i].split = sides[item_unit[i]];
+  }
   // Groups with items in each split; a group counted in both straddles the split (only
   // possible with SplitUnit::kImage).
   std::map<std::string_view, int> sides;  // bit 0: train, bit 1: test
@@ -385,6 +409,7 @@ Status PackRun::WriteMeta(PackReport& report) {
   json["seed"] = options_.seed;
   json["max_per_class"] = options_.max_per_class;
   json["split_unit"] = options_.split_unit == SplitUnit::kImage ? "image" : "group";
+  json["split_assign"] = options_.balance_split ? "balanced" : "hash";
   json["rotation"] = "quarter turns counter-clockwise (numpy.rot90 k)";
   json["created_by"] = std::string("memes ") + kMemesVersion;
   return WriteFileAtomic(temp_ / "dataset.json", json.dump(2) + "\n");

@@ -35,6 +35,9 @@ struct PackOptions {
   double test_fraction = 0.2;  // of groups, by the deterministic split hash
   uint64_t seed = 0;           // changes the split and the record order
   SplitUnit split_unit = SplitUnit::kGroup;
+  // Balance each class's test share (store/split.h BalancedSplit); false: each unit's side
+  // from its hash alone (SplitOf), which never moves when other items are added or relabelled.
+  bool balance_split = true;
   int64_t max_per_class = 0;  // items per class (0: no cap), chosen by seeded hash order
   int records_per_batch = kRecordsPerBatch;
   int min_test_items = 5;  // fewer test items in a class draws a warning

@@ -148,6 +148,7 @@ TEST_F(PackTest, RecordsMatchFramesRotationsAndLabels) {
 }
 
 TEST_F(PackTest, SplitIsStableUnderAdditionsAndRelabelsAndGroupsNeverStraddle) {
+  options_.balance_split = false;  // the per-group hash alone: the stable assignment
   options_.test_fraction = 0.3;
   std::vector<std::string> blobs;
   for (int i = 0; i < 120; ++i) blobs.push_back(AddItem(i, i % 2 ? "a" : "b", 1, i / 3));
@@ -173,6 +174,67 @@ TEST_F(PackTest, SplitIsStableUnderAdditionsAndRelabelsAndGroupsNeverStraddle) {
   for (const auto& blob : blobs) {
     EXPECT_EQ(after.at(blob) == "test_batch.bin", is_test(blob)) << blob;
   }
+}
+
+TEST_F(PackTest, BalancedSplitKeepsEveryClassNearTheTestFraction) {
+  // Three classes of 100-160 items in groups of skewed sizes (many single items, some groups of
+  // 2-12 and one of 30 per class): the hash alone misses the fraction; the balanced split not.
+  options_.test_fraction = 0.2;
+  const char* classes[] = {"a", "b", "c"};
+  const int class_items[] = {100, 130, 160};
+  int item = 0, cluster = 0;
+  std::map<std::string, std::string> class_of;
+  for (int c = 0; c < 3; ++c) {
+    int left = class_items[c];
+    for (const int size : {30, 12, 9, 7, 5, 4, 3, 3, 2, 2}) {
+      for (int k = 0; k < size; ++k) class_of[AddItem(item++, classes[c], 1, cluster)] = classes[c];
+      ++cluster;
+      left -= size;
+    }
+    for (; left > 0; --left) class_of[AddItem(item++, classes[c])] = classes[c];
+  }
+  auto test_share = [&](std::map<std::string, double>& per_class) {
+    std::map<std::string, int> test, all;
+    for (const IndexRow& row : ReadIndex(options_.out)) {
+      if (row.rotation != 0 || row.frame != 0) continue;
+      ++all[class_of.at(row.blob)];
+      test[class_of.at(row.blob)] += row.file == "test_batch.bin";
+    }
+    int total_test = 0, total = 0;
+    for (const auto& [name, count] : all) {
+      per_class[name] = double(test[name]) / count;
+      total_test += test[name];
+      total += count;
+    }
+    return double(total_test) / total;
+  };
+  for (uint64_t seed : {0, 3}) {
+    options_.seed = seed;
+    ASSERT_TRUE(RunPack().ok());
+    std::map<std::string, double> per_class;
+    EXPECT_NEAR(test_share(per_class), 0.2, 0.01) << "seed " << seed;
+    for (const auto& [name, share] : per_class) {
+      EXPECT_NEAR(share, 0.2, 0.03) << "class " << name << " seed " << seed;
+    }
+    std::ifstream in(options_.out / "dataset.json");
+    EXPECT_EQ(nlohmann::json::parse(in)["split_assign"], "balanced");
+  }
+  // Groups never straddle; additions move few old items (only near each class's boundary).
+  options_.seed = 0;
+  ASSERT_TRUE(RunPack().ok());
+  std::map<std::string, std::string> before;
+  for (const IndexRow& row : ReadIndex(options_.out)) before[row.blob] = row.file;
+  for (int k = 0; k < 20; ++k) class_of[AddItem(item++, classes[k % 3])] = classes[k % 3];
+  ASSERT_TRUE(RunPack().ok());
+  int moved = 0;
+  for (const IndexRow& row : ReadIndex(options_.out)) {
+    auto it = before.find(row.blob);
+    moved += it != before.end() && row.rotation == 0 && row.frame == 0 &&
+             (it->second == "test_batch.bin") != (row.file == "test_batch.bin");
+  }
+  EXPECT_LT(moved, 40) << "of 390 items after adding 20";
+  std::map<std::string, double> per_class;
+  EXPECT_NEAR(test_share(per_class), 0.2, 0.01);
 }
 
 TEST_F(PackTest, SplitUnitImageLetsGroupsStraddleAndGroupNever) {

@@ -215,12 +215,21 @@ Result<AddResult> Store::AddItem(const ItemRecord& item, const SourceRecord* sou
   if (!IsBlobHash(item.blob)) return InvalidArgument("not a blob hash", item.blob);
   MEMES_ASSIGN_OR_RETURN(const bool known, catalog_->HasItem(item.blob));
   std::vector<FrameRecord> records;
+  std::vector<uint64_t> probes;
   if (!known) {
     // Invariant: the frames file is durable before any catalog row names it.
     if (!frames.empty()) MEMES_RETURN_IF_ERROR(WriteFrames(item.blob, frames));
-    for (const FrameData& frame : frames) records.push_back(frame.record);
+    for (const FrameData& frame : frames) {
+      records.push_back(frame.record);
+      if (frame.orientation_hashes.empty()) {
+        probes.push_back(frame.record.phash);
+      } else {
+        probes.insert(probes.end(), frame.orientation_hashes.begin(),
+                      frame.orientation_hashes.end());
+      }
+    }
   }
-  return catalog_->AddItem(item, source, records, label);
+  return catalog_->AddItem(item, source, records, label, probes);
 }
 
 Result<StoreCheck> Store::Check() {

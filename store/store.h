@@ -40,6 +40,10 @@ struct FrameData {
   FrameRecord record;
   // Planar RGB, 3×S×S bytes: S·S red (row-major), then green, then blue.
   std::span<const uint8_t> pixels;
+  // The frame's perceptual hash in all eight orientations (transform::PerceptualHashes), which
+  // near-duplicate grouping probes founders with; empty: record.phash alone (no rotated or
+  // mirrored match).
+  std::span<const uint64_t> orientation_hashes = {};
 };
 
 // The frames of one item as read from frames/.

@@ -160,7 +160,8 @@ Result<Decoded> Decode(std::span<const uint8_t> bytes, const DecodeOptions& opti
     Frame frame;
     frame.index = index;
     frame.time_seconds = entry.time_seconds;
-    frame.phash = PerceptualHash(entry.planar, options.size);
+    frame.orientation_hashes = PerceptualHashes(entry.planar, options.size);
+    frame.phash = frame.orientation_hashes[0];
     frame.planar = std::move(entry.planar);
     if (options.keep_full_size) {
       const cv::Mat& full = entry.full_rgb;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "transform/phash.h"
 
 namespace memes::transform {
 
@@ -39,6 +40,9 @@ struct Frame {
   double time_seconds = 0;      // presentation time
   std::vector<uint8_t> planar;  // 3*size*size bytes: all R (row-major), then all G, then all B
   uint64_t phash = 0;           // OpenCV img_hash PHash of the fitted frame, 64 bits
+  // phash in the eight orientations (phash.h); [0] == phash. Near-duplicate grouping probes
+  // them all so that a rotated or mirrored re-upload joins the picture's group.
+  OrientationHashes orientation_hashes{};
   // Only with DecodeOptions::keep_full_size: the composited canvas before fitting,
   // full_width*full_height*3 bytes of interleaved RGB, row-major.
   std::vector<uint8_t> full_rgb;

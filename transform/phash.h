@@ -1,6 +1,8 @@
-// The perceptual hash of a fitted frame (OpenCV img_hash PHash). Thread-safe.
+// The perceptual hashes of a fitted frame (OpenCV img_hash PHash), as stored in the catalog and
+// as probed by near-duplicate grouping. Thread-safe: pure functions.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <span>
 
@@ -9,5 +11,16 @@ namespace memes::transform {
 // 64-bit PHash (DCT of the 32×32 grey image) of a planar 3×size×size RGB frame; the first hash
 // byte is the most significant. Requires: planar.size() == 3*size*size.
 uint64_t PerceptualHash(std::span<const uint8_t> planar, int size);
+
+// The eight orientations of the dihedral group, in a fixed order: k = 0..3 is k quarter turns
+// counter-clockwise (RotatePlanar), k = 4..7 is a left-right mirror followed by k − 4 turns.
+inline constexpr int kOrientations = 8;
+using OrientationHashes = std::array<uint64_t, kOrientations>;
+
+// PerceptualHash of the frame in each orientation; [0] == PerceptualHash(planar, size). A
+// rotated or mirrored re-upload of a picture has, in one of these, the picture's own hash (up
+// to resampling noise): grouping probes all eight against founders' stored hash [0].
+// Requires: planar.size() == 3*size*size.
+OrientationHashes PerceptualHashes(std::span<const uint8_t> planar, int size);
 
 }  // namespace memes::transform

@@ -67,4 +67,21 @@ uint64_t PerceptualHash(std::span<const uint8_t> planar, int size) {
   return bits;
 }
 
+OrientationHashes PerceptualHashes(std::span<const uint8_t> planar, int size) {
+  assert(planar.size() == 3u * size * size);
+  std::vector<uint8_t> mirrored(planar.size());
+  for (size_t row = 0; row < 3u * size; ++row) {
+    std::reverse_copy(planar.begin() + row * size, planar.begin() + (row + 1) * size,
+                      mirrored.begin() + row * size);
+  }
+  OrientationHashes hashes{};
+  hashes[0] = PerceptualHash(planar, size);
+  hashes[4] = PerceptualHash(mirrored, size);
+  for (int turns = 1; turns < 4; ++turns) {
+    hashes[turns] = PerceptualHash(RotatePlanar(planar, size, turns), size);
+    hashes[4 + turns] = PerceptualHash(RotatePlanar(mirrored, size, turns), size);
+  }
+  return hashes;
+}
+
 }  // namespace memes::transform

@@ -135,6 +135,38 @@ TEST(PerceptualHash, StableAndSensitive) {
   EXPECT_EQ(HammingDistance(0, ~uint64_t{0}), 64);
 }
 
+TEST(PerceptualHash, OrientationsMatchRotatedAndMirroredCopies) {
+  const int size = 32;
+  const size_t plane = size * size;
+  // An asymmetric picture: a gradient with a dark block in one corner.
+  std::vector<uint8_t> picture(3 * plane);
+  for (int c = 0; c < 3; ++c) {
+    for (int y = 0; y < size; ++y) {
+      for (int x = 0; x < size; ++x) {
+        const bool block = x < 12 && y < 8;
+        picture[c * plane + y * size + x] =
+            block ? 10 : static_cast<uint8_t>(4 * x + 2 * y + 30 * c);
+      }
+    }
+  }
+  std::vector<uint8_t> mirrored(picture.size());
+  for (int row = 0; row < 3 * size; ++row) {
+    for (int x = 0; x < size; ++x) mirrored[row * size + x] = picture[row * size + size - 1 - x];
+  }
+  const OrientationHashes hashes = PerceptualHashes(picture, size);
+  EXPECT_EQ(hashes[0], PerceptualHash(picture, size));
+  for (int turns = 1; turns < 4; ++turns) {
+    // The picture turned back by `turns` has, among its orientations, the original's hash.
+    const auto turned = PerceptualHashes(RotatePlanar(picture, size, 4 - turns), size);
+    EXPECT_EQ(turned[turns], hashes[0]) << turns;
+    EXPECT_GT(HammingDistance(turned[0], hashes[0]), 8) << "the turn changes the plain hash";
+  }
+  const OrientationHashes of_mirror = PerceptualHashes(mirrored, size);
+  EXPECT_EQ(of_mirror[4], hashes[0]);
+  EXPECT_EQ(of_mirror[0], hashes[4]);
+  EXPECT_GT(HammingDistance(of_mirror[0], hashes[0]), 8);
+}
+
 TEST(Sniff, FormatsByMagicBytes) {
   auto sniff = [](std::vector<uint8_t> bytes) {
     const Result<std::string> format = SniffFormat(bytes);

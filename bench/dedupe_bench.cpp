@@ -1,0 +1,432 @@
+// dedupe_bench: near-duplicate grouping on a labelled set built from real images
+// (bench/dedupe_bench_data.h), and the speed of the founder index.
+//
+//   build/bench/dedupe_bench --google G --twitter T --emoji-json J [--gif-suite DIR]
+//       [--originals 1000] [--stored 200000] [--store-dir DIR] [--threads 1]
+//
+// Prints markdown: per grouping method (the old any-member join at 6 bits; founder-only with
+// and without the eight orientations at several thresholds) the recall of each transform pair,
+// false merges, the largest group against the largest true group; the test-fraction error of
+// the hash split and the balanced split over these groups; lookups/s against `stored` hashes on
+// one core and the catalog's commit time per item at 1 000 and at `stored` items.
+// bench/dedupe_bench.sh fetches the emoji packages and runs it.
+#include <unistd.h>
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "bench/dedupe_bench_data.h"
+#include "store/catalog.h"
+#include "store/near_dup_index.h"
+#include "store/split.h"
+#include "transform/frames.h"
+
+namespace fs = std::filesystem;
+using memes::bench::BenchItem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double Seconds(Clock::time_point since) {
+  return std::chrono::duration<double>(Clock::now() - since).count();
+}
+
+struct Hashed {
+  const BenchItem* item;
+  std::vector<uint64_t> own;     // kept frames' phashes
+  std::vector<uint64_t> probes;  // kept frames × 8 orientations
+};
+
+// The grouping before issue 12: join the lowest group holding any frame (of any member) within
+// 6 bits of one of the item's own frames.
+std::vector<size_t> AnyMemberJoin(const std::vector<Hashed>& items, int distance) {
+  memes::store::NearDupIndex all(distance);
+  std::vector<size_t> group(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    int64_t lowest = -1;
+    for (uint64_t hash : items[i].own) {
+      all.ForEachWithin(hash, [&](int64_t g, int) {
+        if (lowest < 0 || g < lowest) lowest = g;
+      });
+    }
+    group[i] = lowest < 0 ? i : static_cast<size_t>(lowest);
+    for (uint64_t hash : items[i].own) all.Add(hash, static_cast<int64_t>(group[i]));
+  }
+  return group;
+}
+
+std::vector<size_t> FounderJoin(const std::vector<Hashed>& items, int distance, bool orientations) {
+  std::vector<memes::store::GroupingCandidate> candidates;
+  for (const Hashed& h : items) {
+    candidates.push_back(
+        {h.own, orientations ? std::span<const uint64_t>(h.probes) : std::span<const uint64_t>()});
+  }
+  return memes::store::AssignFounders(candidates, distance);
+}
+
+struct Quality {
+  std::map<std::string, std::pair<int, int>> recall;  // transform -> (joined, pairs)
+  int groups = 0, false_merge_groups = 0, vendor_pairs = 0, vendor_merged = 0;
+  size_t largest = 0, largest_true = 0;
+  int64_t pairs_together = 0, pairs_wrong = 0;
+};
+
+Quality Measure(const std::vector<Hashed>& items, const std::vector<size_t>& group) {
+  Quality q;
+  std::map<int, size_t> anchor;  // truth -> position of its "original" (or "animation")
+  std::map<int, size_t> other_vendor_of;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const std::string& t = items[i].item->transform;
+    if (t == "original") anchor[items[i].item->truth] = i;
+  }
+  for (size_t i = 0; i < items.size(); ++i) {
+    const std::string& t = items[i].item->transform;
+    if (t == "animation" && !anchor.count(items[i].item->truth)) anchor[items[i].item->truth] = i;
+  }
+  std::map<int, size_t> animation;  // truth -> position of its animation
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (items[i].item->transform == "animation") animation[items[i].item->truth] = i;
+  }
+  std::map<size_t, std::map<int, int64_t>> members;  // group -> truth -> items
+  std::map<int, size_t> truth_size;
+  for (size_t i = 0; i < items.size(); ++i) {
+    members[group[i]][items[i].item->truth]++;
+    truth_size[items[i].item->truth]++;
+    const std::string& t = items[i].item->transform;
+    if (t == "original" || t == "animation" || t == "other-vendor") continue;
+    // Stills of an animation pair with the animation; every other copy with the original.
+    const auto& anchors = t.rfind("anim-", 0) == 0 ? animation : anchor;
+    auto a = anchors.find(items[i].item->truth);
+    if (a == anchors.end()) continue;
+    auto& [joined, pairs] = q.recall[t];
+    ++pairs;
+    joined += group[a->second] == group[i];
+  }
+  // The other vendor's drawing of an emoji: the original's truth is the vendor item's − 1 − …;
+  // find it by category order instead: pair each other-vendor item with the nearest preceding
+  // original in the set (they are built one after the other).
+  size_t last_original = SIZE_MAX;
+  std::vector<size_t> by_set_order(items.size());
+  for (size_t i = 0; i < items.size(); ++i) by_set_order[i] = i;
+  std::sort(by_set_order.begin(), by_set_order.end(),
+            [&](size_t a, size_t b) { return items[a].item < items[b].item; });
+  for (size_t i : by_set_order) {
+    const std::string& t = items[i].item->transform;
+    if (t == "original") last_original = i;
+    if (t == "other-vendor" && last_original != SIZE_MAX) {
+      ++q.vendor_pairs;
+      q.vendor_merged += group[i] == group[last_original];
+    }
+  }
+  for (const auto& [g, truths] : members) {
+    ++q.groups;
+    int64_t size = 0, same = 0;
+    for (const auto& [truth, count] : truths) {
+      size += count;
+      same += count * (count - 1) / 2;
+    }
+    q.false_merge_groups += truths.size() > 1;
+    q.largest = std::max<size_t>(q.largest, static_cast<size_t>(size));
+    q.pairs_together += size * (size - 1) / 2;
+    q.pairs_wrong += size * (size - 1) / 2 - same;
+  }
+  for (const auto& [truth, size] : truth_size) q.largest_true = std::max(q.largest_true, size);
+  return q;
+}
+
+// Test-share error of a split over these groups: (max over classes with >= 100 items, overall).
+std::pair<double, double> SplitError(const std::vector<Hashed>& items,
+                                     const std::vector<size_t>& group, bool balanced, uint64_t seed,
+                                     double fraction) {
+  std::map<std::string, int> class_id;
+  for (const Hashed& h : items)
+    class_id.emplace(h.item->category, static_cast<int>(class_id.size()));
+  std::map<size_t, std::map<int, int64_t>> counts;
+  std::map<size_t, std::string> key;
+  for (size_t i = 0; i < items.size(); ++i) {
+    counts[group[i]][class_id[items[i].item->category]]++;
+    key[group[i]] = "group-" + std::to_string(group[i]);
+  }
+  std::vector<memes::store::SplitGroup> units;
+  for (const auto& [g, c] : counts) {
+    units.push_back({key[g], std::vector<std::pair<int, int64_t>>(c.begin(), c.end())});
+  }
+  std::vector<memes::store::Split> sides;
+  if (balanced) {
+    sides = memes::store::BalancedSplit(units, seed, fraction);
+  } else {
+    for (const auto& unit : units) sides.push_back(memes::store::SplitOf(unit.key, seed, fraction));
+  }
+  std::map<int, std::pair<int64_t, int64_t>> per_class;  // class -> (test, all)
+  int64_t test = 0, all = 0;
+  for (size_t u = 0; u < units.size(); ++u) {
+    for (const auto& [c, n] : units[u].items) {
+      per_class[c].second += n;
+      all += n;
+      if (sides[u] == memes::store::Split::kTest) {
+        per_class[c].first += n;
+        test += n;
+      }
+    }
+  }
+  double worst = 0;
+  for (const auto& [c, ta] : per_class) {
+    if (ta.second >= 100)
+      worst = std::max(worst, std::abs(double(ta.first) / ta.second - fraction));
+  }
+  return {worst, std::abs(double(test) / all - fraction)};
+}
+
+uint64_t Mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+// `count` hashes shaped like real ones: each a real hash with 10–20 random bits flipped (so the
+// index's buckets fill as unevenly as with real pictures, without exact repeats).
+std::vector<uint64_t> StoredHashes(const std::vector<Hashed>& items, size_t count) {
+  std::vector<uint64_t> real;
+  for (const Hashed& h : items) real.insert(real.end(), h.own.begin(), h.own.end());
+  std::vector<uint64_t> out;
+  std::mt19937_64 random(3);
+  while (out.size() < count) {
+    uint64_t hash = real[out.size() % real.size()];
+    const int flips = 10 + static_cast<int>(random() % 11);
+    for (int f = 0; f < flips; ++f) hash ^= uint64_t{1} << (random() % 64);
+    out.push_back(hash);
+  }
+  return out;
+}
+
+void IndexSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& hashes,
+                int distance);
+void CommitSpeed(const std::vector<uint64_t>& hashes, size_t stored, int distance,
+                 const fs::path& store_dir);
+
+void SpeedFigures(const std::vector<Hashed>& items, size_t stored, const fs::path& store_dir) {
+  const int distance = memes::store::kDefaultNearDuplicateDistance;
+  const std::vector<uint64_t> hashes = StoredHashes(items, stored);
+  std::printf("\n## Founder index speed (%zu stored hashes, one thread)\n\n", stored);
+  std::printf("| figure | value |\n|---|---|\n");
+  for (int d : {6, 8}) IndexSpeed(items, hashes, d);
+  CommitSpeed(hashes, stored, distance, store_dir);
+}
+
+void IndexSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& hashes,
+                int distance) {
+  memes::store::NearDupIndex index(distance);
+  auto start = Clock::now();
+  for (size_t i = 0; i < hashes.size(); ++i) index.Add(hashes[i], static_cast<int64_t>(i));
+  const double build = Seconds(start);
+  // One lookup = one item: all its kept frames in eight orientations.
+  size_t lookups = 0, probes = 0, found = 0;
+  start = Clock::now();
+  // Items in set order, round and round, for 3 s (at least 200 items).
+  for (size_t i = 0; Seconds(start) < 3.0 || lookups < 200; i = (i + 1) % items.size()) {
+    found += index.Nearest(items[i].probes).has_value();
+    ++lookups;
+    probes += items[i].probes.size();
+  }
+  const double elapsed = Seconds(start);
+  // The linear scan the old commit did, for the same probes, on a sample of items.
+  const size_t sample = std::min<size_t>(items.size(), 100);
+  start = Clock::now();
+  size_t brute_found = 0;
+  for (size_t i = 0; i < sample; ++i) {
+    int best = 65;
+    for (uint64_t probe : items[i].probes) {
+      for (uint64_t hash : hashes) best = std::min(best, __builtin_popcountll(hash ^ probe));
+    }
+    brute_found += best <= distance;
+  }
+  const double brute = Seconds(start) / sample;
+  std::printf("| threshold %d: index build | %.2f s |\n", distance, build);
+  std::printf(
+      "| lookups/s (one item: all kept frames x 8 orientations, %.1f probes avg) | %.0f |\n",
+      double(probes) / lookups, lookups / elapsed);
+  std::printf("| probe hashes/s | %.0f |\n", probes / elapsed);
+  std::printf("| linear scan of all stored hashes, per item (the old commit) | %.0f us |\n",
+              brute * 1e6);
+  std::printf("| index / linear speed-up | %.0fx |\n", brute / (elapsed / lookups));
+  std::printf(
+      "| threshold %d: items with a match, index / linear scan (sample) | %zu of %zu / %zu of %zu "
+      "|\n",
+      distance, found, lookups, brute_found, sample);
+}
+
+void CommitSpeed(const std::vector<uint64_t>& hashes, size_t stored, int distance,
+                 const fs::path& store_dir) {
+  // Commit time per item through the catalog (one transaction each, as the crawl's commit).
+  fs::create_directories(store_dir);
+  const fs::path path = store_dir / ("dedupe-bench-" + std::to_string(::getpid()) + ".sqlite");
+  auto catalog = memes::store::Catalog::Open(path, {distance});
+  if (!catalog.ok()) {
+    std::printf("catalog: %s\n", catalog.status().ToString().c_str());
+    return;
+  }
+  auto add = [&](size_t i) {
+    char blob[65];
+    std::snprintf(blob, sizeof blob, "%016llx%016llx%016llx%016llx", (unsigned long long)Mix(i),
+                  (unsigned long long)Mix(i + 1), (unsigned long long)Mix(i + 2),
+                  (unsigned long long)Mix(i + 3));
+    const memes::store::FrameRecord frame{0, 0, hashes[i % hashes.size()]};
+    std::vector<uint64_t> probes(8);
+    for (int k = 0; k < 8; ++k) probes[k] = hashes[i % hashes.size()] ^ Mix(i * 8 + k);
+    probes[0] = frame.phash;
+    auto added = (*catalog)->AddItem({blob, 1, "png", 32, 32, 1, memes::store::kItemOk, ""},
+                                     nullptr, std::span(&frame, 1), "x", probes);
+    if (!added.ok()) std::printf("add: %s\n", added.status().ToString().c_str());
+  };
+  auto timed = [&](size_t from, size_t count) {
+    const auto t = Clock::now();
+    for (size_t i = from; i < from + count; ++i) add(i);
+    return Seconds(t) / count;
+  };
+  timed(0, 1000);
+  const double at_1k = timed(1000, 1000);
+  const auto fill_start = Clock::now();
+  for (size_t i = 2000; i < stored; ++i) add(i);
+  const double fill = Seconds(fill_start);
+  const double at_full = timed(stored, 1000);
+  std::printf("| catalog commit per item at 1 000 items (%s) | %.0f us |\n",
+              store_dir.string().c_str(), at_1k * 1e6);
+  std::printf("| catalog commit per item at %zu items | %.0f us |\n", stored, at_full * 1e6);
+  std::printf("| ratio | %.2f |\n", at_full / at_1k);
+  std::printf("| filling %zu items | %.0f s |\n", stored, fill);
+  catalog->reset();
+  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(path.string() + suffix);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  memes::bench::BenchSetOptions options;
+  size_t stored = 200000;
+  fs::path store_dir = fs::exists("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path();
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i], value = argv[i + 1];
+    if (flag == "--google")
+      options.google = value;
+    else if (flag == "--twitter")
+      options.twitter = value;
+    else if (flag == "--emoji-json")
+      options.emoji_json = value;
+    else if (flag == "--gif-suite")
+      options.gif_suite = value;
+    else if (flag == "--originals")
+      options.originals = std::stoi(value);
+    else if (flag == "--stored")
+      stored = std::stoul(value);
+    else if (flag == "--store-dir")
+      store_dir = value;
+    else {
+      std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
+      return 2;
+    }
+  }
+  if (options.google.empty() || options.twitter.empty()) {
+    std::fprintf(stderr,
+                 "usage: dedupe_bench --google DIR --twitter DIR --emoji-json FILE "
+                 "[--gif-suite DIR] [--originals N] [--stored N] [--store-dir DIR]\n");
+    return 2;
+  }
+  auto start = Clock::now();
+  const std::vector<BenchItem> set = memes::bench::BuildBenchSet(options);
+  const double build = Seconds(start);
+  start = Clock::now();
+  std::vector<Hashed> items;
+  int failed = 0;
+  for (const BenchItem& item : set) {
+    auto decoded = memes::transform::DecodeToFrames(item.bytes, {});
+    if (!decoded.ok() || decoded->frames.empty()) {
+      ++failed;
+      continue;
+    }
+    Hashed h{&item, {}, {}};
+    for (const auto& frame : decoded->frames) {
+      h.own.push_back(frame.phash);
+      h.probes.insert(h.probes.end(), frame.orientation_hashes.begin(),
+                      frame.orientation_hashes.end());
+    }
+    items.push_back(std::move(h));
+  }
+  const double decode = Seconds(start);
+  // Arrival order: shuffled, so founders are sometimes copies (as on a real site).
+  std::mt19937_64 random(7);
+  std::shuffle(items.begin(), items.end(), random);
+  std::set<int> truths;
+  for (const Hashed& h : items) truths.insert(h.item->truth);
+  std::printf(
+      "# dedupe_bench\n\n%zu items (%zu true pictures; %d failed to decode), built in "
+      "%.1f s, decoded and hashed in %.1f s\n\n",
+      items.size(), truths.size(), failed, build, decode);
+
+  struct Method {
+    std::string name;
+    std::vector<size_t> group;
+  };
+  std::vector<Method> methods;
+  methods.push_back({"any member <= 6 (old)", AnyMemberJoin(items, 6)});
+  methods.push_back({"founder <= 8, no orientations", FounderJoin(items, 8, false)});
+  for (int t : {4, 6, 8, 10, 12}) {
+    methods.push_back(
+        {"founder <= " + std::to_string(t) + " + 8 orientations", FounderJoin(items, t, true)});
+  }
+  std::printf("## Pair recall per transform, precision, largest group\n\n| method |");
+  for (const auto& t : memes::bench::PositiveTransforms()) std::printf(" %s |", t.c_str());
+  std::printf(
+      " other vendor merged | false-merge groups | wrong pairs | groups | largest / true |\n|---|");
+  for (size_t i = 0; i < memes::bench::PositiveTransforms().size() + 5; ++i) std::printf("---|");
+  std::printf("\n");
+  for (const Method& m : methods) {
+    const Quality q = Measure(items, m.group);
+    std::printf("| %s |", m.name.c_str());
+    for (const auto& t : memes::bench::PositiveTransforms()) {
+      const auto it = q.recall.find(t);
+      if (it == q.recall.end() || it->second.second == 0) {
+        std::printf(" - |");
+      } else {
+        std::printf(" %.1f %% |", 100.0 * it->second.first / it->second.second);
+      }
+    }
+    std::printf(" %.1f %% (%d/%d) | %.2f %% | %.2f %% | %d | %zu / %zu |\n",
+                100.0 * q.vendor_merged / std::max(1, q.vendor_pairs), q.vendor_merged,
+                q.vendor_pairs, 100.0 * q.false_merge_groups / std::max(1, q.groups),
+                100.0 * q.pairs_wrong / std::max<int64_t>(1, q.pairs_together), q.groups, q.largest,
+                q.largest_true);
+  }
+  std::printf("\npairs per transform:");
+  {
+    const Quality q = Measure(items, methods.back().group);
+    for (const auto& [t, jp] : q.recall) std::printf(" %s %d", t.c_str(), jp.second);
+  }
+  std::printf(
+      "\n\n## Test-fraction error after the split (fraction 0.2, classes = emoji "
+      "category, groups of `founder <= %d + 8 orientations`)\n\n",
+      memes::store::kDefaultNearDuplicateDistance);
+  std::printf("| split | seed | worst class (>= 100 items) | overall |\n|---|---|---|---|\n");
+  const std::vector<size_t>* chosen = nullptr;
+  for (const Method& m : methods) {
+    if (m.name == "founder <= " + std::to_string(memes::store::kDefaultNearDuplicateDistance) +
+                      " + 8 orientations") {
+      chosen = &m.group;
+    }
+  }
+  for (bool balanced : {false, true}) {
+    for (uint64_t seed : {0, 1, 2}) {
+      const auto [worst, overall] = SplitError(items, *chosen, balanced, seed, 0.2);
+      std::printf("| %s | %llu | %.2f points | %.2f points |\n", balanced ? "balanced" : "hash",
+                  (unsigned long long)seed, 100 * worst, 100 * overall);
+    }
+  }
+  SpeedFigures(items, stored, store_dir);
+  return 0;
+}

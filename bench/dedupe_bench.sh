@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Near-duplicate grouping figures on real images (bench/dedupe_bench.cpp): fetches the Noto and
+# Twemoji packages from npm once (60–75 MB each; never in tests, never committed), then runs
+# build/bench/dedupe_bench and prints its markdown with the machine load.
+#
+# Usage: bench/dedupe_bench.sh   (from the repository root, after building dedupe_bench)
+# Settings (environment):
+#   EMOJI_DIR  where the packages are (or get) unpacked   (default: /tmp/emoji)
+#   ORIGINALS  emoji originals, each with 12 copies + the other vendor's drawing (1000)
+#   STORED     hashes in the index / items in the catalog for the speed figures (200000)
+#   BENCH      the binary (build/bench/dedupe_bench)
+set -euo pipefail
+
+BENCH=${BENCH:-build/bench/dedupe_bench}
+EMOJI_DIR=${EMOJI_DIR:-/tmp/emoji}
+ORIGINALS=${ORIGINALS:-1000}
+STORED=${STORED:-200000}
+[[ -x $BENCH ]] || { echo "no $BENCH: cmake --build build --target dedupe_bench" >&2; exit 2; }
+
+mkdir -p "$EMOJI_DIR"
+for package in emoji-datasource-google emoji-datasource-twitter; do
+  if [[ ! -d $EMOJI_DIR/$package-16.0.0/package ]]; then
+    (cd "$EMOJI_DIR" && npm pack --silent "$package@16.0.0" >/dev/null &&
+       mkdir -p "$package-16.0.0" && tar -xzf "$package-16.0.0.tgz" -C "$package-16.0.0")
+  fi
+done
+
+echo "load before: $(uptime)"
+stdbuf -oL "$BENCH" --google "$EMOJI_DIR/emoji-datasource-google-16.0.0/package/img/google/64" \
+  --twitter "$EMOJI_DIR/emoji-datasource-twitter-16.0.0/package/img/twitter/64" \
+  --emoji-json "$EMOJI_DIR/emoji-datasource-google-16.0.0/package/emoji.json" \
+  --gif-suite /usr/libexec/installed-tests/gdk-pixbuf \
+  --originals "$ORIGINALS" --stored "$STORED"
+echo "load after: $(uptime)"

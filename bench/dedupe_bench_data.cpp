@@ -1,0 +1,278 @@
+#include "bench/dedupe_bench_data.h"
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <random>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "transform/frames.h"
+#include "transform/test_util.h"
+
+namespace memes::bench {
+
+namespace fs = std::filesystem;
+using transform::testing::PngWriter;
+
+namespace {
+
+std::vector<uint8_t> Png(const cv::Mat& image) {
+  std::vector<uint8_t> bytes;
+  cv::imencode(".png", image, bytes);
+  return bytes;
+}
+
+// BGRA on white → BGR.
+cv::Mat OnWhite(const cv::Mat& bgra) {
+  if (bgra.channels() != 4) return bgra.clone();
+  cv::Mat out(bgra.size(), CV_8UC3);
+  for (int y = 0; y < bgra.rows; ++y) {
+    for (int x = 0; x < bgra.cols; ++x) {
+      const cv::Vec4b p = bgra.at<cv::Vec4b>(y, x);
+      cv::Vec3b& q = out.at<cv::Vec3b>(y, x);
+      for (int c = 0; c < 3; ++c)
+        q[c] = static_cast<uint8_t>((p[c] * p[3] + 255 * (255 - p[3])) / 255);
+    }
+  }
+  return out;
+}
+
+cv::Mat ToBgra(const cv::Mat& image) {
+  cv::Mat out;
+  if (image.channels() == 4) return image.clone();
+  if (image.channels() == 3) cv::cvtColor(image, out, cv::COLOR_BGR2BGRA);
+  if (image.channels() == 1) cv::cvtColor(image, out, cv::COLOR_GRAY2BGRA);
+  return out;
+}
+
+// 6×6×6 colour cube + one transparent index, alpha cut at 128: what a GIF conversion does to a
+// sticker (256 colours at most, 1-bit transparency), written as a palette PNG.
+std::vector<uint8_t> PalettePng(const cv::Mat& bgra) {
+  PngWriter png(bgra.cols, bgra.rows, 3);
+  std::vector<uint8_t> palette, alpha(217, 255);
+  for (int r = 0; r < 6; ++r) {
+    for (int g = 0; g < 6; ++g) {
+      for (int b = 0; b < 6; ++b) {
+        palette.push_back(static_cast<uint8_t>(r * 51));
+        palette.push_back(static_cast<uint8_t>(g * 51));
+        palette.push_back(static_cast<uint8_t>(b * 51));
+      }
+    }
+  }
+  palette.insert(palette.end(), {0, 0, 0});
+  alpha[216] = 0;
+  png.Chunk("PLTE", palette);
+  png.Chunk("tRNS", alpha);
+  std::vector<uint8_t> indices;
+  for (int y = 0; y < bgra.rows; ++y) {
+    for (int x = 0; x < bgra.cols; ++x) {
+      const cv::Vec4b p = bgra.at<cv::Vec4b>(y, x);
+      if (p[3] < 128) {
+        indices.push_back(216);
+        continue;
+      }
+      auto level = [](int v) { return (v + 25) / 51; };
+      indices.push_back(static_cast<uint8_t>(level(p[2]) * 36 + level(p[1]) * 6 + level(p[0])));
+    }
+  }
+  png.Idat(indices);
+  return png.Finish();
+}
+
+cv::Mat Shifted(const cv::Mat& bgra, double dx, double dy, double scale) {
+  const cv::Point2f centre(bgra.cols / 2.0f, bgra.rows / 2.0f);
+  cv::Mat m = cv::getRotationMatrix2D(centre, 0, scale);
+  m.at<double>(0, 2) += dx;
+  m.at<double>(1, 2) += dy;
+  cv::Mat out;
+  cv::warpAffine(bgra, out, m, bgra.size(), cv::INTER_AREA, cv::BORDER_CONSTANT,
+                 cv::Scalar(0, 0, 0, 0));
+  return out;
+}
+
+// An 8-frame APNG that wobbles (shift ±3 px, scale ±6 %) and its frames.
+std::vector<uint8_t> Wobble(const cv::Mat& bgra, std::vector<cv::Mat>& frames) {
+  PngWriter png(bgra.cols, bgra.rows, 6);
+  png.AnimationControl(8);
+  for (int k = 0; k < 8; ++k) {
+    const double phase = k * 3.14159265 / 4;
+    frames.push_back(
+        Shifted(bgra, 3 * std::sin(phase), 2 * std::cos(phase), 1 + 0.06 * std::sin(phase)));
+    cv::Mat rgba;
+    cv::cvtColor(frames.back(), rgba, cv::COLOR_BGRA2RGBA);
+    png.FrameControl(bgra.cols, bgra.rows, 100);
+    png.FrameData(std::vector<uint8_t>(rgba.data, rgba.data + rgba.total() * 4), bgra.cols,
+                  bgra.rows);
+  }
+  return png.Finish();
+}
+
+std::vector<uint8_t> Positive(const std::string& transform, const cv::Mat& bgra,
+                              std::mt19937_64& random) {
+  std::uniform_real_distribution<double> unit(0, 1);
+  if (transform == "jpeg") {
+    std::vector<uint8_t> bytes;
+    cv::imencode(".jpg", OnWhite(bgra), bytes,
+                 {cv::IMWRITE_JPEG_QUALITY, 60 + static_cast<int>(random() % 36)});
+    return bytes;
+  }
+  if (transform == "rescale") {
+    const double factor = std::exp(std::log(0.5) + unit(random) * std::log(4.0));  // 0.5–2×
+    cv::Mat out;
+    cv::resize(bgra, out, {}, factor, factor, factor < 1 ? cv::INTER_AREA : cv::INTER_CUBIC);
+    return Png(out);
+  }
+  if (transform == "pad") {
+    // Letterbox to a 4:3 or 3:4 (or wider) canvas, transparent or white bars.
+    const int extra = static_cast<int>(bgra.cols * (0.2 + 0.4 * unit(random)));
+    cv::Mat out;
+    const cv::Scalar bar = random() % 2 ? cv::Scalar(0, 0, 0, 0) : cv::Scalar(255, 255, 255, 255);
+    if (random() % 2) {
+      cv::copyMakeBorder(bgra, out, 0, 0, extra / 2, extra - extra / 2, cv::BORDER_CONSTANT, bar);
+    } else {
+      cv::copyMakeBorder(bgra, out, extra / 2, extra - extra / 2, 0, 0, cv::BORDER_CONSTANT, bar);
+    }
+    return Png(out);
+  }
+  if (transform == "crop") {
+    // Up to 10 % of the width and of the height cut, split at random between the sides.
+    const int cut_x = static_cast<int>(bgra.cols * 0.10 * unit(random));
+    const int cut_y = static_cast<int>(bgra.rows * 0.10 * unit(random));
+    const int left = static_cast<int>(cut_x * unit(random)),
+              top = static_cast<int>(cut_y * unit(random));
+    return Png(bgra(cv::Rect(left, top, bgra.cols - cut_x, bgra.rows - cut_y)).clone());
+  }
+  if (transform == "caption") {
+    cv::Mat out = OnWhite(bgra);
+    static const char* kWords[] = {"LOL", "wow", "OK!", "meme", "haha", "2024"};
+    const std::string word = kWords[random() % 6];
+    const double scale = out.cols / 160.0;
+    const cv::Point at(static_cast<int>(out.cols * 0.1 * unit(random)), out.rows - 4);
+    cv::putText(out, word, at, cv::FONT_HERSHEY_SIMPLEX, scale, cv::Scalar(255, 255, 255), 3,
+                cv::LINE_AA);
+    cv::putText(out, word, at, cv::FONT_HERSHEY_SIMPLEX, scale, cv::Scalar(0, 0, 0), 1,
+                cv::LINE_AA);
+    return Png(out);
+  }
+  if (transform == "jitter") {
+    // Brightness ±20, contrast 0.85–1.15, one channel ±15: a colour-corrected re-upload.
+    cv::Mat out = bgra.clone();
+    const double contrast = 0.85 + 0.3 * unit(random), brightness = -20 + 40 * unit(random);
+    const int channel = static_cast<int>(random() % 3);
+    const double tint = -15 + 30 * unit(random);
+    for (int y = 0; y < out.rows; ++y) {
+      for (int x = 0; x < out.cols; ++x) {
+        cv::Vec4b& p = out.at<cv::Vec4b>(y, x);
+        for (int c = 0; c < 3; ++c) {
+          p[c] =
+              cv::saturate_cast<uint8_t>(p[c] * contrast + brightness + (c == channel ? tint : 0));
+        }
+      }
+    }
+    return Png(out);
+  }
+  if (transform == "palette") return PalettePng(bgra);
+  if (transform == "rotate90") {
+    cv::Mat out;
+    cv::rotate(bgra, out, random() % 2 ? cv::ROTATE_90_CLOCKWISE : cv::ROTATE_90_COUNTERCLOCKWISE);
+    return Png(out);
+  }
+  if (transform == "mirror") {
+    cv::Mat out;
+    cv::flip(bgra, out, 1);
+    return Png(out);
+  }
+  return {};
+}
+
+}  // namespace
+
+const std::vector<std::string>& PositiveTransforms() {
+  static const std::vector<std::string> kTransforms = {
+      "jpeg",    "rescale",  "pad",    "crop",       "caption",    "jitter",
+      "palette", "rotate90", "mirror", "anim-first", "anim-middle"};
+  return kTransforms;
+}
+
+std::vector<BenchItem> BuildBenchSet(const BenchSetOptions& options) {
+  std::map<std::string, std::string> category;  // "1f600.png" -> "Smileys & Emotion"
+  {
+    std::ifstream in(options.emoji_json);
+    const auto json = nlohmann::json::parse(in, nullptr, false);
+    if (json.is_array()) {
+      for (const auto& e : json) category[e.value("image", "")] = e.value("category", "");
+    }
+  }
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(options.google)) {
+    const std::string name = entry.path().filename().string();
+    const bool skin_tone =
+        name.find("1f3fb") != std::string::npos || name.find("1f3fc") != std::string::npos ||
+        name.find("1f3fd") != std::string::npos || name.find("1f3fe") != std::string::npos ||
+        name.find("1f3ff") != std::string::npos;
+    if (!skin_tone && fs::exists(options.twitter / name)) names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  // A spread of `originals` names over the sorted list (every category, not the first ones).
+  std::vector<std::string> chosen;
+  const size_t want = std::min(names.size(), static_cast<size_t>(options.originals));
+  for (size_t i = 0; i < want; ++i) chosen.push_back(names[i * names.size() / want]);
+
+  std::mt19937_64 random(options.seed);
+  std::vector<BenchItem> items;
+  int truth = 0;
+  for (const std::string& name : chosen) {
+    const auto bytes = transform::testing::ReadFileBytes(options.google / name);
+    cv::Mat bgra = ToBgra(cv::imdecode(bytes, cv::IMREAD_UNCHANGED));
+    if (bgra.empty()) continue;
+    const std::string cat = category.count(name) ? category[name] : "unknown";
+    const int id = truth++;
+    items.push_back({bytes, id, "original", cat});
+    for (const std::string& transform : PositiveTransforms()) {
+      if (transform.rfind("anim-", 0) == 0) continue;
+      items.push_back({Positive(transform, bgra, random), id, transform, cat});
+    }
+    std::vector<cv::Mat> frames;
+    const int anim = id;  // the same picture, animated: one truth
+    items.push_back({Wobble(bgra, frames), anim, "animation", cat});
+    items.push_back({Png(frames[0]), anim, "anim-first", cat});
+    items.push_back({Png(frames[4]), anim, "anim-middle", cat});
+    items.push_back(
+        {transform::testing::ReadFileBytes(options.twitter / name), truth++, "other-vendor", cat});
+  }
+  if (!options.gif_suite.empty() && fs::exists(options.gif_suite)) {
+    std::vector<fs::path> gifs;
+    for (const auto& entry : fs::recursive_directory_iterator(options.gif_suite)) {
+      if (entry.path().extension() == ".gif") gifs.push_back(entry.path());
+    }
+    std::sort(gifs.begin(), gifs.end());
+    transform::DecodeOptions decode;
+    decode.max_frames = 64;
+    decode.drop_near_duplicates = false;
+    decode.keep_full_size = true;
+    for (const fs::path& gif : gifs) {
+      const auto bytes = transform::testing::ReadFileBytes(gif);
+      auto decoded = transform::DecodeToFrames(bytes, decode);
+      if (!decoded.ok() || decoded->frames.size() < 3) continue;
+      auto still = [&](const transform::Frame& frame) {
+        cv::Mat rgb(frame.full_height, frame.full_width, CV_8UC3,
+                    const_cast<uint8_t*>(frame.full_rgb.data()));
+        cv::Mat bgr;
+        cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+        return Png(bgr);
+      };
+      const int id = truth++;
+      items.push_back({bytes, id, "animation", "gif-suite"});
+      items.push_back({still(decoded->frames.front()), id, "anim-first", "gif-suite"});
+      items.push_back(
+          {still(decoded->frames[decoded->frames.size() / 2]), id, "anim-middle", "gif-suite"});
+    }
+  }
+  return items;
+}
+
+}  // namespace memes::bench

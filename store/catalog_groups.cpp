@@ -1,0 +1,108 @@
+// Catalog: reading and rewriting near-duplicate groups wholesale (`memes dedupe`).
+#include <cstdlib>
+#include <map>
+#include <set>
+
+#include "store/catalog.h"
+#include "store/catalog_impl.h"
+
+namespace memes::store {
+
+Result<std::vector<GroupingItem>> Catalog::GroupingItems() {
+  // Blobs that a `label group` merge moved (label_log has no index on blob: one pass).
+  std::set<std::string> merged;
+  {
+    MEMES_ASSIGN_OR_RETURN(
+        StatementLease stmt,
+        impl_->Cached("SELECT DISTINCT blob FROM label_log WHERE action LIKE 'group %'"));
+    for (;;) {
+      MEMES_ASSIGN_OR_RETURN(const bool row, stmt->Step());
+      if (!row) break;
+      merged.insert(stmt->Text(0));
+    }
+  }
+  // added_at then rowid: the order items were committed in, which is the order that chose
+  // founders (rowid alone could be renumbered by a VACUUM).
+  MEMES_ASSIGN_OR_RETURN(
+      StatementLease stmt,
+      impl_->Cached("SELECT i.blob, g.key, "
+                    "  (SELECT group_concat(phash) FROM "
+                    "     (SELECT phash FROM frames f WHERE f.blob=i.blob ORDER BY frame_index)) "
+                    "FROM items i JOIN groups g ON g.id=i.group_id "
+                    "ORDER BY i.added_at, i.rowid"));
+  std::vector<GroupingItem> items;
+  for (;;) {
+    MEMES_ASSIGN_OR_RETURN(const bool row, stmt->Step());
+    if (!row) break;
+    GroupingItem item{stmt->Text(0), stmt->Text(1), false, {}};
+    item.merged = merged.count(item.blob) != 0;
+    const std::string hashes = stmt->IsNull(2) ? std::string() : stmt->Text(2);
+    for (const char* at = hashes.c_str(); *at != '\0';) {
+      char* end = nullptr;
+      item.phashes.push_back(static_cast<uint64_t>(std::strtoll(at, &end, 10)));
+      at = *end == ',' ? end + 1 : end;
+    }
+    items.push_back(std::move(item));
+  }
+  return items;
+}
+
+Result<int64_t> Catalog::ExactDuplicateSources() {
+  MEMES_ASSIGN_OR_RETURN(StatementLease stmt,
+                         impl_->Cached("SELECT COUNT(*) - COUNT(DISTINCT blob) FROM sources"));
+  MEMES_ASSIGN_OR_RETURN(const bool row, stmt->Step());
+  return row ? stmt->Int(0) : 0;
+}
+
+Result<int64_t> Catalog::Regroup(std::span<const std::pair<std::string, std::string>> founder_of) {
+  int64_t changed = 0;
+  const Status status = impl_->InTransaction([&]() -> Status {
+    MEMES_ASSIGN_OR_RETURN(StatementLease find_group,
+                           impl_->Cached("SELECT id FROM groups WHERE key=?"));
+    MEMES_ASSIGN_OR_RETURN(StatementLease add_group,
+                           impl_->Cached("INSERT INTO groups(key) VALUES(?)"));
+    MEMES_ASSIGN_OR_RETURN(
+        StatementLease current,
+        impl_->Cached("SELECT COALESCE(g.key, '') FROM items i LEFT JOIN groups g "
+                      "ON g.id=i.group_id WHERE i.blob=?"));
+    MEMES_ASSIGN_OR_RETURN(StatementLease move,
+                           impl_->Cached("UPDATE items SET group_id=? WHERE blob=?"));
+    std::map<std::string, int64_t> group_ids;  // founder blob -> group id
+    for (const auto& [blob, founder] : founder_of) {
+      auto it = group_ids.find(founder);
+      if (it == group_ids.end()) {
+        find_group->Reset();
+        find_group->Bind(1, founder);
+        MEMES_ASSIGN_OR_RETURN(const bool found, find_group->Step());
+        int64_t id = 0;
+        if (found) {
+          id = find_group->Int(0);
+        } else {
+          add_group->Reset();
+          MEMES_RETURN_IF_ERROR(add_group->Bind(1, founder).Run());
+          id = impl_->db->LastInsertRowId();
+        }
+        find_group->Reset();
+        it = group_ids.emplace(founder, id).first;
+      }
+      current->Reset();
+      current->Bind(1, blob);
+      MEMES_ASSIGN_OR_RETURN(const bool exists, current->Step());
+      if (!exists) return NotFound("no item with this hash", blob);
+      const bool moves = current->Text(0) != founder;
+      current->Reset();
+      if (!moves) continue;
+      move->Reset();
+      MEMES_RETURN_IF_ERROR(move->Bind(1, it->second).Bind(2, blob).Run());
+      ++changed;
+    }
+    return impl_->db->Exec(
+        "DELETE FROM groups WHERE id NOT IN "
+        "(SELECT group_id FROM items WHERE group_id IS NOT NULL)");
+  });
+  impl_->InvalidateFounderIndex();
+  if (!status.ok()) return status;
+  return changed;
+}
+
+}  // namespace memes::store

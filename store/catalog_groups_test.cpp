@@ -1,0 +1,145 @@
+// Near-duplicate grouping in the catalog (founder-only joining, orientation probes, the
+// founder index across reopen) and regrouping a store (store/regroup.h).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <set>
+
+#include "store/catalog.h"
+#include "store/regroup.h"
+
+namespace memes::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+class CatalogGroupsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = fs::temp_directory_path() /
+            ("memes-groups-test-" + std::to_string(::getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+    Reopen(8);
+  }
+  void TearDown() override {
+    catalog_.reset();
+    fs::remove_all(path_);
+  }
+  void Reopen(int distance) {
+    catalog_.reset();
+    auto catalog = Catalog::Open(path_ / "catalog.sqlite", {distance});
+    ASSERT_TRUE(catalog.ok()) << catalog.status().ToString();
+    catalog_ = std::move(catalog).value();
+  }
+  static std::string Hash(char c) { return std::string(64, c); }
+  int64_t Add(char c, uint64_t phash, std::vector<uint64_t> probes = {}) {
+    const FrameRecord frames[] = {{0, 0, phash}};
+    auto added = catalog_->AddItem({Hash(c), 1, "png", 8, 8, 1, kItemOk, ""}, nullptr, frames,
+                                   "cat", probes);
+    EXPECT_TRUE(added.ok()) << added.status().ToString();
+    return added.ok() ? added->group : -1;
+  }
+  std::string KeyOf(char c) {
+    auto index = catalog_->PackIndex();
+    EXPECT_TRUE(index.ok());
+    for (const PackEntry& entry : *index) {
+      if (entry.blob == Hash(c)) return entry.group_key;
+    }
+    return "";
+  }
+
+  fs::path path_;
+  std::unique_ptr<Catalog> catalog_;
+};
+
+// Bits 0..k-1 set.
+uint64_t Low(int k) { return k == 64 ? ~uint64_t{0} : (uint64_t{1} << k) - 1; }
+
+TEST_F(CatalogGroupsTest, OnlyTheFounderAttractsSoAChainDoesNotGrowOneGroup) {
+  // A, B 7 bits apart; B, C 7 bits apart; A, C 14 bits apart (threshold 8).
+  const int64_t a = Add('a', 0);
+  const int64_t b = Add('b', Low(7));
+  const int64_t c = Add('c', Low(14));
+  EXPECT_EQ(b, a) << "B is near the founder A";
+  EXPECT_NE(c, a) << "C is near B but far from the founder A: a group of its own";
+  // D is near C's founder C (and near B): it joins C, the nearer founder.
+  EXPECT_EQ(Add('d', Low(14) ^ 1), c);
+}
+
+TEST_F(CatalogGroupsTest, NearestFounderWinsAndTiesGoToTheOlderGroup) {
+  const int64_t a = Add('a', 0);
+  const int64_t b = Add('b', Low(16));
+  EXPECT_NE(a, b);
+  EXPECT_EQ(Add('c', Low(9)), b) << "7 bits from B, 9 from A";
+  EXPECT_EQ(Add('d', Low(8)), a) << "8 bits from each: the older group";
+}
+
+TEST_F(CatalogGroupsTest, RotatedOrMirroredProbesJoinTheFoundersGroup) {
+  const uint64_t picture = 0x123456789ABCDEF0ULL;
+  const int64_t a = Add('a', picture);
+  // A re-upload turned a quarter: its own hash is far, but one of its orientations' hashes
+  // (here the fourth) is within 2 bits of the picture.
+  const uint64_t turned = ~picture;
+  EXPECT_EQ(Add('b', turned, {turned, 0x0F0F0F0F0F0F0F0FULL, 0xFF, picture ^ 3}), a);
+  // Without orientation probes the same hash founds a group of its own.
+  EXPECT_NE(Add('c', turned ^ (1ULL << 60)), a);
+}
+
+TEST_F(CatalogGroupsTest, FounderIndexIsRebuiltFromTheCatalogOnOpen) {
+  const int64_t a = Add('a', 0);
+  const int64_t b = Add('b', ~uint64_t{0});
+  Reopen(8);
+  EXPECT_EQ(Add('c', Low(5)), a);
+  EXPECT_EQ(Add('d', ~Low(5)), b);
+  EXPECT_NE(Add('e', Low(32)), a);
+}
+
+TEST_F(CatalogGroupsTest, RegroupAppliesANewThresholdAndKeepsLabelGroupMerges) {
+  Reopen(15);
+  // A chain at threshold 15 in one group (founder A): B 8 bits from A, C 12 from A.
+  Add('a', 0);
+  Add('b', Low(8));
+  Add('c', Low(12));
+  // A far picture F with a near copy G, and H: F and H merged by hand (`label group`).
+  Add('f', ~uint64_t{0});
+  Add('g', ~Low(3));
+  Add('h', 0xAAAAAAAAAAAAAAAAULL);
+  const GroupMerge merge{"fh", {Hash('f'), Hash('h')}};
+  ASSERT_TRUE(catalog_->MergeGroups(std::span(&merge, 1)).ok());
+  EXPECT_EQ(KeyOf('c'), Hash('a'));
+  EXPECT_EQ(KeyOf('h'), Hash('f'));
+
+  const HashesOf stored = [](const GroupingItem&) { return Result<ItemHashes>(ItemHashes{}); };
+  auto report = RegroupStore(*catalog_, 6, stored);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->items, 6);
+  EXPECT_EQ(report->groups_before, 2);
+  // At 6 bits: A alone… B (8 from A) founds, C (4 from B) joins B; F, G, H stay one group.
+  EXPECT_EQ(report->groups_after, 3);
+  EXPECT_EQ(report->changed, 2);  // B and C
+  EXPECT_EQ(report->merged_groups, 1);
+  EXPECT_EQ(report->largest_after, 3);
+  EXPECT_EQ(report->sizes_after, (std::map<int64_t, int64_t>{{1, 1}, {2, 1}, {3, 1}}));
+  EXPECT_EQ(KeyOf('a'), Hash('a'));
+  EXPECT_EQ(KeyOf('b'), Hash('b'));
+  EXPECT_EQ(KeyOf('c'), Hash('b'));
+  EXPECT_EQ(KeyOf('g'), Hash('f'));
+  EXPECT_EQ(KeyOf('h'), Hash('f')) << "the hand-made merge survives";
+
+  // The catalog's own lookups follow the new groups: B is a founder now.
+  Reopen(6);
+  EXPECT_EQ(KeyOf('b'), Hash('b'));
+  Add('x', Low(8) ^ (1ULL << 40));
+  EXPECT_EQ(KeyOf('x'), Hash('b'));
+  // Regrouping again with the same threshold changes nothing.
+  auto again = RegroupStore(*catalog_, 6, stored);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->changed, 0);
+  EXPECT_FALSE(RegroupStore(*catalog_, 16, stored).ok());
+}
+
+}  // namespace
+}  // namespace memes::store

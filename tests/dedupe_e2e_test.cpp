@@ -1,0 +1,76 @@
+// End-to-end: `memes dedupe` through the real binary on a generated store: regrouping reports
+// the histogram and the items that changed group, a second run changes nothing, `--report`
+// writes the mosaic and the numbers, and bad input is a usage error.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/harness/run_memes.h"
+
+namespace memes::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+class DedupeE2e : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("memes-dedupe-e2e-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    store_ = (dir_ / "store").string();
+    const RunResult run = RunProgram(
+        {MEMES_STORE_FILL_PATH, store_, "--items", "24", "--classes", "2", "--group-size", "3"});
+    ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  fs::path dir_;
+  std::string store_;
+};
+
+TEST_F(DedupeE2e, RegroupReportsChangesThenIsIdempotentAndPackFollows) {
+  RunResult run = RunMemes({"dedupe", "--store", store_, "--threshold", "8"});
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  EXPECT_NE(run.out.find("regrouped 24 items at threshold 8 bits"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("items changed group"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("group sizes after:"), std::string::npos) << run.out;
+  run = RunMemes({"dedupe", "--store", store_, "--threshold", "8"});
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  EXPECT_NE(run.out.find("; 0 items changed group"), std::string::npos) << run.out;
+  run = RunMemes({"pack", "--store", store_});
+  EXPECT_EQ(run.exit_code, 0) << run.Describe();
+}
+
+TEST_F(DedupeE2e, ReportWritesMosaicAndNumbers) {
+  const fs::path out = dir_ / "report";
+  const RunResult run = RunMemes({"dedupe", "--store", store_, "--report", "--out", out.string()});
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  EXPECT_NE(run.out.find("24 grouped items in 8 near-duplicate groups (largest 3)"),
+            std::string::npos)
+      << run.out;
+  EXPECT_GT(fs::file_size(out / "largest-groups.png"), 100u);
+  std::ifstream in(out / "dedupe.json");
+  const auto json = nlohmann::json::parse(in);
+  EXPECT_EQ(json["groups"], 8);
+  EXPECT_EQ(json["largest_group"], 3);
+  EXPECT_EQ(json["group_sizes"]["3"], 8);
+  EXPECT_EQ(json["largest_groups"].size(), 8u);
+  EXPECT_EQ(json["exact_duplicate_sources"], 0);
+}
+
+TEST_F(DedupeE2e, BadThresholdAndMissingStoreAreUsageErrors) {
+  RunResult run = RunMemes({"dedupe", "--store", store_, "--threshold", "40"});
+  EXPECT_EQ(run.exit_code, 2) << run.Describe();
+  run = RunMemes({"dedupe", "--store", (dir_ / "nowhere").string()});
+  EXPECT_EQ(run.exit_code, 2) << run.Describe();
+  EXPECT_NE(run.err.find("no store here"), std::string::npos) << run.err;
+}
+
+}  // namespace
+}  // namespace memes::testing
