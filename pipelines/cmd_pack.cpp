@@ -13,13 +13,29 @@ namespace memes::pipelines {
 
 namespace fs = std::filesystem;
 
-// Opens an existing store for a command; a missing store is a usage error, not a new store.
-Result<std::unique_ptr<store::Store>> OpenExistingStore(const fs::path& dir) {
+namespace {
+
+Result<std::unique_ptr<store::Store>> OpenExisting(const fs::path& dir, store::StoreAccess access) {
   if (!fs::exists(dir / "catalog.sqlite")) {
     return NotFound("no store here (catalog.sqlite missing); `memes crawl` makes one",
                     dir.string());
   }
-  return store::Store::Open(dir);
+  store::StoreOptions options;
+  options.access = access;
+  return store::Store::Open(dir, options);
+}
+
+}  // namespace
+
+// Opens an existing store for a command that writes it: takes the store's writer lock (a second
+// writer gets an error naming the holder's PID). A missing store is a usage error, not a new one.
+Result<std::unique_ptr<store::Store>> OpenExistingStore(const fs::path& dir) {
+  return OpenExisting(dir, store::StoreAccess::kWrite);
+}
+
+// The same for a command that only reads: no lock, so it works while a crawl writes.
+Result<std::unique_ptr<store::Store>> OpenStoreForReading(const fs::path& dir) {
+  return OpenExisting(dir, store::StoreAccess::kRead);
 }
 
 namespace {
@@ -33,6 +49,7 @@ struct PackArgs {
   uint64_t seed = 0;
   int64_t max_per_class = 0;
   std::string split_unit = "group";
+  bool skip_unreadable = false;
 };
 
 int RunPack(const PackArgs& args) {
@@ -51,6 +68,7 @@ int RunPack(const PackArgs& args) {
   options.split_unit =
       args.split_unit == "image" ? store::SplitUnit::kImage : store::SplitUnit::kGroup;
   options.progress = LogEnabled(LogLevel::kInfo);
+  options.replace_despite_failures = args.skip_unreadable;
   auto report = store::Pack(**store, options);
   if (!report.ok()) {
     std::cerr << "memes pack: " << report.status().ToString() << "\n";
@@ -59,6 +77,13 @@ int RunPack(const PackArgs& args) {
   std::cout << report->Table();
   for (const std::string& warning : report->warnings) MEMES_LOG(kWarning) << warning;
   for (const std::string& failure : report->failures) MEMES_LOG(kError) << failure;
+  if (!report->replaced) {
+    std::cout << report->failures.size() << " items unreadable (see above): nothing written, "
+              << options.out.string()
+              << " keeps its previous shards. Fix or drop those items (`memes verify --store`, "
+                 "`memes label drop`), or pack without them: --skip-unreadable\n";
+    return kExitItemsFailed;
+  }
   const double mb = report->bytes_written / 1e6;
   std::cout << "wrote " << options.out.string() << ": " << report->train_records << " train + "
             << report->test_records << " test records, " << mb << " MB in " << report->seconds
@@ -100,10 +125,14 @@ void AddPackCommand(CLI::App& app, CommandRegistry& registry) {
                    "image (each item alone; near-duplicates leak across, only to measure that)")
       ->check(CLI::IsMember({"group", "image"}))
       ->capture_default_str();
+  command->add_flag("--skip-unreadable", args->skip_unreadable,
+                    "Replace the shards even when some items' frames cannot be read (they are "
+                    "left out; exit status 1)");
   command->footer(
       "Output: data_batch_N.bin (<= 10000 records), test_batch.bin, batches.meta.txt,\n"
-      "dataset.json, index.tsv (layout: store/FORMAT.md). The folder is replaced whole;\n"
-      "a pack that fails leaves the previous shards in place.");
+      "dataset.json, index.tsv (layout: store/FORMAT.md). The folder is replaced whole, so it\n"
+      "must be new, empty or a previous shard set (anything else is refused, exit 2); a pack\n"
+      "that fails or cannot read some items leaves the previous shards in place.");
   registry.Add(command, [args] { return RunPack(*args); });
 }
 

@@ -30,6 +30,7 @@
 #include "ingest/fetcher.h"
 #include "ingest/url.h"
 #include "pipelines/crawl_work.h"
+#include "store/file_util.h"
 #include "store/store.h"
 #include "transform/frames.h"
 
@@ -211,17 +212,9 @@ class Committer {
 };
 
 Status WriteStats(const std::filesystem::path& dir, const CrawlReport& report) {
-  const auto path = dir / "stats.json";
-  const auto temp = dir / "stats.json.tmp";
-  {
-    std::ofstream out(temp, std::ios::trunc);
-    out << report.ToJson() << "\n";
-    if (!out) return IoError("cannot write", temp.string());
-  }
-  std::error_code error;
-  std::filesystem::rename(temp, path, error);
-  if (error) return IoError(error.message(), path.string());
-  return Status();
+  // The store's own temp + fsync + rename, with a unique temp name: two processes never write
+  // one temp file, and a kill never leaves a half-written stats.json.
+  return store::WriteFileAtomic(dir / "stats.json", report.ToJson() + "\n");
 }
 
 }  // namespace
