@@ -78,10 +78,12 @@ int RunPack(const PackArgs& args) {
   for (const std::string& warning : report->warnings) MEMES_LOG(kWarning) << warning;
   for (const std::string& failure : report->failures) MEMES_LOG(kError) << failure;
   if (!report->replaced) {
+    const bool had_shards = fs::exists(options.out / "dataset.json");
     std::cout << report->failures.size() << " items unreadable (see above): nothing written, "
               << options.out.string()
-              << " keeps its previous shards. Fix or drop those items (`memes verify --store`, "
-                 "`memes label drop`), or pack without them: --skip-unreadable\n";
+              << (had_shards ? " keeps its previous shards" : " was left as it was")
+              << ". Fix or drop those items (`memes verify --store`, `memes label drop`), or "
+                 "pack without them: --skip-unreadable\n";
     return kExitItemsFailed;
   }
   const double mb = report->bytes_written / 1e6;
