@@ -15,7 +15,8 @@ namespace memes::pipelines {
 
 namespace fs = std::filesystem;
 
-Result<std::unique_ptr<store::Store>> OpenExistingStore(const fs::path& dir);  // cmd_pack.cpp
+Result<std::unique_ptr<store::Store>> OpenExistingStore(const fs::path& dir);    // cmd_pack.cpp
+Result<std::unique_ptr<store::Store>> OpenStoreForReading(const fs::path& dir);  // cmd_pack.cpp
 
 namespace {
 
@@ -99,7 +100,11 @@ void AddLabelCommand(CLI::App& app, CommandRegistry& registry) {
   registry.Add(label, [label, args, actions] {
     const auto parsed = label->get_subcommands();
     if (parsed.empty() || !actions->count(parsed.front())) return kExitUsage;
-    auto store = OpenExistingStore(args->store_dir);
+    // Only the subcommands that change the catalog take the store's writer lock.
+    const std::string name = parsed.front()->get_name();
+    const bool reads_only = name == "list" || name == "export" || name == "log";
+    auto store =
+        reads_only ? OpenStoreForReading(args->store_dir) : OpenExistingStore(args->store_dir);
     if (!store.ok()) {
       std::cerr << "memes label: " << store.status().ToString() << "\n";
       return kExitUsage;

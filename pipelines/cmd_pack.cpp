@@ -14,13 +14,29 @@ namespace memes::pipelines {
 
 namespace fs = std::filesystem;
 
-// Opens an existing store for a command; a missing store is a usage error, not a new store.
-Result<std::unique_ptr<store::Store>> OpenExistingStore(const fs::path& dir) {
+namespace {
+
+Result<std::unique_ptr<store::Store>> OpenExisting(const fs::path& dir, store::StoreAccess access) {
   if (!fs::exists(dir / "catalog.sqlite")) {
     return NotFound("no store here (catalog.sqlite missing); `memes crawl` makes one",
                     dir.string());
   }
-  return store::Store::Open(dir);
+  store::StoreOptions options;
+  options.access = access;
+  return store::Store::Open(dir, options);
+}
+
+}  // namespace
+
+// Opens an existing store for a command that writes it: takes the store's writer lock (a second
+// writer gets an error naming the holder's PID). A missing store is a usage error, not a new one.
+Result<std::unique_ptr<store::Store>> OpenExistingStore(const fs::path& dir) {
+  return OpenExisting(dir, store::StoreAccess::kWrite);
+}
+
+// The same for a command that only reads: no lock, so it works while a crawl writes.
+Result<std::unique_ptr<store::Store>> OpenStoreForReading(const fs::path& dir) {
+  return OpenExisting(dir, store::StoreAccess::kRead);
 }
 
 namespace {
@@ -35,6 +51,7 @@ struct PackArgs {
   int64_t max_per_class = 0;
   std::string split_unit = "group";
   std::string split_assign = "balanced";
+  bool skip_unreadable = false;
 };
 
 int RunPack(const PackArgs& args) {
@@ -54,6 +71,7 @@ int RunPack(const PackArgs& args) {
       args.split_unit == "image" ? store::SplitUnit::kImage : store::SplitUnit::kGroup;
   options.balance_split = args.split_assign == "balanced";
   options.progress = LogEnabled(LogLevel::kInfo);
+  options.replace_despite_failures = args.skip_unreadable;
   auto report = store::Pack(**store, options);
   if (!report.ok()) {
     std::cerr << "memes pack: " << report.status().ToString() << "\n";
@@ -62,6 +80,15 @@ int RunPack(const PackArgs& args) {
   std::cout << report->Table();
   for (const std::string& warning : report->warnings) MEMES_LOG(kWarning) << warning;
   for (const std::string& failure : report->failures) MEMES_LOG(kError) << failure;
+  if (!report->replaced) {
+    const bool had_shards = fs::exists(options.out / "dataset.json");
+    std::cout << report->failures.size() << " items unreadable (see above): nothing written, "
+              << options.out.string()
+              << (had_shards ? " keeps its previous shards" : " was left as it was")
+              << ". Fix or drop those items (`memes verify --store`, `memes label drop`), or "
+                 "pack without them: --skip-unreadable\n";
+    return kExitItemsFailed;
+  }
   const double mb = report->bytes_written / 1e6;
   std::cout << "wrote " << options.out.string() << ": " << report->train_records << " train + "
             << CountOf(report->test_records, "test record", "test records") << ", "
@@ -112,10 +139,14 @@ void AddPackCommand(CLI::App& app, CommandRegistry& registry) {
                    "hash (by the unit's hash alone: never moves when items are added)")
       ->check(CLI::IsMember({"balanced", "hash"}))
       ->capture_default_str();
+  command->add_flag("--skip-unreadable", args->skip_unreadable,
+                    "Replace the shards even when some items' frames cannot be read (they are "
+                    "left out; exit status 1)");
   command->footer(
       "Output: data_batch_N.bin (<= 10000 records), test_batch.bin, batches.meta.txt,\n"
-      "dataset.json, index.tsv (layout: store/FORMAT.md). The folder is replaced whole;\n"
-      "a pack that fails leaves the previous shards in place.");
+      "dataset.json, index.tsv (layout: store/FORMAT.md). The folder is replaced whole, so it\n"
+      "must be new, empty or a previous shard set (anything else is refused, exit 2); a pack\n"
+      "that fails or cannot read some items leaves the previous shards in place.");
   registry.Add(command, [args] { return RunPack(*args); });
 }
 

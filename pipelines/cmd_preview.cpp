@@ -8,7 +8,6 @@
 #include <iostream>
 #include <map>
 #include <memory>
-#include <sstream>
 
 #include <opencv2/freetype.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -17,6 +16,7 @@
 #include "core/log.h"
 #include "pipelines/command.h"
 #include "pipelines/demo_stickers.h"
+#include "store/file_util.h"
 #include "store/shard_reader.h"
 #include "store/store.h"
 
@@ -24,7 +24,7 @@ namespace memes::pipelines {
 
 namespace fs = std::filesystem;
 
-Result<std::unique_ptr<store::Store>> OpenExistingStore(const fs::path& dir);  // cmd_pack.cpp
+Result<std::unique_ptr<store::Store>> OpenStoreForReading(const fs::path& dir);  // cmd_pack.cpp
 
 namespace {
 
@@ -121,14 +121,14 @@ Status DrawSheet(const std::vector<ClassRow>& rows, int size, const PreviewArgs&
           sheet(cv::Rect(margin + gap + static_cast<int>(c) * (cell + gap), top, cell, cell)));
     }
   }
-  std::error_code error;
-  if (out.has_parent_path()) fs::create_directories(out.parent_path(), error);
+  std::vector<uint8_t> png;
   try {
-    if (!cv::imwrite(out.string(), sheet)) return IoError("cannot write PNG", out.string());
+    if (!cv::imencode(".png", sheet, png)) return IoError("cannot encode PNG", out.string());
   } catch (const cv::Exception& e) {
-    return IoError(std::string("cannot write PNG: ") + e.what(), out.string());
+    return IoError(std::string("cannot encode PNG: ") + e.what(), out.string());
   }
-  return Status::Ok();
+  // Whole-file output through the store's temp + fsync + rename: never a half-written sheet.
+  return store::WriteFileAtomic(out, std::span<const uint8_t>(png));
 }
 
 Result<std::vector<ClassRow>> RowsFromStore(store::Store& store, int per_class, int* size) {
@@ -162,24 +162,26 @@ Result<std::vector<ClassRow>> RowsFromShards(const fs::path& dir, int per_class,
   std::map<std::string, store::MappedShard> shards;
   std::string line;
   std::getline(index, line);
-  while (std::getline(index, line)) {
-    std::stringstream fields(line);
-    std::string file, blob;
-    uint64_t record = 0;
-    int frame = 0, rotation = 0, label = 0;
-    fields >> file >> record >> blob >> frame >> rotation >> label;
-    if (rotation != 0 || label < 0 || label >= static_cast<int>(rows.size()) ||
-        rows[label].cells.size() >= size_t(per_class)) {
-      continue;
-    }
-    auto shard = shards.find(file);
+  for (int64_t line_number = 2; std::getline(index, line); ++line_number) {
+    // The shared reader checks every field: a file name that is not a listed shard (no "..",
+    // no "/"), a record past the listed count, a label past the classes.
+    MEMES_ASSIGN_OR_RETURN(
+        const store::IndexRow row,
+        store::ParseIndexRow(line, manifest,
+                             (dir / "index.tsv").string() + ":" + std::to_string(line_number)));
+    if (row.rotation != 0 || rows[row.label].cells.size() >= size_t(per_class)) continue;
+    auto shard = shards.find(row.file);
     if (shard == shards.end()) {
       MEMES_ASSIGN_OR_RETURN(store::MappedShard mapped,
-                             store::MappedShard::Open(dir / file, manifest.record_bytes));
-      shard = shards.emplace(file, std::move(mapped)).first;
+                             store::MappedShard::Open(dir / row.file, manifest.record_bytes));
+      shard = shards.emplace(row.file, std::move(mapped)).first;
     }
-    if (record >= shard->second.records()) return Corrupt("index.tsv points past " + file);
-    rows[label].cells.push_back(PlanarToBgr(shard->second.Record(record).subspan(1), *size));
+    if (row.record >= shard->second.records()) {
+      return Corrupt("index.tsv:" + std::to_string(line_number) + " points past the end",
+                     (dir / row.file).string());
+    }
+    rows[row.label].cells.push_back(
+        PlanarToBgr(shard->second.Record(row.record).subspan(1), *size));
   }
   return rows;
 }
@@ -193,7 +195,7 @@ int RunPreview(const PreviewArgs& args) {
   Result<std::vector<ClassRow>> rows = Status(StatusCode::kInternal, "unset");
   fs::path out = args.out;
   if (!args.store_dir.empty()) {
-    auto store = OpenExistingStore(args.store_dir);
+    auto store = OpenStoreForReading(args.store_dir);
     if (!store.ok()) {
       std::cerr << "memes preview: " << store.status().ToString() << "\n";
       return kExitUsage;

@@ -14,7 +14,7 @@ namespace memes::pipelines {
 
 namespace fs = std::filesystem;
 
-Result<std::unique_ptr<store::Store>> OpenExistingStore(const fs::path& dir);  // cmd_pack.cpp
+Result<std::unique_ptr<store::Store>> OpenStoreForReading(const fs::path& dir);  // cmd_pack.cpp
 
 namespace {
 
@@ -25,7 +25,7 @@ struct VerifyArgs {
 };
 
 int VerifyStore(const std::string& dir) {
-  auto store = OpenExistingStore(dir);
+  auto store = OpenStoreForReading(dir);
   if (!store.ok()) {
     std::cout << "FAULT " << store.status().ToString() << "\n";
     return kExitItemsFailed;

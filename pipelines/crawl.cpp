@@ -40,6 +40,7 @@
 #include "pipelines/crawl_images.h"
 #include "pipelines/crawl_pages.h"
 #include "pipelines/crawl_work.h"
+#include "store/file_util.h"
 #include "store/store.h"
 #include "transform/frames.h"
 
@@ -77,17 +78,9 @@ store::ImageSettings ToStoreSettings(const ImageSettings& image) {
 }
 
 Status WriteStats(const std::filesystem::path& dir, const CrawlReport& report) {
-  const auto path = dir / "stats.json";
-  const auto temp = dir / "stats.json.tmp";
-  {
-    std::ofstream out(temp, std::ios::trunc);
-    out << report.ToJson() << "\n";
-    if (!out) return IoError("cannot write", temp.string());
-  }
-  std::error_code error;
-  std::filesystem::rename(temp, path, error);
-  if (error) return IoError(error.message(), path.string());
-  return Status();
+  // The store's own temp + fsync + rename, with a unique temp name: two processes never write
+  // one temp file, and a kill never leaves a half-written stats.json.
+  return store::WriteFileAtomic(dir / "stats.json", report.ToJson() + "\n");
 }
 
 }  // namespace

@@ -251,6 +251,27 @@ void ReadClasses(const toml::table& table, std::vector<ClassSpec>& classes, Prob
   for (auto& [position, spec] : ordered) classes.push_back(std::move(spec));
 }
 
+// Without a [classes] table, folder sources name the classes: every subfolder of each source
+// folder, sorted by name within a folder, in source order, each once (label indices follow).
+std::vector<ClassSpec> ClassesFromFolders(const std::vector<Source>& sources) {
+  std::vector<ClassSpec> classes;
+  std::set<std::string> seen;
+  for (const Source& source : sources) {
+    std::vector<std::string> names;
+    std::error_code error;
+    for (auto it = std::filesystem::directory_iterator(source.path, error);
+         !error && it != std::filesystem::directory_iterator(); it.increment(error)) {
+      std::error_code type_error;
+      if (it->is_directory(type_error)) names.push_back(it->path().filename().string());
+    }
+    std::sort(names.begin(), names.end());
+    for (std::string& name : names) {
+      if (seen.insert(name).second) classes.push_back({std::move(name), {}});
+    }
+  }
+  return classes;
+}
+
 void ReadSource(const toml::table& table, size_t index, const std::filesystem::path& base_dir,
                 Source& source, Problems& problems) {
   const std::string t = "sources[" + std::to_string(index) + "]";
@@ -370,7 +391,7 @@ Result<PipelineConfig> ParsePipelineText(const std::string& text, const std::str
   read_table("dedupe", [&](const toml::table& t) { ReadDedupe(t, config.dedupe, problems); });
   read_table("classes", [&](const toml::table& t) { ReadClasses(t, config.classes, problems); });
   if (!root.get("classes")) {
-    problems.AddAtLine(1, "classes", "missing: add a [classes] table, e.g. kumamon = [\"熊本熊\"]");
+    // Checked after [[sources]] below: folder sources alone name their classes.
   } else if (config.classes.empty() && root.get("classes")->is_table()) {
     problems.Add(root.get("classes")->source(), "classes", "names no class");
   } else if (config.classes.size() > 256) {
@@ -388,6 +409,26 @@ Result<PipelineConfig> ParsePipelineText(const std::string& text, const std::str
       }
     } else {
       problems.Add(node->source(), "sources", "expected [[sources]] tables");
+    }
+  }
+  if (!root.get("classes")) {
+    const bool only_folders =
+        !config.sources.empty() &&
+        std::all_of(config.sources.begin(), config.sources.end(),
+                    [](const Source& source) { return source.kind == SourceKind::kFolder; });
+    if (!only_folders) {
+      problems.AddAtLine(1, "classes",
+                         "missing: add a [classes] table, e.g. kumamon = [\"熊本熊\"]");
+    } else {
+      config.classes = ClassesFromFolders(config.sources);
+      if (config.classes.empty()) {
+        problems.AddAtLine(1, "classes",
+                           "missing, and the folder sources have no subfolders to name them");
+      } else if (config.classes.size() > 256) {
+        problems.AddAtLine(1, "classes",
+                           "the folder sources have more than 256 subfolders: more classes than "
+                           "a CIFAR label byte can hold");
+      }
     }
   }
   if (!problems.empty()) return problems.ToStatus();

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <fstream>
 
 namespace memes::pipelines {
@@ -175,6 +177,45 @@ TEST(PipelineFile, SafetyKeysAllowPrivateHostsAndMaxUrlsPerPage) {
   EXPECT_NE(message.find("bad.toml:2: politeness.allow_private_hosts"), std::string::npos)
       << message;
   EXPECT_NE(message.find("bad.toml:8: sources[0].max_urls_per_page"), std::string::npos) << message;
+}
+
+TEST(PipelineFile, FolderSourcesAloneNameTheClassesBySubfolder) {
+  const std::filesystem::path base = std::filesystem::temp_directory_path() /
+                                     ("memes-pipeline-folders-" + std::to_string(getpid()));
+  std::filesystem::remove_all(base);
+  for (const char* sub : {"a/shiba", "a/kumamon", "b/kumamon", "b/panda"}) {
+    std::filesystem::create_directories(base / sub);
+  }
+  std::ofstream(base / "a" / "not-a-class.txt") << "x";
+  const char* text = R"(
+[[sources]]
+kind = "folder"
+path = "a"
+
+[[sources]]
+kind = "folder"
+path = "b"
+)";
+  auto config = ParsePipelineText(text, "folders.toml", base);
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  std::vector<std::string> names;
+  for (const ClassSpec& spec : config->classes) names.push_back(spec.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"kumamon", "shiba", "panda"}));
+
+  // A search source still needs [classes] (its keywords come from there); so does a folder
+  // with no subfolders.
+  auto mixed = ParsePipelineText(std::string(text) +
+                                     "[[sources]]\nkind = \"search\"\n"
+                                     "url = \"http://127.0.0.1/?q={keyword}\"\n",
+                                 "mixed.toml", base);
+  ASSERT_FALSE(mixed.ok());
+  EXPECT_NE(mixed.status().message().find("classes"), std::string::npos);
+  std::filesystem::create_directories(base / "empty");
+  auto empty =
+      ParsePipelineText("[[sources]]\nkind = \"folder\"\npath = \"empty\"\n", "empty.toml", base);
+  ASSERT_FALSE(empty.ok());
+  EXPECT_NE(empty.status().message().find("no subfolders"), std::string::npos);
+  std::filesystem::remove_all(base);
 }
 
 TEST(KeywordList, ReadsLabelsInOrderAndNamesBadLines) {

@@ -1,53 +1,87 @@
 #!/usr/bin/env bash
-# The sanitizer checks of transform/ (CI runs this from scripts/test.sh):
-#  1. transform_test built with AddressSanitizer + UBSan (g++, -DMEMES_SANITIZE=ON) in its own
-#     build dir, run on the hostile inputs (gdk-pixbuf fail/, randomly-modified/, truncations),
-#     the GIF conformance suite and the generated cases;
-#  2. when clang is installed, the libFuzzer target replayed over the committed corpus
-#     transform/fuzz/corpus/ and fuzzed for FUZZ_SECONDS more (default 30).
-# Builds only transform targets (no LibTorch code).
+# The sanitizer and fuzzing checks (CI runs this from scripts/test.sh):
+#  1. transform_test and store_test built with AddressSanitizer + UBSan (g++,
+#     -DMEMES_SANITIZE=ON) in their own build dir and run (hostile images, shard folders, CSVs);
+#  2. when clang is installed, every libFuzzer target in scripts/fuzz_targets.txt: its committed
+#     seed corpus replayed, then FUZZ_SECONDS_EACH seconds of fuzzing (default 10; 0 replays
+#     only). New inputs go to a scratch folder; the committed corpora are only read.
+# Builds no LibTorch code.
 #
-#   scripts/sanitize.sh                 # both
-#   FUZZ_SECONDS=0 scripts/sanitize.sh  # skip the fuzz run
+#   scripts/sanitize.sh                        # both
+#   FUZZ_SECONDS_EACH=0 scripts/sanitize.sh    # replay the corpora, no fuzzing
+#   MEMES_SKIP_FUZZ=1 scripts/sanitize.sh      # sanitizer tests only
+#   MEMES_SKIP_ASAN=1 scripts/sanitize.sh      # fuzz targets only
+#   FUZZ_ONLY=shard_reader_fuzz FUZZ_SECONDS_EACH=600 scripts/sanitize.sh   # some targets, longer
+#     (FUZZ_ONLY: space-separated cmake target names)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 jobs=${JOBS:-$(nproc)}
 asan_dir=${ASAN_BUILD_DIR:-$root/build-asan}
 fuzz_dir=${FUZZ_BUILD_DIR:-$root/build-fuzz}
-fuzz_seconds=${FUZZ_SECONDS:-30}
+fuzz_seconds=${FUZZ_SECONDS_EACH:-${FUZZ_SECONDS:-10}}
+fuzz_only=${FUZZ_ONLY:-}
 start=$(date +%s)
+launcher=()
+if command -v ccache >/dev/null; then
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+fi
 
 # Quiet unless something fails: logs are printed on failure.
-build() {  # build DIR TARGET CMAKE_ARGS...
-  local dir=$1 target=$2
+build() {  # build DIR "TARGET…" CMAKE_ARGS...
+  local dir=$1 targets=$2
   shift 2
   mkdir -p "$dir"
   if [ ! -f "$dir/CMakeCache.txt" ]; then
-    cmake -S "$root" -B "$dir" -DMEMES_BUILD_BENCHMARKS=OFF "$@" >"$dir/configure.log" 2>&1 ||
-      { tail -n 40 "$dir/configure.log"; exit 1; }
+    cmake -S "$root" -B "$dir" -DMEMES_BUILD_BENCHMARKS=OFF "${launcher[@]}" "$@" \
+      >"$dir/configure.log" 2>&1 || { tail -n 40 "$dir/configure.log"; exit 1; }
   fi
-  cmake --build "$dir" -j "$jobs" --target "$target" >"$dir/build.log" 2>&1 ||
-    { tail -n 60 "$dir/build.log"; echo "sanitize: build of $target failed" >&2; exit 1; }
+  # shellcheck disable=SC2086  # the target list is split on purpose
+  cmake --build "$dir" -j "$jobs" --target $targets >"$dir/build.log" 2>&1 ||
+    { tail -n 60 "$dir/build.log"; echo "sanitize: build of $targets failed" >&2; exit 1; }
 }
 
-build "$asan_dir" transform_test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMEMES_SANITIZE=ON
-export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
-export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-"$asan_dir/transform/transform_test" --gtest_brief=1 2>"$asan_dir/test.stderr" ||
-  { tail -n 80 "$asan_dir/test.stderr"; echo "sanitize: transform_test failed under ASan+UBSan" >&2; exit 1; }
-echo "sanitize: transform_test clean under ASan+UBSan ($(( $(date +%s) - start ))s)"
-
-if [ "$fuzz_seconds" -gt 0 ] && command -v clang++ >/dev/null; then
-  build "$fuzz_dir" transform_fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMEMES_FUZZ=ON \
-    -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DMEMES_BUILD_TESTS=OFF
-  work=$(mktemp -d)
-  trap 'rm -rf "$work"' EXIT
-  # New inputs go to a scratch dir; the committed corpus is only read.
-  "$fuzz_dir/transform/transform_fuzz" -max_total_time="$fuzz_seconds" -timeout=10 \
-    -rss_limit_mb=2048 -print_final_stats=1 "$work" "$root/transform/fuzz/corpus" \
-    >"$fuzz_dir/fuzz.log" 2>&1 ||
-    { tail -n 60 "$fuzz_dir/fuzz.log"; echo "sanitize: the fuzzer found a crash" >&2; exit 1; }
-  echo "sanitize: fuzzed $(grep -o 'stat::number_of_executed_units: *[0-9]*' "$fuzz_dir/fuzz.log" |
-    grep -o '[0-9]*$') inputs in ${fuzz_seconds}s without a finding"
+if [ "${MEMES_SKIP_ASAN:-0}" != 1 ]; then
+  build "$asan_dir" "transform_test store_test" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DMEMES_SANITIZE=ON
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  for test in transform/transform_test store/store_test; do
+    "$asan_dir/$test" --gtest_brief=1 2>"$asan_dir/test.stderr" >"$asan_dir/test.stdout" ||
+      { tail -n 80 "$asan_dir/test.stdout" "$asan_dir/test.stderr"
+        echo "sanitize: $test failed under ASan+UBSan" >&2; exit 1; }
+  done
+  echo "sanitize: transform_test, store_test clean under ASan+UBSan ($(( $(date +%s) - start ))s)"
 fi
+
+if [ "${MEMES_SKIP_FUZZ:-0}" = 1 ]; then exit 0; fi
+if ! command -v clang++ >/dev/null; then
+  echo "sanitize: clang++ not installed: fuzz targets skipped"
+  exit 0
+fi
+# target binary corpus, one triple per line of scripts/fuzz_targets.txt
+mapfile -t lines < <(sed -e 's/#.*//' -e '/^\s*$/d' "$root/scripts/fuzz_targets.txt")
+targets=()
+for line in "${lines[@]}"; do
+  read -r target _ _ <<<"$line"
+  if [ -z "$fuzz_only" ] || [[ " $fuzz_only " == *" $target "* ]]; then targets+=("$target"); fi
+done
+if ((${#targets[@]} == 0)); then echo "sanitize: no fuzz target matches '$fuzz_only'" >&2; exit 1; fi
+build "$fuzz_dir" "${targets[*]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMEMES_FUZZ=ON \
+  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DMEMES_BUILD_TESTS=OFF
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+for line in "${lines[@]}"; do
+  read -r target binary corpus <<<"$line"
+  if [ -n "$fuzz_only" ] && [[ " $fuzz_only " != *" $target "* ]]; then continue; fi
+  mkdir -p "$work/$target"
+  log="$fuzz_dir/$target.log"
+  # The corpus is loaded (every file run once) before fuzzing starts; -runs=0 stops there.
+  if [ "$fuzz_seconds" -gt 0 ]; then limit=(-max_total_time="$fuzz_seconds"); else limit=(-runs=0); fi
+  (cd "$work" && "$fuzz_dir/$binary" "${limit[@]}" -timeout=10 -rss_limit_mb=2048 \
+    -artifact_prefix="$fuzz_dir/$target-" -print_final_stats=1 "$work/$target" "$root/$corpus") >"$log" 2>&1 ||
+    { tail -n 60 "$log"
+      echo "sanitize: $target found a crash (log: $log; input: $fuzz_dir/$target-*)" >&2; exit 1; }
+  echo "sanitize: $target: $(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" |
+    grep -o '[0-9]*$') inputs ($(find "$root/$corpus" -type f | wc -l) seeds replayed, ${fuzz_seconds}s fuzzing), no finding"
+done
 echo "sanitize: done in $(( $(date +%s) - start ))s"

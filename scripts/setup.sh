@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Installs what memes needs on Debian 12 (scripts/packages.txt), then configures and builds it.
-# Idempotent and quiet when everything is already there.
+# Installs what memes needs on Debian 12 (scripts/packages.txt), then configures and builds the
+# `memes` binary only (what `memes demo` needs; scripts/test.sh builds the tests and benches).
+# Uses ccache when it is installed. Idempotent and quiet when everything is already there.
 #
-#   scripts/setup.sh              # packages + Release build in ./build
+#   scripts/setup.sh              # packages + Release build of build/memes
 #   BUILD_DIR=out scripts/setup.sh
+#   MEMES_BUILD_TARGETS=all scripts/setup.sh   # build every target instead
 #   MEMES_SKIP_BUILD=1 scripts/setup.sh   # packages only
 set -euo pipefail
 
@@ -31,11 +33,17 @@ fi
 if [ "${MEMES_SKIP_BUILD:-0}" = 1 ]; then exit 0; fi
 
 if [ ! -f "$build_dir/CMakeCache.txt" ]; then
-  cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  launcher=()
+  if command -v ccache >/dev/null; then
+    launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+  fi
+  cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release "${launcher[@]}" >/dev/null
 fi
+targets=${MEMES_BUILD_TARGETS:-memes}
 # Quiet unless something fails: the build log goes to a file that is printed on failure.
 log="$build_dir/build.log"
-if ! cmake --build "$build_dir" -j "$jobs" >"$log" 2>&1; then
+# shellcheck disable=SC2086  # a list of targets
+if ! cmake --build "$build_dir" -j "$jobs" --target $targets >"$log" 2>&1; then
   tail -n 60 "$log"
   echo "setup: build failed; full log in $log" >&2
   exit 1

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Sets up (packages + build) and runs the test suite: the README's test command and CI's.
+# Sets up (packages + build of every target: the binary, tests and benches) and runs the test
+# suite: the README's test command and CI's.
 #
 #   scripts/test.sh             # the default suite (everything but the `slow` label)
 #   scripts/test.sh -L slow     # extra ctest arguments pass through
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build_dir=${BUILD_DIR:-$root/build}
-"$root/scripts/setup.sh"
+MEMES_BUILD_TARGETS=all "$root/scripts/setup.sh"
 args=("$@")
 if ((${#args[@]} == 0)); then args=(-LE slow); fi
 ctest --test-dir "$build_dir" -j "${JOBS:-$(nproc)}" --output-on-failure --timeout 900 "${args[@]}"

@@ -478,20 +478,83 @@ std::string PackReport::Table() const {
   return out.str();
 }
 
+namespace {
+
+// True when `inner` is `outer` or lies below it (both absolute and normalised).
+bool IsWithin(const fs::path& inner, const fs::path& outer) {
+  return std::mismatch(outer.begin(), outer.end(), inner.begin(), inner.end()).first == outer.end();
+}
+
+// The shards folder `out` resolved (symbolic links followed, so the swap happens where the data
+// is), or a usage error when replacing it could destroy anything but a previous shard set.
+Result<fs::path> CheckOutput(const fs::path& store_dir, const fs::path& requested) {
+  std::error_code error;
+  const fs::path out = fs::weakly_canonical(fs::absolute(requested), error).lexically_normal();
+  if (error || out.empty() || !out.has_relative_path()) {
+    return InvalidArgument("--out: cannot use this folder as a shards folder", requested.string());
+  }
+  fs::path clean = out;
+  if (clean.filename().empty()) clean = clean.parent_path();
+  const fs::path store = fs::weakly_canonical(fs::absolute(store_dir), error).lexically_normal();
+  const auto refuse = [&](const std::string& why) -> Result<fs::path> {
+    return InvalidArgument("--out " + requested.string() + ": " + why +
+                               "; pack replaces its output folder whole, so it must be new, "
+                               "empty, or hold a previous shard set (dataset.json with "
+                               "\"format\": \"memes-cifar\")",
+                           clean.string());
+  };
+  if (!error && IsWithin(store, clean)) {
+    return refuse(clean == store ? "is the store folder" : "holds the store folder");
+  }
+  if (!error && (IsWithin(clean, store / "blobs") || IsWithin(clean, store / "frames"))) {
+    return refuse("lies inside the store's blobs/ or frames/");
+  }
+  const fs::path cwd = fs::current_path(error);
+  if (!error && IsWithin(cwd, clean)) return refuse("is the current folder or holds it");
+  const fs::file_status status = fs::status(clean, error);
+  if (status.type() == fs::file_type::not_found) return clean;
+  if (error) return IoError("cannot look at the output folder: " + error.message(), clean.string());
+  if (status.type() != fs::file_type::directory) return refuse("exists and is not a folder");
+  bool empty = true;
+  for (auto it = fs::directory_iterator(clean, error); !error && it != fs::directory_iterator();
+       it.increment(error)) {
+    empty = false;
+    if (it->is_directory()) {
+      // A shard set never has subfolders: this one is someone's (a training run, say).
+      return refuse("holds a subfolder (" + it->path().filename().string() +
+                    "), which no shard set has");
+    }
+  }
+  if (error) return IoError("cannot list the output folder: " + error.message(), clean.string());
+  if (empty) return clean;
+  const Result<std::vector<uint8_t>> manifest = ReadWholeFile(clean / "dataset.json");
+  if (!manifest.ok()) return refuse("is not empty and holds no dataset.json");
+  const nlohmann::json json = nlohmann::json::parse(manifest->begin(), manifest->end(), nullptr,
+                                                    /*allow_exceptions=*/false);
+  const auto format = json.is_object() ? json.find("format") : json.end();
+  if (!json.is_object() || format == json.end() || *format != "memes-cifar") {
+    return refuse("holds a dataset.json that is not a memes shard set's");
+  }
+  return clean;
+}
+
+}  // namespace
+
 Result<PackReport> Pack(Store& store, const PackOptions& options) {
   if (options.test_fraction < 0 || options.test_fraction > 1) {
     return InvalidArgument("--test-fraction must be within 0..1");
   }
   if (options.records_per_batch <= 0) return InvalidArgument("records per batch must be > 0");
   const auto start = std::chrono::steady_clock::now();
-  fs::path out = fs::absolute(options.out).lexically_normal();
-  if (out.filename().empty()) out = out.parent_path();
+  MEMES_ASSIGN_OR_RETURN(const fs::path out, CheckOutput(store.dir(), options.out));
   std::error_code error;
   fs::create_directories(out.parent_path(), error);
   if (error) return IoError("cannot create folder: " + error.message(), out.parent_path().string());
 
   PackLock lock;
   MEMES_RETURN_IF_ERROR(lock.Acquire(fs::path(out.string() + ".lock")));
+  // Under the lock: another pack may have filled the folder since the check above.
+  MEMES_RETURN_IF_ERROR(CheckOutput(store.dir(), out).status());
   RemoveStaleOutputs(out);
   const fs::path temp = TempSibling(out);
   fs::create_directory(temp, error);
@@ -503,10 +566,13 @@ Result<PackReport> Pack(Store& store, const PackOptions& options) {
     PackRun run(store, options, temp);
     status = run.Run(report);
   }  // writers closed (unfinished ones abandoned) before the folder is swapped or removed
-  if (status.ok()) status = SwapIn(temp, out);
-  if (!status.ok()) {
+  // A pack that lost items keeps the previous shards unless told to replace them anyway: a
+  // transient read error must not silently shrink a dataset someone trains on.
+  report.replaced = status.ok() && (report.failures.empty() || options.replace_despite_failures);
+  if (report.replaced) status = SwapIn(temp, out);
+  if (!status.ok() || !report.replaced) {
     fs::remove_all(temp, error);
-    return status;
+    if (!status.ok()) return status;
   }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;

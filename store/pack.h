@@ -4,7 +4,11 @@
 // Reads only the catalog and frames/ (never decodes, never fetches). Memory holds the index
 // (one small entry per item) and one item's frames; records stream to the writers. The whole
 // output folder is written to a temporary sibling and swapped in with one atomic rename
-// exchange, so a failed or killed pack leaves the previous shards in place.
+// exchange, so a failed or killed pack leaves the previous shards in place, and so does a pack
+// that could not read some items (unless PackOptions::replace_despite_failures).
+// The output folder must be new, empty, or hold a previous shard set (dataset.json with
+// "format": "memes-cifar"); anything else (the store itself, a folder above it, the current
+// folder, a folder with other files) is refused, so a typo in --out never deletes data.
 // Thread-safety: one pack per output folder at a time (an flock on "<out>.lock" enforces it).
 #pragma once
 
@@ -29,7 +33,7 @@ enum class SplitUnit {
 };
 
 struct PackOptions {
-  std::filesystem::path out;   // the shards folder (replaced whole)
+  std::filesystem::path out;   // the shards folder (replaced whole; see CheckOutput rules above)
   bool rot4 = true;            // --augment rot4 (true) or none
   bool rotate_test = false;    // also rotate the test split
   double test_fraction = 0.2;  // of groups, by the deterministic split hash
@@ -42,6 +46,8 @@ struct PackOptions {
   int records_per_batch = kRecordsPerBatch;
   int min_test_items = 5;  // fewer test items in a class draws a warning
   bool progress = true;    // a progress bar on stderr
+  // Replace the output even when some items' frames could not be read (they are left out).
+  bool replace_despite_failures = false;
 };
 
 struct ClassReport {
@@ -55,6 +61,7 @@ struct PackReport {
   std::vector<ClassReport> classes;  // in label-byte order
   std::vector<std::string> warnings;
   std::vector<std::string> failures;  // items whose frames could not be read (skipped)
+  bool replaced = false;  // the output folder now holds this pack (false: previous one kept)
   std::vector<WrittenFile> files;
   int64_t train_records = 0, test_records = 0;
   uint64_t bytes_written = 0;
@@ -63,9 +70,10 @@ struct PackReport {
   std::string Table() const;
 };
 
-// Requires: options.out is not inside blobs/ or frames/.
-// Errors: no packable items, more than 256 classes, I/O failures. Items whose frames file is
-// missing or damaged are skipped and listed in report.failures (the pack still succeeds).
+// Errors: kInvalidArgument for an output folder that is not safe to replace (naming it), no
+// packable items, more than 256 classes; I/O failures. Items whose frames file is missing or
+// damaged are listed in report.failures; the output is then replaced only when
+// options.replace_despite_failures (report.replaced says which).
 Result<PackReport> Pack(Store& store, const PackOptions& options);
 
 }  // namespace memes::store

@@ -30,6 +30,11 @@ std::vector<uint8_t> FramePixels(int item, int frame) {
   return pixels;
 }
 
+std::string Slurp(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
 struct IndexRow {
   std::string file;
   uint64_t record;
@@ -325,15 +330,35 @@ TEST_F(PackTest, MoreThan256ClassesIsAnErrorAndKeepsThePreviousShards) {
   }
 }
 
-TEST_F(PackTest, AMissingFramesFileIsReportedAndSkipped) {
+TEST_F(PackTest, AMissingFramesFileIsReportedAndSkippedWhenAskedTo) {
   const std::string lost = AddItem(0, "x");
   for (int i = 1; i < 10; ++i) AddItem(i, "x");
   fs::remove(store_->FramesPath(lost));
+  options_.replace_despite_failures = true;
   auto report = RunPack();
   ASSERT_TRUE(report.ok());
   ASSERT_EQ(report->failures.size(), 1u);
   EXPECT_NE(report->failures[0].find(lost.substr(2)), std::string::npos);
+  EXPECT_TRUE(report->replaced);
   EXPECT_TRUE(VerifyShards(options_.out).ok());
+}
+
+TEST_F(PackTest, APackWithItemFailuresKeepsThePreviousShards) {
+  const std::string lost = AddItem(0, "x");
+  for (int i = 1; i < 10; ++i) AddItem(i, "x");
+  ASSERT_TRUE(RunPack().ok());
+  const std::string before = Slurp(options_.out / "dataset.json");
+  AddItem(10, "y");  // the next pack would differ
+  fs::remove(store_->FramesPath(lost));
+  auto report = RunPack();
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  ASSERT_EQ(report->failures.size(), 1u);
+  EXPECT_FALSE(report->replaced);
+  EXPECT_EQ(Slurp(options_.out / "dataset.json"), before);
+  EXPECT_TRUE(VerifyShards(options_.out).ok());
+  for (auto& entry : fs::directory_iterator(dir_)) {
+    EXPECT_EQ(entry.path().filename().string().find(".tmp-"), std::string::npos) << entry.path();
+  }
 }
 
 class VerifyTest : public PackTest {
@@ -392,6 +417,53 @@ TEST_F(VerifyTest, TruncationNamesTheIncompleteRecord) {
   fs::resize_file(shard_, 3073 * 20 + 1000);
   const VerifyReport report = VerifyShards(options_.out);
   EXPECT_TRUE(HasFault(report, "data_batch_1.bin", 20)) << Faults(report);
+}
+
+}  // namespace
+}  // namespace memes::store
+
+namespace memes::store {
+namespace {
+
+// --out rules (store/pack.h): only a new, empty, or previous shard folder is replaced.
+TEST_F(PackTest, OutputMustBeNewEmptyOrAPreviousShardSet) {
+  for (int i = 0; i < 10; ++i) AddItem(i, i % 2 ? "a" : "b");
+  // Someone's folder: refused, and its file survives.
+  options_.out = dir_ / "precious";
+  fs::create_directories(options_.out);
+  std::ofstream(options_.out / "thesis.txt") << "years of work";
+  auto report = RunPack();
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(report.status().ToString().find("precious"), std::string::npos)
+      << report.status().ToString();
+  EXPECT_EQ(Slurp(options_.out / "thesis.txt"), "years of work");
+
+  // The store itself, a folder above it, its blobs/: refused.
+  for (const fs::path& out : {dir_ / "store", dir_, dir_ / "store" / "blobs" / "x"}) {
+    options_.out = out;
+    report = RunPack();
+    ASSERT_FALSE(report.ok()) << out;
+    EXPECT_EQ(report.status().code(), StatusCode::kInvalidArgument) << out;
+  }
+  EXPECT_TRUE(fs::exists(dir_ / "store" / "catalog.sqlite"));
+
+  // A dataset.json that is not ours, or a subfolder beside a shard set: refused.
+  options_.out = dir_ / "other";
+  fs::create_directories(options_.out);
+  std::ofstream(options_.out / "dataset.json") << R"({"format": "coco"})";
+  EXPECT_FALSE(RunPack().ok());
+
+  // New, empty, then a previous shard set: accepted.
+  options_.out = dir_ / "empty";
+  fs::create_directories(options_.out);
+  ASSERT_TRUE(RunPack().ok());
+  ASSERT_TRUE(RunPack().ok());
+  fs::create_directories(options_.out / "run");
+  report = RunPack();
+  ASSERT_FALSE(report.ok());
+  EXPECT_NE(report.status().message().find("run"), std::string::npos);
+  EXPECT_TRUE(fs::exists(options_.out / "run"));
 }
 
 }  // namespace

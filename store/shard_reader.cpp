@@ -6,9 +6,6 @@
 #include <unistd.h>
 
 #include <fstream>
-#include <sstream>
-
-#include <nlohmann/json.hpp>
 
 #include "core/sha256.h"
 #include "store/file_util.h"
@@ -17,58 +14,6 @@
 namespace memes::store {
 
 namespace fs = std::filesystem;
-
-Result<DatasetManifest> ReadManifest(const fs::path& dir) {
-  const fs::path path = dir / "dataset.json";
-  MEMES_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadWholeFile(path));
-  const nlohmann::json json = nlohmann::json::parse(bytes.begin(), bytes.end(), nullptr, false);
-  if (json.is_discarded() || !json.is_object()) return Corrupt("not valid JSON", path.string());
-  DatasetManifest manifest;
-  try {
-    if (json.value("format", "") != "memes-cifar") {
-      return Unsupported("format is not \"memes-cifar\"", path.string());
-    }
-    manifest.format_version = json.at("format_version").get<int>();
-    if (manifest.format_version != 1) {
-      return Unsupported(
-          "format_version " + std::to_string(manifest.format_version) + " (this memes reads 1)",
-          path.string());
-    }
-    manifest.image_size = json.at("image_size").get<int>();
-    manifest.channels = json.at("channels").get<int>();
-    manifest.record_bytes = json.at("record_bytes").get<int>();
-    manifest.classes = json.at("classes").get<std::vector<std::string>>();
-    for (const auto& [name, entry] : json.at("files").items()) {
-      ManifestFile file{name, entry.value("records", uint64_t{0}),
-                        entry.at("bytes").get<uint64_t>(), entry.at("sha256").get<std::string>()};
-      if (name.find('/') != std::string::npos || name.starts_with(".")) {
-        return Corrupt("file name '" + name + "' leaves the shards folder", path.string());
-      }
-      manifest.files[name] = file;
-    }
-    for (int i = 1; manifest.files.count("data_batch_" + std::to_string(i) + ".bin"); ++i) {
-      manifest.train_files.push_back("data_batch_" + std::to_string(i) + ".bin");
-    }
-    if (manifest.files.count("test_batch.bin")) manifest.test_file = "test_batch.bin";
-    manifest.mean = json.value("mean", std::vector<double>{});
-    manifest.std = json.value("std", std::vector<double>{});
-    manifest.augment = json.value("augment", "");
-    manifest.rotate_test = json.value("rotate_test", false);
-  } catch (const nlohmann::json::exception& error) {
-    return Corrupt(std::string("unexpected structure: ") + error.what(), path.string());
-  }
-  if (manifest.channels != 3 || manifest.image_size <= 0 ||
-      manifest.record_bytes != 1 + manifest.channels * manifest.image_size * manifest.image_size) {
-    return Corrupt("record_bytes " + std::to_string(manifest.record_bytes) +
-                       " does not match 1 + channels × image_size²",
-                   path.string());
-  }
-  if (manifest.classes.empty() || manifest.classes.size() > 256) {
-    return Corrupt("class count " + std::to_string(manifest.classes.size()) + " not in 1..256",
-                   path.string());
-  }
-  return manifest;
-}
 
 Result<MappedShard> MappedShard::Open(const fs::path& path, int record_bytes) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -126,6 +71,7 @@ Result<std::vector<MappedShard>> OpenSplit(const fs::path& dir, const DatasetMan
   for (const std::string& name : names) {
     MEMES_ASSIGN_OR_RETURN(MappedShard shard, MappedShard::Open(dir / name, manifest.record_bytes));
     const ManifestFile& listed = manifest.files.at(name);
+    // Invariant after this check: every record < listed.records lies inside the mapping.
     if (shard.bytes().size() != listed.bytes || shard.records() != listed.records) {
       return Corrupt(std::to_string(shard.bytes().size()) + " bytes, dataset.json says " +
                          std::to_string(listed.bytes),
@@ -241,7 +187,8 @@ class Verifier {
     }
   }
 
-  // Each index.tsv row: file record blob frame rotation label class crc32.
+  // Each index.tsv row: file record blob frame rotation label class crc32 (ParseIndexRow
+  // checks the fields and that the record is below the file's listed record count).
   void CheckIndex() {
     std::ifstream index(dir_ / "index.tsv");
     if (!index) {
@@ -253,45 +200,38 @@ class Verifier {
     std::string line;
     std::getline(index, line);  // header
     for (int64_t line_number = 2; std::getline(index, line); ++line_number) {
-      std::vector<std::string> fields;
-      std::stringstream stream(line);
-      for (std::string field; std::getline(stream, field, '\t');) fields.push_back(field);
       const std::string where = "index.tsv:" + std::to_string(line_number);
-      if (fields.size() != 8) {
+      Result<IndexRow> row = ParseIndexRow(line, manifest_, where);
+      if (!row.ok()) {
         Fault("index.tsv", -1,
-              "line " + std::to_string(line_number) + " has " + std::to_string(fields.size()) +
-                  " fields, expected 8");
+              "line " + std::to_string(line_number) + ": " + row.status().message());
         continue;
       }
-      const std::string& name = fields[0];
-      const uint64_t record = std::strtoull(fields[1].c_str(), nullptr, 10);
-      const int label = std::atoi(fields[5].c_str());
-      const uint32_t crc = static_cast<uint32_t>(std::strtoul(fields[7].c_str(), nullptr, 16));
+      const std::string& name = row->file;
+      ++rows_per_file[name];
       auto it = shards.find(name);
       if (it == shards.end()) {
-        if (!manifest_.files.count(name) || !name.ends_with(".bin")) {
-          Fault("index.tsv", -1, where + " names unknown shard '" + name + "'");
-          continue;
-        }
         Result<MappedShard> shard = MappedShard::Open(dir_ / name, 1);  // tail checked above
         if (!shard.ok()) continue;
         it = shards.emplace(name, std::move(shard).value()).first;
       }
-      ++rows_per_file[name];
       const MappedShard& shard = it->second;
       const uint64_t record_bytes = manifest_.record_bytes;
-      if ((record + 1) * record_bytes > shard.bytes().size()) {
-        Fault(name, static_cast<int64_t>(record), "missing (" + where + " lists it; file ends)");
+      // 64-bit and overflow-free: record < listed records, and the file may be shorter.
+      if (row->record >= shard.bytes().size() / record_bytes) {
+        Fault(name, static_cast<int64_t>(row->record),
+              "missing (" + where + " lists it; file ends)");
         continue;
       }
       const std::span<const uint8_t> bytes =
-          shard.bytes().subspan(record * record_bytes, record_bytes);
-      if (bytes[0] != label) {
-        Fault(name, static_cast<int64_t>(record),
+          shard.bytes().subspan(row->record * record_bytes, record_bytes);
+      if (bytes[0] != row->label) {
+        Fault(name, static_cast<int64_t>(row->record),
               "label byte " + std::to_string(bytes[0]) + " but " + where + " says " +
-                  std::to_string(label) + " (" + fields[6] + ")");
-      } else if (Crc32(bytes) != crc) {
-        Fault(name, static_cast<int64_t>(record), "pixels damaged: CRC-32 differs from " + where);
+                  std::to_string(row->label) + " (" + row->class_name + ")");
+      } else if (Crc32(bytes) != row->crc32) {
+        Fault(name, static_cast<int64_t>(row->record),
+              "pixels damaged: CRC-32 differs from " + where);
       }
     }
     for (const auto& [name, file] : manifest_.files) {

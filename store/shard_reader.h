@@ -1,4 +1,5 @@
-// Reading packed shards back: dataset.json (the manifest), memory-mapped shard files, and
+// Reading packed shards back: dataset.json (the manifest, store/dataset_manifest.h),
+// memory-mapped shard files, and
 // Verify, which checks every file against the manifest and names the file and record of each
 // fault. LibTorch-free; train/ may load records through MappedShard.
 // Thread-safety: a MappedShard is read-only after Open and may be shared between threads.
@@ -12,33 +13,9 @@
 #include <vector>
 
 #include "core/status.h"
+#include "store/dataset_manifest.h"  // DatasetManifest, ReadManifest
 
 namespace memes::store {
-
-struct ManifestFile {
-  std::string name;
-  uint64_t records = 0;  // .bin files only
-  uint64_t bytes = 0;
-  std::string sha256;
-};
-
-// dataset.json, as pack writes it (store/FORMAT.md).
-struct DatasetManifest {
-  int format_version = 0;
-  int image_size = 0;
-  int channels = 0;
-  int record_bytes = 0;
-  std::vector<std::string> classes;
-  std::map<std::string, ManifestFile> files;
-  std::vector<std::string> train_files;  // data_batch_1.bin, data_batch_2.bin, … in order
-  std::string test_file;                 // test_batch.bin
-  std::vector<double> mean, std;         // per channel R, G, B on the 0..1 scale
-  std::string augment;
-  bool rotate_test = false;
-};
-
-// Parses and checks DIR/dataset.json (format, version, sizes consistent).
-Result<DatasetManifest> ReadManifest(const std::filesystem::path& dir);
 
 // A shard file mapped read-only. Records are record_bytes long: label byte, then planar pixels.
 class MappedShard {

@@ -45,11 +45,17 @@ bool IsBlobHash(const std::string& text) {
 }
 
 Result<std::unique_ptr<Store>> Store::Open(const fs::path& dir, StoreOptions options) {
-  std::error_code error;
-  for (const char* sub : {"blobs", "frames"}) {
-    fs::create_directories(dir / sub, error);
-    if (error)
-      return IoError("cannot create store folder: " + error.message(), (dir / sub).string());
+  std::optional<WriterLock> lock;
+  if (options.access == StoreAccess::kWrite) {
+    std::error_code error;
+    for (const char* sub : {"blobs", "frames"}) {
+      fs::create_directories(dir / sub, error);
+      if (error)
+        return IoError("cannot create store folder: " + error.message(), (dir / sub).string());
+    }
+    // Before the catalog opens: opening may migrate it, which is a write.
+    MEMES_ASSIGN_OR_RETURN(WriterLock taken, WriterLock::Acquire(dir));
+    lock.emplace(std::move(taken));
   }
   MEMES_ASSIGN_OR_RETURN(auto catalog, Catalog::Open(dir / "catalog.sqlite", options.catalog));
   ImageSettings settings = options.image_settings;
@@ -64,6 +70,9 @@ Result<std::unique_ptr<Store>> Store::Open(const fs::path& dir, StoreOptions opt
       return Corrupt("catalog meta image_size is '" + *size + "'",
                      (dir / "catalog.sqlite").string());
     }
+  } else if (options.access == StoreAccess::kRead) {
+    return NotFound("the catalog records no image settings (not a memes store?)",
+                    (dir / "catalog.sqlite").string());
   } else {
     if (settings.image_size <= 0 || settings.image_size > 4096) {
       return InvalidArgument("image size must be 1..4096, not " +
@@ -78,7 +87,8 @@ Result<std::unique_ptr<Store>> Store::Open(const fs::path& dir, StoreOptions opt
       return Status::Ok();
     }));
   }
-  return std::unique_ptr<Store>(new Store(dir, std::move(catalog), std::move(settings)));
+  return std::unique_ptr<Store>(
+      new Store(dir, std::move(catalog), std::move(settings), std::move(lock)));
 }
 
 Store::~Store() = default;

@@ -8,6 +8,8 @@
 // Every file is written under a temporary name, fsync'd and renamed; the catalog commits after
 // the files it points to are durable. A kill -9 at any moment leaves a store that opens,
 // verifies and resumes. Pixels are opaque bytes here: the store never decodes anything.
+// One writer per store: a Store opened for writing holds STORE/lock (store/writer_lock.h) until
+// it is destroyed; one opened for reading takes no lock and must not write.
 // Thread-safety: PutBlob/ReadBlob/BlobPath/ReadFrames may run on any thread concurrently;
 // AddItem, catalog() and settings calls belong to one thread (the serial catalog node).
 #pragma once
@@ -22,6 +24,7 @@
 
 #include "core/status.h"
 #include "store/catalog.h"
+#include "store/writer_lock.h"
 
 namespace memes::store {
 
@@ -57,7 +60,13 @@ struct ItemFrames {
   }
 };
 
+enum class StoreAccess {
+  kWrite,  // takes the store's writer lock (crawl, label changes, pack, demo)
+  kRead,   // no lock: verify, preview, label list/export/log; such a Store must not write
+};
+
 struct StoreOptions {
+  StoreAccess access = StoreAccess::kWrite;
   CatalogOptions catalog;
   // Settings recorded in a new store. An existing store keeps its own (see image_settings()).
   ImageSettings image_settings;
@@ -73,7 +82,8 @@ struct StoreCheck {
 
 class Store {
  public:
-  // Opens STORE (creating the folder, the catalog and blobs/, frames/ when missing).
+  // Opens STORE (creating the folder, the catalog and blobs/, frames/ when missing). For
+  // kWrite, first takes the writer lock: a second writer gets an error naming the holder's PID.
   static Result<std::unique_ptr<Store>> Open(const std::filesystem::path& dir,
                                              StoreOptions options = {});
   ~Store();
@@ -117,11 +127,16 @@ class Store {
   Result<int64_t> RemoveTempFiles();
 
  private:
-  Store(std::filesystem::path dir, std::unique_ptr<Catalog> catalog, ImageSettings settings)
-      : dir_(std::move(dir)), catalog_(std::move(catalog)), settings_(std::move(settings)) {}
+  Store(std::filesystem::path dir, std::unique_ptr<Catalog> catalog, ImageSettings settings,
+        std::optional<WriterLock> lock)
+      : dir_(std::move(dir)),
+        catalog_(std::move(catalog)),
+        settings_(std::move(settings)),
+        lock_(std::move(lock)) {}
   std::filesystem::path dir_;
   std::unique_ptr<Catalog> catalog_;
   ImageSettings settings_;
+  std::optional<WriterLock> lock_;  // held while the Store lives (kWrite); last: released last
 };
 
 // Fault injection for tests: the next `count` PutBlob calls that would write a new file fail

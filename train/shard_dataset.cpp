@@ -1,12 +1,12 @@
 #include "train/shard_dataset.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <fstream>
 #include <map>
-
-#include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "core/log.h"
 #include "core/sha256.h"
@@ -33,8 +33,12 @@ Result<ShardNames> ListShards(const fs::path& folder) {
     if (name == "test_batch.bin") names.test = name;
     if (name.size() > 15 && name.starts_with("data_batch_") && name.ends_with(".bin")) {
       const std::string digits = name.substr(11, name.size() - 15);
-      if (digits.empty() || !std::all_of(digits.begin(), digits.end(), ::isdigit)) continue;
-      train[std::stol(digits)] = name;
+      long number = 0;
+      const auto [end, parsed] =
+          std::from_chars(digits.data(), digits.data() + digits.size(), number);
+      // Not std::stol: data_batch_99999999999999999999.bin would throw out of Open.
+      if (digits.empty() || parsed != std::errc() || end != digits.data() + digits.size()) continue;
+      train[number] = name;
     }
   }
   if (error) return IoError("cannot list: " + error.message(), folder.string());
@@ -60,59 +64,27 @@ std::vector<std::string> ReadMetaClasses(const fs::path& path) {
 Result<ShardDataset> ShardDataset::Open(const fs::path& folder, const ShardOpenOptions& options) {
   MEMES_ASSIGN_OR_RETURN(ShardNames names, ListShards(folder));
   ShardDataset dataset;
-  nlohmann::json manifest;
+  // dataset.json goes through store/'s one checked reader (types, bounds, 64-bit sizes).
+  store::DatasetManifest manifest;
   const fs::path manifest_path = folder / "dataset.json";
   if (fs::exists(manifest_path)) {
     dataset.has_manifest_ = true;
-    std::ifstream in(manifest_path);
-    try {
-      manifest = nlohmann::json::parse(in);
-      if (manifest.value("format", "") != "memes-cifar") {
-        return Corrupt("format is not memes-cifar", manifest_path.string());
-      }
-      if (manifest.value("format_version", 0) != 1) {
-        return Unsupported("format_version " +
-                               manifest.value("format_version", nlohmann::json()).dump() +
-                               " (this build reads 1)",
-                           manifest_path.string());
-      }
-      dataset.image_size_ = manifest.at("image_size").get<int>();
-      if (manifest.value("channels", 3) != 3) {
-        return Unsupported("only 3-channel shards are supported", manifest_path.string());
-      }
-      dataset.classes_ = manifest.at("classes").get<std::vector<std::string>>();
-      for (int c = 0; c < 3; ++c) {
-        dataset.mean_[c] = manifest.at("mean").at(c).get<float>();
-        dataset.std_[c] = manifest.at("std").at(c).get<float>();
-        if (!(dataset.std_[c] > 0)) return Corrupt("std must be positive", manifest_path.string());
-      }
-    } catch (const nlohmann::json::exception& error) {
-      return Corrupt(error.what(), manifest_path.string());
-    }
-    if (dataset.image_size_ < 1 || dataset.image_size_ > 1024) {
-      return Corrupt("image_size out of range", manifest_path.string());
-    }
-    if (dataset.classes_.empty() || dataset.classes_.size() > 256) {
-      return Corrupt("needs 1 to 256 classes", manifest_path.string());
+    MEMES_ASSIGN_OR_RETURN(manifest, store::ReadManifest(folder));
+    dataset.image_size_ = manifest.image_size;
+    dataset.classes_ = manifest.classes;
+    for (int c = 0; c < 3; ++c) {
+      dataset.mean_[c] = static_cast<float>(manifest.mean[c]);
+      dataset.std_[c] = static_cast<float>(manifest.std[c]);
+      if (!(dataset.std_[c] > 0)) return Corrupt("std must be positive", manifest_path.string());
     }
   } else {
     dataset.classes_ = ReadMetaClasses(folder / "batches.meta.txt");
   }
   dataset.record_bytes_ = 1 + 3 * static_cast<size_t>(dataset.image_size_) * dataset.image_size_;
-  if (dataset.has_manifest_ && manifest.contains("record_bytes") &&
-      manifest["record_bytes"].get<size_t>() != dataset.record_bytes_) {
-    return Corrupt("record_bytes " + manifest["record_bytes"].dump() + " but image_size " +
-                       std::to_string(dataset.image_size_) + " needs " +
-                       std::to_string(dataset.record_bytes_),
-                   manifest_path.string());
-  }
 
   std::vector<std::string> all;
   if (options.load_train || !dataset.has_manifest_) all = names.train;
   all.push_back(names.test);
-  const nlohmann::json files = dataset.has_manifest_
-                                   ? manifest.value("files", nlohmann::json::object())
-                                   : nlohmann::json::object();
   int max_label = -1;
   for (const std::string& name : all) {
     const fs::path path = folder / name;
@@ -123,10 +95,12 @@ Result<ShardDataset> ShardDataset::Open(const fs::path& folder, const ShardOpenO
                            store::MappedShard::Open(path, static_cast<int>(record)));
     const auto bytes = file.bytes();
     if (dataset.has_manifest_) {
-      if (!files.contains(name)) return Corrupt("not listed in dataset.json", path.string());
-      const auto& entry = files[name];
-      const uint64_t want_bytes = entry.value("bytes", uint64_t{0});
-      const uint64_t want_records = entry.value("records", uint64_t{0});
+      const auto entry = manifest.files.find(name);
+      if (entry == manifest.files.end()) {
+        return Corrupt("not listed in dataset.json", path.string());
+      }
+      const uint64_t want_bytes = entry->second.bytes;
+      const uint64_t want_records = entry->second.records;
       if (want_bytes != bytes.size() || want_records != bytes.size() / record) {
         return Corrupt("has " + std::to_string(bytes.size()) + " bytes (" +
                            std::to_string(bytes.size() / record) + " records); dataset.json says " +
@@ -135,7 +109,7 @@ Result<ShardDataset> ShardDataset::Open(const fs::path& folder, const ShardOpenO
                        path.string());
       }
       if (options.verify_hashes) {
-        const std::string want = entry.value("sha256", "");
+        const std::string& want = entry->second.sha256;
         const std::string have = ToHex(Sha256Of(bytes));
         if (want != have) {
           return Corrupt("sha256 " + have + " does not match dataset.json (" + want + ")",
@@ -162,17 +136,16 @@ Result<ShardDataset> ShardDataset::Open(const fs::path& folder, const ShardOpenO
   if (dataset.train_.empty() && (options.load_train || !dataset.has_manifest_)) {
     return Corrupt("the train split has no records", folder.string());
   }
-  if (dataset.has_manifest_ && manifest.contains("counts")) {
+  if (dataset.has_manifest_) {
     // Per-class record counts, when dataset.json gives them, must match the labels.
-    for (const auto& [split, records] :
-         {std::pair{"train", &dataset.train_}, {"test", &dataset.test_}}) {
-      const auto& counts = manifest["counts"].value(split, nlohmann::json::object());
-      if (!counts.is_object() || counts.empty()) continue;
+    for (const auto& [split, records, counts] :
+         {std::tuple{"train", &dataset.train_, &manifest.train_counts},
+          {"test", &dataset.test_, &manifest.test_counts}}) {
       if (records == &dataset.train_ && !options.load_train) continue;
       std::vector<int64_t> have(dataset.classes_.size(), 0);
       for (const uint8_t* at : *records) ++have[at[0]];
       for (size_t c = 0; c < dataset.classes_.size(); ++c) {
-        const int64_t want = counts.value(dataset.classes_[c], int64_t{-1});
+        const int64_t want = (*counts)[c];
         if (want >= 0 && want != have[c]) {
           return Corrupt("dataset.json counts " + std::to_string(want) + " " + split +
                              " records of '" + dataset.classes_[c] + "', the shards hold " +
