@@ -189,7 +189,8 @@ Result<CrawlReport> RunCrawl(const PipelineConfig& config, const CrawlOptions& o
         page_limiter.decrementer().try_put(flow::continue_msg());
       }));
   // Unlimited: concurrency is the fetcher's (max_transfers), bounded upstream by image_limiter.
-  crawl::ImageFetch::Node image_fetch(graph, flow::unlimited, crawl::ImageFetch(fetcher, config.image.max_file_bytes));
+  crawl::ImageFetch::Node image_fetch(graph, flow::unlimited,
+                                      crawl::ImageFetch(fetcher, config.image.max_file_bytes));
   flow::multifunction_node<ImagePtr, std::tuple<ImagePtr>> fetch_order(
       graph, flow::serial, crawl::FetchOrder(fetch_order_state));
   // Unlimited: SHA-256, decoding and blob writes are the crawl's CPU work, on every core;

@@ -92,7 +92,8 @@ void Committer::Commit(ImageWork& image) {
       if (frame.orientation_hashes.empty()) {
         probes.push_back(frame.phash);
       } else {
-        probes.insert(probes.end(), frame.orientation_hashes.begin(), frame.orientation_hashes.end());
+        probes.insert(probes.end(), frame.orientation_hashes.begin(),
+                      frame.orientation_hashes.end());
       }
     }
   } else {
@@ -117,8 +118,8 @@ void Committer::Commit(ImageWork& image) {
   }
   if (!decoded.ok()) {
     ++report_.items_unusable;
-    report_.AddFailure("decode: " + std::string(StatusCodeName(decoded.status().code())),
-                       image.url, decoded.status().ToString());
+    report_.AddFailure("decode: " + std::string(StatusCodeName(decoded.status().code())), image.url,
+                       decoded.status().ToString());
   } else if (added->new_item) {
     ++report_.items_new;
     ++report_.kept_per_class[image.label];
@@ -134,7 +135,8 @@ void Committer::ClosePage(PageState& page) {
     ++report_.pages_failed;
     const std::string kind = "page: " + std::string(StatusCodeName(page.error.code()));
     report_.AddFailure(kind, page.url, page.error.ToString());
-    if (Status s = store_.catalog().RecordError(page.url, "page", kind + ": " + page.error.ToString());
+    if (Status s =
+            store_.catalog().RecordError(page.url, "page", kind + ": " + page.error.ToString());
         !s.ok()) {
       MEMES_LOG(kError) << "catalog: " << s.ToString();
     }

@@ -15,12 +15,9 @@ std::string CrawlReport::ToJson() const {
                    {"failed", pages_failed},
                    {"past_end", pages_past_end}};
   json["urls"] = {{"found", urls_found}, {"skipped", urls_skipped}};
-  json["images"] = {{"fetched", images_fetched},
-                    {"failed", images_failed},
-                    {"new", items_new},
-                    {"duplicate", items_duplicate},
-                    {"unusable", items_unusable},
-                    {"refused", items_refused},
+  json["images"] = {{"fetched", images_fetched},  {"failed", images_failed},
+                    {"new", items_new},           {"duplicate", items_duplicate},
+                    {"unusable", items_unusable}, {"refused", items_refused},
                     {"late", late_images}};
   json["bytes"] = bytes;
   json["seconds"] = seconds;

@@ -119,10 +119,14 @@ bool ParseHexColour(std::string_view text, uint8_t rgb[3]) {
     for (int j = 0; j < 2; ++j) {
       const char c = text[1 + 2 * i + j];
       value <<= 4;
-      if (c >= '0' && c <= '9') value |= c - '0';
-      else if (c >= 'a' && c <= 'f') value |= c - 'a' + 10;
-      else if (c >= 'A' && c <= 'F') value |= c - 'A' + 10;
-      else return false;
+      if (c >= '0' && c <= '9')
+        value |= c - '0';
+      else if (c >= 'a' && c <= 'f')
+        value |= c - 'a' + 10;
+      else if (c >= 'A' && c <= 'F')
+        value |= c - 'A' + 10;
+      else
+        return false;
     }
     rgb[i] = static_cast<uint8_t>(value);
   }
@@ -130,18 +134,28 @@ bool ParseHexColour(std::string_view text, uint8_t rgb[3]) {
 }
 
 void ReadImage(const toml::table& table, ImageSettings& image, Problems& problems) {
-  static const std::set<std::string_view> kKeys = {
-      "size", "fit", "background", "max_frames", "max_file_bytes", "max_canvas_pixels",
-      "max_decoded_frames", "decode_time_budget_ms", "min_side"};
+  static const std::set<std::string_view> kKeys = {"size",
+                                                   "fit",
+                                                   "background",
+                                                   "max_frames",
+                                                   "max_file_bytes",
+                                                   "max_canvas_pixels",
+                                                   "max_decoded_frames",
+                                                   "decode_time_budget_ms",
+                                                   "min_side"};
   RejectUnknownKeys(table, "image", kKeys, problems);
   ReadInteger(table, "image", "size", 8, 256, image.size, problems);
   std::string fit;
   if (ReadString(table, "image", "fit", fit, problems)) {
-    if (fit == "pad") image.fit = FitMode::kPad;
-    else if (fit == "crop") image.fit = FitMode::kCrop;
-    else if (fit == "stretch") image.fit = FitMode::kStretch;
-    else problems.Add(table.get("fit")->source(), "image.fit",
-                      "must be \"pad\", \"crop\" or \"stretch\", got \"" + fit + "\"");
+    if (fit == "pad")
+      image.fit = FitMode::kPad;
+    else if (fit == "crop")
+      image.fit = FitMode::kCrop;
+    else if (fit == "stretch")
+      image.fit = FitMode::kStretch;
+    else
+      problems.Add(table.get("fit")->source(), "image.fit",
+                   "must be \"pad\", \"crop\" or \"stretch\", got \"" + fit + "\"");
   }
   std::string background;
   if (ReadString(table, "image", "background", background, problems) &&
@@ -154,8 +168,7 @@ void ReadImage(const toml::table& table, ImageSettings& image, Problems& problem
               problems);
   ReadInteger(table, "image", "max_canvas_pixels", 1, int64_t{1} << 40, image.max_canvas_pixels,
               problems);
-  ReadInteger(table, "image", "max_decoded_frames", 1, 100'000, image.max_decoded_frames,
-              problems);
+  ReadInteger(table, "image", "max_decoded_frames", 1, 100'000, image.max_decoded_frames, problems);
   ReadInteger(table, "image", "decode_time_budget_ms", 1, 3'600'000, image.decode_time_budget_ms,
               problems);
   ReadInteger(table, "image", "min_side", 1, 65'536, image.min_side, problems);
@@ -171,10 +184,10 @@ void ReadDedupe(const toml::table& table, DedupeSettings& dedupe, Problems& prob
 
 void ReadPoliteness(const toml::table& table, Politeness& p, Problems& problems) {
   static const std::set<std::string_view> kKeys = {
-      "user_agent",         "max_transfers",      "per_host_transfers",
-      "per_host_rate",      "per_host_burst",     "retries",
-      "connect_timeout_ms", "total_timeout_ms",   "low_speed_bytes_per_s",
-      "low_speed_time_s",   "max_body_bytes",     "max_redirects",
+      "user_agent",         "max_transfers",       "per_host_transfers",
+      "per_host_rate",      "per_host_burst",      "retries",
+      "connect_timeout_ms", "total_timeout_ms",    "low_speed_bytes_per_s",
+      "low_speed_time_s",   "max_body_bytes",      "max_redirects",
       "obey_robots",        "allow_private_hosts", "pages_in_flight"};
   const std::string_view t = "politeness";
   RejectUnknownKeys(table, t, kKeys, problems);
@@ -287,9 +300,12 @@ void ReadSource(const toml::table& table, size_t index, const std::filesystem::p
     }
     return;
   }
-  if (kind == "search") source.kind = SourceKind::kSearch;
-  else if (kind == "urls") source.kind = SourceKind::kUrls;
-  else if (kind == "folder") source.kind = SourceKind::kFolder;
+  if (kind == "search")
+    source.kind = SourceKind::kSearch;
+  else if (kind == "urls")
+    source.kind = SourceKind::kUrls;
+  else if (kind == "folder")
+    source.kind = SourceKind::kFolder;
   else {
     problems.Add(table.get("kind")->source(), t + ".kind",
                  "must be \"search\", \"urls\" or \"folder\", got \"" + kind + "\"");
@@ -309,7 +325,8 @@ void ReadSource(const toml::table& table, size_t index, const std::filesystem::p
                      "the template has no {keyword} placeholder");
       } else if (source.url_template.rfind("http://", 0) != 0 &&
                  source.url_template.rfind("https://", 0) != 0) {
-        problems.Add(table.get("url")->source(), t + ".url", "only http:// and https:// are fetched");
+        problems.Add(table.get("url")->source(), t + ".url",
+                     "only http:// and https:// are fetched");
       }
       ReadInteger(table, t, "pages", 1, 10'000, source.pages, problems);
       ReadInteger(table, t, "page_size", 1, 10'000, source.page_size, problems);
@@ -346,9 +363,12 @@ void ReadSource(const toml::table& table, size_t index, const std::filesystem::p
 
 const char* FitModeName(FitMode mode) {
   switch (mode) {
-    case FitMode::kPad: return "pad";
-    case FitMode::kCrop: return "crop";
-    case FitMode::kStretch: return "stretch";
+    case FitMode::kPad:
+      return "pad";
+    case FitMode::kCrop:
+      return "crop";
+    case FitMode::kStretch:
+      return "stretch";
   }
   return "pad";
 }

@@ -15,16 +15,12 @@
 
 #include "tests/harness/loopback_server.h"
 #include "tests/harness/run_memes.h"
+#include "tests/harness/slurp.h"
 
 namespace memes::testing {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string Slurp(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> lines;

@@ -14,17 +14,13 @@
 #include "core/sha256.h"
 #include "core/text.h"
 #include "tests/harness/run_memes.h"
+#include "tests/harness/slurp.h"
 #include "tests/store_fixture.h"
 
 namespace memes::testing {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string Slurp(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 class LabelCli : public ::testing::Test {
  protected:

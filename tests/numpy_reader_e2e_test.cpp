@@ -11,16 +11,12 @@
 #include <sstream>
 
 #include "tests/harness/run_memes.h"
+#include "tests/harness/slurp.h"
 
 namespace memes::testing {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string Slurp(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 // The Python code between the markers, without the Markdown fence lines.
 std::string NumpyReaderFromFormatMd() {

@@ -15,17 +15,13 @@
 
 #include "core/sha256.h"
 #include "tests/harness/run_memes.h"
+#include "tests/harness/slurp.h"
 #include "tests/store_fixture.h"
 
 namespace memes::testing {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string Slurp(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 // A CIFAR-10 binary file: records of 1 label byte + 1024 R + 1024 G + 1024 B.
 struct CifarRecord {
@@ -216,8 +212,8 @@ TEST_F(StoreE2e, LabelCommandsThenRepack) {
   EXPECT_NE(run.out.find("class1"), std::string::npos);
 
   const std::string blob0 = BlobOf(0), blob1 = BlobOf(1);
-  run = RunMemes({"label", "set", blob0.substr(0, 10), blob1, "kumamon", "--create-class",
-                  "--store", store_});
+  run = RunMemes(
+      {"label", "set", blob0.substr(0, 10), blob1, "kumamon", "--create-class", "--store", store_});
   ASSERT_EQ(run.exit_code, 0) << run.Describe();
   run = RunMemes({"label", "rename", "class0", "shiba", "--store", store_});
   ASSERT_EQ(run.exit_code, 0) << run.Describe();

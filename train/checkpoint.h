@@ -1,8 +1,8 @@
 // Checkpoint files (last.pt, best.pt): one LibTorch archive holding the model, what predict and
 // eval need to rebuild and feed it (architecture, classes, image size, mean/std), and for
 // training the optimizer state, the schedule position and the CPU RNG state.
-// Writes are atomic: store::WriteFileAtomic (a unique temporary name, fsync, rename). Thread-safety: none needed
-// (called from the training thread only).
+// Writes are atomic: store::WriteFileAtomic (a unique temporary name, fsync, rename).
+// Thread-safety: none needed (called from the training thread only).
 #pragma once
 
 #include <array>
