@@ -11,9 +11,10 @@ MEMES_BUILD_TARGETS=all "$root/scripts/setup.sh"
 args=("$@")
 if ((${#args[@]} == 0)); then args=(-LE slow); fi
 ctest --test-dir "$build_dir" -j "${JOBS:-$(nproc)}" --output-on-failure --timeout 900 "${args[@]}"
-# transform/'s sanitizer checks: transform_test under ASan+UBSan and the fuzz corpus replay plus
-# 30 s of fuzzing, in their own build dirs (about 110 s from scratch on 2 cores; no LibTorch
-# code is built). Only with the default suite; MEMES_SKIP_SANITIZE=1 skips them.
+# The sanitizer checks (scripts/sanitize.sh): transform_test and store_test under ASan+UBSan, then
+# every libFuzzer target of scripts/fuzz_targets.txt replayed over its corpus and fuzzed
+# FUZZ_SECONDS_EACH (10) seconds, in their own build dirs (about 13 min from scratch on 2 cores;
+# no LibTorch code is built). Only with the default suite; MEMES_SKIP_SANITIZE=1 skips them.
 if (($# == 0)) && [ "${MEMES_SKIP_SANITIZE:-0}" != 1 ]; then
   "$root/scripts/sanitize.sh"
 fi
