@@ -135,8 +135,10 @@ void Committer::ClosePage(PageState& page) {
     ++report_.pages_failed;
     const std::string kind = "page: " + std::string(StatusCodeName(page.error.code()));
     report_.AddFailure(kind, page.url, page.error.ToString());
-    if (Status s =
-            store_.catalog().RecordError(page.url, "page", kind + ": " + page.error.ToString());
+    // Not final: a failed page is left unread, so the next run asks for it again.
+    if (Status s = store_.catalog().RecordFailure(page.url, "page", kind,
+                                                  kind + ": " + page.error.ToString(),
+                                                  /*final=*/false);
         !s.ok()) {
       MEMES_LOG(kError) << "catalog: " << s.ToString();
     }

@@ -8,7 +8,8 @@ namespace memes::store {
 
 namespace {
 
-// Splits RecordError's "KIND: REASON" message. Kinds are the crawl's counters: one word
+// Splits a "KIND: REASON" message of a row without a kind column value. Kinds are the crawl's
+// counters: one word
 // ("http-404", "timeout") or, for pages and decodes, "page: network" / "decode: corrupt".
 // Rows written before kinds were recorded this way (a page's message began with its URL) keep
 // their stage as the kind and the whole message as the reason.
@@ -35,7 +36,7 @@ Result<std::vector<ErrorRecord>> Catalog::Errors() {
   {
     MEMES_ASSIGN_OR_RETURN(
         StatementLease stmt,
-        impl_->Cached("SELECT time, stage, url, message FROM errors ORDER BY time, id"));
+        impl_->Cached("SELECT time, stage, url, message, kind FROM errors ORDER BY time, id"));
     for (;;) {
       MEMES_ASSIGN_OR_RETURN(const bool row, stmt->Step());
       if (!row) break;
@@ -43,7 +44,15 @@ Result<std::vector<ErrorRecord>> Catalog::Errors() {
       record.time = stmt->Int(0);
       record.stage = stmt->Text(1);
       record.url = stmt->Text(2);
-      SplitKind(record.stage, stmt->Text(3), record);
+      const std::string message = stmt->Text(3);
+      record.kind = stmt->Text(4);
+      if (record.kind.empty()) {
+        // Rows of schema 1 (and RecordError without a kind): the kind lives in the message.
+        SplitKind(record.stage, message, record);
+      } else {
+        const std::string prefix = record.kind + ": ";
+        record.reason = message.starts_with(prefix) ? message.substr(prefix.size()) : message;
+      }
       errors.push_back(std::move(record));
     }
   }
