@@ -223,51 +223,12 @@ TEST(Decode, Mp4ClipSpreadsFramesOverDuration) {
   EXPECT_NEAR(PlanarAt(decoded->frames[3].planar, 32, 0, 16, 16), 15 * 12, 6);  // red ramp
 }
 
-// An APP1 Exif segment holding only Orientation (tag 0x0112) = `orientation`.
-std::vector<uint8_t> ExifOrientation(uint16_t orientation) {
-  return {0xFF,
-          0xE1,
-          0x00,
-          34,
-          'E',
-          'x',
-          'i',
-          'f',
-          0,
-          0,
-          'M',
-          'M',
-          0,
-          42,
-          0,
-          0,
-          0,
-          8,
-          0,
-          1,
-          0x01,
-          0x12,
-          0,
-          3,
-          0,
-          0,
-          0,
-          1,
-          uint8_t(orientation >> 8),
-          uint8_t(orientation),
-          0,
-          0,
-          0,
-          0,
-          0,
-          0};
-}
-
 TEST(Decode, ExifRotatedJpegIsTurnedUpright) {
   cv::Mat image(20, 40, CV_8UC3, cv::Scalar(0, 0, 255));        // left half red (BGR)
   image(cv::Rect(20, 0, 20, 20)).setTo(cv::Scalar(255, 0, 0));  // right half blue
   std::vector<uint8_t> bytes = testing::Encode(image, ".jpg");
-  const std::vector<uint8_t> exif = ExifOrientation(6);  // display rotated 90° clockwise
+  const std::vector<uint8_t> exif =
+      testing::ExifOrientationSegment(6);  // display rotated 90° clockwise
   bytes.insert(bytes.begin() + 2, exif.begin(), exif.end());
   const Result<Decoded> decoded = DecodeToFrames(bytes, DecodeOptions{});
   ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();

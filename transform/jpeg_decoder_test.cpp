@@ -117,46 +117,6 @@ TEST(JpegDecoder, GreyscaleJpegDecodes) {
   EXPECT_NEAR(testing::PlanarAt(decoded->frames[0].planar, 32, 0, 16, 16), 128, 3);
 }
 
-// An APP1 Exif segment (big-endian TIFF) holding only Orientation (tag 0x0112).
-Bytes ExifSegment(uint16_t orientation) {
-  return {0xFF,
-          0xE1,
-          0,
-          34,
-          'E',
-          'x',
-          'i',
-          'f',
-          0,
-          0,
-          'M',
-          'M',
-          0,
-          42,
-          0,
-          0,
-          0,
-          8,
-          0,
-          1,
-          0x01,
-          0x12,
-          0,
-          3,
-          0,
-          0,
-          0,
-          1,
-          uint8_t(orientation >> 8),
-          uint8_t(orientation),
-          0,
-          0,
-          0,
-          0,
-          0,
-          0};
-}
-
 // Every EXIF orientation turns the picture upright as TIFF 6.0 defines it (OpenCV did this
 // before; the libjpeg path does it itself now). The picture: 40×20, top-left quadrant green,
 // bottom-left red, right half blue; the test follows where the green quadrant lands.
@@ -171,7 +131,7 @@ TEST(JpegDecoder, EveryExifOrientationIsApplied) {
                               kTopLeft, kTopRight, kBottomRight, kBottomLeft};
   for (uint16_t orientation = 1; orientation <= 8; ++orientation) {
     Bytes bytes = plain;
-    const Bytes exif = ExifSegment(orientation);
+    const Bytes exif = testing::ExifOrientationSegment(orientation);
     bytes.insert(bytes.begin() + 2, exif.begin(), exif.end());
     const Result<Decoded> decoded = DecodeToFrames(bytes, DecodeOptions{});
     ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();

@@ -211,4 +211,11 @@ std::vector<uint8_t> EncodeMp4(const std::vector<cv::Mat>& bgr_frames, int fps) 
   return bytes;
 }
 
+std::vector<uint8_t> ExifOrientationSegment(uint16_t orientation) {
+  const auto high = static_cast<uint8_t>(orientation >> 8);
+  const auto low = static_cast<uint8_t>(orientation & 0xFF);
+  return {0xFF, 0xE1, 0x00, 34,   'E', 'x', 'i', 'f', 0, 0, 'M',  'M', 0, 42, 0, 0, 0, 8,
+          0,    1,    0x01, 0x12, 0,   3,   0,   0,   0, 1, high, low, 0, 0,  0, 0, 0, 0};
+}
+
 }  // namespace memes::transform::testing

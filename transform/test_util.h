@@ -57,4 +57,8 @@ inline uint8_t PlanarAt(const std::vector<uint8_t>& planar, int size, int c, int
   return planar[size_t(c) * size * size + size_t(y) * size + x];
 }
 
+// An APP1 Exif segment (big-endian TIFF) holding only Orientation (tag 0x0112) = `orientation`,
+// to splice into a JPEG right after its SOI marker.
+std::vector<uint8_t> ExifOrientationSegment(uint16_t orientation);
+
 }  // namespace memes::transform::testing
