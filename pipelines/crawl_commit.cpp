@@ -89,12 +89,8 @@ void Committer::Commit(ImageWork& image) {
     item.frame_count = decoded->frames_in_file;
     for (const transform::Frame& frame : decoded->frames) {
       frames.push_back({frame.index, static_cast<int64_t>(frame.time_seconds * 1000), frame.phash});
-      if (frame.orientation_hashes.empty()) {
-        probes.push_back(frame.phash);
-      } else {
-        probes.insert(probes.end(), frame.orientation_hashes.begin(),
-                      frame.orientation_hashes.end());
-      }
+      // transform::Frame always carries all eight (orientation 0 is frame.phash).
+      probes.insert(probes.end(), frame.orientation_hashes.begin(), frame.orientation_hashes.end());
     }
   } else {
     item.status = store::kItemFailed;

@@ -71,7 +71,6 @@ Status StoreAndDecode::WriteFrames(const ImageWork& image) const {
     data.record.timestamp_ms = static_cast<int64_t>(frame.time_seconds * 1000);
     data.record.phash = frame.phash;
     data.pixels = frame.planar;
-    data.orientation_hashes = frame.orientation_hashes;
     frames.push_back(data);
   }
   return store_->WriteFrames(image.blob, frames);
