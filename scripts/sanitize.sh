@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # The sanitizer and fuzzing checks (CI runs this from scripts/test.sh):
-#  1. transform_test and store_test built with AddressSanitizer + UBSan (g++,
-#     -DMEMES_SANITIZE=ON) in their own build dir and run (hostile images, shard folders, CSVs);
+#  1. transform_test and store_test built with AddressSanitizer + UBSan and run (hostile images,
+#     shard folders, CSVs);
 #  2. when clang is installed, every libFuzzer target in scripts/fuzz_targets.txt: its committed
 #     seed corpus replayed, then FUZZ_SECONDS_EACH seconds of fuzzing (default 10; 0 replays
 #     only). New inputs go to a scratch folder; the committed corpora are only read.
-# Builds no LibTorch code.
+# With clang both share one build dir (-DMEMES_SANITIZE=ON -DMEMES_FUZZ=ON): the libraries are
+# compiled once, with ASan/UBSan and the fuzzer's coverage, and serve the tests and the fuzzers
+# (two separate dirs compiled core/transform/store/ingest twice: half of the old run's time).
+# Without clang the tests are built with g++. Builds no LibTorch code.
 #
 #   scripts/sanitize.sh                        # both
 #   FUZZ_SECONDS_EACH=0 scripts/sanitize.sh    # replay the corpora, no fuzzing
@@ -16,8 +19,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 jobs=${JOBS:-$(nproc)}
-asan_dir=${ASAN_BUILD_DIR:-$root/build-asan}
-fuzz_dir=${FUZZ_BUILD_DIR:-$root/build-fuzz}
+sanitize_dir=${SANITIZE_BUILD_DIR:-$root/build-sanitize}
 fuzz_seconds=${FUZZ_SECONDS_EACH:-${FUZZ_SECONDS:-10}}
 fuzz_only=${FUZZ_ONLY:-}
 start=$(date +%s)
@@ -40,34 +42,51 @@ build() {  # build DIR "TARGET…" CMAKE_ARGS...
     { tail -n 60 "$dir/build.log"; echo "sanitize: build of $targets failed" >&2; exit 1; }
 }
 
-if [ "${MEMES_SKIP_ASAN:-0}" != 1 ]; then
-  build "$asan_dir" "transform_test store_test" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DMEMES_SANITIZE=ON
+use_fuzz=1
+if [ "${MEMES_SKIP_FUZZ:-0}" = 1 ]; then use_fuzz=0; fi
+if ((use_fuzz)) && ! command -v clang++ >/dev/null; then
+  echo "sanitize: clang++ not installed: fuzz targets skipped"
+  use_fuzz=0
+fi
+
+# target binary corpus, one triple per line of scripts/fuzz_targets.txt
+lines=()
+targets=()
+if ((use_fuzz)); then
+  mapfile -t lines < <(sed -e 's/#.*//' -e '/^\s*$/d' "$root/scripts/fuzz_targets.txt")
+  for line in "${lines[@]}"; do
+    read -r target _ _ <<<"$line"
+    if [ -z "$fuzz_only" ] || [[ " $fuzz_only " == *" $target "* ]]; then targets+=("$target"); fi
+  done
+  if ((${#targets[@]} == 0)); then echo "sanitize: no fuzz target matches '$fuzz_only'" >&2; exit 1; fi
+fi
+
+tests=()
+if [ "${MEMES_SKIP_ASAN:-0}" != 1 ]; then tests=(transform_test store_test); fi
+if ((${#tests[@]} + ${#targets[@]} == 0)); then exit 0; fi
+if ((use_fuzz)); then
+  build "$sanitize_dir" "${tests[*]} ${targets[*]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DMEMES_SANITIZE=ON -DMEMES_FUZZ=ON -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
+else
+  build "$sanitize_dir-gcc" "${tests[*]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMEMES_SANITIZE=ON
+  sanitize_dir=$sanitize_dir-gcc
+fi
+echo "sanitize: built ${tests[*]} ${targets[*]} ($(( $(date +%s) - start ))s)"
+
+if ((${#tests[@]})); then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   for test in transform/transform_test store/store_test; do
-    "$asan_dir/$test" --gtest_brief=1 2>"$asan_dir/test.stderr" >"$asan_dir/test.stdout" ||
-      { tail -n 80 "$asan_dir/test.stdout" "$asan_dir/test.stderr"
+    "$sanitize_dir/$test" --gtest_brief=1 2>"$sanitize_dir/test.stderr" >"$sanitize_dir/test.stdout" ||
+      { tail -n 80 "$sanitize_dir/test.stdout" "$sanitize_dir/test.stderr"
         echo "sanitize: $test failed under ASan+UBSan" >&2; exit 1; }
   done
   echo "sanitize: transform_test, store_test clean under ASan+UBSan ($(( $(date +%s) - start ))s)"
 fi
-
-if [ "${MEMES_SKIP_FUZZ:-0}" = 1 ]; then exit 0; fi
-if ! command -v clang++ >/dev/null; then
-  echo "sanitize: clang++ not installed: fuzz targets skipped"
-  exit 0
-fi
-# target binary corpus, one triple per line of scripts/fuzz_targets.txt
-mapfile -t lines < <(sed -e 's/#.*//' -e '/^\s*$/d' "$root/scripts/fuzz_targets.txt")
-targets=()
-for line in "${lines[@]}"; do
-  read -r target _ _ <<<"$line"
-  if [ -z "$fuzz_only" ] || [[ " $fuzz_only " == *" $target "* ]]; then targets+=("$target"); fi
-done
-if ((${#targets[@]} == 0)); then echo "sanitize: no fuzz target matches '$fuzz_only'" >&2; exit 1; fi
-build "$fuzz_dir" "${targets[*]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMEMES_FUZZ=ON \
-  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DMEMES_BUILD_TESTS=OFF
+if ((${#targets[@]} == 0)); then exit 0; fi
+# The fuzzers' own options, not the tests' (leaks are reported by libFuzzer itself).
+unset ASAN_OPTIONS UBSAN_OPTIONS
+fuzz_dir=$sanitize_dir
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 for line in "${lines[@]}"; do
