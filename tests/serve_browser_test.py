@@ -24,6 +24,7 @@ try:
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import Select, WebDriverWait
 except ImportError:
     print("python3-selenium is not installed (scripts/packages.txt lists it)")
@@ -99,7 +100,7 @@ def main():
                      "--window-size=1400,900"):
             options.add_argument(flag)
         driver = webdriver.Chrome(service=Service(driver_path), options=options)
-        wait = WebDriverWait(driver, WAIT_S)
+        wait = WebDriverWait(driver, WAIT_S, ignored_exceptions=[StaleElementReferenceException])
         driver.get(url)
         wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready"))
         assert "token" not in driver.current_url, "the token stays in the address bar"
@@ -111,38 +112,43 @@ def main():
             return found[0] if found else None
 
         def label_of(hash_):
-            t = tile(hash_)
-            return t.find_element(By.CLASS_NAME, "tile-label").text if t else None
+            # Read in one script: the grid is re-rendered after every change, so an element
+            # found in one call may be gone by the next.
+            return driver.execute_script(
+                "const t = document.querySelector(`#grid .tile[data-hash='${arguments[0]}'] "
+                ".tile-label`); return t ? t.textContent : null;", hash_)
 
         body = driver.find_element(By.TAG_NAME, "body")
 
         # 1. Relabel by click: click the first tile, choose a class in the picker.
         first = tiles()[0].get_attribute("data-hash")
-        assert first == blob_of(0), "catalogue order"
         tiles()[0].click()
         wait.until(lambda d: d.find_element(By.ID, "item").get_attribute("data-hash") == first)
         Select(driver.find_element(By.ID, "picker")).select_by_value("class3")
         wait.until(lambda d: label_of(first) == "class3")
-        catalog.wait("item 0 labelled class3 by click", lambda r: r[first]["label"] == "class3")
+        catalog.wait("the first item labelled class3 by click", lambda r: r[first]["label"] == "class3")
 
-        # 2. Relabel by key: arrow right to the second tile, "3" is the third class (class2).
-        second_tile = blob_of(1)
+        # 2. Relabel by key: arrow right to the second tile; "3" is the third class (class2),
+        # "2" the second (for an item already in class2).
+        second_tile = tiles()[1].get_attribute("data-hash")
+        original = label_of(second_tile)
+        key, wanted = ("2", "class1") if original == "class2" else ("3", "class2")
         driver.find_element(By.ID, "close-item").click()
         body.send_keys(Keys.ARROW_RIGHT)
         wait.until(lambda d: "cursor" in tile(second_tile).get_attribute("class"))
-        body.send_keys("3")
-        wait.until(lambda d: label_of(second_tile) == "class2")
-        catalog.wait("item 1 labelled class2 by key", lambda r: r[second_tile]["label"] == "class2")
+        body.send_keys(key)
+        wait.until(lambda d: label_of(second_tile) == wanted)
+        catalog.wait("the second item relabelled by key", lambda r: r[second_tile]["label"] == wanted)
 
-        # 3. Undo puts item 1 back in class1 (the fixture's class for item 1).
+        # 3. Undo puts it back.
         body.send_keys("u")
-        wait.until(lambda d: label_of(second_tile) == "class1")
-        catalog.wait("undo restored item 1", lambda r: r[second_tile]["label"] == "class1")
+        wait.until(lambda d: label_of(second_tile) == original)
+        catalog.wait("undo restored the label", lambda r: r[second_tile]["label"] == original)
 
         # 4. Drop: the grid shows kept items, so the tile leaves it; the catalog says dropped.
         body.send_keys("d")
         wait.until(lambda d: tile(second_tile) is None)
-        catalog.wait("item 1 dropped", lambda r: r[second_tile]["dropped"] == "1")
+        catalog.wait("the second item dropped", lambda r: r[second_tile]["dropped"] == "1")
 
         # 5. Similar items of the cursor's item: its near-duplicate first, at distance 0.
         cursor_hash = driver.find_element(By.CSS_SELECTOR, "#grid .tile.cursor").get_attribute(

@@ -49,7 +49,7 @@ Result<std::vector<store::LabelInfo>> StoreView::Classes() { return store_->cata
 Result<std::vector<ItemSummary>> StoreView::Query(
     const std::string& where, const std::function<void(store::Statement&)>& bind) {
   MEMES_ASSIGN_OR_RETURN(store::Statement query, db_->Prepare(std::string(kSummarySelect) + where +
-                                                              " ORDER BY i.added_at, i.blob"));
+                                                              " ORDER BY i.added_at, i.rowid"));
   bind(query);
   std::vector<ItemSummary> items;
   while (true) {
@@ -149,6 +149,7 @@ Result<std::vector<ItemSummary>> StoreView::SameGroup(const std::string& hash) {
 }
 
 Result<std::vector<Neighbour>> StoreView::Similar(const std::string& hash, int limit) {
+  MEMES_RETURN_IF_ERROR(Summary(hash).status());  // NotFound for an uncatalogued hash
   MEMES_ASSIGN_OR_RETURN(std::vector<store::FrameRecord> own, store_->catalog().Frames(hash));
   if (own.empty()) return std::vector<Neighbour>{};
   MEMES_ASSIGN_OR_RETURN(store::Statement frames,

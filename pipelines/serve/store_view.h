@@ -68,7 +68,7 @@ class StoreView {
 
   const std::filesystem::path& dir() const { return store_->dir(); }
   Result<std::vector<store::LabelInfo>> Classes();
-  // Items with status ok matching `filter`, in catalogue order.
+  // Items with status ok matching `filter`, in catalogue order (the order they were added).
   Result<std::vector<ItemSummary>> Items(const ItemFilter& filter);
   // Requires: IsBlobHash(hash). NotFound when the catalog has no such item.
   Result<ItemSummary> Summary(const std::string& hash);
