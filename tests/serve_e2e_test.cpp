@@ -373,6 +373,14 @@ TEST_F(ServeE2e, ReviewQueueAcceptAndRepackWithProgress) {
   EXPECT_TRUE(manifest.contains("classes"));
   const RunResult verify = RunMemes({"verify", (fs::path(store_) / "shards").string()});
   EXPECT_EQ(verify.exit_code, 0) << verify.Describe();
+
+  // A damaged review file is reported with its line, not taken for an empty queue.
+  std::ofstream(dir_ / "review" / "suspects.csv", std::ios::trunc)
+      << "hash,label,suggested,score,url,action\n"
+      << BlobOf(8) << ",class2,class1,not-a-number,http://fixture.test/img/8.gif,\n";
+  review = Get("/api/review");
+  EXPECT_FALSE(review["available"]);
+  EXPECT_NE(review.value("error", "").find("suspects.csv:2"), std::string::npos) << review.dump();
   EXPECT_EQ(server_->Stop(), 0);
 }
 
