@@ -469,7 +469,10 @@ void Server::Impl::Routes() {
              if (!hash.ok()) return SendError(res, hash.status());
              auto png = view->Thumbnail(*hash, std::stoi(req.matches[2]), scale);
              if (!png.ok()) return SendError(res, png.status());
-             res.set_header("Cache-Control", "private, max-age=3600");  // frames never change
+             // Thumbnails may be cached briefly (a frames-cache rebuild can change them): no-store
+             // is for the API's answers, which change with every relabel.
+             res.headers.erase("Cache-Control");
+             res.set_header("Cache-Control", "private, max-age=300");
              res.set_content(reinterpret_cast<const char*>(png->data()), png->size(), "image/png");
            });
 
