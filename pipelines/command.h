@@ -64,5 +64,6 @@ void AddPreviewCommand(CLI::App& app, CommandRegistry& registry);
 void AddVerifyCommand(CLI::App& app, CommandRegistry& registry);
 void AddErrorsCommand(CLI::App& app, CommandRegistry& registry);
 void AddDedupeCommand(CLI::App& app, CommandRegistry& registry);
+void AddServeCommand(CLI::App& app, CommandRegistry& registry);
 
 }  // namespace memes::pipelines

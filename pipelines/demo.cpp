@@ -164,6 +164,8 @@ int RunDemo(const DemoOptions& options) {
             << "  preview.png          a mosaic of each class\n"
             << "  run/                 run.json, last.pt, best.pt, metrics.jsonl, curves.png\n"
             << "  run/eval/            eval.json, confusion.png\n"
+            << "Look at the store, relabel and repack in a browser:\n"
+            << "  memes serve --store " << store << "\n"
             << "Run `memes demo --dir " << options.dir.string()
             << "` again to see it resume instead of starting over." << std::endl;
   return kExitOk;

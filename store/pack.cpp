@@ -429,9 +429,12 @@ Status PackRun::Run(PackReport& report) {
   bar_options.enabled = options_.progress;
   ProgressBar bar("pack", selected_.size(), bar_options);
   FramesReadAhead reader(store_, selected_);
+  int64_t written = 0;
   for (const Selected& item : selected_) {
     MEMES_RETURN_IF_ERROR(WriteItem(item, reader.Next(), report));
     bar.Add();
+    ++written;
+    if (options_.on_progress) options_.on_progress(written, int64_t(selected_.size()));
   }
   bar.Finish();
   MEMES_RETURN_IF_ERROR(CloseTrainShard(report));

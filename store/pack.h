@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,9 @@ struct PackOptions {
   bool progress = true;    // a progress bar on stderr
   // Replace the output even when some items' frames could not be read (they are left out).
   bool replace_despite_failures = false;
+  // Called after each item is written (items done, items selected), on the packing thread;
+  // `memes serve` reports it through its API. Empty: not called.
+  std::function<void(int64_t done, int64_t total)> on_progress;
 };
 
 struct ClassReport {
