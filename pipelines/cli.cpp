@@ -182,6 +182,7 @@ int RunCli(int argc, char** argv) {
   AddVerifyCommand(app, registry);
   AddErrorsCommand(app, registry);
   AddDedupeCommand(app, registry);
+  AddStoreMergeCommand(app, registry);
   AddTrainCommand(app, registry);
   AddEvalCommand(app, registry);
   AddPredictCommand(app, registry);
