@@ -7,6 +7,9 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include "store/file_util.h"
@@ -95,7 +98,7 @@ Status TransferBlob(const Store& from, Store& into, const std::string& hash, Mer
       fs::remove(temp, error);
       return IoError("cannot rename into place: " + error.message(), target.string());
     }
-    MEMES_RETURN_IF_ERROR(FsyncDirectory(target.parent_path()));
+    MEMES_RETURN_IF_ERROR(FsyncDirectory(target.parent_path()));  // no-op here: see syncfs
     ++report.blobs_linked;
     return Status::Ok();
   }
@@ -253,8 +256,20 @@ Result<MergeReport> MergeStores(const std::vector<fs::path>& inputs, const fs::p
   report.sources_seen = static_cast<int64_t>(
       std::count_if(entries.begin(), entries.end(), [](const Entry& e) { return e.has_source; }));
 
-  // Batches of catalog rows, each one transaction; the files they name are written first.
+  // Batches of catalog rows, each one transaction; the files they name are written first and
+  // made durable together by one syncfs(2) just before the batch commits, instead of two or
+  // three fsyncs per item (a merge copies nothing but files and rows; per-file fsyncs made it
+  // ~40 items/s on a loaded VM disk). Rename atomicity, hence kill safety, does not depend on
+  // the fsyncs; power-cut durability comes from the syncfs before COMMIT.
   Catalog& catalog = merged->catalog();
+  struct DurableWritesOff {
+    bool was = DurableWrites();
+    DurableWritesOff() { SetDurableWrites(false); }
+    ~DurableWritesOff() { SetDurableWrites(was); }
+  } durable_writes_off;
+  const bool durable = durable_writes_off.was;
+  UniqueFd into_fd(::open(into.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!into_fd.valid()) return IoError("cannot open folder: " + ErrnoText(), into.string());
   std::unordered_set<std::string> failed;  // (input, blob) that could not be read this run
   const size_t batch = static_cast<size_t>(std::max(1, options.batch_items));
   for (size_t start = 0; start < entries.size(); start += batch) {
@@ -291,6 +306,10 @@ Result<MergeReport> MergeStores(const std::vector<fs::path>& inputs, const fs::p
           MEMES_ASSIGN_OR_RETURN(const auto row, from.catalog().SourceById(entry.minor));
           MEMES_RETURN_IF_ERROR(catalog.InsertSource(row.first, row.second));
         }
+      }
+      // Invariant: the files this batch's rows name are durable before the rows commit.
+      if (durable && ::syncfs(into_fd.get()) != 0) {
+        return IoError("syncfs failed: " + ErrnoText(), into.string());
       }
       return Status::Ok();
     }));
