@@ -26,8 +26,8 @@ struct MergeOptions {
   // The hashes an item of S is regrouped with (from S's frames, in all eight orientations:
   // transform/ computes them, which store/ may not call). Null: stored hashes only.
   std::function<Result<ItemHashes>(Store& into, const GroupingItem& item)> hashes_of;
-  // Items committed per catalog transaction. A kill loses at most the open batch; a rerun
-  // redoes it (see MergeStores).
+  // Source rows (each adding its item when new) per catalog transaction. A kill loses at most
+  // the open batch; a rerun redoes it (see MergeStores).
   int batch_items = 256;
   // Test hook: called after each item's rows are written, before its batch commits, with the
   // number of items inserted so far (a test kills the process from here).
