@@ -322,7 +322,7 @@ void SharePoliteness(ingest::FetchSettings& settings, const Partition& partition
   MEMES_LOG(kInfo) << "partition " << partition.Name() << ": per-host limits divided by " << n
                    << " (rate " << settings.per_host_rate << "/s, burst " << settings.per_host_burst
                    << ", transfers " << settings.per_host_transfers << "), so " << n
-                   << " partitions together stay within the pipeline file's";
+                   << " partitions together stay within the pipeline file's [politeness]";
 }
 
 }  // namespace memes::pipelines::crawl
