@@ -115,8 +115,8 @@ class PartitionMerge : public ::testing::Test {
     const char* classes[] = {"frog", "shiba", "kumamon", "doge"};
     std::string toml =
         "store = \"store\"\n[politeness]\nobey_robots = false\nretries = 0\n"
-                       // Loopback: no rate limit worth the name (partitions divide it by 3).
-                       "per_host_rate = 3000.0\nper_host_burst = 300\n"
+        // Loopback: no rate limit worth the name (partitions divide it by 3).
+        "per_host_rate = 3000.0\nper_host_burst = 300\n"
         "[classes]\n";
     int seed = 1;
     for (int c = 0; c < 4; ++c) {
