@@ -183,6 +183,7 @@ int RunCli(int argc, char** argv) {
   AddErrorsCommand(app, registry);
   AddDedupeCommand(app, registry);
   AddServeCommand(app, registry);
+  AddStoreMergeCommand(app, registry);
   AddTrainCommand(app, registry);
   AddEvalCommand(app, registry);
   AddPredictCommand(app, registry);

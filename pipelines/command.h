@@ -65,5 +65,9 @@ void AddVerifyCommand(CLI::App& app, CommandRegistry& registry);
 void AddErrorsCommand(CLI::App& app, CommandRegistry& registry);
 void AddDedupeCommand(CLI::App& app, CommandRegistry& registry);
 void AddServeCommand(CLI::App& app, CommandRegistry& registry);
+// `memes store`: created on first use, so each `store` subcommand can add itself from its own
+// file (cmd_store.cpp).
+CLI::App* StoreCommandGroup(CLI::App& app, CommandRegistry& registry);
+void AddStoreMergeCommand(CLI::App& app, CommandRegistry& registry);
 
 }  // namespace memes::pipelines

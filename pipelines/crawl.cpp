@@ -92,7 +92,10 @@ Result<CrawlReport> RunCrawl(const PipelineConfig& config, const CrawlOptions& o
   MEMES_ASSIGN_OR_RETURN(std::vector<crawl::PageTask> page_tasks,
                          crawl::ListPageTasks(config, extractors));
   MEMES_ASSIGN_OR_RETURN(std::vector<ImagePtr> direct_images, crawl::ListDirectImages(config));
+  const crawl::Partition partition{options.partition, options.partitions};
+  const std::string partition_record = crawl::SelectPartition(partition, page_tasks, direct_images);
   ingest::FetchSettings fetch_settings = config.politeness;
+  crawl::SharePoliteness(fetch_settings, partition);
   crawl::AddSourceHosts(config, direct_images, fetch_settings.allow_private_hosts);
   MEMES_RETURN_IF_ERROR(ingest::CheckFetchSettings(fetch_settings).At(config.file.string()));
 
@@ -108,6 +111,8 @@ Result<CrawlReport> RunCrawl(const PipelineConfig& config, const CrawlOptions& o
                                store->image_settings().fit + ") than the pipeline file asks for",
                            config.store.string());
   }
+  MEMES_RETURN_IF_ERROR(
+      crawl::RecordPartition(store->catalog(), partition, partition_record, config.store.string()));
   const transform::DecodeOptions decode_options = ToDecodeOptions(config.image);
   const int images_in_flight =
       options.images_in_flight > 0 ? options.images_in_flight : 2 * config.politeness.max_transfers;

@@ -37,6 +37,10 @@ struct CrawlOptions {
   // the order, hence labels and near-duplicate groups, is the same for the same responses when
   // none is later than this; a stalled URL costs the others at most this once.
   std::chrono::milliseconds reorder_deadline{250};
+  // `--partition K/N`: crawl only partition K (1-based) of N (crawl_work.h, "partitions"),
+  // with every per-host limit divided by N. 1/1 is the whole crawl.
+  int partition = 1;
+  int partitions = 1;
   // Test hook: called on the commit node after each image (not skipped) is committed or
   // recorded as failed, with its URL.
   std::function<void(const std::string&)> on_commit;

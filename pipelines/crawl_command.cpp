@@ -5,6 +5,7 @@
 
 #include "core/log.h"
 #include "pipelines/crawl.h"
+#include "pipelines/crawl_work.h"
 
 namespace memes::pipelines {
 namespace {
@@ -17,6 +18,7 @@ struct CrawlArgs {
   std::string extract = "html";
   int pages = 1;
   int page_size = 20;
+  std::string partition;  // "K/N"; empty: the whole crawl
 };
 
 Result<PipelineConfig> ConfigFromArgs(const CrawlArgs& args) {
@@ -64,6 +66,15 @@ int RunCrawlCommand(const CrawlArgs& args) {
   }
   CrawlOptions options;
   options.progress = LogEnabled(LogLevel::kInfo);
+  if (!args.partition.empty()) {
+    auto partition = crawl::ParsePartition(args.partition);
+    if (!partition.ok()) {
+      std::cerr << "memes crawl: " << partition.status().ToString() << "\n";
+      return kExitUsage;
+    }
+    options.partition = partition->index;
+    options.partitions = partition->count;
+  }
   auto report = RunCrawl(*config, options);
   if (!report.ok()) {
     std::cerr << "memes crawl: " << report.status().ToString() << "\n";
@@ -96,6 +107,10 @@ void AddCrawlCommand(CLI::App& app, CommandRegistry& registry) {
                    "Quick form: results per page, for {offset} (1..10000)")
       ->check(CLI::Range(1, 10000))
       ->capture_default_str();
+  command->add_option("--partition", args->partition,
+                      "Crawl only partition K of N (K/N): a stable 1/N of the keywords and "
+                      "URL-list slices, into its own store; per-host limits are divided by N. "
+                      "Join the stores with `memes store merge`");
   registry.Add(command, [args] { return RunCrawlCommand(*args); });
 }
 

@@ -1,9 +1,15 @@
 #include "pipelines/crawl_work.h"
 
 #include <algorithm>
+#include <charconv>
 #include <fstream>
+#include <map>
 #include <set>
 
+#include <nlohmann/json.hpp>
+
+#include "core/log.h"
+#include "core/sha256.h"
 #include "ingest/url.h"
 
 namespace memes::pipelines::crawl {
@@ -176,6 +182,147 @@ Result<std::vector<ImagePtr>> ListDirectImages(const PipelineConfig& config) {
     }
   }
   return images;
+}
+
+namespace {
+
+bool ParseWhole(std::string_view text, int& value) {
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  return error == std::errc() && end == text.data() + text.size() && !text.empty();
+}
+
+// Unit keys: a kind, then fields that no pipeline file can make ambiguous (names and keywords
+// cannot hold a NUL).
+std::string SearchUnitKey(const PageTask& task) {
+  return std::string("search") + '\0' + task.source->name + '\0' + task.label + '\0' + task.keyword;
+}
+
+std::string SliceUnitKey(const std::string& source_name, size_t slice) {
+  return std::string("list") + '\0' + source_name + '\0' + std::to_string(slice);
+}
+
+}  // namespace
+
+Result<Partition> ParsePartition(const std::string& text) {
+  const size_t slash = text.find('/');
+  Partition partition;
+  if (slash == std::string::npos ||
+      !ParseWhole(std::string_view(text).substr(0, slash), partition.index) ||
+      !ParseWhole(std::string_view(text).substr(slash + 1), partition.count)) {
+    return InvalidArgument("--partition takes K/N (e.g. 2/8), not '" + text + "'");
+  }
+  if (partition.count < 1 || partition.count > 1'000'000 || partition.index < 1 ||
+      partition.index > partition.count) {
+    return InvalidArgument("--partition K/N needs 1 <= K <= N <= 1000000, not '" + text + "'");
+  }
+  return partition;
+}
+
+int PartitionOfUnit(std::string_view unit_key, int count) {
+  const Digest digest = Sha256Of(unit_key);
+  uint64_t value = 0;
+  for (int i = 0; i < 8; ++i) value = value << 8 | digest[i];
+  return static_cast<int>(value % static_cast<uint64_t>(count));
+}
+
+std::string SelectPartition(const Partition& partition, std::vector<PageTask>& tasks,
+                            std::vector<ImagePtr>& direct_images) {
+  if (partition.whole()) return {};
+  // The fingerprint covers every unit of the whole crawl, in order: partitions of one plan
+  // agree on it, so the merge can tell a partition of another pipeline file from a sibling.
+  Sha256 plan;
+  nlohmann::json search = nlohmann::json::array();
+  nlohmann::json direct = nlohmann::json::array();
+  const int wanted = partition.index - 1;
+
+  std::vector<ImagePtr> kept_images;
+  std::map<std::string, size_t> entries_per_source;
+  for (size_t rank = 0; rank < direct_images.size(); ++rank) {
+    ImagePtr& image = direct_images[rank];
+    const size_t in_source = entries_per_source[image->source_name]++;
+    const std::string key = SliceUnitKey(image->source_name, in_source / kPartitionSlice);
+    if (in_source % kPartitionSlice == 0) {  // a slice's first entry: a new unit
+      plan.Update(key);
+      plan.Update(std::string_view("\n", 1));
+    }
+    if (PartitionOfUnit(key, partition.count) != wanted) continue;
+    direct.push_back({rank, image->url});
+    kept_images.push_back(std::move(image));
+  }
+  direct_images = std::move(kept_images);
+
+  std::vector<PageTask> kept_tasks;
+  size_t dense = 0;
+  size_t last_original = SIZE_MAX;
+  bool last_kept = false;
+  for (PageTask& task : tasks) {
+    if (task.keyword_index != last_original) {  // a keyword's first page: a new unit
+      last_original = task.keyword_index;
+      const std::string key = SearchUnitKey(task);
+      plan.Update(key);
+      plan.Update(std::string_view("\n", 1));
+      last_kept = PartitionOfUnit(key, partition.count) == wanted;
+      if (last_kept) {
+        search.push_back({task.keyword_index, task.source->name, task.keyword});
+        ++dense;
+      }
+    }
+    if (!last_kept) continue;
+    task.keyword_index = dense - 1;
+    kept_tasks.push_back(std::move(task));
+  }
+  tasks = std::move(kept_tasks);
+
+  nlohmann::json record = {{"partition", partition.Name()},
+                           {"plan", ToHex(plan.Finish()).substr(0, 16)},
+                           {"search", std::move(search)},
+                           {"direct", std::move(direct)}};
+  return record.dump();
+}
+
+Status RecordPartition(store::Catalog& catalog, const Partition& partition,
+                       const std::string& record, const std::string& store_dir) {
+  MEMES_ASSIGN_OR_RETURN(const std::optional<std::string> held, catalog.GetMeta(kPartitionMetaKey));
+  auto describe = [](const std::string& json) {
+    const auto parsed = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+    if (!parsed.is_object() || !parsed.contains("partition")) return std::string("?");
+    return parsed["partition"].get<std::string>() + " of plan " +
+           parsed.value("plan", std::string("?"));
+  };
+  if (partition.whole()) {
+    if (!held) return Status::Ok();
+    return InvalidArgument("this store holds partition " + describe(*held) +
+                               " of a crawl; crawl the whole into another store, or give the "
+                               "same --partition",
+                           store_dir);
+  }
+  if (held) {
+    if (describe(*held) == describe(record)) return Status::Ok();
+    return InvalidArgument("this store holds partition " + describe(*held) + ", not " +
+                               describe(record) +
+                               " (another partition, or the pipeline file changed since); "
+                               "crawl each partition into its own store",
+                           store_dir);
+  }
+  MEMES_ASSIGN_OR_RETURN(const int64_t items, catalog.CountItems());
+  if (items > 0) {
+    return InvalidArgument(
+        "this store already holds an unpartitioned crawl; give each partition a new store",
+        store_dir);
+  }
+  return catalog.SetMeta(kPartitionMetaKey, record);
+}
+
+void SharePoliteness(ingest::FetchSettings& settings, const Partition& partition) {
+  if (partition.whole()) return;
+  const int n = partition.count;
+  settings.per_host_rate /= n;
+  settings.per_host_burst = std::max(1, settings.per_host_burst / n);
+  settings.per_host_transfers = std::max(1, settings.per_host_transfers / n);
+  MEMES_LOG(kInfo) << "partition " << partition.Name() << ": per-host limits divided by " << n
+                   << " (rate " << settings.per_host_rate << "/s, burst " << settings.per_host_burst
+                   << ", transfers " << settings.per_host_transfers << "), so " << n
+                   << " partitions together stay within the pipeline file's [politeness]";
 }
 
 }  // namespace memes::pipelines::crawl

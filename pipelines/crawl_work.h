@@ -13,6 +13,7 @@
 #include "ingest/extract.h"
 #include "ingest/fetcher.h"
 #include "pipelines/pipeline_file.h"
+#include "store/catalog.h"
 #include "transform/frames.h"
 
 namespace memes::pipelines::crawl {
@@ -108,5 +109,45 @@ void AddSourceHosts(const PipelineConfig& config, const std::vector<ImagePtr>& d
 // Images of `urls` sources (CSV/TSV "label,url") and `folder` sources (subfolder = label).
 // A label not among the classes is an error naming file and line; blank and # lines skipped.
 Result<std::vector<ImagePtr>> ListDirectImages(const PipelineConfig& config);
+
+// --- partitions (`memes crawl --partition K/N`) ------------------------------------------------
+// A work unit is one keyword of one search source with all its pages (where paging stops is
+// decided by the keyword's earlier pages, so its pages cannot be split), or one slice of
+// kPartitionSlice consecutive entries of a URL list or folder. Partition K of N takes the units
+// whose stable hash (the first 8 bytes of SHA-256 of the unit's key) is K - 1 modulo N: the N
+// partitions are disjoint and together are the whole crawl, whatever machine lists them.
+inline constexpr size_t kPartitionSlice = 64;
+inline constexpr const char* kPartitionMetaKey = "partition";
+
+struct Partition {
+  int index = 1;  // K, 1-based
+  int count = 1;  // N; 1: the whole crawl
+  bool whole() const { return count == 1; }
+  std::string Name() const { return std::to_string(index) + "/" + std::to_string(count); }
+};
+
+// "K/N" with 1 <= K <= N <= 1'000'000; an error says what was wrong.
+Result<Partition> ParsePartition(const std::string& text);
+
+// 0..count-1: the partition (minus one) that a unit with this key belongs to.
+int PartitionOfUnit(std::string_view unit_key, int count);
+
+// Keeps the page tasks and direct images of `partition` (keyword indices made dense again, as
+// paging needs) and returns what the merge needs to put the partitions' items back in the
+// order one crawl would have committed them: a JSON record (FORMAT.md, "Merging stores") with
+// the partition, a fingerprint of the whole crawl's unit list, the global position of each of
+// its keywords and of each of its URL-list/folder entries. Empty for the whole crawl.
+std::string SelectPartition(const Partition& partition, std::vector<PageTask>& tasks,
+                            std::vector<ImagePtr>& direct_images);
+
+// Checks that `catalog` may receive this crawl and records the partition in its meta table:
+// a store holds one partition of one crawl plan, or an unpartitioned crawl, never a mix.
+Status RecordPartition(store::Catalog& catalog, const Partition& partition,
+                       const std::string& record, const std::string& store_dir);
+
+// N partitions run at once against the same hosts: each takes 1/N of every per-host limit
+// (rate, burst, transfers; at least 1 transfer and burst), so together they stay within
+// what the pipeline file allows one crawler. Logs what it did.
+void SharePoliteness(ingest::FetchSettings& settings, const Partition& partition);
 
 }  // namespace memes::pipelines::crawl

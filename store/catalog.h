@@ -103,6 +103,22 @@ struct GroupMerge {
   std::vector<std::string> blobs;  // existing items
 };
 
+// One item with the rows that belong to it alone, as `memes store merge` copies it from one
+// store into another (catalog_merge.cpp). Sources are copied one by one (an item may have
+// sources in several stores); groups are recomputed after the merge (store/regroup.h).
+struct ItemRows {
+  struct LogRow {
+    int64_t time = 0;
+    std::optional<std::string> old_label, new_label;
+    std::string action;
+  };
+  ItemRecord item;
+  std::optional<std::string> label;  // by name: label ids differ between stores
+  bool dropped = false;
+  std::vector<FrameRecord> frames;
+  std::vector<LogRow> log;  // its label_log rows, oldest first
+};
+
 struct CatalogOptions {
   // A new item joins a group when one of its probe hashes (its kept frames' hashes in all eight
   // orientations) is within this many bits of one of the group founder's kept frames' hashes.
@@ -228,6 +244,29 @@ class Catalog {
   // keyword). Memory: one ErrorRecord per failure.
   Result<std::vector<ErrorRecord>> Errors();
   Result<int64_t> CountItems();
+
+  // --- merging stores (catalog_merge.cpp; `memes store merge`) ----------------------------
+  // Every source row in the order it was committed (its id), with its item's blob.
+  Status ForEachSource(
+      const std::function<Status(int64_t id, const std::string& blob, const SourceRecord&)>& visit);
+  // The source row `id` (from ForEachSource) and its item's blob.
+  Result<std::pair<std::string, SourceRecord>> SourceById(int64_t id);
+  // Items that have no source row (made by tests and tools, not by a crawl), in the order they
+  // were catalogued.
+  Result<std::vector<std::string>> ItemsWithoutSources();
+  // NotFound when there is no such item.
+  Result<ItemRows> ReadItemRows(const std::string& blob);
+  // Call inside InTransaction. Inserts a new item with its label (by name, created when new),
+  // dropped flag, frame rows and label-log rows. An item with frames founds a group of its
+  // own: the caller regroups the store afterwards (RegroupStore), in catalogue order.
+  // Requires: the item is not in the catalog; its blob and frames are on disk.
+  Status InsertItemRows(const ItemRows& rows);
+  // Call inside InTransaction. Adds one source of an existing item; a (blob, url) pair that is
+  // already there is left as it is (the earlier row wins).
+  Status InsertSource(const std::string& blob, const SourceRecord& source);
+  // Copies the failures and the pages read of `from` that this catalog does not hold yet (a
+  // row identical in every column counts as held), in one transaction. Returns rows added.
+  Result<int64_t> CopyFailuresAndPages(Catalog& from);
 
   // --- settings and health ----------------------------------------------------------------
   Result<std::optional<std::string>> GetMeta(const std::string& key);
