@@ -2,8 +2,8 @@
 // binary, launched with torchrun's variables): the same weights as one process with the global
 // batch, a clear error instead of a hang when a rank dies or stops, and a 2-rank checkpoint
 // resumed by one process.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
