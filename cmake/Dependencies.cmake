@@ -55,6 +55,15 @@ find_package(Torch QUIET CONFIG)
 if(NOT Torch_FOUND)
   set(MEMES_MISSING_PACKAGES "${MEMES_MISSING_PACKAGES} libtorch-dev")
 endif()
+# train/distributed.cpp: LibTorch's c10d Gloo process group includes <gloo/...> and calls into
+# libgloo (Debian's libgloo-dev; libtorch-dev does not pull it in). NCCL only with a CUDA
+# LibTorch built with it: -DMEMES_C10D_NCCL=ON.
+find_library(MEMES_GLOO_LIBRARY gloo)
+find_path(MEMES_GLOO_INCLUDE gloo/allreduce.h)
+if(NOT MEMES_GLOO_LIBRARY OR NOT MEMES_GLOO_INCLUDE)
+  set(MEMES_MISSING_PACKAGES "${MEMES_MISSING_PACKAGES} libgloo-dev")
+endif()
+option(MEMES_C10D_NCCL "LibTorch has c10d's NCCL process group (CUDA builds)" OFF)
 
 if(NOT MEMES_MISSING_PACKAGES STREQUAL "")
   string(STRIP "${MEMES_MISSING_PACKAGES}" MEMES_MISSING_PACKAGES)

@@ -1,4 +1,5 @@
 #include "core/log.h"
+#include "core/log_prefix.h"
 
 #include <atomic>
 #include <cstdio>
@@ -10,15 +11,26 @@
 namespace memes {
 namespace {
 std::atomic<LogLevel> g_level{LogLevel::kInfo};
+std::mutex g_prefix_mutex;
+std::string g_prefix = "memes: ";  // guarded by g_prefix_mutex
 }  // namespace
 
 void SetLogLevel(LogLevel level) { g_level.store(level); }
 LogLevel GetLogLevel() { return g_level.load(); }
 bool LogEnabled(LogLevel level) { return level >= g_level.load() && level != LogLevel::kQuiet; }
 
+void SetLogPrefix(std::string prefix) {
+  std::lock_guard<std::mutex> lock(g_prefix_mutex);
+  g_prefix = std::move(prefix);
+}
+
 void LogLine(LogLevel level, std::string_view text) {
   if (!LogEnabled(level)) return;
-  std::string line = "memes: ";
+  std::string line;
+  {
+    std::lock_guard<std::mutex> lock(g_prefix_mutex);
+    line = g_prefix;
+  }
   switch (level) {
     case LogLevel::kDebug: line += "debug: "; break;
     case LogLevel::kWarning: line += "warning: "; break;

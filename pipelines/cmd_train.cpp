@@ -48,7 +48,10 @@ void AddTrainCommand(CLI::App& app, CommandRegistry& registry) {
   command->add_option("--epochs", options->epochs, "Passes over the training split")
       ->capture_default_str()
       ->check(IntegerRange(1, 100000));
-  command->add_option("--batch-size", options->batch_size, "Images per optimizer step")
+  command
+      ->add_option("--batch-size", options->batch_size,
+                   "Images per optimizer step; under torchrun/mpirun/srun the global batch, "
+                   "split evenly over the ranks")
       ->capture_default_str()
       ->check(IntegerRange(2, 65536));
   command->add_option("--lr", options->learning_rate, "Peak learning rate")
@@ -100,6 +103,15 @@ void AddTrainCommand(CLI::App& app, CommandRegistry& registry) {
                    "Save and stop after N optimizer steps in total, as Ctrl-C would")
       ->check(IntegerRange(0, INT64_MAX));
   command->add_flag("!--no-verify", options->verify_hashes, "Skip the sha256 check of the shards");
+  command->add_flag("--sync-bn", options->sync_bn,
+                    "Distributed runs: BatchNorm statistics over the global batch (default: each "
+                    "rank's own batch)");
+  command
+      ->add_option("--dist-timeout", options->dist_timeout_seconds,
+                   "Distributed runs: seconds a rank waits for the others (start-up, each "
+                   "collective) before it fails; longer than rank 0's evaluation of an epoch")
+      ->capture_default_str()
+      ->check(IntegerRange(1, 86400));
   registry.Add(
       command,
       [options, command] {

@@ -35,13 +35,13 @@ BlockImpl::BlockImpl(int in, int inner, int out, int cardinality, int stride, in
 
 torch::Tensor BlockImpl::forward(const torch::Tensor& x) {
   // x: (N, in, H, W)
-  auto y = torch::relu(bn_reduce_(conv_reduce_(x)));                           // (N, inner, H, W)
-  y = torch::relu(bn_group_(conv_group_(y)));                                  // (N, inner, H', W')
-  y = bn_expand_(conv_expand_(y));                                             // (N, out, H', W')
+  auto y = torch::relu(Norm(bn_reduce_, conv_reduce_(x)));                     // (N, inner, H, W)
+  y = torch::relu(Norm(bn_group_, conv_group_(y)));                            // (N, inner, H', W')
+  y = Norm(bn_expand_, conv_expand_(y));                                       // (N, out, H', W')
   auto squeeze = y.mean({2, 3});                                               // (N, out)
   auto excite = torch::sigmoid(se_expand_(torch::relu(se_reduce_(squeeze))));  // (N, out)
   y = y * excite.unsqueeze(-1).unsqueeze(-1);                                  // (N, out, H', W')
-  auto shortcut = shortcut_conv_ ? shortcut_bn_(shortcut_conv_(x)) : x;
+  auto shortcut = shortcut_conv_ ? Norm(shortcut_bn_, shortcut_conv_(x)) : x;
   return torch::relu(y + shortcut);
 }
 
@@ -78,9 +78,18 @@ SeResNeXtImpl::SeResNeXtImpl(const ModelConfig& config) : config_(config) {
   }
 }
 
+void SeResNeXtImpl::SetBatchNorm(BatchNormFunction norm) {
+  norm_ = std::make_shared<const BatchNormFunction>(std::move(norm));
+  for (const auto& stage : *stages_) {
+    for (const auto& block : *stage->as<torch::nn::ModuleList>()) {
+      block->as<Block>()->SetBatchNorm(norm_);
+    }
+  }
+}
+
 torch::Tensor SeResNeXtImpl::forward(torch::Tensor x) {
   // x: (N, 3, S, S) -> (N, stem, S, S)
-  x = torch::relu(stem_bn_(stem_conv_(x)));
+  x = torch::relu(norm_ ? (*norm_)(*stem_bn_, stem_conv_(x)) : stem_bn_(stem_conv_(x)));
   for (const auto& stage : *stages_) {
     for (const auto& block : *stage->as<torch::nn::ModuleList>()) {
       x = block->as<Block>()->forward(x);  // stage s: (N, widths[s], S/2^s, S/2^s)

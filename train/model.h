@@ -5,9 +5,18 @@
 
 #include <torch/torch.h>
 
+#include <functional>
+#include <memory>
+
 #include "train/model_config.h"
 
 namespace memes::train {
+
+// How a BatchNorm2d layer is applied, x: (N, C, H, W) -> (N, C, H, W). Unset: the layer's own
+// forward. Data-parallel training sets one that uses the whole global batch's statistics
+// (DataParallel::SynchroniseBatchNorm).
+using BatchNormFunction =
+    std::function<torch::Tensor(torch::nn::BatchNorm2dImpl&, const torch::Tensor&)>;
 
 // One SE-ResNeXt bottleneck block, x: (N, in, H, W) -> (N, out, H/stride, W/stride):
 //   conv_reduce 1x1 in -> inner, BN, ReLU                  (N, inner, H, W)
@@ -20,8 +29,13 @@ class BlockImpl : public torch::nn::Module {
  public:
   BlockImpl(int in, int inner, int out, int cardinality, int stride, int se_ratio);
   torch::Tensor forward(const torch::Tensor& x);
+  void SetBatchNorm(std::shared_ptr<const BatchNormFunction> norm) { norm_ = std::move(norm); }
 
  private:
+  torch::Tensor Norm(torch::nn::BatchNorm2d& bn, const torch::Tensor& x) {
+    return norm_ ? (*norm_)(*bn, x) : bn(x);
+  }
+  std::shared_ptr<const BatchNormFunction> norm_;
   torch::nn::Conv2d conv_reduce_{nullptr}, conv_group_{nullptr}, conv_expand_{nullptr};
   torch::nn::BatchNorm2d bn_reduce_{nullptr}, bn_group_{nullptr}, bn_expand_{nullptr};
   torch::nn::Linear se_reduce_{nullptr}, se_expand_{nullptr};
@@ -37,8 +51,11 @@ class SeResNeXtImpl : public torch::nn::Module {
   explicit SeResNeXtImpl(const ModelConfig& config);
   torch::Tensor forward(torch::Tensor x);
   const ModelConfig& config() const { return config_; }
+  // Applies to every BatchNorm layer of the network from the next forward on.
+  void SetBatchNorm(BatchNormFunction norm);
 
  private:
+  std::shared_ptr<const BatchNormFunction> norm_;
   ModelConfig config_;
   torch::nn::Conv2d stem_conv_{nullptr};
   torch::nn::BatchNorm2d stem_bn_{nullptr};

@@ -45,6 +45,10 @@ struct TrainOptions {
   int64_t stop_after_steps = 0;  // >0: save and stop after this many steps in all, as SIGINT does
   bool verify_hashes = true;
   bool progress = true;
+  // Data-parallel runs (one process per rank; see train/distributed.h and docs/scale.md):
+  // batch_size is the global batch, split evenly over the ranks.
+  bool sync_bn = false;            // BatchNorm statistics of the global batch, not each rank's
+  int dist_timeout_seconds = 600;  // a rank waits this long for the others, then fails
   // Options the user gave on the command line ("--epochs", "--lr", …), so that a resumed run can
   // tell an option given again from a default. Programmatic callers list what they set.
   std::set<std::string> given_options;

@@ -18,6 +18,7 @@
 #include "store/file_util.h"
 #include "train/batch_prefetcher.h"
 #include "train/checkpoint.h"
+#include "train/distributed.h"
 #include "train/plots.h"
 #include "train/run_folder.h"
 #include "train/train_api.h"
@@ -248,6 +249,8 @@ Status RunTrainingChecked(const TrainOptions& given) {
   }
   TrainOptions options = given;
   options.run_dir = NormalizeRunDir(given.run_dir);
+  MEMES_ASSIGN_OR_RETURN(std::unique_ptr<DataParallel> dist, StartDataParallel(given));
+  options.progress = options.progress && dist->IsRank0();
   const fs::path last_path = options.run_dir / "last.pt";
   const fs::path best_path = options.run_dir / "best.pt";
   const fs::path metrics_path = options.run_dir / "metrics.jsonl";
@@ -283,7 +286,7 @@ Status RunTrainingChecked(const TrainOptions& given) {
     }
   } else {
     const std::vector<std::string> files = RunFilesIn(options.run_dir);
-    if (!files.empty()) {
+    if (!files.empty() && dist->IsRank0()) {
       if (!options.force) {
         return InvalidArgument("holds a training run (" + DescribeRun(options.run_dir, files) +
                                    "); give --resume to continue it, or --force to move it "
@@ -350,6 +353,8 @@ Status RunTrainingChecked(const TrainOptions& given) {
     MEMES_RETURN_IF_ERROR(LoadTrainingState(last_path, *optimizer));
     scaler.set_scale(state.value("loss_scale", 65536.0));
   }
+  MEMES_RETURN_IF_ERROR(dist->BroadcastParameters(*model));
+  if (options.sync_bn) dist->SynchroniseBatchNorm(*model);
 
   const int64_t parameters = ParameterCount(*model);
   const int64_t macs = CountMacs(config);
@@ -362,7 +367,7 @@ Status RunTrainingChecked(const TrainOptions& given) {
                    << test_count << " test, " << data.num_classes() << " classes; device "
                    << (cuda ? "cuda (channels-last, float16 autocast, pinned memory)" : "cpu")
                    << ", " << threads << (threads == 1 ? " thread" : " threads");
-  {
+  if (dist->IsRank0()) {
     RunRecord run;
     run.preset = config.preset;
     run.model = ConfigToJson(config);
@@ -390,16 +395,20 @@ Status RunTrainingChecked(const TrainOptions& given) {
   const auto loss_options =
       torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(options.label_smoothing);
   std::vector<torch::Tensor> parameter_list = model->parameters();
+  dist->WatchGradients(parameter_list);
 
   for (; epoch < options.epochs; ++epoch) {
     const auto started = std::chrono::steady_clock::now();
-    double loss_sum = state.value("partial_loss_sum", 0.0);
-    int64_t correct = state.value("partial_correct", int64_t{0});
-    int64_t seen = state.value("partial_seen", int64_t{0});
+    const bool totals = dist->IsRank0();  // only rank 0 resumes the global partial sums
+    double loss_sum = totals ? state.value("partial_loss_sum", 0.0) : 0.0;
+    int64_t correct = totals ? state.value("partial_correct", int64_t{0}) : 0;
+    int64_t seen = totals ? state.value("partial_seen", int64_t{0}) : 0;
     double resumed_seconds = state.value("partial_seconds", 0.0);
     const double cpu_started = ProcessCpuSeconds() - state.value("partial_cpu_seconds", 0.0);
-    BatchPrefetcher batches(data, Split::kTrain, EpochOrder(train_count, options.seed, epoch),
-                            options.batch_size, options.augment,
+    BatchPrefetcher batches(data, Split::kTrain,
+                            RankSlice(EpochOrder(train_count, options.seed, epoch),
+                                      options.batch_size, dist->rank(), dist->world_size()),
+                            options.batch_size / dist->world_size(), options.augment,
                             Mix64(options.seed + 7919ULL * static_cast<uint64_t>(epoch)), table,
                             cuda, next_batch, cuda ? threads : 1);
     ProgressBar::Options bar_options;
@@ -432,6 +441,7 @@ Status RunTrainingChecked(const TrainOptions& given) {
       auto loss = torch::nn::functional::cross_entropy(logits, labels, loss_options);
       optimizer->zero_grad();
       scaler.Scale(loss).backward();
+      MEMES_RETURN_IF_ERROR(dist->AverageGradients());
       if (scaler.Unscale(parameter_list)) optimizer->step();
       const int64_t n = labels.size(0);
       loss_sum += loss.item<double>() * n;
@@ -451,8 +461,12 @@ Status RunTrainingChecked(const TrainOptions& given) {
       bar.SetDetail(detail);
       const bool stop_requested =
           options.stop_after_steps > 0 && step + 1 >= options.stop_after_steps;
-      if (g_interrupted.load() || stop_requested) {
+      MEMES_ASSIGN_OR_RETURN(const bool stop,
+                             dist->AnyRank(g_interrupted.load() || stop_requested));
+      if (stop) {
         bar.Finish();
+        MEMES_RETURN_IF_ERROR(dist->SumEpochTotals(loss_sum, correct, seen));
+        if (!dist->IsRank0()) return Status(StatusCode::kCancelled, "interrupted");
         state = {{"epoch", epoch},
                  {"next_batch", next_batch},
                  {"best_acc", best_accuracy},
@@ -469,9 +483,15 @@ Status RunTrainingChecked(const TrainOptions& given) {
       }
     }
     bar.Finish();
+    MEMES_RETURN_IF_ERROR(dist->SumEpochTotals(loss_sum, correct, seen));
     const double train_seconds =
         resumed_seconds +
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    if (!dist->IsRank0()) {  // rank 0 evaluates and writes; the others go on
+      next_batch = 0;
+      state = {{"epoch", epoch + 1}, {"next_batch", 0}};
+      continue;
+    }
     const TestResult test = Evaluate(model, data, test_count, table, device, cuda,
                                      std::max(options.batch_size, 256), threads);
     EpochMetrics m;
