@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,9 @@ struct PackOptions {
   bool progress = true;    // a progress bar on stderr
   // Replace the output even when some items' frames could not be read (they are left out).
   bool replace_despite_failures = false;
+  // When set, replaces the split: an item is on the test side iff test_group(its group key)
+  // (`memes review` packs one fold of near-duplicate groups as the test split this way).
+  std::function<bool(const std::string& group_key)> test_group;
 };
 
 struct ClassReport {
