@@ -112,9 +112,10 @@ TEST_F(ReviewCli, FlagsTheMislabelledItemsFirstWithTheirTrueClass) {
   const fs::path out = dir_ / "review";
   RunOptions options;
   options.timeout = std::chrono::seconds(240);
+  // One thread: LibTorch's OpenMP pool crawls on a loaded machine with more.
   const RunResult run =
       RunMemes({"review", "--store", store_, "--out", out.string(), "--folds", "2", "--preset",
-                "tiny", "--epochs", "6", "--batch-size", "16", "--threads", "2", "-q"},
+                "tiny", "--epochs", "12", "--batch-size", "8", "--no-rot4", "--threads", "1", "-q"},
                options);
   ASSERT_EQ(run.exit_code, 0) << run.Describe();
   EXPECT_NE(run.out.find("suspects"), std::string::npos) << run.out;
