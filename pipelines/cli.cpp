@@ -100,6 +100,10 @@ int ExitCodeFor(const Status& status, const char* command) {
   return kExitItemsFailed;
 }
 
+// pipelines/cmd_review.cpp (declared here rather than in command.h, which every command
+// includes, until the next change to command.h moves it there).
+void AddReviewCommand(CLI::App& app, CommandRegistry& registry);
+
 void AddPendingCommand(CLI::App& app, CommandRegistry& registry, const char* name,
                        const char* description, const char* built_by) {
   CLI::App* command = app.add_subcommand(name, description);
@@ -187,6 +191,7 @@ int RunCli(int argc, char** argv) {
   AddTrainCommand(app, registry);
   AddEvalCommand(app, registry);
   AddPredictCommand(app, registry);
+  AddReviewCommand(app, registry);
   AddDemoCommand(app, registry);
 
   try {

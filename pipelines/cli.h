@@ -12,6 +12,7 @@
 
 #include "core/status.h"
 #include "core/version.h"
+#include "train/predict_probs.h"
 #include "train/train_api.h"
 
 namespace memes::pipelines {
@@ -21,6 +22,8 @@ struct TrainEntryPoints {
   Status (*train)(const train::TrainOptions&) = nullptr;
   Status (*eval)(const train::EvalOptions&) = nullptr;
   Status (*predict)(const train::PredictOptions&) = nullptr;
+  Result<train::TestProbabilities> (*test_probabilities)(const train::TestProbabilitiesOptions&) =
+      nullptr;                                          // memes review
   std::vector<LibraryVersion> (*versions)() = nullptr;  // LibTorch's version, CUDA or not
 };
 

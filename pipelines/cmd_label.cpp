@@ -189,8 +189,12 @@ void AddLabelCommand(CLI::App& app, CommandRegistry& registry) {
   });
 
   CLI::App* importer =
-      label->add_subcommand("import", "Apply a CSV (hash,label,url[,dropped]); all or nothing");
-  importer->add_option("file", args->first, "The CSV file to apply (as `label export` writes it)")
+      label->add_subcommand("import",
+                            "Apply a CSV (hash,label,url[,dropped], or review's suspects.csv); all "
+                            "or nothing");
+  importer
+      ->add_option("file", args->first,
+                   "The CSV file to apply (as `label export` or `memes review` writes it)")
       ->required()
       ->check(CLI::ExistingFile);
   importer->add_flag("--create-classes,--create-class", args->create_class,
@@ -199,7 +203,10 @@ void AddLabelCommand(CLI::App& app, CommandRegistry& registry) {
   importer->footer(
       "Only what the CSV says changes: without a dropped column (or with an empty cell) an\n"
       "item's dropped flag stays as it is. Cells are trimmed of spaces, CR and BOMs; an empty\n"
-      "label makes the item unlabelled.");
+      "label makes the item unlabelled.\n"
+      "A review suspects.csv (header hash,label,suggested,score,url,action) applies its action\n"
+      "column: empty or keep changes nothing, drop drops the item, relabel sets the label cell\n"
+      "when you edited it, else the suggested class. An edited label needs relabel.");
   AddAction(*actions, importer, [](store::Store& store, const LabelArgs& a) {
     store::ImportOptions options;
     options.create_classes = a.create_class;

@@ -1,6 +1,7 @@
 #include "store/label_csv.h"
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <set>
 
@@ -98,9 +99,76 @@ Result<std::vector<CsvRecord>> ParseCsv(const std::string& text, const std::stri
   return records;
 }
 
-// ReadLabelCsv, also giving the line each row starts on (when `lines` is not null).
+bool IsReviewHeader(const std::vector<std::string>& header) {
+  static const char* const kColumns[] = {"hash", "label", "suggested", "score", "url", "action"};
+  if (header.size() < std::size(kColumns)) return false;
+  for (size_t i = 0; i < std::size(kColumns); ++i) {
+    if (header[i] != kColumns[i]) return false;
+  }
+  return true;
+}
+
+// One row of `memes review`'s suspects.csv as the change it asks for (see label_csv.h for the
+// rule). `current_label` holds every catalogued item's label now.
+Result<LabelRow> ReviewRow(const std::vector<std::string>& fields, size_t header_columns,
+                           const std::map<std::string, std::string>& current_label,
+                           const std::string& where) {
+  // A spreadsheet may leave off a trailing empty action cell: five fields are an empty action.
+  if (fields.size() < 5 || fields.size() > std::max<size_t>(header_columns, 6)) {
+    return InvalidArgument(
+        std::to_string(fields.size()) + " fields; expected hash,label,suggested,score,url,action",
+        where);
+  }
+  LabelRow row;
+  row.blob = fields[0];
+  if (!IsBlobHash(row.blob)) {
+    return InvalidArgument("'" + row.blob + "' is not a blob hash (64 lower-case hex)", where);
+  }
+  auto now = current_label.find(row.blob);
+  if (now == current_label.end()) {
+    return NotFound("no item " + row.blob.substr(0, 12) + "… in this store", where);
+  }
+  const std::string& label = fields[1];
+  const std::string& suggested = fields[2];
+  row.url = fields[4];
+  std::string action = fields.size() > 5 ? fields[5] : "";
+  std::transform(action.begin(), action.end(), action.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (const std::string* text : {&label, &suggested}) {
+    if (text->find_first_of("\t\r\n") != std::string::npos) {
+      return InvalidArgument("a label cannot hold tabs or line breaks", where);
+    }
+  }
+  const bool edited = label != now->second;
+  row.label = now->second;
+  row.dropped_given = false;
+  if (action == "relabel") {
+    row.label = edited ? label : suggested;
+    if (row.label.empty()) {
+      return InvalidArgument("relabel, but both the label and the suggested cells are empty",
+                             where);
+    }
+  } else if (action == "keep" || action == "drop" || action.empty()) {
+    // An edited label is applied only with relabel: anything else would silently skip an edit.
+    if (edited) {
+      return InvalidArgument("the label was changed from '" + now->second + "' to '" + label +
+                                 "' but the action is " +
+                                 (action.empty() ? "empty" : "'" + action + "'") +
+                                 "; write relabel to apply it, or restore the label",
+                             where);
+    }
+    if (action == "drop") row.dropped = row.dropped_given = true;
+  } else {
+    return InvalidArgument("action must be keep, relabel, drop or empty, not '" + fields[5] + "'",
+                           where);
+  }
+  return row;
+}
+
+// ReadLabelCsv, also giving the line each row starts on (when `lines` is not null) and whether
+// the file is a review suspects.csv (when `review_format` is not null).
 Result<std::vector<LabelRow>> ReadRows(Catalog& catalog, const fs::path& path,
-                                       std::vector<int>* lines) {
+                                       std::vector<int>* lines, bool* review_format) {
   MEMES_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadWholeFile(path));
   std::string text(bytes.begin(), bytes.end());
   if (text.starts_with("\xEF\xBB\xBF")) text.erase(0, 3);  // a UTF-8 BOM from spreadsheets
@@ -112,15 +180,36 @@ Result<std::vector<LabelRow>> ReadRows(Catalog& catalog, const fs::path& path,
   }
   if (records.empty() || records[0].fields.size() < 2 || records[0].fields[0] != "hash" ||
       records[0].fields[1] != "label") {
-    return InvalidArgument("the first line must be the header hash,label,url[,dropped]",
-                           name + ":1");
+    return InvalidArgument(
+        "the first line must be the header hash,label,url[,dropped] (label export) or "
+        "hash,label,suggested,score,url,action (review)",
+        name + ":1");
   }
   const bool has_dropped = records[0].fields.size() >= 4 && records[0].fields[3] == "dropped";
+  const bool review = IsReviewHeader(records[0].fields);
+  if (review_format) *review_format = review;
+  std::map<std::string, std::string> current_label;  // review format: blob -> label now
+  if (review) {
+    MEMES_RETURN_IF_ERROR(catalog.ForEachLabelRow([&](const LabelRow& row) -> Status {
+      current_label.emplace(row.blob, row.label);
+      return Status::Ok();
+    }));
+  }
   std::vector<LabelRow> rows;
   std::set<std::string> seen;
   for (size_t r = 1; r < records.size(); ++r) {
     const CsvRecord& record = records[r];
     const std::string where = name + ":" + std::to_string(record.line);
+    if (review) {
+      MEMES_ASSIGN_OR_RETURN(
+          LabelRow row, ReviewRow(record.fields, records[0].fields.size(), current_label, where));
+      if (!seen.insert(row.blob).second) {
+        return InvalidArgument("item " + row.blob.substr(0, 12) + "… appears twice", where);
+      }
+      rows.push_back(std::move(row));
+      if (lines) lines->push_back(record.line);
+      continue;
+    }
     if (record.fields.size() < 2 || record.fields.size() > 4) {
       return InvalidArgument(
           std::to_string(record.fields.size()) + " fields; expected hash,label,url[,dropped]",
@@ -160,7 +249,7 @@ Result<std::vector<LabelRow>> ReadRows(Catalog& catalog, const fs::path& path,
 }  // namespace
 
 Result<std::vector<LabelRow>> ReadLabelCsv(Catalog& catalog, const fs::path& path) {
-  return ReadRows(catalog, path, nullptr);
+  return ReadRows(catalog, path, nullptr, nullptr);
 }
 
 Result<std::vector<std::string>> KnownClasses(Catalog& catalog) {
@@ -205,7 +294,8 @@ Status CheckKnownClass(const std::string& name, const std::vector<std::string>& 
 Result<ImportReport> ImportLabelCsv(Catalog& catalog, const fs::path& path,
                                     const ImportOptions& options) {
   std::vector<int> lines;
-  MEMES_ASSIGN_OR_RETURN(std::vector<LabelRow> rows, ReadRows(catalog, path, &lines));
+  bool review = false;
+  MEMES_ASSIGN_OR_RETURN(std::vector<LabelRow> rows, ReadRows(catalog, path, &lines, &review));
   std::map<std::string, LabelRow> current;  // blob -> label and dropped now
   MEMES_RETURN_IF_ERROR(catalog.ForEachLabelRow([&](const LabelRow& row) -> Status {
     current.emplace(row.blob, row);
@@ -216,6 +306,7 @@ Result<ImportReport> ImportLabelCsv(Catalog& catalog, const fs::path& path,
 
   ImportReport report;
   report.rows = static_cast<int64_t>(rows.size());
+  report.review = review;
   std::vector<LabelRow> changes;
   std::map<std::string, size_t> first_row_of_new;  // new class -> index of the first row
   for (size_t r = 0; r < rows.size(); ++r) {
@@ -261,7 +352,9 @@ Result<ImportReport> ImportLabelCsv(Catalog& catalog, const fs::path& path,
     message += "; add --create-classes to create them";
     return NotFound(message, path.string());
   }
-  if (!options.dry_run && !changes.empty()) MEMES_RETURN_IF_ERROR(catalog.ImportLabels(changes));
+  if (!options.dry_run && !changes.empty()) {
+    MEMES_RETURN_IF_ERROR(catalog.ImportLabels(changes, review ? "import review" : "import"));
+  }
   return report;
 }
 

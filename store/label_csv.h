@@ -23,6 +23,17 @@ Result<int64_t> ExportLabelCsv(Catalog& catalog, const std::filesystem::path& pa
 // optional: without the column, or with an empty cell, the row leaves the item's dropped flag as
 // it is (LabelRow::dropped_given false). Every field is trimmed of spaces, tabs, CR and BOMs
 // (TrimText); an empty label means "unlabelled". The first line must be the header.
+//
+// The same functions read `memes review`'s suspects.csv, recognised by its header
+// "hash,label,suggested,score,url,action" (more columns may follow; they are ignored, as are
+// suggested's and score's values except as below). Each row's action cell (case-insensitive):
+//   empty or keep: no change;
+//   drop:          the item becomes dropped, its label stays;
+//   relabel:       the label becomes the row's label cell when a person edited it (it differs
+//                  from the catalog's label now), else the suggested cell.
+// A label cell edited on a row whose action is not relabel is an error (applying it would guess,
+// skipping it would lose the edit); so is any other action word. Returned rows are the resulting
+// state: label = the label to set, dropped_given only for drop.
 Result<std::vector<LabelRow>> ReadLabelCsv(Catalog& catalog, const std::filesystem::path& path);
 
 struct ImportOptions {
@@ -38,6 +49,7 @@ struct ImportReport {
   int64_t dropped = 0;                   // items that become dropped
   int64_t undropped = 0;                 // items that stop being dropped
   std::vector<std::string> new_classes;  // classes created, in the order rows first name them
+  bool review = false;  // the file was a review suspects.csv (logged as "import review")
   // One line per changed item: "HASH12  old -> new" (labels; "(none)" when unlabelled),
   // "HASH12  drop" or "HASH12  undrop".
   std::vector<std::string> diff;

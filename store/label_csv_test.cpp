@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <map>
 
 #include "store/file_util.h"
 #include "store/store.h"
@@ -253,6 +254,86 @@ TEST_F(LabelCsvTest, GroupCsvMergesGroupsByUrlOrHashAndSkipsUnknownRows) {
   auto again = ApplyGroupCsv(catalog, dir_ / "groups.csv");
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->moved, 0);
+}
+
+// Labels and dropped flags now, by blob.
+std::map<std::string, std::pair<std::string, bool>> LabelsNow(Catalog& catalog) {
+  std::map<std::string, std::pair<std::string, bool>> now;
+  EXPECT_TRUE(catalog
+                  .ForEachLabelRow([&](const LabelRow& row) -> Status {
+                    now[row.blob] = {row.label, row.dropped};
+                    return Status::Ok();
+                  })
+                  .ok());
+  return now;
+}
+
+constexpr const char* kReviewHeader = "hash,label,suggested,score,url,action,margin\n";
+
+TEST_F(LabelCsvTest, ReviewCsvAppliesKeepRelabelAndDrop) {
+  const std::string a(64, 'a'), b(64, 'b'), d(64, 'd');
+  Write(dir_ / "suspects.csv", std::string(kReviewHeader) +
+                                   // relabel with the label cell untouched: takes suggested
+                                   a + ",蘑菇头,padded,0.01,http://x/a,relabel,-0.9\n" +
+                                   // drop: the label stays
+                                   b + ",\"with, comma \"\"and quotes\"\"\",蘑菇头,0.2,,Drop,0\n" +
+                                   // empty action, and a row without the action cell at all
+                                   d + ",padded,蘑菇头,0.3,,,0.1\n");
+  auto before = store_->catalog().LabelLog();
+  ImportOptions dry;
+  dry.dry_run = true;
+  auto planned = ImportLabelCsv(store_->catalog(), dir_ / "suspects.csv", dry);
+  ASSERT_TRUE(planned.ok()) << planned.status().ToString();
+  EXPECT_TRUE(planned->review);
+  EXPECT_EQ(planned->relabelled, 1);
+  EXPECT_EQ(planned->dropped, 1);
+  EXPECT_EQ(planned->unchanged, 1);
+  EXPECT_EQ(store_->catalog().LabelLog()->size(), before->size()) << "a dry run changes nothing";
+
+  auto report = ImportLabelCsv(store_->catalog(), dir_ / "suspects.csv");
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  auto now = LabelsNow(store_->catalog());
+  EXPECT_EQ(now[a].first, "padded");
+  EXPECT_FALSE(now[a].second);
+  EXPECT_EQ(now[b].first, "with, comma \"and quotes\"");
+  EXPECT_TRUE(now[b].second);
+  EXPECT_EQ(now[d].first, "padded");
+  EXPECT_TRUE(now[d].second) << "keep leaves the dropped flag alone";
+  auto log = store_->catalog().LabelLog();
+  ASSERT_EQ(log->size(), before->size() + 2);
+  const std::string& relabel_entry = (*log)[log->size() - 2];  // rows apply in file order
+  EXPECT_NE(relabel_entry.find(a), std::string::npos) << relabel_entry;
+  EXPECT_NE(relabel_entry.find("import review"), std::string::npos) << relabel_entry;
+}
+
+TEST_F(LabelCsvTest, ReviewCsvRelabelPrefersAnEditedLabelCell) {
+  const std::string a(64, 'a');
+  Write(dir_ / "suspects.csv", std::string(kReviewHeader) + a + ",padded,蘑菇头,0.01,,relabel\n");
+  auto report = ImportLabelCsv(store_->catalog(), dir_ / "suspects.csv");
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(LabelsNow(store_->catalog())[a].first, "padded");
+}
+
+TEST_F(LabelCsvTest, ReviewCsvRejectsAnEditWithoutRelabelAndUnknownActionsAtomically) {
+  const std::string a(64, 'a'), b(64, 'b');
+  const std::string ok_row = a + ",蘑菇头,padded,0.01,,relabel\n";
+  Write(dir_ / "edit.csv", std::string(kReviewHeader) + ok_row + b + ",padded,蘑菇头,0.2,,keep\n");
+  auto report = ImportLabelCsv(store_->catalog(), dir_ / "edit.csv");
+  ASSERT_FALSE(report.ok());
+  EXPECT_NE(report.status().ToString().find("edit.csv:3"), std::string::npos)
+      << report.status().ToString();
+  EXPECT_NE(report.status().ToString().find("write relabel"), std::string::npos);
+
+  Write(dir_ / "word.csv", std::string(kReviewHeader) + ok_row + b + ",x,y,0.2,,delete\n");
+  report = ImportLabelCsv(store_->catalog(), dir_ / "word.csv");
+  ASSERT_FALSE(report.ok());
+  EXPECT_NE(report.status().ToString().find("not 'delete'"), std::string::npos)
+      << report.status().ToString();
+
+  Write(dir_ / "typo.csv", std::string(kReviewHeader) + a + ",蘑菇头,paded,0.01,,relabel\n");
+  report = ImportLabelCsv(store_->catalog(), dir_ / "typo.csv");
+  ASSERT_FALSE(report.ok()) << "a suggested class that does not exist needs --create-classes";
+  EXPECT_EQ(LabelsNow(store_->catalog())[a].first, "蘑菇头") << "all or nothing";
 }
 
 }  // namespace

@@ -270,6 +270,11 @@ Status PackRun::SelectItems(const std::vector<PackEntry>& entries, PackReport& r
     const std::vector<Split> sides = BalancedSplit(units, options_.seed, options_.test_fraction);
     for (size_t i = 0; i < selected_.size(); ++i) selected_[i].split = sides[item_unit[i]];
   }
+  if (options_.test_group) {
+    for (Selected& item : selected_) {
+      item.split = options_.test_group(item.entry->group_key) ? Split::kTest : Split::kTrain;
+    }
+  }
   // Groups with items in each split; a group counted in both straddles the split (only
   // possible with SplitUnit::kImage).
   std::map<std::string_view, int> sides;  // bit 0: train, bit 1: test

@@ -52,6 +52,9 @@ struct PackOptions {
   // Called after each item is written (items done, items selected), on the packing thread;
   // `memes serve` reports it through its API. Empty: not called.
   std::function<void(int64_t done, int64_t total)> on_progress;
+  // When set, replaces the split: an item is on the test side iff test_group(its group key)
+  // (`memes review` packs one fold of near-duplicate groups as the test split this way).
+  std::function<bool(const std::string& group_key)> test_group;
 };
 
 struct ClassReport {
