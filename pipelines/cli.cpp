@@ -154,6 +154,9 @@ std::string WithoutBacktrace(std::string message) {
 
 }  // namespace
 
+// `memes store compact` (cmd_store.cpp); declared here, its only caller.
+void AddStoreCommand(CLI::App& app, CommandRegistry& registry);
+
 int RunCli(int argc, char** argv) {
   CLI::App app{
       "memes: keyword lists → leak-free 32×32 CIFAR-style sticker datasets → "
@@ -180,6 +183,7 @@ int RunCli(int argc, char** argv) {
   AddLabelCommand(app, registry);
   AddPreviewCommand(app, registry);
   AddVerifyCommand(app, registry);
+  AddStoreCommand(app, registry);
   AddErrorsCommand(app, registry);
   AddDedupeCommand(app, registry);
   AddTrainCommand(app, registry);

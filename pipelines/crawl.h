@@ -37,8 +37,13 @@ struct CrawlOptions {
   // the order, hence labels and near-duplicate groups, is the same for the same responses when
   // none is later than this; a stalled URL costs the others at most this once.
   std::chrono::milliseconds reorder_deadline{250};
+  // The commit stage commits up to this many images per catalog transaction, waiting at most
+  // commit_batch_wait for a batch to fill (crawl_commit.h). 1: one transaction per image.
+  int commit_batch_items = 64;
+  std::chrono::milliseconds commit_batch_wait{50};
   // Test hook: called on the commit node after each image (not skipped) is committed or
-  // recorded as failed, with its URL.
+  // recorded as failed, with its URL (once its batch's transaction is over; on the commit node
+  // or on the timer thread that closes a batch on time).
   std::function<void(const std::string&)> on_commit;
 };
 
