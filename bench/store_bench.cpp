@@ -76,7 +76,19 @@ void Fill(const fs::path& dir, int items) {
 // blobs are already stored (store_and_decode's work, not timed), committed `batch` per
 // Store::CommitBatch, or each by its own Store::AddItem when batch is 1 (a transaction and a
 // frames fsync per item, as before batching). Returns items/s.
-double CommitRate(const fs::path& dir, int items, int batch) {
+double CpuSeconds() {
+  struct rusage usage {};
+  ::getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_utime.tv_sec + usage.ru_stime.tv_sec +
+         (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
+struct Rate {
+  double per_second = 0;      // items / wall seconds
+  double per_cpu_second = 0;  // items / CPU seconds of this process (what a loaded machine hides)
+};
+
+Rate CommitRate(const fs::path& dir, int items, int batch) {
   auto opened = store::Store::Open(dir);
   if (!opened.ok()) {
     std::fprintf(stderr, "%s\n", opened.status().ToString().c_str());
@@ -109,6 +121,7 @@ double CommitRate(const fs::path& dir, int items, int batch) {
         .status();
   };
   const double start = Now();
+  const double cpu_start = CpuSeconds();
   for (int first = 0; first < items; first += batch) {
     const int end = std::min(items, first + batch);
     const Status status = batch == 1 ? add(first) : store.CommitBatch([&]() -> Status {
@@ -120,7 +133,7 @@ double CommitRate(const fs::path& dir, int items, int batch) {
       std::exit(1);
     }
   }
-  return items / (Now() - start);
+  return {items / (Now() - start), items / (CpuSeconds() - cpu_start)};
 }
 
 // Child mode: one durable pack; writes "seconds bytes records" to OUT.result.
