@@ -225,12 +225,13 @@ int main(int argc, char** argv) {
   // The serial commit stage, durable, batched vs one item per transaction (fewer items: it is
   // slow), same disk, same run.
   const int single_items = std::max(1, commits / 20);
-  const double batched_rate = CommitRate(dir / "commit-batched", commits, 64);
-  const double single_rate = CommitRate(dir / "commit-single", single_items, 1);
+  const Rate batched = CommitRate(dir / "commit-batched", commits, 64);
+  const Rate single = CommitRate(dir / "commit-single", single_items, 1);
   std::printf(
-      "commit stage, durable: %d items in batches of 64: %.0f items/s; %d items one "
-      "per transaction: %.0f items/s; ratio %.1f\n",
-      commits, batched_rate, single_items, single_rate, batched_rate / single_rate);
+      "commit stage, durable: %d items in batches of 64: %.0f items/s (%.0f per CPU s); %d items "
+      "one per transaction: %.0f items/s (%.0f per CPU s); ratio %.1f\n",
+      commits, batched.per_second, batched.per_cpu_second, single_items, single.per_second,
+      single.per_cpu_second, batched.per_second / single.per_second);
   std::fflush(stdout);
   fs::remove_all(dir / "commit-batched");
   fs::remove_all(dir / "commit-single");
