@@ -166,7 +166,9 @@ TEST(Store, ABatchSyncsItsFramesOnceAndAFailedSyncCommitsNothing) {
   EXPECT_EQ(*(*store)->catalog().CountItems(), 6);
   auto segments = ListSegments(dir / "frames");
   ASSERT_TRUE(segments.ok());
-  EXPECT_EQ(segments->size(), 1u) << "one segment for the whole session";
+  // The failed sync closed its segment (after an fsync error the kernel may have dropped its
+  // pages): the next batches went into a second one, and both share it.
+  EXPECT_EQ(segments->size(), 2u);
   for (int i = 0; i < 6; ++i) {
     auto read = (*store)->ReadFrames(std::string(64, "abcdef"[i]));
     ASSERT_TRUE(read.ok()) << read.status().ToString();
