@@ -25,7 +25,7 @@ std::string Megabytes(uint64_t bytes) {
 }
 
 int Compact(const CompactArgs& args) {
-  auto store = store::Store::Open(args.store_dir, {.access = store::StoreAccess::kWrite});
+  auto store = store::Store::Open(args.store_dir);  // kWrite: takes the writer lock
   if (!store.ok()) {
     std::cerr << "memes store compact: " << store.status().ToString() << "\n";
     return kExitUsage;

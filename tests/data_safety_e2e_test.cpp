@@ -45,7 +45,9 @@ class DataSafetyE2e : public ::testing::Test {
   }
   // Makes the frames of `item` unreadable (a CRC mismatch in its segment record).
   void DamageFrames(int item) const {
-    auto store = store::Store::Open(store_, {.access = store::StoreAccess::kRead});
+    store::StoreOptions options;
+    options.access = store::StoreAccess::kRead;
+    auto store = store::Store::Open(store_, options);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     auto location = (*store)->catalog().FramesLocationOf(BlobOf(item));
     ASSERT_TRUE(location.ok()) << location.status().ToString();
