@@ -54,7 +54,8 @@ void AddStoreCommand(CLI::App& app, CommandRegistry& registry) {
       "compact", "Rewrite the frames segments without records nothing uses any more");
   auto args = std::make_shared<CompactArgs>();
   compact->add_option("--store", args->store_dir, "The store folder")->required();
-  registry.Add(compact, [args] { return Compact(*args); });
+  // The registry runs top-level commands: `store` dispatches to its one subcommand.
+  registry.Add(store, [args] { return Compact(*args); });
 }
 
 }  // namespace memes::pipelines
