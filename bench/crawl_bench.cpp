@@ -11,7 +11,9 @@
 // the faulty URLs' timeouts is left out of both, since both wait it out the same way.
 //
 //   crawl_bench [--keywords K] [--pages P] [--per-page N] [--latency-ms L] [--page-latency-ms L]
-//               [--transfers T] [--no-faults] [--skip-curl] [--no-fsync]
+//               [--transfers T] [--no-faults] [--skip-curl] [--no-fsync] [--commit-batch B]
+// --commit-batch: images per catalog transaction (CrawlOptions::commit_batch_items; default 64,
+// 1 is the old one-transaction-per-image commit).
 // --no-fsync runs memes without fsync (store::SetDurableWrites(false)): to see what the
 // durable commit costs, not a setting for real crawls.
 // Exit status 1 when memes reaches less than 80 % of curl's rate.
@@ -54,6 +56,7 @@ struct Options {
   bool faults = true;
   bool curl = true;
   bool fsync = true;
+  int commit_batch = 64;
   int images() const { return keywords * pages * per_page; }
 };
 
@@ -241,6 +244,7 @@ Measure RunMemes(const Options& options, const Site& site, const fs::path& store
   config.sources = {source};
   memes::pipelines::CrawlOptions crawl;
   crawl.progress = false;
+  crawl.commit_batch_items = options.commit_batch;
   std::mutex mutex;
   Clock::time_point last_good{};
   int good = 0;
@@ -325,6 +329,8 @@ int main(int argc, char** argv) {
       options.page_latency_ms = next();
     else if (arg == "--transfers")
       options.transfers = next();
+    else if (arg == "--commit-batch")
+      options.commit_batch = next();
     else if (arg == "--no-faults")
       options.faults = false;
     else if (arg == "--skip-curl")

@@ -1,7 +1,9 @@
-// store_bench: repack after a relabel of N items × 4 rotations, against plain `cp` of the same
-// bytes on the same disk; peak RSS of pack at two store sizes (it must not grow beyond the index).
+// store_bench: the crawl's serial commit stage alone (durable: items/s with one transaction per
+// batch of 64 against one per item, in the same run); repack after a relabel of N items × 4
+// rotations, against plain `cp` of the same bytes on the same disk; peak RSS of pack at two
+// store sizes (it must not grow beyond the index).
 //
-//   store_bench [--items 100000] [--small 10000] [--dir /var/tmp]
+//   store_bench [--items 100000] [--small 10000] [--commits 20000] [--dir /var/tmp]
 //
 // Each pack runs in a fresh child process (this program re-executed with --pack) so that its
 // peak RSS (getrusage of the child) is the pack's alone. Fill uses no fsync (a bulk load);
@@ -68,6 +70,70 @@ void Fill(const fs::path& dir, int items) {
     }
   }
   store::SetDurableWrites(true);
+}
+
+// The commit stage alone, durable: `items` new items (one 32×32 frame, a source, a label), whose
+// blobs are already stored (store_and_decode's work, not timed), committed `batch` per
+// Store::CommitBatch, or each by its own Store::AddItem when batch is 1 (a transaction and a
+// frames fsync per item, as before batching). Returns items/s.
+double CpuSeconds() {
+  struct rusage usage {};
+  ::getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_utime.tv_sec + usage.ru_stime.tv_sec +
+         (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
+struct Rate {
+  double per_second = 0;      // items / wall seconds
+  double per_cpu_second = 0;  // items / CPU seconds of this process (what a loaded machine hides)
+};
+
+Rate CommitRate(const fs::path& dir, int items, int batch) {
+  auto opened = store::Store::Open(dir);
+  if (!opened.ok()) {
+    std::fprintf(stderr, "%s\n", opened.status().ToString().c_str());
+    std::exit(1);
+  }
+  store::Store& store = **opened;
+  std::vector<std::string> blobs;
+  store::SetDurableWrites(false);
+  for (int i = 0; i < items; ++i) {
+    const std::string bytes = "commit item " + std::to_string(i);
+    auto blob = store.PutBlob(
+        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+    if (!blob.ok()) std::exit(1);
+    blobs.push_back(*blob);
+  }
+  store::SetDurableWrites(true);
+  std::vector<uint8_t> pixels(3072, 0x33);
+  auto add = [&](int i) {
+    std::memcpy(pixels.data(), &i, sizeof i);
+    const store::FrameData frames[] = {{{0, 0, memes::SplitMix64(i + 7)}, pixels}};
+    store::SourceRecord source{"http://127.0.0.1/img/" + std::to_string(i) + ".png",
+                               "http://127.0.0.1/search?page=1",
+                               "keyword",
+                               "bench",
+                               0,
+                               200};
+    return store
+        .AddItem({blobs[i], 20, "png", 32, 32, 1, store::kItemOk, ""}, &source, frames,
+                 "class" + std::to_string(i % 10))
+        .status();
+  };
+  const double start = Now();
+  const double cpu_start = CpuSeconds();
+  for (int first = 0; first < items; first += batch) {
+    const int end = std::min(items, first + batch);
+    const Status status = batch == 1 ? add(first) : store.CommitBatch([&]() -> Status {
+      for (int i = first; i < end; ++i) MEMES_RETURN_IF_ERROR(add(i));
+      return Status::Ok();
+    });
+    if (!status.ok()) {
+      std::fprintf(stderr, "commit failed: %s\n", status.ToString().c_str());
+      std::exit(1);
+    }
+  }
+  return {items / (Now() - start), items / (CpuSeconds() - cpu_start)};
 }
 
 // Child mode: one durable pack; writes "seconds bytes records" to OUT.result.
@@ -139,7 +205,7 @@ int main(int argc, char** argv) {
     store::SetDurableWrites(false);
     return PackChild(argv[2], argv[3]);
   }
-  int items = 100000, small = 10000;
+  int items = 100000, small = 10000, commits = 20000;
   fs::path base = "/var/tmp";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
@@ -147,12 +213,28 @@ int main(int argc, char** argv) {
       items = std::atoi(argv[i + 1]);
     else if (flag == "--small")
       small = std::atoi(argv[i + 1]);
+    else if (flag == "--commits")
+      commits = std::atoi(argv[i + 1]);
     else if (flag == "--dir")
       base = argv[i + 1];
   }
   const std::string self = fs::canonical("/proc/self/exe").string();
   const fs::path dir = base / ("memes-store-bench-" + std::to_string(::getpid()));
   fs::remove_all(dir);
+
+  // The serial commit stage, durable, batched vs one item per transaction (fewer items: it is
+  // slow), same disk, same run.
+  const int single_items = std::max(1, commits / 20);
+  const Rate batched = CommitRate(dir / "commit-batched", commits, 64);
+  const Rate single = CommitRate(dir / "commit-single", single_items, 1);
+  std::printf(
+      "commit stage, durable: %d items in batches of 64: %.0f items/s (%.0f per CPU s); %d items "
+      "one per transaction: %.0f items/s (%.0f per CPU s); ratio %.1f\n",
+      commits, batched.per_second, batched.per_cpu_second, single_items, single.per_second,
+      single.per_cpu_second, batched.per_second / single.per_second);
+  std::fflush(stdout);
+  fs::remove_all(dir / "commit-batched");
+  fs::remove_all(dir / "commit-single");
 
   double t = Now();
   Fill(dir / "big", items);

@@ -100,9 +100,6 @@ int ExitCodeFor(const Status& status, const char* command) {
   return kExitItemsFailed;
 }
 
-// pipelines/cmd_review.cpp (declared here rather than in command.h, which every command
-// includes, until the next change to command.h moves it there).
-void AddReviewCommand(CLI::App& app, CommandRegistry& registry);
 
 void AddPendingCommand(CLI::App& app, CommandRegistry& registry, const char* name,
                        const char* description, const char* built_by) {
@@ -188,6 +185,7 @@ int RunCli(int argc, char** argv) {
   AddDedupeCommand(app, registry);
   AddServeCommand(app, registry);
   AddStoreMergeCommand(app, registry);
+  AddStoreCompactCommand(app, registry);
   AddTrainCommand(app, registry);
   AddEvalCommand(app, registry);
   AddPredictCommand(app, registry);

@@ -19,7 +19,7 @@ CLI::App* StoreCommandGroup(CLI::App& app, CommandRegistry& registry) {
   const auto existing =
       app.get_subcommands([](CLI::App* command) { return command->get_name() == "store"; });
   if (!existing.empty()) return existing.front();
-  CLI::App* group = app.add_subcommand("store", "Commands on whole stores (merge)");
+  CLI::App* group = app.add_subcommand("store", "Commands on whole stores (merge, compact)");
   group->require_subcommand(1);
   // The registry runs the top-level command; it hands over to the parsed subcommand's action,
   // registered with the same registry.

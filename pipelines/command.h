@@ -69,5 +69,7 @@ void AddServeCommand(CLI::App& app, CommandRegistry& registry);
 // file (cmd_store.cpp).
 CLI::App* StoreCommandGroup(CLI::App& app, CommandRegistry& registry);
 void AddStoreMergeCommand(CLI::App& app, CommandRegistry& registry);
+void AddStoreCompactCommand(CLI::App& app, CommandRegistry& registry);  // cmd_store_compact.cpp
+void AddReviewCommand(CLI::App& app, CommandRegistry& registry);
 
 }  // namespace memes::pipelines

@@ -207,8 +207,11 @@ Result<CrawlReport> RunCrawl(const PipelineConfig& config, const CrawlOptions& o
   // 32x32 frames.
   flow::sequencer_node<ImagePtr> commit_order(graph,
                                               [](const ImagePtr& image) { return image->order; });
+  crawl::CommitBatching batching;
+  batching.max_items = static_cast<size_t>(std::max(1, options.commit_batch_items));
+  batching.max_wait = options.commit_batch_wait;
   crawl::Committer committer(*store, catalog_mutex, report, progress ? &*progress : nullptr,
-                             options.on_commit);
+                             options.on_commit, batching);
   flow::function_node<ImagePtr> commit(graph, flow::serial, [&](const ImagePtr& image) {
     committer(image);
     return flow::continue_msg();
@@ -227,17 +230,20 @@ Result<CrawlReport> RunCrawl(const PipelineConfig& config, const CrawlOptions& o
   flow::make_edge(flow::output_port<1>(store_and_decode), image_limiter.decrementer());
   flow::make_edge(commit_order, commit);
 
-  // The reorder windows give up on a gap only when something reaches them; this tick reaches
-  // them when nothing else does (everything else waiting behind one stalled transfer).
+  // The reorder windows give up on a gap only when something reaches them, and a commit batch
+  // closes on time only when something reaches the commit; this tick reaches them when nothing
+  // else does (everything else waiting behind one stalled transfer).
   std::mutex tick_mutex;
   std::condition_variable tick_wake;
   bool ticking = true;
   std::thread ticker([&] {
     std::unique_lock lock(tick_mutex);
-    const auto period = std::max(std::chrono::milliseconds(10), options.reorder_deadline / 5);
+    const auto period = std::max(std::chrono::milliseconds(10),
+                                 std::min(options.reorder_deadline / 5, batching.max_wait / 2));
     while (!tick_wake.wait_for(lock, period, [&] { return !ticking; })) {
       extract.try_put(PagePtr());
       fetch_order.try_put(ImagePtr());
+      committer.FlushIfDue();
     }
   });
 
@@ -250,6 +256,7 @@ Result<CrawlReport> RunCrawl(const PipelineConfig& config, const CrawlOptions& o
   tick_wake.notify_all();
   ticker.join();
   graph.wait_for_all();  // a last tick may have started work
+  committer.Flush();     // the last batch, however small
   fetcher.WaitIdle();
   // Invariant: every number reaches the windows exactly once, so both are empty at the end.
   assert(extract_state.window.held() == 0 && fetch_order_state.window.held() == 0);

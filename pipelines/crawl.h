@@ -41,8 +41,13 @@ struct CrawlOptions {
   // with every per-host limit divided by N. 1/1 is the whole crawl.
   int partition = 1;
   int partitions = 1;
+  // The commit stage commits up to this many images per catalog transaction, waiting at most
+  // commit_batch_wait for a batch to fill (crawl_commit.h). 1: one transaction per image.
+  int commit_batch_items = 64;
+  std::chrono::milliseconds commit_batch_wait{50};
   // Test hook: called on the commit node after each image (not skipped) is committed or
-  // recorded as failed, with its URL.
+  // recorded as failed, with its URL (once its batch's transaction is over; on the commit node
+  // or on the timer thread that closes a batch on time).
   std::function<void(const std::string&)> on_commit;
 };
 

@@ -23,19 +23,78 @@ bool IsLocalDecodeFailure(const Status& status) {
 }
 
 void Committer::operator()(const ImagePtr& image) {
+  std::vector<std::string> committed;
   {
     std::lock_guard lock(mutex_);
-    if (!image->page_marker && !image->skip) Commit(*image);
-    if (image->page) ClosePage(*image->page);
-    if (progress_ && !image->page_marker) {
-      progress_->Add();
-      progress_->SetDetail("pages " + std::to_string(report_.pages_read) + " new " +
-                           std::to_string(report_.items_new) + " failed " +
-                           std::to_string(report_.failures()));
+    if (pending_.empty()) batch_opened_ = Clock::now();
+    pending_.push_back(image);
+    if (pending_.size() >= batching_.max_items ||
+        Clock::now() - batch_opened_ >= batching_.max_wait) {
+      FlushLocked(committed);
     }
   }
-  if (on_commit_ && !image->page_marker && !image->skip) on_commit_(image->url);
-  image->decoded.reset();
+  CallOnCommit(committed);
+}
+
+void Committer::FlushIfDue(Clock::time_point now) {
+  std::vector<std::string> committed;
+  {
+    std::lock_guard lock(mutex_);
+    if (!pending_.empty() && now - batch_opened_ >= batching_.max_wait) FlushLocked(committed);
+  }
+  CallOnCommit(committed);
+}
+
+void Committer::Flush() {
+  std::vector<std::string> committed;
+  {
+    std::lock_guard lock(mutex_);
+    if (!pending_.empty()) FlushLocked(committed);
+  }
+  CallOnCommit(committed);
+}
+
+void Committer::CallOnCommit(const std::vector<std::string>& committed) {
+  if (!on_commit_) return;
+  for (const std::string& url : committed) on_commit_(url);
+}
+
+void Committer::FlushLocked(std::vector<std::string>& committed) {
+  // The report is only changed for good once the batch is in the catalog: on failure it goes
+  // back to this copy and every image of the batch is counted as a commit failure instead.
+  const CrawlReport before = report_;
+  const Status status = store_.CommitBatch([&]() -> Status {
+    for (const ImagePtr& image : pending_) {
+      if (!image->page_marker && !image->skip) Commit(*image);
+      if (image->page) ClosePage(*image->page);
+    }
+    return Status::Ok();
+  });
+  if (!status.ok()) {
+    report_ = before;
+    MEMES_LOG(kError) << "catalog: a batch of " << pending_.size()
+                      << " commits failed: " << status.ToString();
+    for (const ImagePtr& image : pending_) {
+      // The page's other images may still commit in a later batch; this one must be retried,
+      // so the page stays unread (its MarkPageRead, if it was in this batch, rolled back).
+      if (image->page) image->page->retry_later = true;
+      if (image->page_marker || image->skip) continue;
+      ++report_.images_failed;
+      report_.AddFailure("commit", image->url, status.ToString());
+    }
+  }
+  for (const ImagePtr& image : pending_) {
+    if (image->page_marker) continue;
+    if (progress_) progress_->Add();
+    if (!image->skip) committed.push_back(image->url);
+  }
+  if (progress_) {
+    progress_->SetDetail("pages " + std::to_string(report_.pages_read) + " new " +
+                         std::to_string(report_.items_new) + " failed " +
+                         std::to_string(report_.failures()));
+  }
+  for (const ImagePtr& image : pending_) image->decoded.reset();
+  pending_.clear();
 }
 
 void Committer::Record(const ImageWork& image, const std::string& stage, const std::string& kind,
@@ -79,18 +138,20 @@ void Committer::Commit(ImageWork& image) {
   store::ItemRecord item;
   item.blob = image.blob;
   item.bytes = image.body_bytes;
-  std::vector<store::FrameRecord> frames;
-  // Near-duplicate grouping probes founders with every kept frame in all eight orientations.
-  std::vector<uint64_t> probes;
+  std::vector<store::FrameData> frames;
   if (decoded.ok()) {
     item.format = decoded->format;
     item.width = decoded->width;
     item.height = decoded->height;
     item.frame_count = decoded->frames_in_file;
     for (const transform::Frame& frame : decoded->frames) {
-      frames.push_back({frame.index, static_cast<int64_t>(frame.time_seconds * 1000), frame.phash});
-      // transform::Frame always carries all eight (orientation 0 is frame.phash).
-      probes.insert(probes.end(), frame.orientation_hashes.begin(), frame.orientation_hashes.end());
+      store::FrameData data;
+      data.record = {frame.index, static_cast<int64_t>(frame.time_seconds * 1000), frame.phash};
+      data.pixels = frame.planar;
+      // Near-duplicate grouping probes founders with every kept frame in all eight
+      // orientations; transform::Frame always carries all eight (orientation 0 is frame.phash).
+      data.orientation_hashes = frame.orientation_hashes;
+      frames.push_back(data);
     }
   } else {
     item.status = store::kItemFailed;
@@ -103,11 +164,12 @@ void Committer::Commit(ImageWork& image) {
   source.source_name = image.source_name;
   source.fetched_at = static_cast<int64_t>(std::time(nullptr));
   source.http_status = image.fetch.http_status;
-  // Invariant: the blob and the frames file were made durable by store_and_decode, so the
-  // catalog never names bytes that are not on disk; this is the catalog transaction alone.
-  auto added = store_.catalog().AddItem(item, &source, frames, image.label, probes);
+  // Invariant: the blob was made durable by store_and_decode; the frames record appended here
+  // is synced by CommitBatch before the batch's COMMIT, so the catalog never names bytes that
+  // are not on disk.
+  auto added = store_.AddItem(item, &source, frames, image.label);
   if (!added.ok()) {
-    // SQLite busy or full, a frames file that could not be written, a label refused: ours.
+    // SQLite busy or full, a frames record that could not be written, a label refused: ours.
     ++report_.images_failed;
     Record(image, "commit", "commit", added.status().ToString(), /*final=*/false);
     return;

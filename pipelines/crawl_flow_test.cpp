@@ -323,6 +323,52 @@ TEST(CrawlFlow, ADiskFullFailureLeavesThePageForTheRerunAnd404sAreNotRefetched) 
   fs::remove_all(dir);
 }
 
+// A batch of commits whose frames cannot be made durable (an fsync error) commits nothing, and
+// loses nothing: its images count as commit failures, the page stays unread, and the rerun
+// stores them all.
+TEST(CrawlFlow, AFailedCommitBatchLeavesItsImagesAndPageForTheRerun) {
+  LoopbackServer server;
+  std::vector<std::string> paths;
+  for (int i = 0; i < 6; ++i) {
+    paths.push_back("/img/" + std::to_string(i) + ".png");
+    server.ServeBytes(paths.back(), Png(i), "image/png");
+  }
+  server.Handle("/search", [&](const httplib::Request&, httplib::Response& response) {
+    response.set_content(ImgTags(paths), "text/html");
+  });
+  const fs::path dir = TempDir("batchfail");
+  PipelineConfig config = SiteConfig(server, dir / "store", {{"a", {"k"}}}, 1);
+  CrawlOptions options;
+  options.progress = false;
+  // One batch for the whole page: it closes at the end of the crawl, not on a timer.
+  options.commit_batch_items = 64;
+  options.commit_batch_wait = std::chrono::hours(1);
+  store::FailFrameSyncsForTesting(1);
+  auto first = RunCrawl(config, options);
+  store::FailFrameSyncsForTesting(0);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->items_new, 0) << first->ToJson();
+  EXPECT_EQ(first->pages_read, 0) << first->ToJson();
+  EXPECT_EQ(first->errors_per_kind["commit"], 6) << first->ToJson();
+  {
+    auto store = store::Store::Open(dir / "store");
+    ASSERT_TRUE(store.ok());
+    EXPECT_EQ(*(*store)->catalog().CountItems(), 0);
+    EXPECT_FALSE(*(*store)->catalog().PageRead(server.Url("/search?q=k&page=1")));
+  }
+  auto second = RunCrawl(config, options);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(second->items_new, 6) << second->ToJson();
+  EXPECT_EQ(second->pages_read, 1) << second->ToJson();
+  auto store = store::Store::Open(dir / "store");
+  ASSERT_TRUE(store.ok());
+  EXPECT_EQ(*(*store)->catalog().CountItems(), 6);
+  auto check = (*store)->Check();
+  ASSERT_TRUE(check.ok());
+  EXPECT_TRUE(check->faults.empty()) << check->faults[0];
+  fs::remove_all(dir);
+}
+
 TEST(CrawlFlow, TrackingPixelsAndSpacersAreRefusedAndRecorded) {
   LoopbackServer server;
   static const unsigned char kPixelGif[] = {

@@ -58,24 +58,6 @@ void FetchOrder::operator()(const ImagePtr& image, Ports& ports) {
   }
 }
 
-Status StoreAndDecode::WriteFrames(const ImageWork& image) const {
-  if (!image.decoded || !image.decoded->ok() || (*image.decoded)->frames.empty()) return Status();
-  // Frames are a function of the blob and the store's settings: an existing file (an exact
-  // duplicate, or a rerun after a failed commit) already holds these frames.
-  std::error_code error;
-  if (std::filesystem::exists(store_->FramesPath(image.blob), error)) return Status();
-  std::vector<store::FrameData> frames;
-  for (const transform::Frame& frame : (*image.decoded)->frames) {
-    store::FrameData data;
-    data.record.index = frame.index;
-    data.record.timestamp_ms = static_cast<int64_t>(frame.time_seconds * 1000);
-    data.record.phash = frame.phash;
-    data.pixels = frame.planar;
-    frames.push_back(data);
-  }
-  return store_->WriteFrames(image.blob, frames);
-}
-
 void StoreAndDecode::Process(ImageWork& image) const {
   if (image.page_marker || image.skip || !image.fetch.ok()) return;
   const auto* data = reinterpret_cast<const uint8_t*>(image.fetch.body.data());
@@ -97,8 +79,6 @@ void StoreAndDecode::Process(ImageWork& image) const {
     auto blob = store_->PutBlob(bytes);
     if (blob.ok()) {
       image.blob = std::move(blob).value();
-      image.stage_error = WriteFrames(image);
-      if (!image.stage_error.ok()) image.decoded.reset();
     } else {
       image.stage_error = blob.status();
       image.decoded.reset();

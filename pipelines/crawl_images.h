@@ -87,9 +87,9 @@ class FetchOrder {
 };
 
 // Parallel: decodes the body into frames, refuses images smaller than min_side (tracking
-// pixels, spacers: not stored), stores the blob and its frames file (both durable before the
-// commit names them; here, so their fsyncs run in parallel rather than in the serial commit),
-// and frees the body. Port 0 carries the image
+// pixels, spacers: not stored), stores the blob (durable before the commit names it; here, so
+// its fsync runs in parallel rather than in the serial commit; the frames go into a segment in
+// the commit, synced once per batch), and frees the body. Port 0 carries the image
 // on; port 1 tells the image limiter that the body's memory is free.
 class StoreAndDecode {
  public:
@@ -100,8 +100,6 @@ class StoreAndDecode {
 
   // The work alone, without the graph.
   void Process(ImageWork& image) const;
-  // Writes the frames file of a decoded image unless it exists.
-  Status WriteFrames(const ImageWork& image) const;
   void operator()(const ImagePtr& image, Node::output_ports_type& ports) const;
 
  private:

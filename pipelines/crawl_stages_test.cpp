@@ -159,7 +159,6 @@ TEST(StoreAndDecode, RefusesPicturesBelowMinSideWithoutStoringThem) {
   stage.Process(sticker);
   EXPECT_TRUE(sticker.refused.empty());
   EXPECT_TRUE((*store)->HasBlob(sticker.blob));
-  EXPECT_TRUE(fs::exists((*store)->FramesPath(sticker.blob)));  // durable before the commit
   EXPECT_TRUE(sticker.decoded && sticker.decoded->ok());
   // A full disk is a stage error (retried by a rerun), not a refusal.
   store::FailBlobWritesForTesting(1, ENOSPC);

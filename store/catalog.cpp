@@ -48,6 +48,13 @@ CREATE TABLE label_log(id INTEGER PRIMARY KEY, time INTEGER NOT NULL, blob TEXT 
 ALTER TABLE errors ADD COLUMN kind TEXT NOT NULL DEFAULT '';
 ALTER TABLE errors ADD COLUMN final INTEGER NOT NULL DEFAULT 0;
 )sql",
+    // 2 -> 3: frames live in append-only segments (frame_segments.h); an item records its
+    // record's place. 0/0/0: the per-item frames file of the old layout (still read).
+    R"sql(
+ALTER TABLE items ADD COLUMN frames_segment INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE items ADD COLUMN frames_offset INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE items ADD COLUMN frames_length INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 static_assert(std::size(kMigrations) == kCatalogSchemaVersion);
 
@@ -184,13 +191,56 @@ Result<AddResult> Catalog::AddItem(const ItemRecord& item, const SourceRecord* s
   return result;
 }
 
-Status Catalog::SetFrames(const std::string& blob, std::span<const FrameRecord> frames) {
+Status Catalog::SetFrames(const std::string& blob, std::span<const FrameRecord> frames,
+                          const FramesLocation& location) {
   return impl_->InTransaction([&]() -> Status {
     MEMES_ASSIGN_OR_RETURN(StatementLease erase, impl_->Cached("DELETE FROM frames WHERE blob=?"));
     MEMES_RETURN_IF_ERROR(erase->Bind(1, blob).Run());
+    MEMES_RETURN_IF_ERROR(impl_->SetFramesLocation(blob, location));
     // The item may be a founder whose hashes change.
     impl_->InvalidateFounderIndex();
     return impl_->InsertFrames(blob, frames);
+  });
+}
+
+Status Catalog::SetFramesLocation(const std::string& blob, const FramesLocation& location) {
+  return impl_->SetFramesLocation(blob, location);
+}
+
+Result<FramesLocation> Catalog::FramesLocationOf(const std::string& blob) {
+  MEMES_ASSIGN_OR_RETURN(
+      StatementLease stmt,
+      impl_->Cached("SELECT frames_segment, frames_offset, frames_length FROM items WHERE blob=?"));
+  stmt->Bind(1, blob);
+  MEMES_ASSIGN_OR_RETURN(const bool row, stmt->Step());
+  if (!row) return NotFound("no item with this hash", blob);
+  return FramesLocation{static_cast<uint32_t>(stmt->Int(0)), static_cast<uint64_t>(stmt->Int(1)),
+                        static_cast<uint64_t>(stmt->Int(2))};
+}
+
+Result<std::vector<std::pair<std::string, FramesLocation>>> Catalog::FramesIndex() {
+  MEMES_ASSIGN_OR_RETURN(
+      StatementLease stmt,
+      impl_->Cached("SELECT blob, frames_segment, frames_offset, frames_length FROM items i "
+                    "WHERE EXISTS (SELECT 1 FROM frames f WHERE f.blob=i.blob) "
+                    "ORDER BY frames_segment, frames_offset, blob"));
+  std::vector<std::pair<std::string, FramesLocation>> index;
+  for (;;) {
+    MEMES_ASSIGN_OR_RETURN(const bool row, stmt->Step());
+    if (!row) break;
+    index.emplace_back(stmt->Text(0), FramesLocation{static_cast<uint32_t>(stmt->Int(1)),
+                                                     static_cast<uint64_t>(stmt->Int(2)),
+                                                     static_cast<uint64_t>(stmt->Int(3))});
+  }
+  return index;
+}
+
+Status Catalog::SetFramesLocations(std::span<const std::pair<std::string, FramesLocation>> moved) {
+  return impl_->InTransaction([&]() -> Status {
+    for (const auto& [blob, location] : moved) {
+      MEMES_RETURN_IF_ERROR(impl_->SetFramesLocation(blob, location));
+    }
+    return Status::Ok();
   });
 }
 
@@ -256,7 +306,8 @@ Result<std::vector<PackEntry>> Catalog::PackIndex() {
       impl_->Cached("SELECT i.blob, i.label_id, g.key, "
                     "  (SELECT group_concat(frame_index) FROM "
                     "     (SELECT frame_index FROM frames f WHERE f.blob=i.blob "
-                    "      ORDER BY frame_index)) "
+                    "      ORDER BY frame_index)), "
+                    "  i.frames_segment, i.frames_offset, i.frames_length "
                     "FROM items i JOIN groups g ON g.id=i.group_id "
                     "WHERE i.status='ok' AND i.dropped=0 AND i.label_id IS NOT NULL "
                     "ORDER BY i.blob"));
@@ -264,7 +315,9 @@ Result<std::vector<PackEntry>> Catalog::PackIndex() {
   for (;;) {
     MEMES_ASSIGN_OR_RETURN(const bool row, stmt->Step());
     if (!row) break;
-    PackEntry entry{stmt->Text(0), stmt->Int(1), stmt->Text(2), 0, {}};
+    PackEntry entry{stmt->Text(0), stmt->Int(1), stmt->Text(2), 0, {}, {}};
+    entry.frames_at = {static_cast<uint32_t>(stmt->Int(4)), static_cast<uint64_t>(stmt->Int(5)),
+                       static_cast<uint64_t>(stmt->Int(6))};
     const std::string indices = stmt->Text(3);
     for (size_t at = 0; at < indices.size();) {
       size_t comma = indices.find(',', at);
@@ -353,7 +406,9 @@ Status Catalog::SetMeta(const std::string& key, const std::string& value) {
 
 Status Catalog::ResetFrames(std::span<const std::pair<std::string, std::string>> meta) {
   return impl_->InTransaction([&]() -> Status {
-    MEMES_RETURN_IF_ERROR(impl_->db->Exec("DELETE FROM frames"));
+    MEMES_RETURN_IF_ERROR(
+        impl_->db->Exec("DELETE FROM frames; "
+                        "UPDATE items SET frames_segment=0, frames_offset=0, frames_length=0;"));
     for (const auto& [key, value] : meta) MEMES_RETURN_IF_ERROR(SetMeta(key, value));
     impl_->InvalidateFounderIndex();
     return Status::Ok();

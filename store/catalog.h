@@ -16,11 +16,12 @@
 #include <vector>
 
 #include "core/status.h"
+#include "store/frame_segments.h"
 #include "store/near_dup_index.h"
 
 namespace memes::store {
 
-inline constexpr int kCatalogSchemaVersion = 2;
+inline constexpr int kCatalogSchemaVersion = 3;
 inline constexpr int kDefaultNearDuplicateDistance = 6;
 
 // Item status values.
@@ -73,6 +74,7 @@ struct PackEntry {
   std::string group_key;  // the blob hash that founded the item's near-duplicate group
   int kept_frames = 0;
   std::vector<int> frame_indices;  // kept frames' indices in the animation, ascending
+  FramesLocation frames_at;        // segment 0: the old layout's per-item file
 };
 
 // One row of `memes label export`.
@@ -170,8 +172,20 @@ class Catalog {
                             std::span<const FrameRecord> frames,
                             const std::optional<std::string>& label,
                             std::span<const uint64_t> probes = {});
-  // Replaces the kept frames of an existing item (after a frames-cache rebuild).
-  Status SetFrames(const std::string& blob, std::span<const FrameRecord> frames);
+  // Replaces the kept frames of an existing item (after a frames-cache rebuild) and where their
+  // pixels are.
+  Status SetFrames(const std::string& blob, std::span<const FrameRecord> frames,
+                   const FramesLocation& location = {});
+  // Records where the pixels of `blob`'s kept frames are (Store::AddItem, in the item's
+  // transaction).
+  Status SetFramesLocation(const std::string& blob, const FramesLocation& location);
+  // Where the pixels of `blob`'s kept frames are (segment 0: the old per-item file, or none).
+  Result<FramesLocation> FramesLocationOf(const std::string& blob);
+  // Every item with kept frames and where they are, ordered by (segment, offset): what
+  // compaction copies. Memory: one pair per item.
+  Result<std::vector<std::pair<std::string, FramesLocation>>> FramesIndex();
+  // Moves the frames records of many items at once (compaction), in one transaction.
+  Status SetFramesLocations(std::span<const std::pair<std::string, FramesLocation>> moved);
   // A failure of `url` at `stage` ("fetch", "store", "commit", "page"…). `kind` names it for
   // stats ("http-404", "timeout", "too-small"…); a `final` failure is the server's or the
   // file's last word (404, too large, robots, too small): LookupUrl reports it as kFailed and a
@@ -276,7 +290,9 @@ class Catalog {
   // PRAGMA integrity_check.
   Status CheckIntegrity();
 
-  // Runs `body` inside one transaction (BEGIN IMMEDIATE … COMMIT; rollback on error).
+  // Runs `body` inside one transaction (BEGIN IMMEDIATE … COMMIT; rollback on error). Every
+  // write call above may run inside it (each becomes a savepoint: a failed one undoes its own
+  // changes only), so a caller can commit a batch of items with one COMMIT (one WAL fsync).
   Status InTransaction(const std::function<Status()>& body);
 
  private:

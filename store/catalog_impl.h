@@ -69,11 +69,17 @@ struct Catalog::Impl {
   // Runs the migrations up to kCatalogSchemaVersion (catalog.cpp).
   Status Migrate();
 
+  // Nested calls are savepoints (sqlite.h, Transaction). Invariant: when any level fails, the
+  // founder index is dropped, since a founder it learnt inside may have been rolled back.
   Status InTransaction(const std::function<Status()>& body) {
-    Transaction txn(*db);
-    MEMES_RETURN_IF_ERROR(txn.Begin());
-    MEMES_RETURN_IF_ERROR(body());
-    return txn.Commit();
+    Status status = [&]() -> Status {
+      Transaction txn(*db);
+      MEMES_RETURN_IF_ERROR(txn.Begin());
+      MEMES_RETURN_IF_ERROR(body());
+      return txn.Commit();
+    }();
+    if (!status.ok()) InvalidateFounderIndex();
+    return status;
   }
 
   Result<std::optional<int64_t>> LabelId(const std::string& name) {
@@ -161,6 +167,17 @@ struct Catalog::Impl {
                                 .Run());
     }
     return Status::Ok();
+  }
+
+  Status SetFramesLocation(const std::string& blob, const FramesLocation& location) {
+    MEMES_ASSIGN_OR_RETURN(
+        StatementLease stmt,
+        Cached("UPDATE items SET frames_segment=?, frames_offset=?, frames_length=? WHERE blob=?"));
+    return stmt->Bind(1, int64_t{location.segment})
+        .Bind(2, static_cast<int64_t>(location.offset))
+        .Bind(3, static_cast<int64_t>(location.length))
+        .Bind(4, blob)
+        .Run();
   }
 
   // The group of the founder nearest to any of `probes` (see Catalog::FindGroup), or 0.

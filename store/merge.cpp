@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 #include <tuple>
 #include <unordered_map>
@@ -111,20 +112,23 @@ Status TransferBlob(const Store& from, Store& into, const std::string& hash, Mer
   return Status::Ok();
 }
 
-// Writes the frames file of `rows` into `into`, read from `from`'s frames.
-Status TransferFrames(const Store& from, Store& into, const ItemRows& rows) {
-  if (rows.frames.empty()) return Status::Ok();
+// Appends the frames of `rows`, read from `from`'s frames, as one record to `into`'s open
+// segment; returns where (nullopt: the item has no frames). Not durable until SyncFrames().
+Result<std::optional<FramesLocation>> TransferFrames(const Store& from, Store& into,
+                                                     const ItemRows& rows) {
+  if (rows.frames.empty()) return std::optional<FramesLocation>();
   MEMES_ASSIGN_OR_RETURN(const ItemFrames frames, from.ReadFrames(rows.item.blob));
   if (frames.count != static_cast<int>(rows.frames.size()) ||
       frames.image_size != into.image_settings().image_size) {
     return Corrupt("frames file holds " + std::to_string(frames.count) + " frames of size " +
                        std::to_string(frames.image_size) + ", the catalog " +
                        std::to_string(rows.frames.size()),
-                   from.FramesPath(rows.item.blob).string());
+                   (from.dir() / "frames").string() + " (item " + rows.item.blob + ")");
   }
   std::vector<FrameData> data;
   for (int k = 0; k < frames.count; ++k) data.push_back({rows.frames[k], frames.Frame(k), {}});
-  return into.WriteFrames(rows.item.blob, data);
+  MEMES_ASSIGN_OR_RETURN(const FramesLocation location, into.AppendFrames(rows.item.blob, data));
+  return std::optional<FramesLocation>(location);
 }
 
 // "plan P: merged 1/3 2/3, missing 3/3" for each plan among the inputs.
@@ -284,7 +288,15 @@ Result<MergeReport> MergeStores(const std::vector<fs::path>& inputs, const fs::p
         if (!present) {
           MEMES_ASSIGN_OR_RETURN(const ItemRows rows, from.catalog().ReadItemRows(entry.blob));
           Status files = TransferBlob(from, *merged, entry.blob, report);
-          if (files.ok()) files = TransferFrames(from, *merged, rows);
+          std::optional<FramesLocation> frames_at;
+          if (files.ok()) {
+            auto transferred = TransferFrames(from, *merged, rows);
+            if (transferred.ok()) {
+              frames_at = *transferred;
+            } else {
+              files = transferred.status();
+            }
+          }
           if (!files.ok()) {
             // This input cannot give the item; a later input that holds it may.
             failed.insert(failed_key);
@@ -294,6 +306,7 @@ Result<MergeReport> MergeStores(const std::vector<fs::path>& inputs, const fs::p
             continue;
           }
           MEMES_RETURN_IF_ERROR(catalog.InsertItemRows(rows));
+          if (frames_at) MEMES_RETURN_IF_ERROR(catalog.SetFramesLocation(entry.blob, *frames_at));
           ++report.items_added;
           if (options.after_item) options.after_item(report.items_added);
         } else if (entry.has_source) {
@@ -307,7 +320,9 @@ Result<MergeReport> MergeStores(const std::vector<fs::path>& inputs, const fs::p
           MEMES_RETURN_IF_ERROR(catalog.InsertSource(row.first, row.second));
         }
       }
-      // Invariant: the files this batch's rows name are durable before the rows commit.
+      // Invariant: the files this batch's rows name are durable before the rows commit (the
+      // frames segment's own sync, then syncfs for the blobs).
+      MEMES_RETURN_IF_ERROR(merged->SyncFrames());
       if (durable && ::syncfs(into_fd.get()) != 0) {
         return IoError("syncfs failed: " + ErrnoText(), into.string());
       }

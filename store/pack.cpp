@@ -149,7 +149,8 @@ class FramesReadAhead {
  private:
   void Read() {
     for (const Selected& item : items_) {
-      Result<ItemFrames> frames = store_.ReadFrames(item.entry->blob);
+      // pread from one open descriptor per segment (frame_segments.h): no open() per item.
+      Result<ItemFrames> frames = store_.ReadFrames(item.entry->blob, item.entry->frames_at);
       std::unique_lock<std::mutex> lock(mutex_);
       changed_.wait(lock, [this] { return stop_ || ready_.size() <= kWindow / 2; });
       if (stop_) return;
@@ -307,9 +308,12 @@ Status PackRun::CloseTrainShard(PackReport& report) {
 Status PackRun::WriteItem(const Selected& item, Result<ItemFrames> frames, PackReport& report) {
   const PackEntry& entry = *item.entry;
   if (frames.ok() && frames->count != entry.kept_frames) {
-    frames = Corrupt("frames file holds " + std::to_string(frames->count) +
+    frames = Corrupt("frames record holds " + std::to_string(frames->count) +
                          " frames, the catalog " + std::to_string(entry.kept_frames),
-                     store_.FramesPath(entry.blob).string());
+                     entry.frames_at.in_segment()
+                         ? SegmentPath(store_.dir() / "frames", entry.frames_at.segment).string() +
+                               " @" + std::to_string(entry.frames_at.offset)
+                         : store_.FramesPath(entry.blob).string());
   }
   if (!frames.ok()) {
     report.failures.push_back(frames.status().ToString());

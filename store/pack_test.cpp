@@ -99,6 +99,12 @@ class PackTest : public ::testing::Test {
     return x ^ (x >> 31);
   }
   Result<PackReport> RunPack() { return Pack(*store_, options_); }
+  // Makes the frames of `blob` unreadable (a CRC mismatch).
+  void DamageFrames(const std::string& blob) {
+    auto location = store_->catalog().FramesLocationOf(blob);
+    ASSERT_TRUE(location.ok());
+    ASSERT_TRUE(DamageFramesForTesting(dir_ / "store" / "frames", blob, *location).ok());
+  }
 
   fs::path dir_;
   std::unique_ptr<Store> store_;
@@ -333,7 +339,7 @@ TEST_F(PackTest, MoreThan256ClassesIsAnErrorAndKeepsThePreviousShards) {
 TEST_F(PackTest, AMissingFramesFileIsReportedAndSkippedWhenAskedTo) {
   const std::string lost = AddItem(0, "x");
   for (int i = 1; i < 10; ++i) AddItem(i, "x");
-  fs::remove(store_->FramesPath(lost));
+  DamageFrames(lost);
   options_.replace_despite_failures = true;
   auto report = RunPack();
   ASSERT_TRUE(report.ok());
@@ -349,7 +355,7 @@ TEST_F(PackTest, APackWithItemFailuresKeepsThePreviousShards) {
   ASSERT_TRUE(RunPack().ok());
   const std::string before = Slurp(options_.out / "dataset.json");
   AddItem(10, "y");  // the next pack would differ
-  fs::remove(store_->FramesPath(lost));
+  DamageFrames(lost);
   auto report = RunPack();
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   ASSERT_EQ(report->failures.size(), 1u);

@@ -127,19 +127,28 @@ bool Statement::IsNull(int column) const {
 }
 
 Status Transaction::Begin() {
-  MEMES_RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE"));
+  // Inside an open transaction (a batch of commits), this one is a savepoint: its rollback
+  // undoes its own changes only, and its changes become durable with the outer COMMIT.
+  nested_ = sqlite3_get_autocommit(db_.handle()) == 0;
+  MEMES_RETURN_IF_ERROR(db_.Exec(nested_ ? "SAVEPOINT memes_nested" : "BEGIN IMMEDIATE"));
   open_ = true;
   return Status::Ok();
 }
 
 Status Transaction::Commit() {
-  MEMES_RETURN_IF_ERROR(db_.Exec("COMMIT"));
+  MEMES_RETURN_IF_ERROR(db_.Exec(nested_ ? "RELEASE memes_nested" : "COMMIT"));
   open_ = false;
   return Status::Ok();
 }
 
 Transaction::~Transaction() {
-  if (open_) (void)db_.Exec("ROLLBACK");
+  if (!open_) return;
+  if (nested_) {
+    (void)db_.Exec("ROLLBACK TO memes_nested");
+    (void)db_.Exec("RELEASE memes_nested");
+  } else {
+    (void)db_.Exec("ROLLBACK");
+  }
 }
 
 }  // namespace memes::store

@@ -83,7 +83,10 @@ class Statement {
   sqlite3_stmt* stmt_ = nullptr;
 };
 
-// BEGIN IMMEDIATE on construction; ROLLBACK on destruction unless Commit() succeeded.
+// BEGIN IMMEDIATE on Begin(); ROLLBACK on destruction unless Commit() succeeded. Begun while
+// another transaction is open on the connection, it is a SAVEPOINT instead: Commit() releases
+// it (durable only when the outer transaction commits), destruction rolls back its changes
+// alone. So a catalog call that is one transaction on its own joins a caller's batch.
 class Transaction {
  public:
   explicit Transaction(Database& db) : db_(db) {}
@@ -96,6 +99,7 @@ class Transaction {
  private:
   Database& db_;
   bool open_ = false;
+  bool nested_ = false;
 };
 
 }  // namespace memes::store

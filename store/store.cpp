@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <cassert>
 #include <cerrno>
 #include <cstring>
 
@@ -15,16 +16,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr char kFramesMagic[8] = {'M', 'E', 'M', 'E', 'S', 'F', 'R', 'M'};
-constexpr uint32_t kFramesVersion = 1;
+// The old layout's per-item frames file header (frame_segments.cpp reads it).
 constexpr size_t kFramesHeaderBytes = 24;
-
-void PutU32(uint8_t* out, uint32_t value) {
-  for (int i = 0; i < 4; ++i) out[i] = static_cast<uint8_t>(value >> (8 * i));
-}
-uint32_t GetU32(const uint8_t* in) {
-  return uint32_t{in[0]} | uint32_t{in[1]} << 8 | uint32_t{in[2]} << 16 | uint32_t{in[3]} << 24;
-}
 
 // Blob writes still to fail (FailBlobWritesForTesting) and the errno they fail with.
 std::atomic<int> g_blob_write_faults{0};
@@ -98,7 +91,7 @@ fs::path Store::BlobPath(const std::string& hash) const {
 }
 
 fs::path Store::FramesPath(const std::string& blob) const {
-  return ShardedPath(dir_ / "frames", blob, ".bin");
+  return LegacyFramesPath(dir_ / "frames", blob);
 }
 
 bool Store::HasBlob(const std::string& hash) const {
@@ -148,6 +141,8 @@ Status Store::ResetFrames(const ImageSettings& settings) {
   // files below are being removed leaves only orphans (rewritten by AddFrames).
   MEMES_RETURN_IF_ERROR(catalog_->ResetFrames(meta));
   settings_ = settings;
+  frames_writer_.Close();
+  frames_reader_.CloseAll();
   std::error_code error;
   fs::remove_all(dir_ / "frames", error);
   if (error)
@@ -157,15 +152,11 @@ Status Store::ResetFrames(const ImageSettings& settings) {
   return Status::Ok();
 }
 
-Status Store::WriteFrames(const std::string& blob, std::span<const FrameData> frames) {
+Result<FramesLocation> Store::AppendFrames(const std::string& blob,
+                                           std::span<const FrameData> frames) {
   if (!IsBlobHash(blob)) return InvalidArgument("not a blob hash", blob);
   const size_t frame_bytes = settings_.frame_bytes();
-  std::vector<uint8_t> file(kFramesHeaderBytes + frames.size() * frame_bytes);
-  std::memcpy(file.data(), kFramesMagic, 8);
-  PutU32(file.data() + 8, kFramesVersion);
-  PutU32(file.data() + 12, static_cast<uint32_t>(settings_.image_size));
-  PutU32(file.data() + 16, 3);
-  PutU32(file.data() + 20, static_cast<uint32_t>(frames.size()));
+  std::vector<uint8_t> pixels(frames.size() * frame_bytes);
   for (size_t k = 0; k < frames.size(); ++k) {
     if (frames[k].pixels.size() != frame_bytes) {
       return InvalidArgument("frame " + std::to_string(frames[k].record.index) + " has " +
@@ -175,48 +166,41 @@ Status Store::WriteFrames(const std::string& blob, std::span<const FrameData> fr
                                  std::to_string(settings_.image_size) + ")",
                              blob);
     }
-    std::memcpy(file.data() + kFramesHeaderBytes + k * frame_bytes, frames[k].pixels.data(),
-                frame_bytes);
+    std::memcpy(pixels.data() + k * frame_bytes, frames[k].pixels.data(), frame_bytes);
   }
-  return WriteFileAtomic(FramesPath(blob), std::span<const uint8_t>(file));
+  return frames_writer_.Append(blob, settings_.image_size, static_cast<int>(frames.size()), pixels);
 }
 
-Result<ItemFrames> Store::ReadFrames(const std::string& blob) const {
-  const fs::path path = FramesPath(blob);
-  MEMES_ASSIGN_OR_RETURN(std::vector<uint8_t> file, ReadWholeFile(path));
-  if (file.size() < kFramesHeaderBytes || std::memcmp(file.data(), kFramesMagic, 8) != 0) {
-    return Corrupt("not a frames file (bad magic or shorter than its header)", path.string());
-  }
-  if (GetU32(file.data() + 8) != kFramesVersion) {
-    return Unsupported("frames file version " + std::to_string(GetU32(file.data() + 8)),
-                       path.string());
-  }
+Status Store::SyncFrames() { return frames_writer_.Sync(); }
+
+Result<ItemFrames> Store::ReadFrames(const std::string& blob,
+                                     const FramesLocation& location) const {
+  if (!IsBlobHash(blob)) return InvalidArgument("not a blob hash", blob);
+  MEMES_ASSIGN_OR_RETURN(FramesRecord record,
+                         frames_reader_.Read(blob, location, settings_.image_size));
   ItemFrames frames;
-  frames.image_size = static_cast<int>(GetU32(file.data() + 12));
-  frames.count = static_cast<int>(GetU32(file.data() + 20));
-  if (frames.image_size != settings_.image_size || GetU32(file.data() + 16) != 3) {
-    return Corrupt("frames are " + std::to_string(frames.image_size) +
-                       "px but the store's image "
-                       "size is " +
-                       std::to_string(settings_.image_size) + "; rebuild frames",
-                   path.string());
-  }
-  const size_t expected = kFramesHeaderBytes + size_t(frames.count) * settings_.frame_bytes();
-  if (file.size() != expected) {
-    return Corrupt("frames file has " + std::to_string(file.size()) + " bytes, header implies " +
-                       std::to_string(expected),
-                   path.string());
-  }
-  file.erase(file.begin(), file.begin() + kFramesHeaderBytes);
-  frames.pixels = std::move(file);
+  frames.image_size = record.image_size;
+  frames.count = record.count;
+  frames.pixels = std::move(record.pixels);
   return frames;
 }
 
+Result<ItemFrames> Store::ReadFrames(const std::string& blob) const {
+  if (!IsBlobHash(blob)) return InvalidArgument("not a blob hash", blob);
+  MEMES_ASSIGN_OR_RETURN(const FramesLocation location, catalog_->FramesLocationOf(blob));
+  return ReadFrames(blob, location);
+}
+
 Status Store::AddFrames(const std::string& blob, std::span<const FrameData> frames) {
-  MEMES_RETURN_IF_ERROR(WriteFrames(blob, frames));
+  FramesLocation location;
+  if (!frames.empty()) {
+    MEMES_ASSIGN_OR_RETURN(location, AppendFrames(blob, frames));
+    // Invariant: the record is durable before the catalog names it.
+    if (!in_batch_) MEMES_RETURN_IF_ERROR(SyncFrames());
+  }
   std::vector<FrameRecord> records;
   for (const FrameData& frame : frames) records.push_back(frame.record);
-  return catalog_->SetFrames(blob, records);
+  return catalog_->SetFrames(blob, records, location);
 }
 
 Result<AddResult> Store::AddItem(const ItemRecord& item, const SourceRecord* source,
@@ -224,11 +208,16 @@ Result<AddResult> Store::AddItem(const ItemRecord& item, const SourceRecord* sou
                                  const std::optional<std::string>& label) {
   if (!IsBlobHash(item.blob)) return InvalidArgument("not a blob hash", item.blob);
   MEMES_ASSIGN_OR_RETURN(const bool known, catalog_->HasItem(item.blob));
+  FramesLocation location;
   std::vector<FrameRecord> records;
   std::vector<uint64_t> probes;
   if (!known) {
-    // Invariant: the frames file is durable before any catalog row names it.
-    if (!frames.empty()) MEMES_RETURN_IF_ERROR(WriteFrames(item.blob, frames));
+    if (!frames.empty()) {
+      MEMES_ASSIGN_OR_RETURN(location, AppendFrames(item.blob, frames));
+      // Invariant: the record is durable before the catalog names it (in a batch, CommitBatch
+      // syncs once before its COMMIT).
+      if (!in_batch_) MEMES_RETURN_IF_ERROR(SyncFrames());
+    }
     for (const FrameData& frame : frames) {
       records.push_back(frame.record);
       if (frame.orientation_hashes.empty()) {
@@ -239,7 +228,86 @@ Result<AddResult> Store::AddItem(const ItemRecord& item, const SourceRecord* sou
       }
     }
   }
-  return catalog_->AddItem(item, source, records, label, probes);
+  AddResult result;
+  // One transaction (a savepoint inside a batch): the item and its frames' place together.
+  MEMES_RETURN_IF_ERROR(catalog_->InTransaction([&]() -> Status {
+    MEMES_ASSIGN_OR_RETURN(result, catalog_->AddItem(item, source, records, label, probes));
+    if (result.new_item && location.in_segment()) {
+      MEMES_RETURN_IF_ERROR(catalog_->SetFramesLocation(item.blob, location));
+    }
+    return Status::Ok();
+  }));
+  return result;
+}
+
+Status Store::CommitBatch(const std::function<Status()>& body) {
+  assert(!in_batch_);
+  in_batch_ = true;
+  const Status status = catalog_->InTransaction([&]() -> Status {
+    MEMES_RETURN_IF_ERROR(body());
+    // Invariant: every record the batch appended is durable before the COMMIT names it.
+    return SyncFrames();
+  });
+  in_batch_ = false;
+  return status;
+}
+
+Result<Store::CompactReport> Store::CompactFrames() {
+  CompactReport report;
+  const fs::path frames_dir = dir_ / "frames";
+  std::error_code error;
+  for (auto it = fs::recursive_directory_iterator(frames_dir, error);
+       !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+    if (it->is_regular_file(error)) report.bytes_before += it->file_size(error);
+  }
+  MEMES_ASSIGN_OR_RETURN(const auto index, catalog_->FramesIndex());
+  MEMES_ASSIGN_OR_RETURN(const std::vector<uint32_t> old_segments, ListSegments(frames_dir));
+  // The copies go into segments of their own, numbered after every existing one.
+  frames_writer_.Close();
+  std::vector<std::pair<std::string, FramesLocation>> moved;
+  moved.reserve(index.size());
+  std::vector<uint32_t> new_segments;
+  // In (segment, offset) order: each old segment is read front to back.
+  for (const auto& [blob, location] : index) {
+    MEMES_ASSIGN_OR_RETURN(FramesRecord record,
+                           frames_reader_.Read(blob, location, settings_.image_size));
+    if (!location.in_segment()) ++report.legacy_files;
+    MEMES_ASSIGN_OR_RETURN(
+        const FramesLocation to,
+        frames_writer_.Append(blob, settings_.image_size, record.count, record.pixels));
+    if (new_segments.empty() || new_segments.back() != to.segment) {
+      new_segments.push_back(to.segment);
+      report.bytes_after += kSegmentHeaderBytes;
+    }
+    report.bytes_after += to.length;
+    moved.emplace_back(blob, to);
+  }
+  report.records = static_cast<int64_t>(moved.size());
+  // Invariant: the copies are durable before the catalog names them.
+  MEMES_RETURN_IF_ERROR(frames_writer_.Sync());
+  frames_writer_.Close();
+  MEMES_RETURN_IF_ERROR(catalog_->SetFramesLocations(moved));
+  // From here the catalog names only the new segments: every other file under frames/ is an
+  // unreferenced leftover, and a kill while deleting them leaves only more of those.
+  frames_reader_.CloseAll();
+  for (const uint32_t segment : old_segments) {
+    fs::remove(SegmentPath(frames_dir, segment), error);
+    if (error) {
+      return IoError("cannot delete: " + error.message(),
+                     SegmentPath(frames_dir, segment).string());
+    }
+  }
+  std::vector<fs::path> legacy_folders;
+  for (auto it = fs::directory_iterator(frames_dir, error);
+       !error && it != fs::directory_iterator(); it.increment(error)) {
+    if (it->is_directory()) legacy_folders.push_back(it->path());
+  }
+  for (const fs::path& folder : legacy_folders) {
+    fs::remove_all(folder, error);
+    if (error) return IoError("cannot delete: " + error.message(), folder.string());
+  }
+  MEMES_RETURN_IF_ERROR(FsyncDirectory(frames_dir));
+  return report;
 }
 
 Result<StoreCheck> Store::Check() {
@@ -252,6 +320,19 @@ Result<StoreCheck> Store::Check() {
     if (!HasBlob(entry.blob)) {
       ++check.blobs_missing;
       check.faults.push_back(BlobPath(entry.blob).string() + ": blob missing");
+    }
+    if (entry.frames_at.in_segment()) {
+      // The record's header, size and CRC, as pack will read it.
+      auto frames = ReadFrames(entry.blob, entry.frames_at);
+      if (!frames.ok() || frames->count != entry.kept_frames) {
+        ++check.frames_missing;
+        check.faults.push_back(
+            frames.ok() ? SegmentPath(dir_ / "frames", entry.frames_at.segment).string() + " @" +
+                              std::to_string(entry.frames_at.offset) + ": not " +
+                              std::to_string(entry.kept_frames) + " frames"
+                        : frames.status().ToString());
+      }
+      continue;
     }
     struct stat info {};
     const fs::path frames = FramesPath(entry.blob);

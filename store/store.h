@@ -1,21 +1,25 @@
 // The store: one movable folder holding raw blobs (content-addressed by SHA-256), the catalog,
 // and the frames cache (fitted S×S planar RGB frames of each item, so packing never decodes).
 //
-//   STORE/catalog.sqlite        see catalog.h
-//   STORE/blobs/ab/cdef…        raw bytes; the name is the SHA-256 of the content
-//   STORE/frames/ab/cdef….bin   kept frames of blob abcdef… (format in store/FORMAT.md)
+//   STORE/catalog.sqlite         see catalog.h
+//   STORE/blobs/ab/cdef…         raw bytes; the name is the SHA-256 of the content
+//   STORE/frames/seg-000001.bin  kept frames, one record per item, append-only
+//                                (frame_segments.h; stores before schema 3: frames/ab/cdef….bin)
 //
-// Every file is written under a temporary name, fsync'd and renamed; the catalog commits after
-// the files it points to are durable. A kill -9 at any moment leaves a store that opens,
+// Blobs are written under a temporary name, fsync'd and renamed; frames records are appended
+// and fdatasync'd once per commit batch; the catalog commits after the bytes it points to are
+// durable. A kill -9 at any moment leaves a store that opens,
 // verifies and resumes. Pixels are opaque bytes here: the store never decodes anything.
 // One writer per store: a Store opened for writing holds STORE/lock (store/writer_lock.h) until
 // it is destroyed; one opened for reading takes no lock and must not write.
-// Thread-safety: PutBlob/ReadBlob/BlobPath/ReadFrames may run on any thread concurrently;
-// AddItem, catalog() and settings calls belong to one thread (the serial catalog node).
+// Thread-safety: PutBlob/ReadBlob/BlobPath and ReadFrames(blob, location) may run on any thread
+// concurrently; AddItem, AppendFrames, CommitBatch, catalog(), ReadFrames(blob) and settings
+// calls belong to one thread (the serial catalog node).
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -24,6 +28,7 @@
 
 #include "core/status.h"
 #include "store/catalog.h"
+#include "store/frame_segments.h"
 #include "store/writer_lock.h"
 
 namespace memes::store {
@@ -106,19 +111,47 @@ class Store {
   // Drops the whole frames cache and records `settings` as the new ones. Items keep their
   // blobs, labels and groups; they become packable again once AddFrames has run for them.
   Status ResetFrames(const ImageSettings& settings);
+  // The old layout's per-item frames file of `blob` (stores before schema 3).
   std::filesystem::path FramesPath(const std::string& blob) const;
+  // Appends the frames' pixels as one record to the open segment. Not durable until
+  // SyncFrames() (CommitBatch and AddItem outside a batch do it before their COMMIT).
   // Requires: every frame has image_settings().frame_bytes() pixels; indices ascending.
-  Status WriteFrames(const std::string& blob, std::span<const FrameData> frames);
+  Result<FramesLocation> AppendFrames(const std::string& blob, std::span<const FrameData> frames);
+  Status SyncFrames();
+  // The frames of `blob` stored at `location` (PackEntry::frames_at…). Any thread.
+  Result<ItemFrames> ReadFrames(const std::string& blob, const FramesLocation& location) const;
+  // The same, looking the location up in the catalog (the catalog's thread only).
   Result<ItemFrames> ReadFrames(const std::string& blob) const;
-  // Writes the frames file of an already-catalogued item, then its frame rows.
+  // Appends the frames of an already-catalogued item, syncs them, then sets its frame rows.
   Status AddFrames(const std::string& blob, std::span<const FrameData> frames);
 
   // --- the crawl's one call per item -----------------------------------------------------------
-  // Writes the frames file (durable) and then commits item, source, frame rows, group and
-  // label in one catalog transaction. `item.blob` must already be in blobs/ (PutBlob).
+  // Appends the frames record (a new item only) and commits item, source, frame rows, group and
+  // label in one catalog transaction, or in CommitBatch's one when inside it. Outside a batch
+  // the record is synced first; inside, CommitBatch syncs once for all. `item.blob` must
+  // already be in blobs/ (PutBlob).
   Result<AddResult> AddItem(const ItemRecord& item, const SourceRecord* source,
                             std::span<const FrameData> frames,
                             const std::optional<std::string>& label);
+
+  // Runs `body` (AddItem calls, failure records…) as one catalog transaction, so that a batch
+  // of items costs one COMMIT and one frames fsync. Invariant: the frames records the batch
+  // appended are synced before its COMMIT. On failure nothing of the batch is in the catalog
+  // (its records stay in the segment, unreferenced, until compaction).
+  Status CommitBatch(const std::function<Status()>& body);
+
+  // --- compaction (`memes store compact`) --------------------------------------------------
+  // Rewrites the frames of every item that has some into new segments, in catalog order, moves
+  // the catalog to them in one transaction, then deletes the old segments and old-layout
+  // files: what remains holds no unreferenced record (failed batches, duplicates, dropped
+  // frame caches). Kill-safe: before the transaction the old files are still the ones named.
+  struct CompactReport {
+    int64_t records = 0;        // items whose frames were copied
+    int64_t legacy_files = 0;   // old-layout per-item files migrated into segments
+    uint64_t bytes_before = 0;  // of frames/ before
+    uint64_t bytes_after = 0;   // of the new segments
+  };
+  Result<CompactReport> CompactFrames();
 
   // --- health ---------------------------------------------------------------------------------
   // Catalog integrity, every packable item's blob and frames file present and of the right size.
@@ -132,10 +165,15 @@ class Store {
       : dir_(std::move(dir)),
         catalog_(std::move(catalog)),
         settings_(std::move(settings)),
+        frames_writer_(dir_ / "frames"),
+        frames_reader_(dir_ / "frames"),
         lock_(std::move(lock)) {}
   std::filesystem::path dir_;
   std::unique_ptr<Catalog> catalog_;
   ImageSettings settings_;
+  FrameSegmentWriter frames_writer_;
+  FrameSegmentReader frames_reader_;
+  bool in_batch_ = false;           // inside CommitBatch: AddItem leaves the frames sync to it
   std::optional<WriterLock> lock_;  // held while the Store lives (kWrite); last: released last
 };
 

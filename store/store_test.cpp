@@ -2,10 +2,12 @@
 #include "store/store.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <filesystem>
 
 #include "core/sha256.h"
+#include "store/frame_segments.h"
 
 namespace memes::store {
 namespace {
@@ -69,7 +71,7 @@ TEST(Store, FramesRoundTripAndSizeIsChecked) {
 
   const auto wrong = Pixels(16, 3);
   const FrameData bad[] = {{{0, 0, 1}, wrong}};
-  EXPECT_FALSE((*store)->WriteFrames(std::string(64, 'c'), bad).ok());
+  EXPECT_FALSE((*store)->AppendFrames(std::string(64, 'c'), bad).ok());
   fs::remove_all(dir);
 }
 
@@ -109,7 +111,7 @@ TEST(Store, ImageSettingsAreRecordedAndAChangeIsDetectable) {
   fs::remove_all(dir);
 }
 
-TEST(Store, CheckFindsAMissingFramesFile) {
+TEST(Store, CheckFindsADamagedFramesRecord) {
   const fs::path dir = TempDir("check");
   auto store = Store::Open(dir);
   ASSERT_TRUE(store.ok());
@@ -124,12 +126,144 @@ TEST(Store, CheckFindsAMissingFramesFile) {
   auto check = (*store)->Check();
   ASSERT_TRUE(check.ok());
   EXPECT_TRUE(check->faults.empty());
-  fs::remove((*store)->FramesPath(*hash));
+  auto location = (*store)->catalog().FramesLocationOf(*hash);
+  ASSERT_TRUE(location.ok() && location->in_segment());
+  ASSERT_TRUE(DamageFramesForTesting(dir / "frames", *hash, *location).ok());
   check = (*store)->Check();
   ASSERT_TRUE(check.ok());
   EXPECT_EQ(check->frames_missing, 1);
   ASSERT_EQ(check->faults.size(), 1u);
   EXPECT_NE(check->faults[0].find(hash->substr(2)), std::string::npos);
+  fs::remove_all(dir);
+}
+
+ItemRecord Item(const std::string& blob) { return {blob, 10, "png", 32, 32, 1, kItemOk, ""}; }
+
+TEST(Store, ABatchSyncsItsFramesOnceAndAFailedSyncCommitsNothing) {
+  const fs::path dir = TempDir("batch");
+  auto store = Store::Open(dir);
+  ASSERT_TRUE(store.ok());
+  std::vector<std::vector<uint8_t>> pixels;
+  for (int i = 0; i < 6; ++i) pixels.push_back(Pixels(32, static_cast<uint8_t>(i)));
+  auto add_batch = [&](int first, int count) {
+    return (*store)->CommitBatch([&]() -> Status {
+      for (int i = first; i < first + count; ++i) {
+        // Distinct hashes far apart: each item founds its own group.
+        const FrameData frames[] = {{{0, 0, 0x0101010101010101ull * uint64_t(i)}, pixels[i]}};
+        MEMES_RETURN_IF_ERROR(
+            (*store)->AddItem(Item(std::string(64, "abcdef"[i])), nullptr, frames, "x").status());
+      }
+      return Status::Ok();
+    });
+  };
+  FailFrameSyncsForTesting(1);
+  const Status failed = add_batch(0, 3);
+  FailFrameSyncsForTesting(0);
+  EXPECT_EQ(failed.code(), StatusCode::kIoError) << failed.ToString();
+  EXPECT_EQ(*(*store)->catalog().CountItems(), 0) << "a batch whose frames are not durable";
+  ASSERT_TRUE(add_batch(0, 3).ok());
+  ASSERT_TRUE(add_batch(3, 3).ok());
+  EXPECT_EQ(*(*store)->catalog().CountItems(), 6);
+  auto segments = ListSegments(dir / "frames");
+  ASSERT_TRUE(segments.ok());
+  // The failed sync closed its segment (after an fsync error the kernel may have dropped its
+  // pages): the next batches went into a second one, and both share it.
+  EXPECT_EQ(segments->size(), 2u);
+  for (int i = 0; i < 6; ++i) {
+    auto read = (*store)->ReadFrames(std::string(64, "abcdef"[i]));
+    ASSERT_TRUE(read.ok()) << read.status().ToString();
+    EXPECT_TRUE(std::equal(pixels[i].begin(), pixels[i].end(), read->Frame(0).begin()));
+  }
+  // The failed batch's records are in the segment but named by nothing: compaction drops them.
+  auto compacted = (*store)->CompactFrames();
+  ASSERT_TRUE(compacted.ok()) << compacted.status().ToString();
+  EXPECT_EQ(compacted->records, 6);
+  EXPECT_LT(compacted->bytes_after, compacted->bytes_before);
+  for (int i = 0; i < 6; ++i) {
+    auto read = (*store)->ReadFrames(std::string(64, "abcdef"[i]));
+    ASSERT_TRUE(read.ok()) << read.status().ToString();
+    EXPECT_TRUE(std::equal(pixels[i].begin(), pixels[i].end(), read->Frame(0).begin()));
+  }
+  auto check = (*store)->Check();  // (these items have no blob files: frames alone count here)
+  ASSERT_TRUE(check.ok());
+  EXPECT_EQ(check->frames_missing, 0);
+  fs::remove_all(dir);
+}
+
+// A store from before schema 3: one frames file per item (frames/ab/cdef….bin), no location in
+// the catalog. It still reads, packs and checks; compaction moves it into a segment.
+TEST(Store, OldLayoutFramesFilesStillReadAndCompactionMigratesThem) {
+  const fs::path dir = TempDir("legacy");
+  const std::string blob(64, 'e');
+  const auto a = Pixels(32, 9), b = Pixels(32, 10);
+  {
+    auto store = Store::Open(dir);
+    ASSERT_TRUE(store.ok());
+    std::vector<uint8_t> both(a);
+    both.insert(both.end(), b.begin(), b.end());
+    ASSERT_TRUE(WriteLegacyFramesFile((*store)->FramesPath(blob), 32, 2, both).ok());
+    const FrameRecord records[] = {{0, 0, 1}, {3, 300, 2}};
+    ASSERT_TRUE((*store)->catalog().AddItem(Item(blob), nullptr, records, "cat").ok());
+  }
+  {
+    // Make the catalog a schema-2 one: without the location columns.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir / "catalog.sqlite").c_str(), &db), SQLITE_OK);
+    for (const char* sql :
+         {"ALTER TABLE items DROP COLUMN frames_segment",
+          "ALTER TABLE items DROP COLUMN frames_offset",
+          "ALTER TABLE items DROP COLUMN frames_length", "PRAGMA user_version=2"}) {
+      ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sql;
+    }
+    sqlite3_close(db);
+  }
+  auto store = Store::Open(dir);  // migrates to schema 3
+  ASSERT_TRUE(store.ok());
+  EXPECT_EQ((*store)->catalog().schema_version(), 3);
+  auto index = (*store)->catalog().PackIndex();
+  ASSERT_TRUE(index.ok());
+  ASSERT_EQ(index->size(), 1u);
+  EXPECT_FALSE((*index)[0].frames_at.in_segment());
+  auto read = (*store)->ReadFrames(blob, (*index)[0].frames_at);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  ASSERT_EQ(read->count, 2);
+  EXPECT_TRUE(std::equal(b.begin(), b.end(), read->Frame(1).begin()));
+  auto check = (*store)->Check();
+  ASSERT_TRUE(check.ok());
+  EXPECT_EQ(check->frames_missing, 0);
+
+  auto compacted = (*store)->CompactFrames();
+  ASSERT_TRUE(compacted.ok()) << compacted.status().ToString();
+  EXPECT_EQ(compacted->legacy_files, 1);
+  EXPECT_FALSE(fs::exists((*store)->FramesPath(blob)));
+  auto location = (*store)->catalog().FramesLocationOf(blob);
+  ASSERT_TRUE(location.ok());
+  EXPECT_TRUE(location->in_segment());
+  read = (*store)->ReadFrames(blob);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  ASSERT_EQ(read->count, 2);
+  EXPECT_TRUE(std::equal(a.begin(), a.end(), read->Frame(0).begin()));
+  EXPECT_TRUE(std::equal(b.begin(), b.end(), read->Frame(1).begin()));
+  fs::remove_all(dir);
+}
+
+TEST(Store, ARecordOfAnotherBlobOrATornRecordIsRefusedWithItsPlace) {
+  const fs::path dir = TempDir("torn");
+  auto store = Store::Open(dir);
+  ASSERT_TRUE(store.ok());
+  const auto pixels = Pixels(32, 11);
+  const FrameData frames[] = {{{0, 0, 7}, pixels}};
+  ASSERT_TRUE((*store)->AddItem(Item(std::string(64, 'a')), nullptr, frames, "x").ok());
+  auto location = (*store)->catalog().FramesLocationOf(std::string(64, 'a'));
+  ASSERT_TRUE(location.ok());
+  auto other = (*store)->ReadFrames(std::string(64, 'b'), *location);
+  EXPECT_EQ(other.status().code(), StatusCode::kCorrupt);
+  EXPECT_NE(other.status().ToString().find("seg-000001.bin @16"), std::string::npos)
+      << other.status().ToString();
+  FramesLocation past_end = *location;
+  past_end.offset += 8;
+  auto torn = (*store)->ReadFrames(std::string(64, 'a'), past_end);
+  EXPECT_EQ(torn.status().code(), StatusCode::kCorrupt) << torn.status().ToString();
   fs::remove_all(dir);
 }
 

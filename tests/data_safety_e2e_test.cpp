@@ -43,9 +43,16 @@ class DataSafetyE2e : public ::testing::Test {
   static std::string BlobOf(int item) {
     return ToHex(Sha256Of(std::string_view(FixtureBlobBytes(0, item))));
   }
-  fs::path FramesFile(int item) const {
-    const std::string blob = BlobOf(item);
-    return fs::path(store_) / "frames" / blob.substr(0, 2) / (blob.substr(2) + ".bin");
+  // Makes the frames of `item` unreadable (a CRC mismatch in its segment record).
+  void DamageFrames(int item) const {
+    store::StoreOptions options;
+    options.access = store::StoreAccess::kRead;
+    auto store = store::Store::Open(store_, options);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    auto location = (*store)->catalog().FramesLocationOf(BlobOf(item));
+    ASSERT_TRUE(location.ok()) << location.status().ToString();
+    ASSERT_TRUE(
+        store::DamageFramesForTesting(fs::path(store_) / "frames", BlobOf(item), *location).ok());
   }
 
   fs::path dir_;
@@ -87,7 +94,7 @@ TEST_F(DataSafetyE2e, APackThatCannotReadSomeItemsKeepsThePreviousShards) {
   ASSERT_EQ(RunMemes({"pack", "--store", store_}).exit_code, 0);
   const std::string before = Slurp(fs::path(shards_) / "dataset.json");
   Fill(5, 20);  // the next pack would hold more
-  fs::remove(FramesFile(3));
+  DamageFrames(3);
   RunResult run = RunMemes({"pack", "--store", store_});
   EXPECT_EQ(run.exit_code, 1) << run.Describe();
   EXPECT_NE(run.out.find("keeps its previous shards"), std::string::npos) << run.Describe();

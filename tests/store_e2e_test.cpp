@@ -275,6 +275,20 @@ TEST_F(StoreE2e, PreviewWritesAPngFromStoreAndShards) {
   EXPECT_EQ(RunMemes({"preview"}).exit_code, 2);
 }
 
+// `memes store compact` rewrites the frames segments; the pack after it is byte for byte the
+// pack before it.
+TEST_F(StoreE2e, StoreCompactKeepsEveryItemAndThePack) {
+  Fill(12);
+  ASSERT_EQ(RunMemes({"pack", "--store", store_}).exit_code, 0);
+  const std::string before = Slurp(fs::path(shards_) / "dataset.json");
+  const RunResult run = RunMemes({"store", "compact", "--store", store_});
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  EXPECT_NE(run.out.find("12 items' frames"), std::string::npos) << run.Describe();
+  EXPECT_EQ(RunMemes({"verify", "--store", store_}).exit_code, 0);
+  ASSERT_EQ(RunMemes({"pack", "--store", store_}).exit_code, 0);
+  EXPECT_EQ(Slurp(fs::path(shards_) / "dataset.json"), before);
+}
+
 TEST_F(StoreE2e, MissingStoreIsAUsageError) {
   const RunResult run = RunMemes({"pack", "--store", (dir_ / "nothing").string()});
   EXPECT_EQ(run.exit_code, 2) << run.Describe();
