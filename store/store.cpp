@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 
 #include "core/sha256.h"
@@ -34,6 +35,51 @@ fs::path ShardedPath(const fs::path& root, const std::string& hash, const char* 
   return root / hash.substr(0, 2) / (hash.substr(2) + suffix);
 }
 
+// The catalog meta rows that record `settings`. max_frames joined the other three after the
+// first stores were made; SettingsFromMeta reads its absence as the default (store/FORMAT.md).
+std::vector<std::pair<std::string, std::string>> SettingsMeta(const ImageSettings& settings) {
+  return {{"image_size", std::to_string(settings.size)},
+          {"fit", FitModeName(settings.fit)},
+          {"background", BackgroundHex(settings.background)},
+          {"max_frames", std::to_string(settings.max_frames)}};
+}
+
+Result<ImageSettings> SettingsFromMeta(Catalog& catalog, const std::string& size,
+                                       const fs::path& where) {
+  ImageSettings settings;
+  const auto bad = [&](const std::string& key, const std::string& value) {
+    return Corrupt("catalog meta " + key + " is '" + value + "'", where.string());
+  };
+  const auto integer = [](const std::string& text, int min, int max) -> std::optional<int> {
+    int value = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (error != std::errc() || end != text.data() + text.size() || value < min || value > max) {
+      return std::nullopt;
+    }
+    return value;
+  };
+  const auto parsed_size = integer(size, 1, kMaxImageSize);
+  if (!parsed_size) return bad("image_size", size);
+  settings.size = *parsed_size;
+  MEMES_ASSIGN_OR_RETURN(auto fit, catalog.GetMeta("fit"));
+  if (fit) {
+    const auto mode = ParseFitMode(*fit);
+    if (!mode) return bad("fit", *fit);
+    settings.fit = *mode;
+  }
+  MEMES_ASSIGN_OR_RETURN(auto background, catalog.GetMeta("background"));
+  if (background && !ParseBackgroundHex(*background, settings.background)) {
+    return bad("background", *background);
+  }
+  MEMES_ASSIGN_OR_RETURN(auto max_frames, catalog.GetMeta("max_frames"));
+  if (max_frames) {
+    const auto parsed = integer(*max_frames, 1, kMaxFramesKept);
+    if (!parsed) return bad("max_frames", *max_frames);
+    settings.max_frames = *parsed;
+  }
+  return settings;
+}
+
 }  // namespace
 
 bool IsBlobHash(const std::string& text) {
@@ -61,27 +107,13 @@ Result<std::unique_ptr<Store>> Store::Open(const fs::path& dir, StoreOptions opt
   ImageSettings settings = options.image_settings;
   MEMES_ASSIGN_OR_RETURN(auto size, catalog->GetMeta("image_size"));
   if (size) {
-    MEMES_ASSIGN_OR_RETURN(auto fit, catalog->GetMeta("fit"));
-    MEMES_ASSIGN_OR_RETURN(auto background, catalog->GetMeta("background"));
-    settings.image_size = std::atoi(size->c_str());
-    settings.fit = fit.value_or("");
-    settings.background = background.value_or("");
-    if (settings.image_size <= 0 || settings.image_size > 4096) {
-      return Corrupt("catalog meta image_size is '" + *size + "'",
-                     (dir / "catalog.sqlite").string());
-    }
+    MEMES_ASSIGN_OR_RETURN(settings, SettingsFromMeta(*catalog, *size, dir / "catalog.sqlite"));
   } else if (options.access == StoreAccess::kRead) {
     return NotFound("the catalog records no image settings (not a memes store?)",
                     (dir / "catalog.sqlite").string());
   } else {
-    if (settings.image_size <= 0 || settings.image_size > 4096) {
-      return InvalidArgument("image size must be 1..4096, not " +
-                             std::to_string(settings.image_size));
-    }
-    const std::pair<std::string, std::string> meta[] = {
-        {"image_size", std::to_string(settings.image_size)},
-        {"fit", settings.fit},
-        {"background", settings.background}};
+    MEMES_RETURN_IF_ERROR(CheckImageSettings(settings));
+    const auto meta = SettingsMeta(settings);
     MEMES_RETURN_IF_ERROR(catalog->InTransaction([&]() -> Status {
       for (const auto& [key, value] : meta) MEMES_RETURN_IF_ERROR(catalog->SetMeta(key, value));
       return Status::Ok();
@@ -137,13 +169,8 @@ Result<std::vector<uint8_t>> Store::ReadBlob(const std::string& hash) const {
 }
 
 Status Store::ResetFrames(const ImageSettings& settings) {
-  if (settings.image_size <= 0 || settings.image_size > 4096) {
-    return InvalidArgument("image size must be 1..4096");
-  }
-  const std::pair<std::string, std::string> meta[] = {
-      {"image_size", std::to_string(settings.image_size)},
-      {"fit", settings.fit},
-      {"background", settings.background}};
+  MEMES_RETURN_IF_ERROR(CheckImageSettings(settings));
+  const auto meta = SettingsMeta(settings);
   // Catalog first: once it commits, no frame row points at an old file, so a kill while the
   // files below are being removed leaves only orphans (rewritten by AddFrames).
   MEMES_RETURN_IF_ERROR(catalog_->ResetFrames(meta));
@@ -163,7 +190,7 @@ Status Store::WriteFrames(const std::string& blob, std::span<const FrameData> fr
   std::vector<uint8_t> file(kFramesHeaderBytes + frames.size() * frame_bytes);
   std::memcpy(file.data(), kFramesMagic, 8);
   PutU32(file.data() + 8, kFramesVersion);
-  PutU32(file.data() + 12, static_cast<uint32_t>(settings_.image_size));
+  PutU32(file.data() + 12, static_cast<uint32_t>(settings_.size));
   PutU32(file.data() + 16, 3);
   PutU32(file.data() + 20, static_cast<uint32_t>(frames.size()));
   for (size_t k = 0; k < frames.size(); ++k) {
@@ -171,8 +198,8 @@ Status Store::WriteFrames(const std::string& blob, std::span<const FrameData> fr
       return InvalidArgument("frame " + std::to_string(frames[k].record.index) + " has " +
                                  std::to_string(frames[k].pixels.size()) + " bytes, expected " +
                                  std::to_string(frame_bytes) + " (3×" +
-                                 std::to_string(settings_.image_size) + "×" +
-                                 std::to_string(settings_.image_size) + ")",
+                                 std::to_string(settings_.size) + "×" +
+                                 std::to_string(settings_.size) + ")",
                              blob);
     }
     std::memcpy(file.data() + kFramesHeaderBytes + k * frame_bytes, frames[k].pixels.data(),
@@ -194,11 +221,11 @@ Result<ItemFrames> Store::ReadFrames(const std::string& blob) const {
   ItemFrames frames;
   frames.image_size = static_cast<int>(GetU32(file.data() + 12));
   frames.count = static_cast<int>(GetU32(file.data() + 20));
-  if (frames.image_size != settings_.image_size || GetU32(file.data() + 16) != 3) {
+  if (frames.image_size != settings_.size || GetU32(file.data() + 16) != 3) {
     return Corrupt("frames are " + std::to_string(frames.image_size) +
                        "px but the store's image "
                        "size is " +
-                       std::to_string(settings_.image_size) + "; rebuild frames",
+                       std::to_string(settings_.size) + "; rebuild frames",
                    path.string());
   }
   const size_t expected = kFramesHeaderBytes + size_t(frames.count) * settings_.frame_bytes();
