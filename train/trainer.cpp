@@ -255,7 +255,7 @@ Status RunTrainingChecked(const TrainOptions& given) {
   // A run folder is never silently replaced: resume it, or move it aside with --force.
   std::optional<RunRecord> record;
   std::optional<LoadedModel> resumed;
-  nlohmann::json state = {{"epoch", 0}, {"next_batch", 0}, {"best_acc", -1.0}};
+  TrainingState state;  // a new run: epoch 0, batch 0, no best accuracy yet
   if (options.resume) {
     if (!fs::exists(last_path)) {
       return InvalidArgument(
@@ -269,14 +269,14 @@ Status RunTrainingChecked(const TrainOptions& given) {
     }
     record = *read;
     MEMES_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModel(last_path));
-    state = loaded.state;
+    MEMES_ASSIGN_OR_RETURN(state, ParseTrainingState(loaded.state, last_path.string()));
     resumed = std::move(loaded);
-    const double epochs_done = state.value("epoch", 0);
+    const double epochs_done = state.epoch;
     MEMES_ASSIGN_OR_RETURN(ResumePlan plan, PlanResume(options, *record, epochs_done));
     options = plan.options;
     for (const auto& note : plan.notes) MEMES_LOG(kInfo) << "--resume: " << note;
     if (options.shards.empty()) options.shards = record->shards;
-    if (state.value("epoch", 0) >= options.epochs && state.value("next_batch", 0) == 0) {
+    if (state.epoch >= options.epochs && state.next_batch == 0) {
       MEMES_LOG(kInfo) << options.run_dir.string() << " finished all " << options.epochs
                        << " epochs: nothing to do (give a larger --epochs to extend it)";
       return Status::Ok();
@@ -330,7 +330,10 @@ Status RunTrainingChecked(const TrainOptions& given) {
   if (error)
     return IoError("cannot create run folder: " + error.message(), options.run_dir.string());
 
-  const ModelMeta meta{config, data.classes(), data.mean(), data.std()};
+  ModelMeta meta{config, data.classes(), data.mean(), data.std()};
+  // predict fits new pictures as the crawl fitted these (dataset.json → checkpoint).
+  meta.image = data.image_settings();
+  meta.image_recorded = data.image_settings_recorded();
   torch::manual_seed(options.seed);
   SeResNeXt model(config);
   if (resumed) {
@@ -348,7 +351,7 @@ Status RunTrainingChecked(const TrainOptions& given) {
   LossScaler scaler(cuda);
   if (options.resume) {
     MEMES_RETURN_IF_ERROR(LoadTrainingState(last_path, *optimizer));
-    scaler.set_scale(state.value("loss_scale", 65536.0));
+    scaler.set_scale(state.loss_scale);
   }
 
   const int64_t parameters = ParameterCount(*model);
@@ -382,9 +385,9 @@ Status RunTrainingChecked(const TrainOptions& given) {
   const NormalizeTable table(data.mean(), data.std());
   const int64_t steps_per_epoch =
       BatchPrefetcher::BatchCount(train_count, options.batch_size, options.augment);
-  int epoch = state.value("epoch", 0);  // epochs completed
-  int64_t next_batch = state.value("next_batch", int64_t{0});
-  double best_accuracy = state.value("best_acc", -1.0);
+  int epoch = state.epoch;  // epochs completed
+  int64_t next_batch = state.next_batch;
+  double best_accuracy = state.best_acc;
   std::vector<EpochMetrics> history = ReadMetrics(metrics_path, epoch);
   SigintGuard sigint;
   const auto loss_options =
@@ -393,11 +396,11 @@ Status RunTrainingChecked(const TrainOptions& given) {
 
   for (; epoch < options.epochs; ++epoch) {
     const auto started = std::chrono::steady_clock::now();
-    double loss_sum = state.value("partial_loss_sum", 0.0);
-    int64_t correct = state.value("partial_correct", int64_t{0});
-    int64_t seen = state.value("partial_seen", int64_t{0});
-    double resumed_seconds = state.value("partial_seconds", 0.0);
-    const double cpu_started = ProcessCpuSeconds() - state.value("partial_cpu_seconds", 0.0);
+    double loss_sum = state.partial_loss_sum;
+    int64_t correct = state.partial_correct;
+    int64_t seen = state.partial_seen;
+    double resumed_seconds = state.partial_seconds;
+    const double cpu_started = ProcessCpuSeconds() - state.partial_cpu_seconds;
     BatchPrefetcher batches(data, Split::kTrain, EpochOrder(train_count, options.seed, epoch),
                             options.batch_size, options.augment,
                             Mix64(options.seed + 7919ULL * static_cast<uint64_t>(epoch)), table,
@@ -453,15 +456,9 @@ Status RunTrainingChecked(const TrainOptions& given) {
           options.stop_after_steps > 0 && step + 1 >= options.stop_after_steps;
       if (g_interrupted.load() || stop_requested) {
         bar.Finish();
-        state = {{"epoch", epoch},
-                 {"next_batch", next_batch},
-                 {"best_acc", best_accuracy},
-                 {"partial_loss_sum", loss_sum},
-                 {"partial_correct", correct},
-                 {"partial_seen", seen},
-                 {"partial_seconds", seconds},
-                 {"partial_cpu_seconds", ProcessCpuSeconds() - cpu_started},
-                 {"loss_scale", scaler.scale()}};
+        state = {epoch,         next_batch, best_accuracy, loss_sum,
+                 correct,       seen,       seconds,       ProcessCpuSeconds() - cpu_started,
+                 scaler.scale()};
         MEMES_RETURN_IF_ERROR(SaveCheckpoint(last_path, model, optimizer.get(), meta, state));
         MEMES_LOG(kWarning) << "interrupted in epoch " << epoch + 1 << " after batch " << next_batch
                             << "; saved " << last_path.string() << " (continue with --resume)";
@@ -496,10 +493,10 @@ Status RunTrainingChecked(const TrainOptions& given) {
     next_batch = 0;
     const bool best = m.test_accuracy > best_accuracy;
     if (best) best_accuracy = m.test_accuracy;
-    state = {{"epoch", epoch + 1},
-             {"next_batch", 0},
-             {"best_acc", best_accuracy},
-             {"loss_scale", scaler.scale()}};
+    state = TrainingState{};  // at an epoch boundary: no partial sums
+    state.epoch = epoch + 1;
+    state.best_acc = best_accuracy;
+    state.loss_scale = scaler.scale();
     MEMES_RETURN_IF_ERROR(SaveCheckpoint(last_path, model, optimizer.get(), meta, state));
     if (best) MEMES_RETURN_IF_ERROR(CopyAtomically(last_path, best_path));
     MEMES_RETURN_IF_ERROR(WriteMetrics(metrics_path, history));
