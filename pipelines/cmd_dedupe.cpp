@@ -112,7 +112,7 @@ struct GroupView {
 };
 
 cv::Mat Cell(store::Store& store, const std::string& blob, int scale) {
-  const int size = store.image_settings().image_size;
+  const int size = store.image_settings().size;
   cv::Mat image(size, size, CV_8UC3, cv::Scalar(200, 200, 200));
   auto frames = store.ReadFrames(blob);
   if (frames.ok() && frames->count > 0) {
@@ -133,7 +133,7 @@ cv::Mat Cell(store::Store& store, const std::string& blob, int scale) {
 // One row per group: its size, the founder (framed in red), then up to `columns` members.
 Status DrawMosaic(store::Store& store, const std::vector<GroupView>& groups, const fs::path& out) {
   const int scale = 2, columns = 24, gap = 4, margin = 70;
-  const int cell = store.image_settings().image_size * scale;
+  const int cell = store.image_settings().size * scale;
   const int width = margin + (columns + 1) * (cell + gap) + gap;
   const int height = std::max<int>(1, static_cast<int>(groups.size())) * (cell + gap) + gap;
   cv::Mat sheet(height, width, CV_8UC3, cv::Scalar(255, 255, 255));

@@ -24,9 +24,10 @@ struct InspectOptions {
   std::vector<std::string> files;
   std::string out_dir;
   bool json = false;
-  int size = 32;
-  std::string fit = "pad";
-  int max_frames = 4;
+  // The shared defaults (core/image_settings.h).
+  int size = ImageSettings{}.size;
+  std::string fit = FitModeName(ImageSettings{}.fit);
+  int max_frames = ImageSettings{}.max_frames;
   bool keep_duplicates = false;
 };
 
@@ -124,9 +125,7 @@ int RunInspect(const InspectOptions& options) {
   transform::DecodeOptions decode;
   decode.size = options.size;
   decode.max_frames = options.max_frames;
-  decode.fit = options.fit == "crop"      ? transform::FitMode::kCrop
-               : options.fit == "stretch" ? transform::FitMode::kStretch
-                                          : transform::FitMode::kPad;
+  decode.fit = ParseFitMode(options.fit).value_or(FitMode::kPad);  // CLI11 checked the name
   decode.keep_full_size = !options.out_dir.empty();
   decode.drop_near_duplicates = !options.keep_duplicates;
   if (!options.out_dir.empty()) {

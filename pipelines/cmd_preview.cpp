@@ -132,7 +132,7 @@ Status DrawSheet(const std::vector<ClassRow>& rows, int size, const PreviewArgs&
 }
 
 Result<std::vector<ClassRow>> RowsFromStore(store::Store& store, int per_class, int* size) {
-  *size = store.image_settings().image_size;
+  *size = store.image_settings().size;
   MEMES_ASSIGN_OR_RETURN(auto labels, store.catalog().Labels());
   MEMES_ASSIGN_OR_RETURN(auto entries, store.catalog().PackIndex());
   std::map<int64_t, size_t> row_of;

@@ -53,28 +53,12 @@ using crawl::PagePtr;
 
 transform::DecodeOptions ToDecodeOptions(const ImageSettings& image) {
   transform::DecodeOptions o;
-  o.size = image.size;
-  o.fit = image.fit == FitMode::kCrop      ? transform::FitMode::kCrop
-          : image.fit == FitMode::kStretch ? transform::FitMode::kStretch
-                                           : transform::FitMode::kPad;
-  std::copy(std::begin(image.background), std::end(image.background), o.background);
-  o.max_frames = image.max_frames;
+  static_cast<::memes::ImageSettings&>(o) = image;  // size, fit, background, max_frames
   o.max_file_bytes = image.max_file_bytes;
   o.max_canvas_pixels = image.max_canvas_pixels;
   o.max_decoded_frames = image.max_decoded_frames;
   o.time_budget_ms = image.decode_time_budget_ms;
   return o;
-}
-
-store::ImageSettings ToStoreSettings(const ImageSettings& image) {
-  store::ImageSettings s;
-  s.image_size = image.size;
-  s.fit = FitModeName(image.fit);
-  char hex[7];
-  std::snprintf(hex, sizeof hex, "%02x%02x%02x", image.background[0], image.background[1],
-                image.background[2]);
-  s.background = hex;
-  return s;
 }
 
 Status WriteStats(const std::filesystem::path& dir, const CrawlReport& report) {
@@ -100,15 +84,16 @@ Result<CrawlReport> RunCrawl(const PipelineConfig& config, const CrawlOptions& o
   MEMES_RETURN_IF_ERROR(ingest::CheckFetchSettings(fetch_settings).At(config.file.string()));
 
   store::StoreOptions store_options;
-  store_options.image_settings = ToStoreSettings(config.image);
+  store_options.image_settings = config.image;
   store_options.catalog.near_duplicate_distance = config.dedupe.threshold;
   store_options.catalog.probe_orientations = config.dedupe.orientations;
   MEMES_ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store,
                          store::Store::Open(config.store, store_options));
   if (!(store->image_settings() == store_options.image_settings)) {
-    return InvalidArgument("the store's frames were made with other image settings (size " +
-                               std::to_string(store->image_settings().image_size) + ", fit " +
-                               store->image_settings().fit + ") than the pipeline file asks for",
+    return InvalidArgument("the store's frames were made with other image settings (" +
+                               DescribeImageSettings(store->image_settings()) +
+                               ") than the pipeline file asks for (" +
+                               DescribeImageSettings(config.image) + ")",
                            config.store.string());
   }
   MEMES_RETURN_IF_ERROR(

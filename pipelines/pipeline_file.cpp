@@ -112,25 +112,9 @@ bool ReadString(const toml::table& table, std::string_view table_name, std::stri
   return false;
 }
 
+// The pipeline file spells a colour "#rrggbb" (docs/pipeline-file.md).
 bool ParseHexColour(std::string_view text, uint8_t rgb[3]) {
-  if (text.size() != 7 || text[0] != '#') return false;
-  for (int i = 0; i < 3; ++i) {
-    unsigned value = 0;
-    for (int j = 0; j < 2; ++j) {
-      const char c = text[1 + 2 * i + j];
-      value <<= 4;
-      if (c >= '0' && c <= '9')
-        value |= c - '0';
-      else if (c >= 'a' && c <= 'f')
-        value |= c - 'a' + 10;
-      else if (c >= 'A' && c <= 'F')
-        value |= c - 'A' + 10;
-      else
-        return false;
-    }
-    rgb[i] = static_cast<uint8_t>(value);
-  }
-  return true;
+  return text.size() == 7 && text[0] == '#' && ParseBackgroundHex(text, rgb);
 }
 
 void ReadImage(const toml::table& table, ImageSettings& image, Problems& problems) {
@@ -147,12 +131,8 @@ void ReadImage(const toml::table& table, ImageSettings& image, Problems& problem
   ReadInteger(table, "image", "size", 8, 256, image.size, problems);
   std::string fit;
   if (ReadString(table, "image", "fit", fit, problems)) {
-    if (fit == "pad")
-      image.fit = FitMode::kPad;
-    else if (fit == "crop")
-      image.fit = FitMode::kCrop;
-    else if (fit == "stretch")
-      image.fit = FitMode::kStretch;
+    if (const auto mode = ParseFitMode(fit))
+      image.fit = *mode;
     else
       problems.Add(table.get("fit")->source(), "image.fit",
                    "must be \"pad\", \"crop\" or \"stretch\", got \"" + fit + "\"");
@@ -360,18 +340,6 @@ void ReadSource(const toml::table& table, size_t index, const std::filesystem::p
 }
 
 }  // namespace
-
-const char* FitModeName(FitMode mode) {
-  switch (mode) {
-    case FitMode::kPad:
-      return "pad";
-    case FitMode::kCrop:
-      return "crop";
-    case FitMode::kStretch:
-      return "stretch";
-  }
-  return "pad";
-}
 
 Result<PipelineConfig> ParsePipelineText(const std::string& text, const std::string& display_name,
                                          const std::filesystem::path& base_dir) {

@@ -14,19 +14,16 @@
 #include <string>
 #include <vector>
 
+#include "core/image_settings.h"
 #include "core/status.h"
 #include "ingest/fetcher.h"
 #include "store/catalog.h"
 
 namespace memes::pipelines {
 
-enum class FitMode { kPad, kCrop, kStretch };
-
-struct ImageSettings {
-  int size = 32;                            // output frames are size×size
-  FitMode fit = FitMode::kPad;              // pad keeps the whole sticker
-  uint8_t background[3] = {255, 255, 255};  // alpha is composited onto this colour (RGB)
-  int max_frames = 4;                       // frames kept per animation
+// The [image] table: the image settings every module shares (core/image_settings.h: size, fit,
+// background, max_frames, with their one set of defaults), plus the crawl's decoding limits.
+struct ImageSettings : ::memes::ImageSettings {
   uint64_t max_file_bytes = 20'000'000;
   uint64_t max_canvas_pixels = 40'000'000;
   int max_decoded_frames = 1000;
@@ -97,7 +94,5 @@ Result<PipelineConfig> ParsePipelineText(const std::string& text, const std::str
 // Reads a plain "label<TAB>keyword" list (blank lines and # comments skipped) into classes in
 // order of first appearance. A malformed line is reported as "FILE:LINE: problem".
 Result<std::vector<ClassSpec>> LoadKeywordList(const std::filesystem::path& path);
-
-const char* FitModeName(FitMode mode);
 
 }  // namespace memes::pipelines

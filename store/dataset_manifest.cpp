@@ -155,6 +155,31 @@ Status ReadCounts(const Fields& fields, const Json& json, const char* key,
   return Status::Ok();
 }
 
+// fit, background and max_frames: all three or none (a dataset.json of an older memes).
+Status ReadImageSettings(const Fields& fields, const Json& json, DatasetManifest& manifest) {
+  MEMES_ASSIGN_OR_RETURN(const Json* fit, fields.Get(json, "fit", "fit", false));
+  MEMES_ASSIGN_OR_RETURN(const Json* background,
+                         fields.Get(json, "background", "background", false));
+  MEMES_ASSIGN_OR_RETURN(const Json* max_frames,
+                         fields.Get(json, "max_frames", "max_frames", false));
+  if (!fit && !background && !max_frames) return Status::Ok();
+  MEMES_RETURN_IF_ERROR(fields.Get(json, "fit", "fit", true).status());
+  MEMES_RETURN_IF_ERROR(fields.Get(json, "background", "background", true).status());
+  MEMES_RETURN_IF_ERROR(fields.Get(json, "max_frames", "max_frames", true).status());
+  const auto mode = fit->is_string() ? ParseFitMode(fit->get<std::string>()) : std::nullopt;
+  if (!mode) return fields.Error("fit", "\"pad\", \"crop\" or \"stretch\"", fit);
+  manifest.image.fit = *mode;
+  if (!background->is_string() ||
+      !ParseBackgroundHex(background->get<std::string>(), manifest.image.background)) {
+    return fields.Error("background", "an RGB colour of 6 hex digits like \"ffffff\"", background);
+  }
+  MEMES_ASSIGN_OR_RETURN(const int64_t frames,
+                         fields.Integer(*max_frames, "max_frames", 1, kMaxFramesKept));
+  manifest.image.max_frames = static_cast<int>(frames);
+  manifest.image_settings_recorded = true;
+  return Status::Ok();
+}
+
 Result<DatasetManifest> ParseChecked(const Json& json, const std::string& where) {
   const Fields fields(where);
   DatasetManifest manifest;
@@ -178,6 +203,8 @@ Result<DatasetManifest> ParseChecked(const Json& json, const std::string& where)
   MEMES_ASSIGN_OR_RETURN(const int64_t image_size,
                          fields.Integer(*size, "image_size", 1, kMaxManifestImageSize));
   manifest.image_size = static_cast<int>(image_size);
+  manifest.image.size = manifest.image_size;
+  MEMES_RETURN_IF_ERROR(ReadImageSettings(fields, json, manifest));
   MEMES_ASSIGN_OR_RETURN(const Json* channels, fields.Get(json, "channels", "channels", true));
   MEMES_ASSIGN_OR_RETURN(const int64_t channel_count, fields.Integer(*channels, "channels", 3, 3));
   manifest.channels = static_cast<int>(channel_count);

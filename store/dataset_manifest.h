@@ -14,12 +14,13 @@
 #include <string_view>
 #include <vector>
 
+#include "core/image_settings.h"
 #include "core/status.h"
 
 namespace memes::store {
 
-inline constexpr int kMaxManifestImageSize = 4096;  // the store's own limit on S
-inline constexpr size_t kMaxManifestClasses = 256;  // one label byte
+inline constexpr int kMaxManifestImageSize = kMaxImageSize;  // the store's own limit on S
+inline constexpr size_t kMaxManifestClasses = 256;           // one label byte
 
 struct ManifestFile {
   std::string name;
@@ -31,7 +32,13 @@ struct ManifestFile {
 // dataset.json, as pack writes it (store/FORMAT.md).
 struct DatasetManifest {
   int format_version = 0;
-  int image_size = 0;                         // 1..kMaxManifestImageSize
+  int image_size = 0;  // 1..kMaxManifestImageSize
+  // The image settings the frames were made with; image.size == image_size. dataset.json files
+  // written before fit, background and max_frames were recorded read as the defaults
+  // (pad, ffffff, 4: what every store made then used unless its pipeline file said otherwise),
+  // and image_settings_recorded is false so that a caller can say so.
+  ImageSettings image;
+  bool image_settings_recorded = false;
   int channels = 0;                           // 3
   int record_bytes = 0;                       // 1 + 3·S·S
   std::vector<std::string> classes;           // 1..256 distinct, non-empty, no line breaks

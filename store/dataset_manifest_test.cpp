@@ -80,6 +80,43 @@ TEST(DatasetManifest, WrongTypesNameTheField) {
   ExpectError(Parse(std::string("{\"format\": ")), "not valid JSON");
 }
 
+TEST(DatasetManifest, ImageSettingsAreReadAndOldFilesGetTheDefaults) {
+  // A dataset.json of an older memes records no settings: the documented defaults, flagged.
+  auto old = Parse(Valid());
+  ASSERT_TRUE(old.ok()) << old.status().ToString();
+  EXPECT_FALSE(old->image_settings_recorded);
+  EXPECT_EQ(old->image, ImageSettings{});
+  EXPECT_EQ(old->image.size, 32);
+
+  Json json = Valid();
+  json["fit"] = "crop";
+  json["background"] = "000000";
+  json["max_frames"] = 2;
+  auto recorded = Parse(json);
+  ASSERT_TRUE(recorded.ok()) << recorded.status().ToString();
+  EXPECT_TRUE(recorded->image_settings_recorded);
+  EXPECT_EQ(DescribeImageSettings(recorded->image),
+            "size 32, fit crop, background 000000, max_frames 2");
+
+  const std::pair<std::string, Json> cases[] = {{"fit", "squash"},        {"fit", 1},
+                                                {"background", "#12345"}, {"background", 0},
+                                                {"max_frames", 0},        {"max_frames", "4"}};
+  for (const auto& [field, value] : cases) {
+    Json bad = json;
+    bad[field] = value;
+    ExpectError(Parse(bad), field);
+  }
+  // All three or none: one alone is a damaged file, not an old one.
+  for (const char* kept : {"fit", "background", "max_frames"}) {
+    Json partial = Valid();
+    partial[kept] = json[kept];
+    auto result = Parse(partial);
+    ASSERT_FALSE(result.ok()) << kept;
+    EXPECT_NE(result.status().message().find("missing"), std::string::npos)
+        << result.status().ToString();
+  }
+}
+
 TEST(DatasetManifest, AbsurdSizesAreRefused) {
   for (const Json& size : {Json(0), Json(-1), Json(4097), Json(int64_t{1} << 40),
                            Json(uint64_t{18446744073709551615u})}) {

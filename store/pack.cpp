@@ -374,6 +374,12 @@ Status PackRun::WriteMeta(PackReport& report) {
   json["image_size"] = image_size_;
   json["channels"] = 3;
   json["record_bytes"] = 1 + 3 * image_size_ * image_size_;
+  // The rest of the image settings the frames were made with: predict and eval fit a new
+  // picture exactly so (train copies them into the checkpoint).
+  const ImageSettings& image = store_.image_settings();
+  json["fit"] = FitModeName(image.fit);
+  json["background"] = BackgroundHex(image.background);
+  json["max_frames"] = image.max_frames;
   json["classes"] = class_names_;
   nlohmann::ordered_json files = nlohmann::ordered_json::object();
   for (const WrittenFile& file : report.files) {
@@ -425,7 +431,7 @@ Status PackRun::WriteMeta(PackReport& report) {
 }
 
 Status PackRun::Run(PackReport& report) {
-  image_size_ = store_.image_settings().image_size;
+  image_size_ = store_.image_settings().size;
   rotated_.resize(3u * image_size_ * image_size_);
   MEMES_ASSIGN_OR_RETURN(std::vector<PackEntry> entries, store_.catalog().PackIndex());
   MEMES_RETURN_IF_ERROR(SelectItems(entries, report));

@@ -158,6 +158,24 @@ TEST_F(PackTest, RecordsMatchFramesRotationsAndLabels) {
   EXPECT_GT(manifest->std[2], 0.0);
 }
 
+TEST_F(PackTest, DatasetJsonRecordsTheStoresImageSettings) {
+  ImageSettings settings;
+  settings.fit = FitMode::kCrop;
+  settings.background[0] = 0, settings.background[1] = 0x80, settings.background[2] = 0xff;
+  settings.max_frames = 2;
+  ASSERT_TRUE(store_->ResetFrames(settings).ok());
+  for (int i = 0; i < 6; ++i) AddItem(i, i % 2 ? "a" : "b");
+  ASSERT_TRUE(RunPack().ok());
+  const auto json = nlohmann::json::parse(Slurp(options_.out / "dataset.json"));
+  EXPECT_EQ(json.at("fit"), "crop");
+  EXPECT_EQ(json.at("background"), "0080ff");
+  EXPECT_EQ(json.at("max_frames"), 2);
+  auto manifest = ReadManifest(options_.out);
+  ASSERT_TRUE(manifest.ok()) << manifest.status().ToString();
+  EXPECT_TRUE(manifest->image_settings_recorded);
+  EXPECT_EQ(manifest->image, settings) << DescribeImageSettings(manifest->image);
+}
+
 TEST_F(PackTest, SplitIsStableUnderAdditionsAndRelabelsAndGroupsNeverStraddle) {
   options_.balance_split = false;  // the per-group hash alone: the stable assignment
   options_.test_fraction = 0.3;

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cassert>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 
 #include "core/sha256.h"
@@ -25,6 +26,51 @@ std::atomic<int> g_blob_write_fault_errno{0};
 
 fs::path ShardedPath(const fs::path& root, const std::string& hash, const char* suffix) {
   return root / hash.substr(0, 2) / (hash.substr(2) + suffix);
+}
+
+// The catalog meta rows that record `settings`. max_frames joined the other three after the
+// first stores were made; SettingsFromMeta reads its absence as the default (store/FORMAT.md).
+std::vector<std::pair<std::string, std::string>> SettingsMeta(const ImageSettings& settings) {
+  return {{"image_size", std::to_string(settings.size)},
+          {"fit", FitModeName(settings.fit)},
+          {"background", BackgroundHex(settings.background)},
+          {"max_frames", std::to_string(settings.max_frames)}};
+}
+
+Result<ImageSettings> SettingsFromMeta(Catalog& catalog, const std::string& size,
+                                       const fs::path& where) {
+  ImageSettings settings;
+  const auto bad = [&](const std::string& key, const std::string& value) {
+    return Corrupt("catalog meta " + key + " is '" + value + "'", where.string());
+  };
+  const auto integer = [](const std::string& text, int min, int max) -> std::optional<int> {
+    int value = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (error != std::errc() || end != text.data() + text.size() || value < min || value > max) {
+      return std::nullopt;
+    }
+    return value;
+  };
+  const auto parsed_size = integer(size, 1, kMaxImageSize);
+  if (!parsed_size) return bad("image_size", size);
+  settings.size = *parsed_size;
+  MEMES_ASSIGN_OR_RETURN(auto fit, catalog.GetMeta("fit"));
+  if (fit) {
+    const auto mode = ParseFitMode(*fit);
+    if (!mode) return bad("fit", *fit);
+    settings.fit = *mode;
+  }
+  MEMES_ASSIGN_OR_RETURN(auto background, catalog.GetMeta("background"));
+  if (background && !ParseBackgroundHex(*background, settings.background)) {
+    return bad("background", *background);
+  }
+  MEMES_ASSIGN_OR_RETURN(auto max_frames, catalog.GetMeta("max_frames"));
+  if (max_frames) {
+    const auto parsed = integer(*max_frames, 1, kMaxFramesKept);
+    if (!parsed) return bad("max_frames", *max_frames);
+    settings.max_frames = *parsed;
+  }
+  return settings;
 }
 
 }  // namespace
@@ -54,27 +100,13 @@ Result<std::unique_ptr<Store>> Store::Open(const fs::path& dir, StoreOptions opt
   ImageSettings settings = options.image_settings;
   MEMES_ASSIGN_OR_RETURN(auto size, catalog->GetMeta("image_size"));
   if (size) {
-    MEMES_ASSIGN_OR_RETURN(auto fit, catalog->GetMeta("fit"));
-    MEMES_ASSIGN_OR_RETURN(auto background, catalog->GetMeta("background"));
-    settings.image_size = std::atoi(size->c_str());
-    settings.fit = fit.value_or("");
-    settings.background = background.value_or("");
-    if (settings.image_size <= 0 || settings.image_size > 4096) {
-      return Corrupt("catalog meta image_size is '" + *size + "'",
-                     (dir / "catalog.sqlite").string());
-    }
+    MEMES_ASSIGN_OR_RETURN(settings, SettingsFromMeta(*catalog, *size, dir / "catalog.sqlite"));
   } else if (options.access == StoreAccess::kRead) {
     return NotFound("the catalog records no image settings (not a memes store?)",
                     (dir / "catalog.sqlite").string());
   } else {
-    if (settings.image_size <= 0 || settings.image_size > 4096) {
-      return InvalidArgument("image size must be 1..4096, not " +
-                             std::to_string(settings.image_size));
-    }
-    const std::pair<std::string, std::string> meta[] = {
-        {"image_size", std::to_string(settings.image_size)},
-        {"fit", settings.fit},
-        {"background", settings.background}};
+    MEMES_RETURN_IF_ERROR(CheckImageSettings(settings));
+    const auto meta = SettingsMeta(settings);
     MEMES_RETURN_IF_ERROR(catalog->InTransaction([&]() -> Status {
       for (const auto& [key, value] : meta) MEMES_RETURN_IF_ERROR(catalog->SetMeta(key, value));
       return Status::Ok();
@@ -130,13 +162,8 @@ Result<std::vector<uint8_t>> Store::ReadBlob(const std::string& hash) const {
 }
 
 Status Store::ResetFrames(const ImageSettings& settings) {
-  if (settings.image_size <= 0 || settings.image_size > 4096) {
-    return InvalidArgument("image size must be 1..4096");
-  }
-  const std::pair<std::string, std::string> meta[] = {
-      {"image_size", std::to_string(settings.image_size)},
-      {"fit", settings.fit},
-      {"background", settings.background}};
+  MEMES_RETURN_IF_ERROR(CheckImageSettings(settings));
+  const auto meta = SettingsMeta(settings);
   // Catalog first: once it commits, no frame row points at an old file, so a kill while the
   // files below are being removed leaves only orphans (rewritten by AddFrames).
   MEMES_RETURN_IF_ERROR(catalog_->ResetFrames(meta));
@@ -162,13 +189,13 @@ Result<FramesLocation> Store::AppendFrames(const std::string& blob,
       return InvalidArgument("frame " + std::to_string(frames[k].record.index) + " has " +
                                  std::to_string(frames[k].pixels.size()) + " bytes, expected " +
                                  std::to_string(frame_bytes) + " (3×" +
-                                 std::to_string(settings_.image_size) + "×" +
-                                 std::to_string(settings_.image_size) + ")",
+                                 std::to_string(settings_.size) + "×" +
+                                 std::to_string(settings_.size) + ")",
                              blob);
     }
     std::memcpy(pixels.data() + k * frame_bytes, frames[k].pixels.data(), frame_bytes);
   }
-  return frames_writer_.Append(blob, settings_.image_size, static_cast<int>(frames.size()), pixels);
+  return frames_writer_.Append(blob, settings_.size, static_cast<int>(frames.size()), pixels);
 }
 
 Status Store::SyncFrames() { return frames_writer_.Sync(); }
@@ -177,7 +204,7 @@ Result<ItemFrames> Store::ReadFrames(const std::string& blob,
                                      const FramesLocation& location) const {
   if (!IsBlobHash(blob)) return InvalidArgument("not a blob hash", blob);
   MEMES_ASSIGN_OR_RETURN(FramesRecord record,
-                         frames_reader_.Read(blob, location, settings_.image_size));
+                         frames_reader_.Read(blob, location, settings_.size));
   ItemFrames frames;
   frames.image_size = record.image_size;
   frames.count = record.count;
@@ -270,11 +297,11 @@ Result<Store::CompactReport> Store::CompactFrames() {
   // In (segment, offset) order: each old segment is read front to back.
   for (const auto& [blob, location] : index) {
     MEMES_ASSIGN_OR_RETURN(FramesRecord record,
-                           frames_reader_.Read(blob, location, settings_.image_size));
+                           frames_reader_.Read(blob, location, settings_.size));
     if (!location.in_segment()) ++report.legacy_files;
     MEMES_ASSIGN_OR_RETURN(
         const FramesLocation to,
-        frames_writer_.Append(blob, settings_.image_size, record.count, record.pixels));
+        frames_writer_.Append(blob, settings_.size, record.count, record.pixels));
     if (new_segments.empty() || new_segments.back() != to.segment) {
       new_segments.push_back(to.segment);
       report.bytes_after += kSegmentHeaderBytes;

@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "core/image_settings.h"
 #include "core/status.h"
 #include "store/catalog.h"
 #include "store/frame_segments.h"
@@ -33,15 +34,10 @@
 
 namespace memes::store {
 
-// The image settings the frames cache was made with. A change means every frame must be
-// rebuilt from its blob (ResetFrames, then AddFrames per item).
-struct ImageSettings {
-  int image_size = 32;                // S: frames are 3×S×S bytes
-  std::string fit = "pad";            // how a picture was fitted into S×S ("pad", "crop", …)
-  std::string background = "ffffff";  // RGB hex the transparent/padded area was filled with
-  bool operator==(const ImageSettings&) const = default;
-  size_t frame_bytes() const { return 3u * image_size * image_size; }
-};
+// The image settings the frames cache was made with (core/image_settings.h), recorded in the
+// catalog's meta table. A change means every frame must be rebuilt from its blob (ResetFrames,
+// then AddFrames per item).
+using ImageSettings = ::memes::ImageSettings;
 
 // One kept frame with its fitted pixels.
 struct FrameData {

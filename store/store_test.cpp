@@ -75,17 +75,26 @@ TEST(Store, FramesRoundTripAndSizeIsChecked) {
   fs::remove_all(dir);
 }
 
+ImageSettings Settings(int size, FitMode fit, uint8_t grey, int max_frames) {
+  ImageSettings settings;
+  settings.size = size;
+  settings.fit = fit;
+  settings.background[0] = settings.background[1] = settings.background[2] = grey;
+  settings.max_frames = max_frames;
+  return settings;
+}
+
 TEST(Store, ImageSettingsAreRecordedAndAChangeIsDetectable) {
   const fs::path dir = TempDir("settings");
   {
     StoreOptions options;
-    options.image_settings = {32, "crop", "000000"};
+    options.image_settings = Settings(32, FitMode::kCrop, 0, 7);
     auto store = Store::Open(dir, options);
     ASSERT_TRUE(store.ok());
   }
   auto store = Store::Open(dir);  // default options: the recorded settings win
   ASSERT_TRUE(store.ok());
-  EXPECT_EQ((*store)->image_settings(), (ImageSettings{32, "crop", "000000"}));
+  EXPECT_EQ((*store)->image_settings(), Settings(32, FitMode::kCrop, 0, 7));
   EXPECT_NE((*store)->image_settings(), ImageSettings{});
 
   const auto pixels = Pixels(32, 4);
@@ -94,8 +103,8 @@ TEST(Store, ImageSettingsAreRecordedAndAChangeIsDetectable) {
       (*store)
           ->AddItem({std::string(64, 'd'), 1, "png", 8, 8, 1, kItemOk, ""}, nullptr, frames, "x")
           .ok());
-  ASSERT_TRUE((*store)->ResetFrames({16, "pad", "ffffff"}).ok());
-  EXPECT_EQ((*store)->image_settings().image_size, 16);
+  ASSERT_TRUE((*store)->ResetFrames(Settings(16, FitMode::kPad, 255, 4)).ok());
+  EXPECT_EQ((*store)->image_settings().size, 16);
   auto index = (*store)->catalog().PackIndex();
   ASSERT_TRUE(index.ok());
   EXPECT_TRUE(index->empty()) << "items without frames are not packable";
@@ -109,6 +118,26 @@ TEST(Store, ImageSettingsAreRecordedAndAChangeIsDetectable) {
   ASSERT_TRUE(index.ok());
   EXPECT_EQ(index->size(), 1u);
   fs::remove_all(dir);
+}
+
+TEST(Store, ABadRecordedSettingIsCorruptAndNamesTheCatalog) {
+  for (const auto& [key, value] : {std::pair<const char*, const char*>{"fit", "squash"},
+                                   {"background", "#12"},
+                                   {"max_frames", "0"},
+                                   {"image_size", "32px"}}) {
+    const fs::path dir = TempDir("bad-settings");
+    {
+      auto store = Store::Open(dir);
+      ASSERT_TRUE(store.ok());
+      ASSERT_TRUE((*store)->catalog().SetMeta(key, value).ok());
+    }
+    auto store = Store::Open(dir);
+    ASSERT_FALSE(store.ok()) << key;
+    EXPECT_EQ(store.status().code(), StatusCode::kCorrupt) << key;
+    EXPECT_NE(store.status().message().find(key), std::string::npos) << store.status().ToString();
+    EXPECT_NE(store.status().where().find("catalog.sqlite"), std::string::npos);
+    fs::remove_all(dir);
+  }
 }
 
 TEST(Store, CheckFindsADamagedFramesRecord) {

@@ -53,14 +53,14 @@ int main(int argc, char** argv) {
     }
   }
   store::StoreOptions options;
-  options.image_settings.image_size = size;
+  options.image_settings.size = size;
   auto opened = store::Store::Open(dir, options);
   if (!opened.ok()) {
     std::fprintf(stderr, "%s\n", opened.status().ToString().c_str());
     return 1;
   }
   store::Store& store = **opened;
-  const int s = store.image_settings().image_size;
+  const int s = store.image_settings().size;
   for (int item = first; item < first + items; ++item) {
     const std::string bytes = FixtureBlobBytes(seed, item);
     auto blob = store.PutBlob(

@@ -12,15 +12,67 @@ namespace fs = std::filesystem;
 
 namespace {
 nlohmann::json MetaToJson(const ModelMeta& meta) {
-  return {{"format", "memes-model"},
-          {"format_version", 1},
-          {"config", ConfigToJson(meta.config)},
-          {"classes", meta.classes},
-          {"image_size", meta.config.image_size},
-          {"mean", meta.mean},
-          {"std", meta.std}};
+  nlohmann::json json = {{"format", "memes-model"},
+                         {"format_version", 1},
+                         {"config", ConfigToJson(meta.config)},
+                         {"classes", meta.classes},
+                         {"image_size", meta.config.image_size},
+                         {"mean", meta.mean},
+                         {"std", meta.std}};
+  // Only settings that were recorded are written: defaults stay recognisable as guesses.
+  if (meta.image_recorded) {
+    json["image"] = {{"size", meta.image.size},
+                     {"fit", FitModeName(meta.image.fit)},
+                     {"background", BackgroundHex(meta.image.background)},
+                     {"max_frames", meta.image.max_frames}};
+  }
+  return json;
+}
+
+// meta["image"] as MetaToJson writes it; a file without it gets the defaults at the model's size.
+Status ReadImageSettings(const nlohmann::json& meta, ModelMeta& out, const fs::path& path) {
+  out.image = ImageSettings{};
+  out.image.size = out.config.image_size;
+  out.image_recorded = false;
+  const auto found = meta.find("image");
+  if (found == meta.end()) return Status::Ok();
+  const nlohmann::json& image = *found;
+  const auto bad = [&](const std::string& field) {
+    return Corrupt("bad model metadata: field 'image." + field + "' is " +
+                       (image.contains(field) ? image.at(field).dump() : std::string("missing")),
+                   path.string());
+  };
+  if (!image.is_object()) {
+    return Corrupt("bad model metadata: field 'image' is not an object", path.string());
+  }
+  if (!image.contains("size") || !image["size"].is_number_integer() ||
+      image["size"].get<int64_t>() != out.config.image_size) {
+    return bad("size");
+  }
+  const auto fit = image.contains("fit") && image["fit"].is_string()
+                       ? ParseFitMode(image["fit"].get<std::string>())
+                       : std::nullopt;
+  if (!fit) return bad("fit");
+  out.image.fit = *fit;
+  if (!image.contains("background") || !image["background"].is_string() ||
+      !ParseBackgroundHex(image["background"].get<std::string>(), out.image.background)) {
+    return bad("background");
+  }
+  if (!image.contains("max_frames") || !image["max_frames"].is_number_integer()) {
+    return bad("max_frames");
+  }
+  out.image.max_frames = image["max_frames"].get<int>();
+  if (!CheckImageSettings(out.image).ok()) return bad("max_frames");
+  out.image_recorded = true;
+  return Status::Ok();
 }
 }  // namespace
+
+transform::DecodeOptions DecodeOptionsFor(const ModelMeta& meta) {
+  transform::DecodeOptions options;
+  static_cast<ImageSettings&>(options) = meta.image;
+  return options;
+}
 
 Status SaveCheckpoint(const fs::path& path, SeResNeXt& model, torch::optim::Optimizer* optimizer,
                       const ModelMeta& meta, const nlohmann::json& state) {
@@ -69,6 +121,7 @@ Result<LoadedModel> LoadModel(const fs::path& path) {
     if (static_cast<int>(loaded.meta.classes.size()) != loaded.meta.config.num_classes) {
       return Corrupt("class names and model outputs disagree", path.string());
     }
+    MEMES_RETURN_IF_ERROR(ReadImageSettings(meta, loaded.meta, path));
     loaded.model = SeResNeXt(loaded.meta.config);
     torch::serialize::InputArchive model_archive;
     archive.read("model", model_archive);

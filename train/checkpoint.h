@@ -1,5 +1,5 @@
 // Checkpoint files (last.pt, best.pt): one LibTorch archive holding the model, what predict and
-// eval need to rebuild and feed it (architecture, classes, image size, mean/std), and for
+// eval need to rebuild and feed it (architecture, classes, image settings, mean/std), and for
 // training the optimizer state, the schedule position and the CPU RNG state.
 // Writes are atomic: store::WriteFileAtomic (a unique temporary name, fsync, rename).
 // Thread-safety: none needed (called from the training thread only).
@@ -14,8 +14,10 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
+#include "core/image_settings.h"
 #include "core/status.h"
 #include "train/model.h"
+#include "transform/frames.h"
 
 namespace memes::train {
 
@@ -25,7 +27,17 @@ struct ModelMeta {
   std::vector<std::string> classes;
   std::array<float, 3> mean{};
   std::array<float, 3> std{};
+  // How a picture becomes the model's input (size, fit, background, max_frames), copied from the
+  // shards' dataset.json at train time. Invariant: image.size == config.image_size.
+  ImageSettings image;
+  // false: the file (or the shards it was trained on) records no settings, and `image` holds
+  // the defaults of core/image_settings.h; predict says so in one line.
+  bool image_recorded = false;
 };
+
+// How predict decodes and fits a picture for this model: the checkpoint's image settings (size,
+// fit, background, max_frames), so a new picture becomes what the training frames were.
+transform::DecodeOptions DecodeOptionsFor(const ModelMeta& meta);
 
 // Saves model (+ optimizer and `state` when given) to `path` atomically.
 // `state` is free-form training state (epoch, step, best accuracy, partial sums...).

@@ -78,6 +78,13 @@ Status RunEvalChecked(const EvalOptions& options) {
                         << " are not the model's " << JoinNames(meta.classes)
                         << "; scoring label i as the model's class i (--allow-class-mismatch)";
   }
+  if (meta.image_recorded && data.image_settings_recorded() &&
+      !(data.image_settings() == meta.image)) {
+    MEMES_LOG(kWarning) << "the shards' frames were made with "
+                        << DescribeImageSettings(data.image_settings()) << ", the model's with "
+                        << DescribeImageSettings(meta.image) << ": the scores may not be what "
+                        << "predict gives on new pictures";
+  }
   const size_t count = options.limit > 0 ? std::min<size_t>(options.limit, data.size(Split::kTest))
                                          : data.size(Split::kTest);
   SeResNeXt model = loaded.model;
@@ -213,8 +220,13 @@ Status RunPredictChecked(const PredictOptions& options) {
   torch::NoGradGuard no_grad;
   const NormalizeTable table(meta.mean, meta.std);
   const int size = meta.config.image_size;
-  transform::DecodeOptions decode_options;
-  decode_options.size = size;
+  // Fit every picture as the crawl fitted the training frames (the checkpoint's settings).
+  const transform::DecodeOptions decode_options = DecodeOptionsFor(meta);
+  if (!meta.image_recorded) {
+    MEMES_LOG(kInfo) << options.model.string()
+                     << " records no image settings (a model of an older memes): fitting with "
+                     << DescribeImageSettings(meta.image);
+  }
 
   size_t failed = 0;
   for (const auto& file : files) {

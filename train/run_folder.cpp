@@ -1,5 +1,6 @@
 #include "train/run_folder.h"
 
+#include <algorithm>
 #include <cmath>
 #include <ctime>
 #include <sstream>
@@ -52,17 +53,110 @@ Status TakeFromRun(const TrainOptions& given, const std::string& option, const T
 
 }  // namespace
 
+namespace detail {
+
+namespace {
+std::string Kind(const nlohmann::json& value) {
+  if (value.is_number_unsigned()) return "a non-negative integer";
+  if (value.is_number_integer()) return "an integer";
+  if (value.is_number()) return "a number";
+  if (value.is_string()) return "a string";
+  if (value.is_boolean()) return "true or false";
+  if (value.is_array()) return "a list";
+  if (value.is_object()) return "an object";
+  return "null";
+}
+std::string Shown(const nlohmann::json& value) {
+  std::string text = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return text.size() > 40 ? text.substr(0, 37) + "..." : text;
+}
+bool SameKind(const nlohmann::json& layout, const nlohmann::json& actual) {
+  switch (layout.type()) {
+    case nlohmann::json::value_t::null:
+      return true;  // a free-form member (nlohmann::json): its owner checks it
+    case nlohmann::json::value_t::number_unsigned:
+      return actual.is_number_unsigned() ||
+             (actual.is_number_integer() && actual.get<int64_t>() >= 0);
+    case nlohmann::json::value_t::number_integer:
+      return actual.is_number_integer();
+    case nlohmann::json::value_t::number_float:
+      return actual.is_number();
+    default:
+      return layout.type() == actual.type();
+  }
+}
+}  // namespace
+
+std::string FirstLayoutFault(const nlohmann::json& layout, const nlohmann::json& actual,
+                             const std::string& prefix,
+                             const std::vector<std::string>& optional_keys) {
+  for (const auto& [key, expected] : layout.items()) {
+    const std::string field = prefix + key;
+    const auto found = actual.find(key);
+    if (found == actual.end()) {
+      if (std::find(optional_keys.begin(), optional_keys.end(), field) != optional_keys.end()) {
+        continue;
+      }
+      return "field '" + field + "' is missing";
+    }
+    if (!SameKind(expected, *found)) {
+      return "field '" + field + "': expected " + Kind(expected) + ", found " + Shown(*found);
+    }
+    if (expected.is_object()) {
+      std::string inner = FirstLayoutFault(expected, *found, field + ".", optional_keys);
+      if (!inner.empty()) return inner;
+    }
+  }
+  return "";
+}
+
+namespace {
+void CollectLeaves(const nlohmann::json& layout, const nlohmann::json::json_pointer& at,
+                   std::vector<nlohmann::json::json_pointer>& leaves) {
+  for (const auto& [key, value] : layout.items()) {
+    if (value.is_object() && !value.empty()) {
+      CollectLeaves(value, at / key, leaves);
+    } else {
+      leaves.push_back(at / key);
+    }
+  }
+}
+}  // namespace
+
+std::vector<nlohmann::json::json_pointer> LayoutLeaves(const nlohmann::json& layout) {
+  std::vector<nlohmann::json::json_pointer> leaves;
+  CollectLeaves(layout, nlohmann::json::json_pointer(), leaves);
+  return leaves;
+}
+
+std::string FieldName(const nlohmann::json::json_pointer& pointer) {
+  std::string name = pointer.to_string();
+  if (!name.empty()) name.erase(0, 1);
+  std::replace(name.begin(), name.end(), '/', '.');
+  return name;
+}
+
+}  // namespace detail
+
+Result<TrainingState> ParseTrainingState(const nlohmann::json& state, const std::string& where) {
+  return ReadJsonChecked<TrainingState>(state, where,
+                                        {"partial_loss_sum", "partial_correct", "partial_seen",
+                                         "partial_seconds", "partial_cpu_seconds", "loss_scale"});
+}
+
 Result<RunRecord> ReadRunRecord(const fs::path& run_dir) {
   const fs::path path = run_dir / kRunRecordName;
   auto bytes = store::ReadWholeFile(path);
   if (!bytes.ok()) return bytes.status();
-  RunRecord record;
-  try {
-    record = nlohmann::json::parse(bytes->begin(), bytes->end()).get<RunRecord>();
-  } catch (const nlohmann::json::exception& error) {
-    return Corrupt(std::string("not a run record of this memes version: ") + error.what(),
+  const auto json =
+      nlohmann::json::parse(bytes->begin(), bytes->end(), nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded()) return Corrupt("not valid JSON", path.string());
+  auto checked = ReadJsonChecked<RunRecord>(json, path.string());
+  if (!checked.ok()) {
+    return Corrupt("not a run record of this memes version: " + checked.status().message(),
                    path.string());
   }
+  RunRecord record = std::move(*checked);
   if (record.format != "memes-run" || record.format_version != 1) {
     return Unsupported("format " + record.format + " version " +
                            std::to_string(record.format_version) +

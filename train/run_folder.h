@@ -49,11 +49,83 @@ struct RunRecord {
 };
 
 // from_json uses json.at(key) for every member: a missing key throws, it is never defaulted.
+// ReadRunRecord checks the layout first (ReadJsonChecked), so an error names the field.
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RunRecipe, epochs, batch_size, learning_rate, momentum,
                                    weight_decay, label_smoothing, schedule, warmup_epochs,
                                    step_milestones, augment, seed)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(RunRecord, format, format_version, preset, model, recipe,
                                    classes, shards, parameters, macs_per_image, threads, device)
+
+// Where a run stands, as a checkpoint carries it beside the weights (the "state" of
+// SaveCheckpoint): `train --resume` continues from here, mid-epoch included.
+struct TrainingState {
+  int epoch = 0;           // epochs completed
+  int64_t next_batch = 0;  // first batch of epoch `epoch` still to train (0: at a boundary)
+  double best_acc = -1.0;  // best test accuracy so far (-1: none yet)
+  // The interrupted epoch's running sums (all 0 at an epoch boundary).
+  double partial_loss_sum = 0;
+  int64_t partial_correct = 0;
+  int64_t partial_seen = 0;
+  double partial_seconds = 0;
+  double partial_cpu_seconds = 0;
+  double loss_scale = 65536.0;  // the CUDA loss scaler's scale
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainingState, epoch, next_batch, best_acc,
+                                                partial_loss_sum, partial_correct, partial_seen,
+                                                partial_seconds, partial_cpu_seconds, loss_scale)
+
+// Reads a checkpoint's state. epoch, next_batch and best_acc are required; the partial sums and
+// loss_scale may be absent (checkpoints saved at an epoch boundary by older builds wrote
+// only the first three and loss_scale) and then hold the defaults above. A missing required or
+// mistyped field is a Corrupt naming `where` and the field.
+Result<TrainingState> ParseTrainingState(const nlohmann::json& state, const std::string& where);
+
+// Converts `json` to T (a type with nlohmann to/from_json) after checking it against T's own
+// layout, the JSON of a default T: every key of it present (unless listed in `optional_keys`)
+// with a value of the same kind (an integer where T writes an integer, a string for a string…),
+// nested objects alike. The first fault is a Corrupt naming `where` and the field
+// ("field 'recipe.epochs': expected an integer, found \"ten\""). Keys T does not know are ignored.
+template <typename T>
+Result<T> ReadJsonChecked(const nlohmann::json& json, const std::string& where,
+                          const std::vector<std::string>& optional_keys = {});
+
+namespace detail {
+// The first fault of `actual` against `layout` under `prefix` ("" when it fits).
+std::string FirstLayoutFault(const nlohmann::json& layout, const nlohmann::json& actual,
+                             const std::string& prefix,
+                             const std::vector<std::string>& optional_keys);
+// The leaves of `layout` (values that are not objects) as JSON pointers, in order.
+std::vector<nlohmann::json::json_pointer> LayoutLeaves(const nlohmann::json& layout);
+// "/recipe/epochs" -> "recipe.epochs".
+std::string FieldName(const nlohmann::json::json_pointer& pointer);
+}  // namespace detail
+
+template <typename T>
+Result<T> ReadJsonChecked(const nlohmann::json& json, const std::string& where,
+                          const std::vector<std::string>& optional_keys) {
+  if (!json.is_object()) return Corrupt("not a JSON object", where);
+  const nlohmann::json layout = T{};
+  const std::string fault = detail::FirstLayoutFault(layout, json, "", optional_keys);
+  if (!fault.empty()) return Corrupt(fault, where);
+  try {
+    return json.get<T>();
+  } catch (const nlohmann::json::exception& error) {
+    // Every field has the right kind, so an element inside an array is at fault (a string in
+    // a list of integers): T's own from_json on the layout with one field taken from `json`
+    // finds which.
+    for (const auto& leaf : detail::LayoutLeaves(layout)) {
+      if (!json.contains(leaf)) continue;
+      nlohmann::json trial = layout;
+      trial[leaf] = json[leaf];
+      try {
+        (void)trial.get<T>();
+      } catch (const nlohmann::json::exception&) {
+        return Corrupt("field '" + detail::FieldName(leaf) + "': " + error.what(), where);
+      }
+    }
+    return Corrupt(error.what(), where);
+  }
+}
 
 inline constexpr const char* kRunRecordName = "run.json";
 

@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "train/model_config.h"
@@ -60,6 +61,74 @@ TEST_F(RunFolderTest, RecordRoundTripsAndMissingKeysAreRefused) {
   EXPECT_EQ(old.status().code(), StatusCode::kCorrupt);
   EXPECT_NE(old.status().ToString().find("run.json"), std::string::npos);
   EXPECT_EQ(ReadRunRecord(root_ / "nowhere").status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(RunFolderTest, AMistypedOrMissingFieldIsAnErrorNamingRunJsonAndTheField) {
+  const nlohmann::json good = TinyRecord();
+  const std::pair<std::string, nlohmann::json> cases[] = {{"/recipe/epochs", "ten"},
+                                                          {"/recipe/epochs", 4.5},
+                                                          {"/recipe/seed", -3},
+                                                          {"/recipe/learning_rate", "0.05"},
+                                                          {"/recipe/augment", 1},
+                                                          {"/classes", "kumamon"},
+                                                          {"/recipe/step_milestones", {1, "two"}},
+                                                          {"/classes", {"kumamon", 2}},
+                                                          {"/threads", nullptr}};
+  for (const auto& [pointer, value] : cases) {
+    nlohmann::json bad = good;
+    bad[nlohmann::json::json_pointer(pointer)] = value;
+    std::ofstream(root_ / "run" / "run.json", std::ios::trunc) << bad.dump();
+    auto read = ReadRunRecord(root_ / "run");
+    ASSERT_FALSE(read.ok()) << pointer;
+    EXPECT_EQ(read.status().code(), StatusCode::kCorrupt) << pointer;
+    std::string field = pointer.substr(1);
+    std::replace(field.begin(), field.end(), '/', '.');
+    EXPECT_NE(read.status().message().find("field '" + field + "'"), std::string::npos)
+        << read.status().ToString();
+    EXPECT_NE(read.status().where().find("run.json"), std::string::npos);
+  }
+  nlohmann::json missing = good;
+  missing["recipe"].erase("schedule");
+  std::ofstream(root_ / "run" / "run.json", std::ios::trunc) << missing.dump();
+  auto read = ReadRunRecord(root_ / "run");
+  ASSERT_FALSE(read.ok());
+  EXPECT_NE(read.status().message().find("field 'recipe.schedule' is missing"), std::string::npos)
+      << read.status().ToString();
+}
+
+TEST(TrainingState, RoundTripsAndOlderCheckpointsReadWithDefaults) {
+  TrainingState state;
+  state.epoch = 3;
+  state.next_batch = 17;
+  state.best_acc = 0.5;
+  state.partial_loss_sum = 12.5;
+  state.partial_correct = 40;
+  state.partial_seen = 64;
+  state.partial_seconds = 2.5;
+  state.partial_cpu_seconds = 4;
+  state.loss_scale = 1024;
+  auto read = ParseTrainingState(nlohmann::json(state), "run/last.pt");
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(nlohmann::json(*read), nlohmann::json(state));
+
+  // What a checkpoint saved at an epoch boundary by an older memes holds.
+  auto old = ParseTrainingState(nlohmann::json::parse(R"({"epoch": 2, "next_batch": 0,
+      "best_acc": 0.75})"),
+                                "run/last.pt");
+  ASSERT_TRUE(old.ok()) << old.status().ToString();
+  EXPECT_EQ(old->epoch, 2);
+  EXPECT_EQ(old->partial_seen, 0);
+  EXPECT_EQ(old->loss_scale, 65536.0);
+
+  for (const char* text : {R"({"epoch": "2", "next_batch": 0, "best_acc": 0.75})",
+                           R"({"epoch": 2, "next_batch": 0, "best_acc": 0.75,
+                               "partial_seen": 1.5})",
+                           R"({"next_batch": 0, "best_acc": 0.75})"}) {
+    auto bad = ParseTrainingState(nlohmann::json::parse(text), "run/last.pt");
+    ASSERT_FALSE(bad.ok()) << text;
+    EXPECT_EQ(bad.status().where(), "run/last.pt");
+    EXPECT_NE(bad.status().message().find("field '"), std::string::npos) << bad.status().ToString();
+  }
 }
 
 TEST_F(RunFolderTest, ResumeTakesTheRunsRecipeAndArchitecture) {

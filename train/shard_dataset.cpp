@@ -71,6 +71,8 @@ Result<ShardDataset> ShardDataset::Open(const fs::path& folder, const ShardOpenO
     dataset.has_manifest_ = true;
     MEMES_ASSIGN_OR_RETURN(manifest, store::ReadManifest(folder));
     dataset.image_size_ = manifest.image_size;
+    dataset.image_settings_ = manifest.image;
+    dataset.image_settings_recorded_ = manifest.image_settings_recorded;
     dataset.classes_ = manifest.classes;
     for (int c = 0; c < 3; ++c) {
       dataset.mean_[c] = static_cast<float>(manifest.mean[c]);
@@ -81,6 +83,7 @@ Result<ShardDataset> ShardDataset::Open(const fs::path& folder, const ShardOpenO
     dataset.classes_ = ReadMetaClasses(folder / "batches.meta.txt");
   }
   dataset.record_bytes_ = 1 + 3 * static_cast<size_t>(dataset.image_size_) * dataset.image_size_;
+  dataset.image_settings_.size = dataset.image_size_;
 
   std::vector<std::string> all;
   if (options.load_train || !dataset.has_manifest_) all = names.train;

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "core/image_settings.h"
 #include "core/status.h"
 #include "store/shard_reader.h"
 
@@ -44,6 +45,11 @@ class ShardDataset {
   const std::array<float, 3>& mean() const { return mean_; }
   const std::array<float, 3>& std() const { return std_; }
   bool has_manifest() const { return has_manifest_; }
+  // The image settings dataset.json records (fit, background, max_frames; size ==
+  // image_size()); the defaults when it records none (an older pack, or no dataset.json), and
+  // then image_settings_recorded() is false.
+  const ImageSettings& image_settings() const { return image_settings_; }
+  bool image_settings_recorded() const { return image_settings_recorded_; }
 
   size_t size(Split split) const { return records(split).size(); }
   // Record i of a split: 1 label byte then R, G, B planes of image_size² bytes each.
@@ -59,6 +65,8 @@ class ShardDataset {
   int image_size_ = 32;
   size_t record_bytes_ = 3073;
   bool has_manifest_ = false;
+  ImageSettings image_settings_;
+  bool image_settings_recorded_ = false;
   std::vector<std::string> classes_;
   std::array<float, 3> mean_{};
   std::array<float, 3> std_{};

@@ -258,7 +258,7 @@ Status RunTrainingChecked(const TrainOptions& given) {
   // A run folder is never silently replaced: resume it, or move it aside with --force.
   std::optional<RunRecord> record;
   std::optional<LoadedModel> resumed;
-  nlohmann::json state = {{"epoch", 0}, {"next_batch", 0}, {"best_acc", -1.0}};
+  TrainingState state;  // a new run: epoch 0, batch 0, no best accuracy yet
   if (options.resume) {
     if (!fs::exists(last_path)) {
       return InvalidArgument(
@@ -272,14 +272,14 @@ Status RunTrainingChecked(const TrainOptions& given) {
     }
     record = *read;
     MEMES_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModel(last_path));
-    state = loaded.state;
+    MEMES_ASSIGN_OR_RETURN(state, ParseTrainingState(loaded.state, last_path.string()));
     resumed = std::move(loaded);
-    const double epochs_done = state.value("epoch", 0);
+    const double epochs_done = state.epoch;
     MEMES_ASSIGN_OR_RETURN(ResumePlan plan, PlanResume(options, *record, epochs_done));
     options = plan.options;
     for (const auto& note : plan.notes) MEMES_LOG(kInfo) << "--resume: " << note;
     if (options.shards.empty()) options.shards = record->shards;
-    if (state.value("epoch", 0) >= options.epochs && state.value("next_batch", 0) == 0) {
+    if (state.epoch >= options.epochs && state.next_batch == 0) {
       MEMES_LOG(kInfo) << options.run_dir.string() << " finished all " << options.epochs
                        << " epochs: nothing to do (give a larger --epochs to extend it)";
       return Status::Ok();
@@ -333,7 +333,10 @@ Status RunTrainingChecked(const TrainOptions& given) {
   if (error)
     return IoError("cannot create run folder: " + error.message(), options.run_dir.string());
 
-  const ModelMeta meta{config, data.classes(), data.mean(), data.std()};
+  ModelMeta meta{config, data.classes(), data.mean(), data.std()};
+  // predict fits new pictures as the crawl fitted these (dataset.json → checkpoint).
+  meta.image = data.image_settings();
+  meta.image_recorded = data.image_settings_recorded();
   torch::manual_seed(options.seed);
   SeResNeXt model(config);
   if (resumed) {
@@ -351,7 +354,7 @@ Status RunTrainingChecked(const TrainOptions& given) {
   LossScaler scaler(cuda);
   if (options.resume) {
     MEMES_RETURN_IF_ERROR(LoadTrainingState(last_path, *optimizer));
-    scaler.set_scale(state.value("loss_scale", 65536.0));
+    scaler.set_scale(state.loss_scale);
   }
   MEMES_RETURN_IF_ERROR(dist->BroadcastParameters(*model));
   if (options.sync_bn) dist->SynchroniseBatchNorm(*model);
@@ -387,9 +390,9 @@ Status RunTrainingChecked(const TrainOptions& given) {
   const NormalizeTable table(data.mean(), data.std());
   const int64_t steps_per_epoch =
       BatchPrefetcher::BatchCount(train_count, options.batch_size, options.augment);
-  int epoch = state.value("epoch", 0);  // epochs completed
-  int64_t next_batch = state.value("next_batch", int64_t{0});
-  double best_accuracy = state.value("best_acc", -1.0);
+  int epoch = state.epoch;  // epochs completed
+  int64_t next_batch = state.next_batch;
+  double best_accuracy = state.best_acc;
   std::vector<EpochMetrics> history = ReadMetrics(metrics_path, epoch);
   SigintGuard sigint;
   const auto loss_options =
@@ -400,11 +403,11 @@ Status RunTrainingChecked(const TrainOptions& given) {
   for (; epoch < options.epochs; ++epoch) {
     const auto started = std::chrono::steady_clock::now();
     const bool totals = dist->IsRank0();  // only rank 0 resumes the global partial sums
-    double loss_sum = totals ? state.value("partial_loss_sum", 0.0) : 0.0;
-    int64_t correct = totals ? state.value("partial_correct", int64_t{0}) : 0;
-    int64_t seen = totals ? state.value("partial_seen", int64_t{0}) : 0;
-    double resumed_seconds = state.value("partial_seconds", 0.0);
-    const double cpu_started = ProcessCpuSeconds() - state.value("partial_cpu_seconds", 0.0);
+    double loss_sum = totals ? state.partial_loss_sum : 0.0;
+    int64_t correct = totals ? state.partial_correct : 0;
+    int64_t seen = totals ? state.partial_seen : 0;
+    double resumed_seconds = state.partial_seconds;
+    const double cpu_started = ProcessCpuSeconds() - state.partial_cpu_seconds;
     BatchPrefetcher batches(data, Split::kTrain,
                             RankSlice(EpochOrder(train_count, options.seed, epoch),
                                       options.batch_size, dist->rank(), dist->world_size()),
@@ -467,15 +470,9 @@ Status RunTrainingChecked(const TrainOptions& given) {
         bar.Finish();
         MEMES_RETURN_IF_ERROR(dist->SumEpochTotals(loss_sum, correct, seen));
         if (!dist->IsRank0()) return Status(StatusCode::kCancelled, "interrupted");
-        state = {{"epoch", epoch},
-                 {"next_batch", next_batch},
-                 {"best_acc", best_accuracy},
-                 {"partial_loss_sum", loss_sum},
-                 {"partial_correct", correct},
-                 {"partial_seen", seen},
-                 {"partial_seconds", seconds},
-                 {"partial_cpu_seconds", ProcessCpuSeconds() - cpu_started},
-                 {"loss_scale", scaler.scale()}};
+        state = {epoch,         next_batch, best_accuracy, loss_sum,
+                 correct,       seen,       seconds,       ProcessCpuSeconds() - cpu_started,
+                 scaler.scale()};
         MEMES_RETURN_IF_ERROR(SaveCheckpoint(last_path, model, optimizer.get(), meta, state));
         MEMES_LOG(kWarning) << "interrupted in epoch " << epoch + 1 << " after batch " << next_batch
                             << "; saved " << last_path.string() << " (continue with --resume)";
@@ -516,10 +513,10 @@ Status RunTrainingChecked(const TrainOptions& given) {
     next_batch = 0;
     const bool best = m.test_accuracy > best_accuracy;
     if (best) best_accuracy = m.test_accuracy;
-    state = {{"epoch", epoch + 1},
-             {"next_batch", 0},
-             {"best_acc", best_accuracy},
-             {"loss_scale", scaler.scale()}};
+    state = TrainingState{};  // at an epoch boundary: no partial sums
+    state.epoch = epoch + 1;
+    state.best_acc = best_accuracy;
+    state.loss_scale = scaler.scale();
     MEMES_RETURN_IF_ERROR(SaveCheckpoint(last_path, model, optimizer.get(), meta, state));
     if (best) MEMES_RETURN_IF_ERROR(CopyAtomically(last_path, best_path));
     MEMES_RETURN_IF_ERROR(WriteMetrics(metrics_path, history));

@@ -9,22 +9,17 @@
 #include <string>
 #include <vector>
 
+#include "core/image_settings.h"
 #include "core/status.h"
 #include "transform/phash.h"
 
 namespace memes::transform {
 
-enum class FitMode {
-  kPad,      // keep the whole picture, letterbox with the background colour (default)
-  kCrop,     // centre crop to a square, then scale
-  kStretch,  // scale each axis independently
-};
+using FitMode = memes::FitMode;  // core/image_settings.h
 
-struct DecodeOptions {
-  int size = 32;  // output frames are size×size; Requires: 1 <= size <= 4096
-  FitMode fit = FitMode::kPad;
-  uint8_t background[3] = {255, 255, 255};  // RGB that transparent pixels composite onto
-  int max_frames = 4;  // frames kept, spread evenly over the duration; Requires: >= 1
+// The image settings (size, fit, background, max_frames: core/image_settings.h, one set of
+// defaults for the whole program) plus what only decoding needs.
+struct DecodeOptions : ImageSettings {
   // Limits against hostile input; each is checked before the allocation it guards.
   uint64_t max_file_bytes = 20'000'000;
   uint64_t max_canvas_pixels = 40'000'000;  // checked from the header, before decoding
