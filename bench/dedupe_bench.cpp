@@ -413,66 +413,80 @@ std::vector<uint64_t> StoredHashes(const std::vector<Hashed>& items, size_t coun
   return out;
 }
 
-void IndexSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& hashes,
-                int distance);
+void IndexSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& hashes, int distance,
+                int blocks, double linear_per_item, size_t linear_found);
 void CommitSpeed(const std::vector<uint64_t>& hashes, size_t stored, int distance,
                  const fs::path& store_dir);
 
-void SpeedFigures(const std::vector<Hashed>& items, size_t stored, const fs::path& store_dir) {
+// Items in the linear scan's sample.
+constexpr size_t kLinearSample = 100;
+
+void SpeedFigures(const std::vector<Hashed>& items, size_t stored, const fs::path& store_dir,
+                  bool commit) {
   const int distance = memes::store::kDefaultNearDuplicateDistance;
   const std::vector<uint64_t> hashes = StoredHashes(items, stored);
-  std::printf("\n## Founder index speed (%zu stored hashes, one thread)\n\n", stored);
-  std::printf("| figure | value |\n|---|---|\n");
-  for (int d : {6, 8}) IndexSpeed(items, hashes, d);
-  CommitSpeed(hashes, stored, distance, store_dir);
+  std::printf(
+      "\n## Founder index speed (%zu stored hashes, one thread; one lookup = one item: its kept "
+      "frames x 8 orientations, %s)\n\n",
+      stored, "probes that repeat within an item are read once");
+  std::printf(
+      "| threshold | blocks | buckets read / probe | entries read / probe | lookups/s | probe "
+      "hashes/s | x linear scan | matches: index / scan (%zu items) | build |\n"
+      "|---|---|---|---|---|---|---|---|---|\n",
+      kLinearSample);
+  for (int d : {6, 8}) {
+    // The linear scan the old commit did, for the same probes, on a sample of items.
+    const size_t sample = std::min(items.size(), kLinearSample);
+    const auto start = Clock::now();
+    size_t linear_found = 0;
+    for (size_t i = 0; i < sample; ++i) {
+      int best = 65;
+      for (uint64_t probe : items[i].probes) {
+        for (uint64_t hash : hashes) best = std::min(best, __builtin_popcountll(hash ^ probe));
+      }
+      linear_found += best <= d;
+    }
+    const double linear = Seconds(start) / sample;
+    for (int m = memes::store::NearDupIndex::kMinBlocks;
+         m <= memes::store::NearDupIndex::kMaxBlocks; ++m) {
+      IndexSpeed(items, hashes, d, m, linear, linear_found);
+    }
+    std::printf("| %d | linear scan | - | %zu | %.0f | - | 1 | - | - |\n", d, hashes.size(),
+                1 / linear);
+  }
+  if (commit) CommitSpeed(hashes, stored, distance, store_dir);
 }
 
-void IndexSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& hashes,
-                int distance) {
-  memes::store::NearDupIndex index(distance);
+void IndexSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& hashes, int distance,
+                int blocks, double linear_per_item, size_t linear_found) {
+  memes::store::NearDupIndex index(distance, blocks);
   auto start = Clock::now();
   for (size_t i = 0; i < hashes.size(); ++i) index.Add(hashes[i], static_cast<int64_t>(i));
   const double build = Seconds(start);
-  // One lookup = one item: all its kept frames in eight orientations.
-  size_t lookups = 0, probes = 0, found = 0;
+  size_t lookups = 0, probes = 0;
   start = Clock::now();
-  // Items in set order, round and round, for 3 s (at least 200 items).
-  for (size_t i = 0; Seconds(start) < 3.0 || lookups < 200; i = (i + 1) % items.size()) {
-    found += index.Nearest(items[i].probes).has_value();
+  // Items in set order, round and round, for 1.5 s (at least 200 items).
+  for (size_t i = 0; Seconds(start) < 1.5 || lookups < 200; i = (i + 1) % items.size()) {
+    index.Nearest(items[i].probes);
     ++lookups;
     probes += items[i].probes.size();
   }
   const double elapsed = Seconds(start);
-  size_t read = 0, read_probes = 0;
-  for (size_t i = 0; i < items.size(); ++i) {
-    for (uint64_t probe : items[i].probes) read += index.EntriesRead(probe), ++read_probes;
-  }
-  // The linear scan the old commit did, for the same probes, on a sample of items.
-  const size_t sample = std::min<size_t>(items.size(), 100);
-  start = Clock::now();
-  size_t brute_found = 0;
-  for (size_t i = 0; i < sample; ++i) {
-    int best = 65;
-    for (uint64_t probe : items[i].probes) {
-      for (uint64_t hash : hashes) best = std::min(best, __builtin_popcountll(hash ^ probe));
+  size_t buckets = 0, entries = 0, costed = 0;
+  for (const Hashed& item : items) {
+    for (uint64_t probe : item.probes) {
+      const auto cost = index.CostOf(probe);
+      buckets += cost.buckets;
+      entries += cost.entries;
+      ++costed;
     }
-    brute_found += best <= distance;
   }
-  const double brute = Seconds(start) / sample;
-  std::printf("| threshold %d: index build | %.2f s |\n", distance, build);
-  std::printf(
-      "| lookups/s (one item: all kept frames x 8 orientations, %.1f probes avg) | %.0f |\n",
-      double(probes) / lookups, lookups / elapsed);
-  std::printf("| probe hashes/s | %.0f |\n", probes / elapsed);
-  std::printf("| stored entries read per probe hash (of %zu) | %.0f |\n", hashes.size(),
-              double(read) / std::max<size_t>(1, read_probes));
-  std::printf("| linear scan of all stored hashes, per item (the old commit) | %.0f us |\n",
-              brute * 1e6);
-  std::printf("| index / linear speed-up | %.0fx |\n", brute / (elapsed / lookups));
-  std::printf(
-      "| threshold %d: items with a match, index / linear scan (sample) | %zu of %zu / %zu of %zu "
-      "|\n",
-      distance, found, lookups, brute_found, sample);
+  size_t found = 0;
+  for (size_t i = 0; i < std::min(items.size(), kLinearSample); ++i)
+    found += index.Nearest(items[i].probes).has_value();
+  std::printf("| %d | %d | %.0f | %.0f | %.0f | %.0f | %.0f | %zu / %zu | %.2f s |\n", distance,
+              blocks, double(buckets) / costed, double(entries) / costed, lookups / elapsed,
+              probes / elapsed, linear_per_item / (elapsed / lookups), found, linear_found, build);
 }
 
 void CommitSpeed(const std::vector<uint64_t>& hashes, size_t stored, int distance,
@@ -523,7 +537,7 @@ void CommitSpeed(const std::vector<uint64_t>& hashes, size_t stored, int distanc
 int main(int argc, char** argv) {
   memes::bench::BenchSetOptions options;
   size_t stored = 200000;
-  bool variants = false;
+  bool variants = false, commit = true;
   fs::path store_dir = fs::exists("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path();
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
@@ -539,6 +553,8 @@ int main(int argc, char** argv) {
       options.originals = std::stoi(value);
     else if (flag == "--stored")
       stored = std::stoul(value);
+    else if (flag == "--commit")
+      commit = value == "1";
     else if (flag == "--variants")
       variants = value == "1";
     else if (flag == "--store-dir")
@@ -668,6 +684,6 @@ int main(int argc, char** argv) {
                   (unsigned long long)seed, 100 * worst, 100 * overall);
     }
   }
-  SpeedFigures(items, stored, store_dir);
+  SpeedFigures(items, stored, store_dir, commit);
   return 0;
 }

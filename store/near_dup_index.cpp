@@ -6,48 +6,42 @@
 
 namespace memes::store {
 
-namespace {
+int NearDupIndex::DefaultBlocks(int /*max_distance*/) { return kMinBlocks; }
 
-// kSpreadTable[byte][value]: the bits of `value`, the hash's byte number `byte`, at their
-// spread positions (bit i of the hash moves to 16 * (i % 4) + i / 4).
-struct SpreadTable {
-  std::array<std::array<uint64_t, 256>, 8> bits{};
-  constexpr SpreadTable() {
-    for (int byte = 0; byte < 8; ++byte) {
-      for (int value = 0; value < 256; ++value) {
-        uint64_t out = 0;
-        for (int bit = 0; bit < 8; ++bit) {
-          if ((value >> bit & 1) == 0) continue;
-          const int i = 8 * byte + bit;
-          out |= uint64_t{1} << (16 * (i % 4) + i / 4);
-        }
-        bits[byte][value] = out;
-      }
-    }
-  }
-};
-constexpr SpreadTable kSpreadTable;
-
-}  // namespace
-
-uint64_t NearDupIndex::Spread(uint64_t hash) {
-  uint64_t out = 0;
-  for (int byte = 0; byte < 8; ++byte) out |= kSpreadTable.bits[byte][(hash >> (8 * byte)) & 0xFF];
-  return out;
-}
-
-NearDupIndex::NearDupIndex(int max_distance) : max_distance_(max_distance) {
+NearDupIndex::NearDupIndex(int max_distance, int blocks)
+    : max_distance_(max_distance), blocks_(blocks == 0 ? DefaultBlocks(max_distance) : blocks) {
   assert(max_distance >= 0 && max_distance <= kMaxNearDuplicateDistance);
-  // r = 4q + a: blocks 0..a at radius q, the others at radius q - 1 (none when q == 0).
-  const int q = max_distance / kBlocks, a = max_distance % kBlocks;
-  for (int block = 0; block < kBlocks; ++block) {
-    const int radius = block <= a ? q : q - 1;
-    for (uint32_t mask = 0; mask <= 0xFFFFu && radius >= 0; ++mask) {
-      if (__builtin_popcount(mask) <= radius)
-        block_masks_[block].push_back(static_cast<uint16_t>(mask));
+  assert(blocks_ >= kMinBlocks && blocks_ <= kMaxBlocks);
+  // Block b holds hash bits b, b + m, b + 2m, …: ceil((64 - b) / m) of them, stored from
+  // block_shift_[b] up in the spread hash.
+  std::array<int, kMaxBlocks> width{};
+  int shift = 0;
+  for (int block = 0; block < blocks_; ++block) {
+    width[block] = (64 - block + blocks_ - 1) / blocks_;
+    block_shift_[block] = shift;
+    block_mask_[block] = static_cast<uint32_t>((uint64_t{1} << width[block]) - 1);
+    shift += width[block];
+  }
+  for (int byte = 0; byte < 8; ++byte) {
+    for (int value = 0; value < 256; ++value) {
+      uint64_t out = 0;
+      for (int bit = 0; bit < 8; ++bit) {
+        if ((value >> bit & 1) == 0) continue;
+        const int i = 8 * byte + bit;
+        out |= uint64_t{1} << (block_shift_[i % blocks_] + i / blocks_);
+      }
+      spread_table_[byte][value] = out;
     }
   }
-  for (auto& table : buckets_) table.resize(size_t{1} << 16);
+  // r = m q + a: blocks 0..a at radius q, the others at radius q - 1 (none when q == 0).
+  const int q = max_distance / blocks_, a = max_distance % blocks_;
+  for (int block = 0; block < blocks_; ++block) {
+    const int radius = block <= a ? q : q - 1;
+    for (uint32_t mask = 0; mask <= block_mask_[block] && radius >= 0; ++mask) {
+      if (__builtin_popcount(mask) <= radius) block_masks_[block].push_back(mask);
+    }
+    buckets_[block].resize(size_t{block_mask_[block]} + 1);
+  }
 }
 
 void NearDupIndex::Clear() {
@@ -60,7 +54,7 @@ void NearDupIndex::Clear() {
 void NearDupIndex::Add(uint64_t hash, int64_t group) {
   const uint64_t spread = Spread(hash);
   ++size_;
-  for (int block = 0; block < kBlocks; ++block)
+  for (int block = 0; block < blocks_; ++block)
     buckets_[block][BlockOf(spread, block)].push_back({spread, group});
 }
 
