@@ -12,6 +12,7 @@
 // bench/dedupe_bench.sh fetches the emoji packages and runs it.
 #include <unistd.h>
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -21,11 +22,15 @@
 #include <string>
 #include <vector>
 
+#include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
+
 #include "bench/dedupe_bench_data.h"
 #include "store/catalog.h"
 #include "store/near_dup_index.h"
 #include "store/split.h"
 #include "transform/frames.h"
+#include "transform/signature.h"
 
 namespace fs = std::filesystem;
 using memes::bench::BenchItem;
@@ -183,6 +188,208 @@ std::pair<double, double> SplitError(const std::vector<Hashed>& items,
   return {worst, std::abs(double(test) / all - fraction)};
 }
 
+// Signature variants measured pair by pair (bench-only): per transform, the share of pairs
+// whose nearest orientation is within t bits, and the same share over "other vendor" pairs
+// (different pictures that look alike: what a threshold must keep apart).
+struct Variant {
+  std::string name;
+  bool unused;
+  bool median;
+  int blur;            // box blur side before the DCT (0: none)
+  double moments = 0;  // > 0: window centre ± moments·σ of the ink around the border colour
+  int noise = 16;
+};
+
+// Grey 32×32 of the window centre ± k·σ (per axis) of the "ink": each pixel's largest channel
+// difference from the border colour, less `noise`.
+cv::Mat MomentWindow(const std::vector<uint8_t>& planar, double k, int noise) {
+  const int size = 32;
+  cv::Mat grey(size, size, CV_32F);
+  for (int i = 0; i < 1024; ++i)
+    grey.at<float>(i / 32, i % 32) =
+        0.299f * planar[i] + 0.587f * planar[1024 + i] + 0.114f * planar[2048 + i];
+  bool bordered = false;
+  // The border colour: one three corners share (as transform::FindContentWindow).
+  int cr = planar[0], cg = planar[1024], cb = planar[2048];
+  {
+    const int idx[4] = {0, 31, 31 * 32, 1023};
+    for (int a = 0; a < 4; ++a) {
+      int agree = 0;
+      for (int b = 0; b < 4; ++b)
+        agree += std::abs(planar[idx[a]] - planar[idx[b]]) <= 24 &&
+                 std::abs(planar[1024 + idx[a]] - planar[1024 + idx[b]]) <= 24 &&
+                 std::abs(planar[2048 + idx[a]] - planar[2048 + idx[b]]) <= 24;
+      if (agree >= 3) {
+        bordered = true;
+        cr = planar[idx[a]], cg = planar[1024 + idx[a]], cb = planar[2048 + idx[a]];
+        break;
+      }
+    }
+  }
+  if (!bordered) return grey;
+  double sw = 0, sx = 0, sy = 0, sxx = 0, syy = 0;
+  for (int y = 0; y < size; ++y)
+    for (int x = 0; x < size; ++x) {
+      const int i = y * 32 + x;
+      int w = std::max({std::abs(planar[i] - cr), std::abs(planar[1024 + i] - cg),
+                        std::abs(planar[2048 + i] - cb)}) -
+              noise;
+      if (w <= 0) continue;
+      sw += w, sx += w * x, sy += w * y, sxx += double(w) * x * x, syy += double(w) * y * y;
+    }
+  if (sw <= 0) return grey;
+  const double mx = sx / sw, my = sy / sw;
+  const double vx = std::max(0.25, sxx / sw - mx * mx), vy = std::max(0.25, syy / sw - my * my);
+  const double hx = k * std::sqrt(vx), hy = k * std::sqrt(vy);
+  const double scale_x = 32 / (2 * hx), scale_y = 32 / (2 * hy);
+  cv::Mat m = (cv::Mat_<double>(2, 3) << scale_x, 0, scale_x * (0.5 - (mx + 0.5) + hx) - 0.5, 0,
+               scale_y, scale_y * (0.5 - (my + 0.5) + hy) - 0.5);
+  cv::Mat out;
+  const float bg = 0.299f * cr + 0.587f * cg + 0.114f * cb;
+  cv::warpAffine(grey, out, m, cv::Size(32, 32), cv::INTER_LINEAR, cv::BORDER_CONSTANT,
+                 cv::Scalar(bg));
+  return out;
+}
+
+uint64_t VariantHash(const cv::Mat& grey32, const Variant& v) {
+  cv::Mat g = grey32;
+  if (v.blur > 1) cv::blur(grey32, g, cv::Size(v.blur, v.blur));
+  cv::Mat dct;
+  cv::dct(g, dct);
+  std::array<float, 64> low{};
+  for (int u = 0; u < 8; ++u)
+    for (int w = 0; w < 8; ++w) low[8 * u + w] = dct.at<float>(u, w);
+  low[0] = dct.at<float>(0, 8);
+  float threshold = 0;
+  if (v.median) {
+    auto sorted = low;
+    std::nth_element(sorted.begin(), sorted.begin() + 32, sorted.end());
+    threshold = sorted[32];
+  } else {
+    for (float x : low) threshold += x / 64;
+  }
+  uint64_t bits = 0;
+  for (int i = 0; i < 64; ++i) bits = (bits << 1) | (low[i] >= threshold ? 1u : 0u);
+  return bits;
+}
+
+std::array<uint64_t, 8> VariantHashes(const std::vector<uint8_t>& planar, const Variant& v) {
+  const int size = 32;
+  if (v.moments < 0) return memes::transform::ContentHashes(planar, size);
+  if (v.moments > 0) {
+    cv::Mat g32 = MomentWindow(planar, v.moments, v.noise);
+    std::array<uint64_t, 8> out{};
+    cv::Mat m;
+    cv::flip(g32, m, 1);
+    const cv::RotateFlags r[] = {cv::ROTATE_90_COUNTERCLOCKWISE, cv::ROTATE_180,
+                                 cv::ROTATE_90_CLOCKWISE};
+    for (int mir = 0; mir < 2; ++mir) {
+      const cv::Mat& b = mir ? m : g32;
+      out[4 * mir] = VariantHash(b, v);
+      for (int t = 1; t < 4; ++t) {
+        cv::Mat turned;
+        cv::rotate(b, turned, r[t - 1]);
+        out[4 * mir + t] = VariantHash(turned, v);
+      }
+    }
+    return out;
+  }
+  cv::Mat grey(size, size, CV_32F);
+  for (int i = 0; i < size * size; ++i)
+    grey.at<float>(i / size, i % size) =
+        0.299f * planar[i] + 0.587f * planar[1024 + i] + 0.114f * planar[2048 + i];
+  cv::Mat g32;
+  cv::resize(grey, g32, cv::Size(32, 32), 0, 0, cv::INTER_LINEAR);
+  std::array<uint64_t, 8> out{};
+  cv::Mat m;
+  cv::flip(g32, m, 1);
+  const cv::RotateFlags r[] = {cv::ROTATE_90_COUNTERCLOCKWISE, cv::ROTATE_180,
+                               cv::ROTATE_90_CLOCKWISE};
+  for (int mir = 0; mir < 2; ++mir) {
+    const cv::Mat& b = mir ? m : g32;
+    out[4 * mir] = VariantHash(b, v);
+    for (int t = 1; t < 4; ++t) {
+      cv::Mat turned;
+      cv::rotate(b, turned, r[t - 1]);
+      out[4 * mir + t] = VariantHash(turned, v);
+    }
+  }
+  return out;
+}
+
+void SignatureVariants(const std::vector<memes::bench::BenchItem>& set) {
+  std::vector<Variant> variants = {
+      {"whole frame, mean (img_hash-like)", false, false, 0},
+      {"whole frame, median", false, true, 0},
+      {"moments k=2, median", false, true, 0, 2.0},
+
+      {"transform::ContentHashes (chosen: moments k=2, median)", false, true, 0, -1},
+      {"moments k=2.5, median", false, true, 0, 2.5},
+      {"moments k=2, mean", false, false, 0, 2.0},
+      {"moments k=2, median, blur 3", false, true, 3, 2.0}};
+  // Per item: frames' planar pixels.
+  std::vector<std::vector<std::vector<uint8_t>>> frames(set.size());
+  for (size_t i = 0; i < set.size(); ++i) {
+    auto decoded = memes::transform::DecodeToFrames(set[i].bytes, {});
+    if (!decoded.ok()) continue;
+    for (auto& f : decoded->frames) frames[i].push_back(f.planar);
+  }
+  // Pairs: copy -> original (stills -> animation); other-vendor -> the preceding original.
+  std::map<int, size_t> original, animation;
+  for (size_t i = 0; i < set.size(); ++i) {
+    if (set[i].transform == "original") original[set[i].truth] = i;
+    if (set[i].transform == "animation") animation[set[i].truth] = i;
+  }
+  std::vector<std::pair<std::string, std::pair<size_t, size_t>>> pairs;
+  size_t last_original = SIZE_MAX;
+  for (size_t i = 0; i < set.size(); ++i) {
+    const std::string& t = set[i].transform;
+    if (t == "original") last_original = i;
+    if (t == "other-vendor" && last_original != SIZE_MAX) pairs.push_back({t, {i, last_original}});
+    if (t == "original" || t == "animation" || t == "other-vendor") continue;
+    const auto& anchors = t.rfind("anim-", 0) == 0 ? animation : original;
+    auto a = anchors.find(set[i].truth);
+    if (a != anchors.end()) pairs.push_back({t, {i, a->second}});
+  }
+  const int thresholds[] = {6, 8, 10, 12};
+  std::printf(
+      "\n## Signature variants, pair by pair (share of pairs within t bits, t = 6/8/10/12)\n\n");
+  std::printf("| variant |");
+  std::vector<std::string> names = memes::bench::PositiveTransforms();
+  names.push_back("other-vendor");
+  for (const auto& n : names) std::printf(" %s |", n.c_str());
+  std::printf("\n|---|");
+  for (size_t i = 0; i < names.size(); ++i) std::printf("---|");
+  std::printf("\n");
+  for (const Variant& v : variants) {
+    std::vector<std::vector<uint64_t>> own(set.size()), probes(set.size());
+    for (size_t i = 0; i < set.size(); ++i) {
+      for (const auto& f : frames[i]) {
+        const auto h = VariantHashes(f, v);
+        own[i].push_back(h[0]);
+        probes[i].insert(probes[i].end(), h.begin(), h.end());
+      }
+    }
+    std::map<std::string, std::array<int, 5>> within;  // 4 thresholds + count
+    for (const auto& [t, ab] : pairs) {
+      int best = 65;
+      for (uint64_t p : probes[ab.first])
+        for (uint64_t o : own[ab.second]) best = std::min(best, __builtin_popcountll(p ^ o));
+      auto& w = within[t];
+      for (int k = 0; k < 4; ++k) w[k] += best <= thresholds[k];
+      ++w[4];
+    }
+    std::printf("| %s |", v.name.c_str());
+    for (const auto& n : names) {
+      const auto& w = within[n];
+      std::printf(" %.0f/%.0f/%.0f/%.0f |", 100.0 * w[0] / std::max(1, w[4]),
+                  100.0 * w[1] / std::max(1, w[4]), 100.0 * w[2] / std::max(1, w[4]),
+                  100.0 * w[3] / std::max(1, w[4]));
+    }
+    std::printf("\n");
+  }
+}
+
 uint64_t Mix(uint64_t x) {
   x += 0x9e3779b97f4a7c15ULL;
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -206,60 +413,80 @@ std::vector<uint64_t> StoredHashes(const std::vector<Hashed>& items, size_t coun
   return out;
 }
 
-void IndexSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& hashes,
-                int distance);
+void IndexSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& hashes, int distance,
+                int blocks, double linear_per_item, size_t linear_found);
 void CommitSpeed(const std::vector<uint64_t>& hashes, size_t stored, int distance,
                  const fs::path& store_dir);
 
-void SpeedFigures(const std::vector<Hashed>& items, size_t stored, const fs::path& store_dir) {
+// Items in the linear scan's sample.
+constexpr size_t kLinearSample = 100;
+
+void SpeedFigures(const std::vector<Hashed>& items, size_t stored, const fs::path& store_dir,
+                  bool commit) {
   const int distance = memes::store::kDefaultNearDuplicateDistance;
   const std::vector<uint64_t> hashes = StoredHashes(items, stored);
-  std::printf("\n## Founder index speed (%zu stored hashes, one thread)\n\n", stored);
-  std::printf("| figure | value |\n|---|---|\n");
-  for (int d : {6, 8}) IndexSpeed(items, hashes, d);
-  CommitSpeed(hashes, stored, distance, store_dir);
+  std::printf(
+      "\n## Founder index speed (%zu stored hashes, one thread; one lookup = one item: its kept "
+      "frames x 8 orientations, %s)\n\n",
+      stored, "probes that repeat within an item are read once");
+  std::printf(
+      "| threshold | blocks | buckets read / probe | entries read / probe | lookups/s | probe "
+      "hashes/s | x linear scan | matches: index / scan (%zu items) | build |\n"
+      "|---|---|---|---|---|---|---|---|---|\n",
+      kLinearSample);
+  for (int d : {6, 8}) {
+    // The linear scan the old commit did, for the same probes, on a sample of items.
+    const size_t sample = std::min(items.size(), kLinearSample);
+    const auto start = Clock::now();
+    size_t linear_found = 0;
+    for (size_t i = 0; i < sample; ++i) {
+      int best = 65;
+      for (uint64_t probe : items[i].probes) {
+        for (uint64_t hash : hashes) best = std::min(best, __builtin_popcountll(hash ^ probe));
+      }
+      linear_found += best <= d;
+    }
+    const double linear = Seconds(start) / sample;
+    for (int m = memes::store::NearDupIndex::kMinBlocks;
+         m <= memes::store::NearDupIndex::kMaxBlocks; ++m) {
+      IndexSpeed(items, hashes, d, m, linear, linear_found);
+    }
+    std::printf("| %d | linear scan | - | %zu | %.0f | - | 1 | - | - |\n", d, hashes.size(),
+                1 / linear);
+  }
+  if (commit) CommitSpeed(hashes, stored, distance, store_dir);
 }
 
-void IndexSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& hashes,
-                int distance) {
-  memes::store::NearDupIndex index(distance);
+void IndexSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& hashes, int distance,
+                int blocks, double linear_per_item, size_t linear_found) {
+  memes::store::NearDupIndex index(distance, blocks);
   auto start = Clock::now();
   for (size_t i = 0; i < hashes.size(); ++i) index.Add(hashes[i], static_cast<int64_t>(i));
   const double build = Seconds(start);
-  // One lookup = one item: all its kept frames in eight orientations.
-  size_t lookups = 0, probes = 0, found = 0;
+  size_t lookups = 0, probes = 0;
   start = Clock::now();
-  // Items in set order, round and round, for 3 s (at least 200 items).
-  for (size_t i = 0; Seconds(start) < 3.0 || lookups < 200; i = (i + 1) % items.size()) {
-    found += index.Nearest(items[i].probes).has_value();
+  // Items in set order, round and round, for 1.5 s (at least 200 items).
+  for (size_t i = 0; Seconds(start) < 1.5 || lookups < 200; i = (i + 1) % items.size()) {
+    index.Nearest(items[i].probes);
     ++lookups;
     probes += items[i].probes.size();
   }
   const double elapsed = Seconds(start);
-  // The linear scan the old commit did, for the same probes, on a sample of items.
-  const size_t sample = std::min<size_t>(items.size(), 100);
-  start = Clock::now();
-  size_t brute_found = 0;
-  for (size_t i = 0; i < sample; ++i) {
-    int best = 65;
-    for (uint64_t probe : items[i].probes) {
-      for (uint64_t hash : hashes) best = std::min(best, __builtin_popcountll(hash ^ probe));
+  size_t buckets = 0, entries = 0, costed = 0;
+  for (const Hashed& item : items) {
+    for (uint64_t probe : item.probes) {
+      const auto cost = index.CostOf(probe);
+      buckets += cost.buckets;
+      entries += cost.entries;
+      ++costed;
     }
-    brute_found += best <= distance;
   }
-  const double brute = Seconds(start) / sample;
-  std::printf("| threshold %d: index build | %.2f s |\n", distance, build);
-  std::printf(
-      "| lookups/s (one item: all kept frames x 8 orientations, %.1f probes avg) | %.0f |\n",
-      double(probes) / lookups, lookups / elapsed);
-  std::printf("| probe hashes/s | %.0f |\n", probes / elapsed);
-  std::printf("| linear scan of all stored hashes, per item (the old commit) | %.0f us |\n",
-              brute * 1e6);
-  std::printf("| index / linear speed-up | %.0fx |\n", brute / (elapsed / lookups));
-  std::printf(
-      "| threshold %d: items with a match, index / linear scan (sample) | %zu of %zu / %zu of %zu "
-      "|\n",
-      distance, found, lookups, brute_found, sample);
+  size_t found = 0;
+  for (size_t i = 0; i < std::min(items.size(), kLinearSample); ++i)
+    found += index.Nearest(items[i].probes).has_value();
+  std::printf("| %d | %d | %.0f | %.0f | %.0f | %.0f | %.0f | %zu / %zu | %.2f s |\n", distance,
+              blocks, double(buckets) / costed, double(entries) / costed, lookups / elapsed,
+              probes / elapsed, linear_per_item / (elapsed / lookups), found, linear_found, build);
 }
 
 void CommitSpeed(const std::vector<uint64_t>& hashes, size_t stored, int distance,
@@ -310,6 +537,7 @@ void CommitSpeed(const std::vector<uint64_t>& hashes, size_t stored, int distanc
 int main(int argc, char** argv) {
   memes::bench::BenchSetOptions options;
   size_t stored = 200000;
+  bool variants = false, commit = true;
   fs::path store_dir = fs::exists("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path();
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
@@ -325,6 +553,10 @@ int main(int argc, char** argv) {
       options.originals = std::stoi(value);
     else if (flag == "--stored")
       stored = std::stoul(value);
+    else if (flag == "--commit")
+      commit = value == "1";
+    else if (flag == "--variants")
+      variants = value == "1";
     else if (flag == "--store-dir")
       store_dir = value;
     else {
@@ -341,8 +573,14 @@ int main(int argc, char** argv) {
   auto start = Clock::now();
   const std::vector<BenchItem> set = memes::bench::BuildBenchSet(options);
   const double build = Seconds(start);
+  if (variants) {
+    SignatureVariants(set);
+    return 0;
+  }
   start = Clock::now();
-  std::vector<Hashed> items;
+  // Per item, both signatures of its kept frames: the OpenCV PHash of the whole frame (what
+  // the catalog stored before) and transform::ContentHashes (trimmed content box, median DCT).
+  std::vector<Hashed> items, phash_items;
   int failed = 0;
   for (const BenchItem& item : set) {
     auto decoded = memes::transform::DecodeToFrames(item.bytes, {});
@@ -350,18 +588,33 @@ int main(int argc, char** argv) {
       ++failed;
       continue;
     }
-    Hashed h{&item, {}, {}};
+    Hashed content{&item, {}, {}}, phash{&item, {}, {}};
     for (const auto& frame : decoded->frames) {
-      h.own.push_back(frame.phash);
-      h.probes.insert(h.probes.end(), frame.orientation_hashes.begin(),
-                      frame.orientation_hashes.end());
+      const auto old_hashes = memes::transform::PerceptualHashes(frame.planar, 32);
+      phash.own.push_back(old_hashes[0]);
+      phash.probes.insert(phash.probes.end(), old_hashes.begin(), old_hashes.end());
+      const auto new_hashes = memes::transform::ContentHashes(frame.planar, 32);
+      content.own.push_back(new_hashes[0]);
+      content.probes.insert(content.probes.end(), new_hashes.begin(), new_hashes.end());
     }
-    items.push_back(std::move(h));
+    items.push_back(std::move(content));
+    phash_items.push_back(std::move(phash));
   }
   const double decode = Seconds(start);
   // Arrival order: shuffled, so founders are sometimes copies (as on a real site).
+  std::vector<size_t> order(items.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::mt19937_64 random(7);
-  std::shuffle(items.begin(), items.end(), random);
+  std::shuffle(order.begin(), order.end(), random);
+  {
+    std::vector<Hashed> a, b;
+    for (size_t i : order) {
+      a.push_back(items[i]);
+      b.push_back(phash_items[i]);
+    }
+    items.swap(a);
+    phash_items.swap(b);
+  }
   std::set<int> truths;
   for (const Hashed& h : items) truths.insert(h.item->truth);
   std::printf(
@@ -374,11 +627,14 @@ int main(int argc, char** argv) {
     std::vector<size_t> group;
   };
   std::vector<Method> methods;
-  methods.push_back({"any member <= 6 (old)", AnyMemberJoin(items, 6)});
-  methods.push_back({"founder <= 8, no orientations", FounderJoin(items, 8, false)});
-  for (int t : {4, 6, 8, 10, 12}) {
-    methods.push_back(
-        {"founder <= " + std::to_string(t) + " + 8 orientations", FounderJoin(items, t, true)});
+  methods.push_back({"phash: any member <= 6 (old)", AnyMemberJoin(phash_items, 6)});
+  for (int t : {6, 8}) {
+    methods.push_back({"phash: founder <= " + std::to_string(t) + " + 8 orientations",
+                       FounderJoin(phash_items, t, true)});
+  }
+  for (int t : {4, 6, 8, 10, 12, 14}) {
+    methods.push_back({"content: founder <= " + std::to_string(t) + " + 8 orientations",
+                       FounderJoin(items, t, true)});
   }
   std::printf("## Pair recall per transform, precision, largest group\n\n| method |");
   for (const auto& t : memes::bench::PositiveTransforms()) std::printf(" %s |", t.c_str());
@@ -410,13 +666,14 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "\n\n## Test-fraction error after the split (fraction 0.2, classes = emoji "
-      "category, groups of `founder <= %d + 8 orientations`)\n\n",
+      "category, groups of `content: founder <= %d + 8 orientations`)\n\n",
       memes::store::kDefaultNearDuplicateDistance);
   std::printf("| split | seed | worst class (>= 100 items) | overall |\n|---|---|---|---|\n");
   const std::vector<size_t>* chosen = nullptr;
   for (const Method& m : methods) {
-    if (m.name == "founder <= " + std::to_string(memes::store::kDefaultNearDuplicateDistance) +
-                      " + 8 orientations") {
+    if (m.name ==
+        "content: founder <= " + std::to_string(memes::store::kDefaultNearDuplicateDistance) +
+            " + 8 orientations") {
       chosen = &m.group;
     }
   }
@@ -427,6 +684,6 @@ int main(int argc, char** argv) {
                   (unsigned long long)seed, 100 * worst, 100 * overall);
     }
   }
-  SpeedFigures(items, stored, store_dir);
+  SpeedFigures(items, stored, store_dir, commit);
   return 0;
 }

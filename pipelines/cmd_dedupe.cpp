@@ -18,6 +18,7 @@
 #include "store/regroup.h"
 #include "store/store.h"
 #include "transform/phash.h"
+#include "transform/signature.h"
 
 namespace memes::pipelines {
 
@@ -74,7 +75,7 @@ int RunRegroup(store::Store& store, const DedupeArgs& args) {
       return hashes;
     }
     for (int k = 0; k < frames->count; ++k) {
-      const auto turned = transform::PerceptualHashes(frames->Frame(k), frames->image_size);
+      const auto turned = transform::ContentHashes(frames->Frame(k), frames->image_size);
       hashes.own.push_back(turned[0]);
       hashes.probes.insert(hashes.probes.end(), turned.begin(), turned.end());
     }
@@ -92,6 +93,10 @@ int RunRegroup(store::Store& store, const DedupeArgs& args) {
             << " items changed group\n";
   if (report->merged_groups > 0) {
     std::cout << report->merged_groups << " groups made by `memes label group` were kept whole\n";
+  }
+  if (report->rehashed_frames > 0) {
+    std::cout << report->rehashed_frames
+              << " stored frame hashes were replaced by the current signature\n";
   }
   if (from_stored > 0) {
     std::cout << from_stored

@@ -234,6 +234,13 @@ class Catalog {
   // the number of items whose group key changed.
   // Requires: every blob exists and every founder is itself named as its own founder.
   Result<int64_t> Regroup(std::span<const std::pair<std::string, std::string>> founder_of);
+  // Replaces the stored hashes of items' kept frames (frames.phash, by frame index order) in one
+  // transaction, e.g. with a new signature recomputed from the frames cache; drops the founder
+  // index so the next lookup reloads it. Returns the number of frames whose hash changed.
+  // Requires: each item's vector has one hash per stored frame (InvalidArgument otherwise,
+  // nothing changed).
+  Result<int64_t> RewriteFrameHashes(
+      std::span<const std::pair<std::string, std::vector<uint64_t>>> hashes);
   // Sources beyond each item's first: downloads whose bytes were already stored.
   Result<int64_t> ExactDuplicateSources();
   // The item fetched from `url` (its first source), if any.

@@ -105,4 +105,46 @@ Result<int64_t> Catalog::Regroup(std::span<const std::pair<std::string, std::str
   return changed;
 }
 
+Result<int64_t> Catalog::RewriteFrameHashes(
+    std::span<const std::pair<std::string, std::vector<uint64_t>>> hashes) {
+  int64_t changed = 0;
+  const Status status = impl_->InTransaction([&]() -> Status {
+    MEMES_ASSIGN_OR_RETURN(
+        StatementLease frames,
+        impl_->Cached("SELECT frame_index, phash FROM frames WHERE blob=? ORDER BY frame_index"));
+    MEMES_ASSIGN_OR_RETURN(
+        StatementLease update,
+        impl_->Cached("UPDATE frames SET phash=? WHERE blob=? AND frame_index=?"));
+    for (const auto& [blob, new_hashes] : hashes) {
+      std::vector<std::pair<int64_t, uint64_t>> stored;  // frame index, hash
+      frames->Reset();
+      frames->Bind(1, blob);
+      for (;;) {
+        MEMES_ASSIGN_OR_RETURN(const bool row, frames->Step());
+        if (!row) break;
+        stored.emplace_back(frames->Int(0), static_cast<uint64_t>(frames->Int(1)));
+      }
+      frames->Reset();
+      if (stored.size() != new_hashes.size()) {
+        return InvalidArgument(std::to_string(new_hashes.size()) + " hashes for " +
+                                   std::to_string(stored.size()) + " stored frames",
+                               blob);
+      }
+      for (size_t k = 0; k < stored.size(); ++k) {
+        if (stored[k].second == new_hashes[k]) continue;
+        update->Reset();
+        MEMES_RETURN_IF_ERROR(update->Bind(1, static_cast<int64_t>(new_hashes[k]))
+                                  .Bind(2, blob)
+                                  .Bind(3, stored[k].first)
+                                  .Run());
+        ++changed;
+      }
+    }
+    return Status::Ok();
+  });
+  impl_->InvalidateFounderIndex();
+  if (!status.ok()) return status;
+  return changed;
+}
+
 }  // namespace memes::store

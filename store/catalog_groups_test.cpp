@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "store/catalog.h"
@@ -139,6 +140,37 @@ TEST_F(CatalogGroupsTest, RegroupAppliesANewThresholdAndKeepsLabelGroupMerges) {
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->changed, 0);
   EXPECT_FALSE(RegroupStore(*catalog_, 16, stored).ok());
+}
+
+TEST_F(CatalogGroupsTest, RegroupStoresRecomputedHashesSoLaterLookupsProbeLikeWithLike) {
+  Reopen(6);
+  // Stored under an older signature: A and B far apart. Recomputed (a new signature), B's
+  // hash is 2 bits from A's: the regroup joins them and stores the new hashes, so a later item
+  // near the new hash of A joins A's group through the catalog's own founder index.
+  Add('a', 0x1111111111111111ULL);
+  Add('b', 0x2222222222222222ULL);
+  const std::map<std::string, uint64_t> recomputed = {{Hash('a'), Low(20)}, {Hash('b'), Low(22)}};
+  const HashesOf fresh = [&](const GroupingItem& item) {
+    const auto it = recomputed.find(item.blob);  // others: their stored hashes
+    return Result<ItemHashes>(it == recomputed.end() ? ItemHashes{} : ItemHashes{{it->second}, {}});
+  };
+  auto report = RegroupStore(*catalog_, 6, fresh);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->groups_after, 1);
+  EXPECT_EQ(report->rehashed_frames, 2);
+  auto items = catalog_->GroupingItems();
+  ASSERT_TRUE(items.ok());
+  ASSERT_EQ(items->size(), 2u);
+  EXPECT_EQ((*items)[0].phashes, std::vector<uint64_t>{Low(20)});
+  EXPECT_EQ((*items)[1].phashes, std::vector<uint64_t>{Low(22)});
+  Add('x', Low(21));
+  EXPECT_EQ(KeyOf('x'), Hash('a'));
+  // A dry run stores nothing; a wrong count of hashes is refused whole.
+  auto again = RegroupStore(*catalog_, 6, fresh, /*dry_run=*/true);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->rehashed_frames, 0);
+  const std::pair<std::string, std::vector<uint64_t>> wrong[] = {{Hash('a'), {1, 2}}};
+  EXPECT_EQ(catalog_->RewriteFrameHashes(wrong).status().code(), StatusCode::kInvalidArgument);
 }
 
 }  // namespace

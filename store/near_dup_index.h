@@ -1,9 +1,11 @@
 // The in-memory near-duplicate index: 64-bit perceptual hashes of group founders' frames, each
 // tagged with its group id, searched by Hamming distance in sublinear time with multi-index
 // hashing (Norouzi, Punjani and Fleet, "Fast Search in Hamming Space with Multi-Index Hashing",
-// CVPR 2012): the hash is cut into four 16-bit blocks, each block indexes a table of 2^16
-// buckets, and a hash within r bits of a probe agrees with it to within floor(r/4) bits in at
-// least one block (pigeonhole), so only those buckets are read.
+// CVPR 2012): the hash is cut into m blocks of 64/m bits, each block indexes a table of
+// buckets, and a hash within r = m*q + a bits of a probe (0 <= a < m) agrees with it to within
+// q bits in one of the first a + 1 blocks or to within q - 1 bits in one of the others
+// (pigeonhole: otherwise the blocks differ by at least (a+1)(q+1) + (m-1-a)q = r + 1 bits), so
+// only those buckets are read.
 // Thread-safety: none; concurrent const calls are safe while nothing is added.
 #pragma once
 
@@ -16,7 +18,7 @@
 namespace memes::store {
 
 // Hashes farther apart than this are never searched for: past it the buckets to read per block
-// (sum of C(16, k), k ≤ floor(r/4)) grow past a linear scan of a large store.
+// grow past a linear scan of a large store.
 inline constexpr int kMaxNearDuplicateDistance = 15;
 
 class NearDupIndex {
@@ -26,11 +28,20 @@ class NearDupIndex {
     int distance = 0;  // Hamming distance between the probe and the stored hash
   };
 
-  // Requires: 0 <= max_distance <= kMaxNearDuplicateDistance.
-  explicit NearDupIndex(int max_distance);
+  static constexpr int kMinBlocks = 4, kMaxBlocks = 8;
+  // The block count NearDupIndex(max_distance) uses: 4 blocks of 16 bits. Fewer, wider
+  // blocks read more buckets but far fewer entries, and on real hashes the entries cost more
+  // (bench/dedupe_bench, docs/benchmarks.md: at 6 bits, 4 blocks read 52 buckets and 393
+  // entries per probe, 7 blocks 7 buckets but 4 510 entries, and ran 1.5x slower).
+  static int DefaultBlocks(int max_distance);
+
+  // Requires: 0 <= max_distance <= kMaxNearDuplicateDistance;
+  //           blocks == 0 (DefaultBlocks) or kMinBlocks <= blocks <= kMaxBlocks.
+  explicit NearDupIndex(int max_distance, int blocks = 0);
 
   int max_distance() const { return max_distance_; }
-  size_t size() const { return hashes_.size(); }
+  int blocks() const { return blocks_; }
+  size_t size() const { return size_; }
   void Clear();
   void Add(uint64_t hash, int64_t group);
 
@@ -38,36 +49,72 @@ class NearDupIndex {
   // lowest group id, so the answer does not depend on the order hashes were added in.
   std::optional<Match> Nearest(std::span<const uint64_t> probes) const;
 
+  // The cost of one probe, for benchmarks: buckets it reads and stored entries in them.
+  struct ProbeCost {
+    size_t buckets = 0, entries = 0;
+  };
+  ProbeCost CostOf(uint64_t probe) const {
+    const uint64_t spread = Spread(probe);
+    ProbeCost cost;
+    for (int block = 0; block < blocks_; ++block) {
+      for (const uint32_t flip : block_masks_[block]) {
+        ++cost.buckets;
+        cost.entries += buckets_[block][BlockOf(spread, block) ^ flip].size();
+      }
+    }
+    return cost;
+  }
+
   // Calls visit(group, distance) for every stored hash within max_distance of `probe`; a hash
   // may be visited more than once (once per block it agrees in).
   template <typename Visit>
   void ForEachWithin(uint64_t probe, Visit&& visit) const {
-    for (int block = 0; block < kBlocks; ++block) {
-      const uint32_t key = BlockOf(probe, block);
-      for (const uint16_t flip : BlockMasks()) {
-        for (const uint32_t entry : buckets_[block][key ^ flip]) {
-          const int distance = __builtin_popcountll(hashes_[entry] ^ probe);
-          if (distance <= max_distance_) visit(groups_[entry], distance);
+    const uint64_t spread = Spread(probe);
+    for (int block = 0; block < blocks_; ++block) {
+      const uint32_t key = BlockOf(spread, block);
+      for (const uint32_t flip : block_masks_[block]) {
+        for (const Entry& entry : buckets_[block][key ^ flip]) {
+          const int distance = __builtin_popcountll(entry.spread ^ spread);
+          if (distance <= max_distance_) visit(entry.group, distance);
         }
       }
     }
   }
 
  private:
-  static constexpr int kBlocks = 4;
-  static uint32_t BlockOf(uint64_t hash, int block) {
-    return static_cast<uint32_t>(hash >> (16 * block)) & 0xFFFFu;
+  // A stored hash as its buckets hold it: inline, so a probe reads each bucket front to back
+  // instead of chasing an index into a separate array for every candidate.
+  struct Entry {
+    uint64_t spread;  // Spread(hash)
+    int64_t group;
+  };
+  // The hash with its bits dealt round-robin into the blocks (bit i goes to block i mod m).
+  // A PHash's bits are DCT coefficients in row-major order, and the low-frequency rows are much
+  // the same across pictures of one kind (centred round emoji on flat backgrounds): cut in
+  // plain runs, one block put thousands of hashes in a few buckets. A permutation keeps every
+  // Hamming distance.
+  uint64_t Spread(uint64_t hash) const {
+    uint64_t out = 0;
+    for (int byte = 0; byte < 8; ++byte) out |= spread_table_[byte][(hash >> (8 * byte)) & 0xFF];
+    return out;
   }
-  // Every 16-bit mask with at most floor(max_distance / kBlocks) bits set.
-  const std::vector<uint16_t>& BlockMasks() const { return block_masks_; }
+  uint32_t BlockOf(uint64_t spread, int block) const {
+    return static_cast<uint32_t>(spread >> block_shift_[block]) & block_mask_[block];
+  }
 
   int max_distance_;
-  std::vector<uint16_t> block_masks_;
-  std::vector<uint64_t> hashes_;
-  std::vector<int64_t> groups_;
-  // buckets_[b][v]: entries whose block b equals v. Invariant: every entry is in exactly one
-  // bucket of each block.
-  std::array<std::vector<std::vector<uint32_t>>, kBlocks> buckets_;
+  int blocks_;
+  size_t size_ = 0;
+  // spread_table_[byte][value]: the bits of that byte of a hash at their spread positions.
+  std::array<std::array<uint64_t, 256>, 8> spread_table_{};
+  std::array<int, kMaxBlocks> block_shift_{};
+  std::array<uint32_t, kMaxBlocks> block_mask_{};
+  // block_masks_[b]: every mask of block b's width with at most its pigeonhole radius bits set
+  // (empty for a block that need not be read).
+  std::array<std::vector<uint32_t>, kMaxBlocks> block_masks_;
+  // buckets_[b][v]: entries whose block b of Spread(hash) equals v. Invariant: every entry is in
+  // exactly one bucket of each block.
+  std::array<std::vector<std::vector<Entry>>, kMaxBlocks> buckets_;
 };
 
 // One item to group: the hashes it founds a group with (its kept frames' phashes) and the

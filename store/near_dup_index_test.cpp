@@ -16,7 +16,7 @@ uint64_t Flip(uint64_t hash, int bits, std::mt19937_64& random) {
   return hash ^ mask;
 }
 
-TEST(NearDupIndex, AgreesWithBruteForceOnRandomHashesAtEveryThreshold) {
+TEST(NearDupIndex, AgreesWithBruteForceOnRandomHashesAtEveryThresholdAndBlockCount) {
   std::mt19937_64 random(12);
   // Clusters of hashes around a few centres, so that every distance 0..64 occurs.
   std::vector<uint64_t> centres(40);
@@ -31,34 +31,38 @@ TEST(NearDupIndex, AgreesWithBruteForceOnRandomHashesAtEveryThreshold) {
     probes.push_back(Flip(centres[random() % centres.size()], random() % 24, random));
   }
   for (int threshold = 0; threshold <= kMaxNearDuplicateDistance; ++threshold) {
-    NearDupIndex index(threshold);
-    for (const auto& [hash, group] : stored) index.Add(hash, group);
-    ASSERT_EQ(index.size(), stored.size());
-    for (size_t p = 0; p < probes.size(); ++p) {
-      // Brute force: every (group, distance) within the threshold, and the nearest.
-      std::map<int64_t, int> expected;  // group -> smallest distance
-      std::optional<NearDupIndex::Match> nearest;
-      for (const auto& [hash, group] : stored) {
-        const int distance = __builtin_popcountll(hash ^ probes[p]);
-        if (distance > threshold) continue;
-        auto [it, added] = expected.emplace(group, distance);
-        if (!added && distance < it->second) it->second = distance;
-        if (!nearest || distance < nearest->distance ||
-            (distance == nearest->distance && group < nearest->group)) {
-          nearest = NearDupIndex::Match{group, distance};
+    for (int blocks = 0; blocks <= NearDupIndex::kMaxBlocks; ++blocks) {
+      if (blocks != 0 && blocks < NearDupIndex::kMinBlocks) continue;
+      NearDupIndex index(threshold, blocks);
+      for (const auto& [hash, group] : stored) index.Add(hash, group);
+      ASSERT_EQ(index.size(), stored.size());
+      for (size_t p = 0; p < probes.size(); ++p) {
+        // Brute force: every (group, distance) within the threshold, and the nearest.
+        std::map<int64_t, int> expected;  // group -> smallest distance
+        std::optional<NearDupIndex::Match> nearest;
+        for (const auto& [hash, group] : stored) {
+          const int distance = __builtin_popcountll(hash ^ probes[p]);
+          if (distance > threshold) continue;
+          auto [it, added] = expected.emplace(group, distance);
+          if (!added && distance < it->second) it->second = distance;
+          if (!nearest || distance < nearest->distance ||
+              (distance == nearest->distance && group < nearest->group)) {
+            nearest = NearDupIndex::Match{group, distance};
+          }
         }
-      }
-      std::map<int64_t, int> found;
-      index.ForEachWithin(probes[p], [&](int64_t group, int distance) {
-        auto [it, added] = found.emplace(group, distance);
-        if (!added && distance < it->second) it->second = distance;
-      });
-      EXPECT_EQ(found, expected) << "threshold " << threshold << " probe " << p;
-      const auto got = index.Nearest(std::span<const uint64_t>(&probes[p], 1));
-      ASSERT_EQ(got.has_value(), nearest.has_value()) << threshold << " " << p;
-      if (got) {
-        EXPECT_EQ(got->group, nearest->group);
-        EXPECT_EQ(got->distance, nearest->distance);
+        std::map<int64_t, int> found;
+        index.ForEachWithin(probes[p], [&](int64_t group, int distance) {
+          auto [it, added] = found.emplace(group, distance);
+          if (!added && distance < it->second) it->second = distance;
+        });
+        EXPECT_EQ(found, expected)
+            << "threshold " << threshold << " blocks " << index.blocks() << " probe " << p;
+        const auto got = index.Nearest(std::span<const uint64_t>(&probes[p], 1));
+        ASSERT_EQ(got.has_value(), nearest.has_value()) << threshold << " " << p;
+        if (got) {
+          EXPECT_EQ(got->group, nearest->group);
+          EXPECT_EQ(got->distance, nearest->distance);
+        }
       }
     }
   }

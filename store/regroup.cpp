@@ -88,6 +88,13 @@ Result<RegroupReport> RegroupStore(Catalog& catalog, int max_distance, const Has
   if (!dry_run) {
     MEMES_ASSIGN_OR_RETURN(const int64_t changed, catalog.Regroup(founder_of));
     (void)changed;  // equals report.changed: both compare the same keys
+    std::vector<std::pair<std::string, std::vector<uint64_t>>> rehashed;
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (hashes[i].own != items[i].phashes) rehashed.emplace_back(items[i].blob, hashes[i].own);
+    }
+    if (!rehashed.empty()) {
+      MEMES_ASSIGN_OR_RETURN(report.rehashed_frames, catalog.RewriteFrameHashes(rehashed));
+    }
   }
   return report;
 }

@@ -22,6 +22,7 @@ struct RegroupReport {
   std::map<int64_t, int64_t> sizes_before;  // group size -> number of groups of that size
   std::map<int64_t, int64_t> sizes_after;
   int64_t largest_before = 0, largest_after = 0;
+  int64_t rehashed_frames = 0;  // stored frame hashes replaced by recomputed ones
 };
 
 // The hashes one item is regrouped with, recomputed from its frames when the caller can: `own`
@@ -36,7 +37,9 @@ using HashesOf = std::function<Result<ItemHashes>(const GroupingItem&)>;
 // Groups every item again, in the order they were catalogued, as Catalog::AddItem would with
 // `max_distance` (founder-only joining). Groups that `memes label group` made stay whole: the
 // new groups of all current members of a group holding a merged item are united under the
-// earliest-founded of them. Writes the result in one transaction unless `dry_run`.
+// earliest-founded of them. Writes the result in one transaction unless `dry_run`, and then
+// also stores the recomputed `own` hashes where they differ from the catalog's (a store hashed
+// with an older signature is brought up to date, so later crawls probe like with like).
 // Requires: 0 <= max_distance <= kMaxNearDuplicateDistance.
 Result<RegroupReport> RegroupStore(Catalog& catalog, int max_distance, const HashesOf& hashes_of,
                                    bool dry_run = false);

@@ -8,6 +8,7 @@
 #include "transform/frame_pick.h"
 #include "transform/frames.h"
 #include "transform/phash.h"
+#include "transform/signature.h"
 #include "transform/sniff.h"
 
 namespace memes::transform {
@@ -160,7 +161,7 @@ Result<Decoded> Decode(std::span<const uint8_t> bytes, const DecodeOptions& opti
     Frame frame;
     frame.index = index;
     frame.time_seconds = entry.time_seconds;
-    frame.orientation_hashes = PerceptualHashes(entry.planar, options.size);
+    frame.orientation_hashes = ContentHashes(entry.planar, options.size);
     frame.phash = frame.orientation_hashes[0];
     frame.planar = std::move(entry.planar);
     if (options.keep_full_size) {

@@ -34,9 +34,9 @@ struct Frame {
   int index = 0;                // frame number in the file (0-based)
   double time_seconds = 0;      // presentation time
   std::vector<uint8_t> planar;  // 3*size*size bytes: all R (row-major), then all G, then all B
-  uint64_t phash = 0;           // OpenCV img_hash PHash of the fitted frame, 64 bits
-  // phash in the eight orientations (phash.h); [0] == phash. Near-duplicate grouping probes
-  // them all so that a rotated or mirrored re-upload joins the picture's group.
+  uint64_t phash = 0;  // near-duplicate signature of the fitted frame (signature.h ContentHash)
+  // phash in the eight orientations (phash.h, ContentHashes); [0] == phash. Near-duplicate
+  // grouping probes them all so that a rotated or mirrored re-upload joins the picture's group.
   OrientationHashes orientation_hashes{};
   // Only with DecodeOptions::keep_full_size: the composited canvas before fitting,
   // full_width*full_height*3 bytes of interleaved RGB, row-major.

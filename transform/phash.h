@@ -1,5 +1,6 @@
-// The perceptual hashes of a fitted frame (OpenCV img_hash PHash), as stored in the catalog and
-// as probed by near-duplicate grouping. Thread-safe: pure functions.
+// OpenCV img_hash PHash of a fitted frame and the eight orientations. The catalog stored it
+// before the content-window signature (signature.h) replaced it; kept for comparison
+// (bench/dedupe_bench) and for the orientation order both share. Thread-safe: pure functions.
 #pragma once
 
 #include <array>
@@ -19,7 +20,7 @@ using OrientationHashes = std::array<uint64_t, kOrientations>;
 
 // PerceptualHash of the frame in each orientation; [0] == PerceptualHash(planar, size). A
 // rotated or mirrored re-upload of a picture has, in one of these, the picture's own hash (up
-// to resampling noise): grouping probes all eight against founders' stored hash [0].
+// to resampling noise).
 // Requires: planar.size() == 3*size*size.
 OrientationHashes PerceptualHashes(std::span<const uint8_t> planar, int size);
 

@@ -1,0 +1,155 @@
+// Near-duplicate signatures: the content window (ink moments around a flat border) and the
+// median DCT hash. Figures behind each constant: bench/dedupe_bench --variants 1.
+#include "transform/signature.h"
+
+#include <algorithm>
+#include <array>
+#include <cassert>
+#include <cmath>
+#include <cstdlib>
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
+
+namespace memes::transform {
+
+namespace {
+
+// Largest channel difference under which two corners share the border colour: JPEG ringing
+// and palette dithering on a flat border stay below it.
+constexpr int kCornerTolerance = 24;
+// Ink below this much difference from the border colour weighs nothing (JPEG noise on a flat
+// background would otherwise pull the moments towards the frame's centre).
+constexpr int kInkNoise = 16;
+// The window spans the ink's centre ± kSpreads standard deviations on each axis.
+constexpr double kSpreads = 2.0;
+constexpr int kHashSide = 32;  // the window is resampled to this before the DCT
+
+// 64 low DCT frequencies of a 32×32 grey picture -> bits at or above their median. Bit
+// 63 - (8u + v) is coefficient (u, v) (u: vertical frequency), except that the DC term's place
+// takes (0, 8): the DC term is the mean brightness, always far above the median.
+uint64_t MedianDctBits(const cv::Mat& grey32) {
+  cv::Mat dct;
+  cv::dct(grey32, dct);
+  std::array<float, 64> low{};
+  for (int u = 0; u < 8; ++u) {
+    for (int v = 0; v < 8; ++v) low[8 * u + v] = dct.at<float>(u, v);
+  }
+  low[0] = dct.at<float>(0, 8);
+  std::array<float, 64> sorted = low;
+  std::nth_element(sorted.begin(), sorted.begin() + 32, sorted.end());
+  const float median = sorted[32];
+  uint64_t bits = 0;
+  for (int i = 0; i < 64; ++i) bits = (bits << 1) | (low[i] >= median ? 1u : 0u);
+  return bits;
+}
+
+// The frame's window resampled to kHashSide² grey floats.
+cv::Mat WindowGrey(std::span<const uint8_t> planar, int size) {
+  const size_t plane = static_cast<size_t>(size) * size;
+  cv::Mat grey(size, size, CV_32F);
+  for (int y = 0; y < size; ++y) {
+    float* row = grey.ptr<float>(y);
+    for (int x = 0; x < size; ++x) {
+      const size_t at = static_cast<size_t>(y) * size + x;
+      row[x] = 0.299f * planar[at] + 0.587f * planar[plane + at] + 0.114f * planar[2 * plane + at];
+    }
+  }
+  const ContentWindow window = FindContentWindow(planar, size);
+  cv::Mat out;
+  if (!window.bordered) {
+    cv::resize(grey, out, cv::Size(kHashSide, kHashSide), 0, 0,
+               size > kHashSide ? cv::INTER_AREA : cv::INTER_LINEAR);
+    return out;
+  }
+  // Pixel centres: index i sits at i + 0.5 in both frames, and the window [c - h, c + h] maps
+  // onto [0, kHashSide]: j + 0.5 = (i + 0.5 - c + h) * scale.
+  const double half_x = kSpreads * window.spread_x, half_y = kSpreads * window.spread_y;
+  const double scale_x = kHashSide / (2 * half_x), scale_y = kHashSide / (2 * half_y);
+  const cv::Mat to_window =
+      (cv::Mat_<double>(2, 3) << scale_x, 0, scale_x * (0.5 + half_x - window.centre_x) - 0.5, 0,
+       scale_y, scale_y * (0.5 + half_y - window.centre_y) - 0.5);
+  cv::warpAffine(grey, out, to_window, cv::Size(kHashSide, kHashSide), cv::INTER_LINEAR,
+                 cv::BORDER_CONSTANT, cv::Scalar(window.border_grey));
+  return out;
+}
+
+}  // namespace
+
+ContentWindow FindContentWindow(std::span<const uint8_t> planar, int size) {
+  assert(planar.size() == 3u * size * size);
+  const size_t plane = static_cast<size_t>(size) * size;
+  ContentWindow window;
+  const size_t last = static_cast<size_t>(size) - 1;
+  const std::array<size_t, 4> corners = {0, last, last * size, last * size + last};
+  auto difference = [&](size_t a, size_t b) {
+    return std::max({std::abs(planar[a] - planar[b]),
+                     std::abs(planar[plane + a] - planar[plane + b]),
+                     std::abs(planar[2 * plane + a] - planar[2 * plane + b])});
+  };
+  size_t border = 0;
+  for (const size_t corner : corners) {
+    int agree = 0;
+    for (const size_t other : corners) agree += difference(corner, other) <= kCornerTolerance;
+    if (agree >= 3) {
+      window.bordered = true;
+      border = corner;
+      break;
+    }
+  }
+  if (!window.bordered) return window;
+  const int border_rgb[3] = {planar[border], planar[plane + border], planar[2 * plane + border]};
+  window.border_grey = 0.299f * border_rgb[0] + 0.587f * border_rgb[1] + 0.114f * border_rgb[2];
+  double weight = 0, sum_x = 0, sum_y = 0, sum_xx = 0, sum_yy = 0;
+  for (int y = 0; y < size; ++y) {
+    for (int x = 0; x < size; ++x) {
+      const size_t at = static_cast<size_t>(y) * size + x;
+      const int ink = std::max({std::abs(planar[at] - border_rgb[0]),
+                                std::abs(planar[plane + at] - border_rgb[1]),
+                                std::abs(planar[2 * plane + at] - border_rgb[2])}) -
+                      kInkNoise;
+      if (ink <= 0) continue;
+      weight += ink;
+      sum_x += double(ink) * (x + 0.5);
+      sum_y += double(ink) * (y + 0.5);
+      sum_xx += double(ink) * (x + 0.5) * (x + 0.5);
+      sum_yy += double(ink) * (y + 0.5) * (y + 0.5);
+    }
+  }
+  if (weight <= 0) {  // a flat frame: nothing to centre on
+    window.bordered = false;
+    return window;
+  }
+  window.centre_x = sum_x / weight;
+  window.centre_y = sum_y / weight;
+  // At least half a pixel, so a one-pixel line still has a window to stretch.
+  window.spread_x = std::sqrt(std::max(0.25, sum_xx / weight - window.centre_x * window.centre_x));
+  window.spread_y = std::sqrt(std::max(0.25, sum_yy / weight - window.centre_y * window.centre_y));
+  return window;
+}
+
+uint64_t ContentHash(std::span<const uint8_t> planar, int size) {
+  return MedianDctBits(WindowGrey(planar, size));
+}
+
+OrientationHashes ContentHashes(std::span<const uint8_t> planar, int size) {
+  const cv::Mat grey = WindowGrey(planar, size);
+  cv::Mat mirrored;
+  cv::flip(grey, mirrored, 1);  // left-right
+  OrientationHashes hashes{};
+  // cv::rotate names turns by direction; index k - 1 holds k counter-clockwise quarter turns.
+  static constexpr cv::RotateFlags kCounterClockwise[] = {cv::ROTATE_90_COUNTERCLOCKWISE,
+                                                          cv::ROTATE_180, cv::ROTATE_90_CLOCKWISE};
+  for (int mirror = 0; mirror < 2; ++mirror) {
+    const cv::Mat& base = mirror ? mirrored : grey;
+    hashes[4 * mirror] = MedianDctBits(base);
+    for (int turns = 1; turns < 4; ++turns) {
+      cv::Mat turned;
+      cv::rotate(base, turned, kCounterClockwise[turns - 1]);
+      hashes[4 * mirror + turns] = MedianDctBits(turned);
+    }
+  }
+  return hashes;
+}
+
+}  // namespace memes::transform

@@ -1,0 +1,44 @@
+// The near-duplicate signature of a fitted frame: a 64-bit DCT hash of the frame's content
+// window (the picture found on a flat border and stretched to a fixed size), as stored in the
+// catalog's frames.phash and probed by grouping. Why not OpenCV's img_hash PHash of the whole
+// frame: store/FORMAT.md, "Near-duplicate signature". Thread-safe: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "transform/phash.h"
+
+namespace memes::transform {
+
+// Where the content of a planar 3×size×size frame lies, in pixel-index coordinates: the mean
+// (centre_x, centre_y) and standard deviation (spread_x, spread_y) of its "ink", each pixel
+// weighted by how far its colour is from the border colour (the largest channel difference,
+// less a noise allowance for JPEG ringing). The border colour is one that at least three of
+// the four corners share; `bordered` is false when there is none (a full-bleed photo), and
+// then the window is the whole frame. Letterbox bars, transparent margins and a padded canvas
+// weigh nothing, so a padded copy has the same window as its original in picture terms; a crop
+// that cuts margin only does not move it, one that cuts the picture moves it a little.
+struct ContentWindow {
+  bool bordered = false;
+  double centre_x = 0, centre_y = 0, spread_x = 0, spread_y = 0;
+  float border_grey = 0;  // the border colour in grey (fills the window outside the frame)
+};
+ContentWindow FindContentWindow(std::span<const uint8_t> planar, int size);
+
+// The signature of one frame: the window centre ± 2 spreads on each axis (a flat disc of
+// radius R has spread R/2, so this is its bounding box), resampled to 32×32 grey, 2-D DCT, the
+// 8×8 lowest frequencies (the DC term swapped for coefficient (0, 8)), each bit 1 when the
+// coefficient is at or above the median of the 64. Median thresholding sets about half the bits,
+// which separates look-alike drawings better than a mean threshold and spreads hashes over the
+// index's buckets (store/near_dup_index.h).
+// Requires: planar.size() == 3*size*size.
+uint64_t ContentHash(std::span<const uint8_t> planar, int size);
+
+// ContentHash of the frame in the eight orientations of phash.h ([0] == ContentHash; k = 0..3
+// quarter turns counter-clockwise, 4..7 mirrored then turned). The window is found once and
+// turned with the picture (the moments turn with it), so each orientation hashes the same pixels.
+// Requires: planar.size() == 3*size*size.
+OrientationHashes ContentHashes(std::span<const uint8_t> planar, int size);
+
+}  // namespace memes::transform

@@ -1,0 +1,138 @@
+#include "transform/signature.h"
+
+#include <gtest/gtest.h>
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "transform/frames.h"
+#include "transform/test_util.h"
+
+namespace memes::transform {
+namespace {
+
+constexpr int kSize = 32;
+
+// A sticker-like drawing on a transparent 64×64 canvas (BGRA): a face with a hat on one side,
+// so no rotation or mirror maps it onto itself. `variant` moves the features (a different
+// drawing of the same subject).
+cv::Mat Sticker(int variant = 0) {
+  cv::Mat bgra(64, 64, CV_8UC4, cv::Scalar(0, 0, 0, 0));
+  cv::circle(bgra, {32, 34}, 24, cv::Scalar(40, 200, 250, 255), cv::FILLED, cv::LINE_AA);
+  cv::circle(bgra, {24 + 4 * variant, 28}, 4, cv::Scalar(30, 30, 30, 255), cv::FILLED);
+  cv::circle(bgra, {41, 28 + 6 * variant}, 4, cv::Scalar(30, 30, 30, 255), cv::FILLED);
+  cv::ellipse(bgra, {32, 44}, {10, 5}, 0, 0, 180, cv::Scalar(30, 30, 160, 255), 3);
+  cv::rectangle(bgra, {10 + 20 * variant, 4}, {30 + 20 * variant, 14}, cv::Scalar(200, 60, 60, 255),
+                cv::FILLED);
+  return bgra;
+}
+
+Frame FirstFrame(const cv::Mat& bgra) {
+  auto decoded = DecodeToFrames(testing::Encode(bgra, ".png"), {});
+  EXPECT_TRUE(decoded.ok()) << decoded.status().ToString();
+  return decoded.ok() ? decoded->frames.at(0) : Frame{};
+}
+
+std::vector<uint8_t> Mirrored(const std::vector<uint8_t>& planar) {
+  std::vector<uint8_t> out(planar.size());
+  for (int row = 0; row < 3 * kSize; ++row) {
+    for (int x = 0; x < kSize; ++x) out[row * kSize + x] = planar[row * kSize + kSize - 1 - x];
+  }
+  return out;
+}
+
+TEST(ContentHash, LetterboxedCopiesKeepTheSignatureThatThePhashOfTheFrameLoses) {
+  const Frame original = FirstFrame(Sticker());
+  EXPECT_EQ(original.phash, ContentHash(original.planar, kSize)) << "decode stores ContentHash";
+  EXPECT_EQ(original.orientation_hashes, ContentHashes(original.planar, kSize));
+  // Bars of 30–60 % of the side, transparent (composited onto the white background) or white,
+  // on the long or the short axis, as a re-upload to a 4:3 or 16:9 canvas adds them.
+  struct Bars {
+    int top, bottom, left, right;
+    cv::Scalar colour;
+  };
+  const Bars bars[] = {{0, 0, 10, 10, cv::Scalar(0, 0, 0, 0)},
+                       {0, 0, 20, 18, cv::Scalar(255, 255, 255, 255)},
+                       {12, 14, 0, 0, cv::Scalar(0, 0, 0, 0)},
+                       {0, 0, 36, 0, cv::Scalar(255, 255, 255, 255)}};
+  for (const Bars& b : bars) {
+    cv::Mat padded;
+    cv::copyMakeBorder(Sticker(), padded, b.top, b.bottom, b.left, b.right, cv::BORDER_CONSTANT,
+                       b.colour);
+    const Frame copy = FirstFrame(padded);
+    EXPECT_LE(HammingDistance(copy.phash, original.phash), 6)
+        << "bars " << b.top << " " << b.bottom << " " << b.left << " " << b.right;
+    EXPECT_GT(
+        HammingDistance(PerceptualHash(copy.planar, kSize), PerceptualHash(original.planar, kSize)),
+        6)
+        << "the whole frame's PHash does not see through the bars";
+  }
+}
+
+TEST(ContentHash, ADifferentDrawingOfTheSameSubjectIsFar) {
+  const Frame one = FirstFrame(Sticker(0)), other = FirstFrame(Sticker(1));
+  int nearest = 64;
+  for (const uint64_t probe : other.orientation_hashes)
+    nearest = std::min(nearest, HammingDistance(probe, one.phash));
+  EXPECT_GT(nearest, 10);
+}
+
+TEST(ContentHashes, OrientationsMatchRotatedAndMirroredCopies) {
+  const Frame frame = FirstFrame(Sticker());
+  const OrientationHashes hashes = ContentHashes(frame.planar, kSize);
+  EXPECT_EQ(hashes[0], ContentHash(frame.planar, kSize));
+  for (int turns = 1; turns < 4; ++turns) {
+    // The frame turned back by `turns` has, among its orientations, the original's hash.
+    const auto turned = ContentHashes(RotatePlanar(frame.planar, kSize, 4 - turns), kSize);
+    EXPECT_EQ(turned[turns], hashes[0]) << turns;
+    EXPECT_GT(HammingDistance(turned[0], hashes[0]), 6) << "the turn changes the plain hash";
+  }
+  const OrientationHashes of_mirror = ContentHashes(Mirrored(frame.planar), kSize);
+  EXPECT_EQ(of_mirror[4], hashes[0]);
+  EXPECT_EQ(of_mirror[0], hashes[4]);
+  EXPECT_GT(HammingDistance(of_mirror[0], hashes[0]), 6);
+}
+
+TEST(ContentHash, MedianThresholdSetsHalfTheBits) {
+  for (int variant = 0; variant < 2; ++variant) {
+    const int ones = __builtin_popcountll(FirstFrame(Sticker(variant)).phash);
+    EXPECT_GE(ones, 30);
+    EXPECT_LE(ones, 34);
+  }
+}
+
+TEST(FindContentWindow, CentresOnTheInkAndFallsBackToTheWholeFrame) {
+  std::vector<uint8_t> flat(3 * kSize * kSize, 200);
+  EXPECT_FALSE(FindContentWindow(flat, kSize).bordered) << "nothing to centre on";
+  EXPECT_EQ(ContentHash(flat, kSize), ContentHash(flat, kSize));
+
+  // A dark 8×4 block at x 20..27, y 4..7 on white: centre (24, 6) in pixel-centre coordinates.
+  std::vector<uint8_t> block(3 * kSize * kSize, 255);
+  for (int c = 0; c < 3; ++c) {
+    for (int y = 4; y < 8; ++y) {
+      for (int x = 20; x < 28; ++x) block[c * kSize * kSize + y * kSize + x] = 0;
+    }
+  }
+  const ContentWindow window = FindContentWindow(block, kSize);
+  ASSERT_TRUE(window.bordered);
+  EXPECT_DOUBLE_EQ(window.centre_x, 24.0);
+  EXPECT_DOUBLE_EQ(window.centre_y, 6.0);
+  EXPECT_NEAR(window.spread_x, std::sqrt((64.0 - 1) / 12), 1e-9);  // uniform over 8 pixels
+  EXPECT_NEAR(window.spread_y, std::sqrt((16.0 - 1) / 12), 1e-9);
+  EXPECT_FLOAT_EQ(window.border_grey, 255.0f);
+
+  // Four corners of four colours: no border, the whole frame is the window.
+  std::vector<uint8_t> photo(3 * kSize * kSize);
+  for (size_t i = 0; i < photo.size(); ++i) photo[i] = static_cast<uint8_t>((i * 37) % 251);
+  const size_t plane = kSize * kSize, last = kSize - 1;
+  for (int c = 0; c < 3; ++c) {
+    photo[c * plane] = 0;
+    photo[c * plane + last] = 80;
+    photo[c * plane + last * kSize] = 160;
+    photo[c * plane + last * kSize + last] = 240;
+  }
+  EXPECT_FALSE(FindContentWindow(photo, kSize).bordered);
+}
+
+}  // namespace
+}  // namespace memes::transform
