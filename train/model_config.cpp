@@ -31,7 +31,7 @@ Result<ModelConfig> PresetConfig(const std::string& name, int num_classes, int i
     config.group_width = 4;
   } else if (name == "fast") {
     // airbench94's network, narrowed for 2 CPU cores: airbench's widths 64, 256, 256 cost 118 M
-    // multiply-adds per 32x32 image, these 32, 64, 64 cost 16.7 M (give --widths 64,256,256
+    // multiply-adds per 32x32 image, these 32, 64, 64 cost 17.1 M (give --widths 64,256,256
     // for the original on a GPU).
     config.family = "airbench";
     config.recipe = "fast";
