@@ -3,6 +3,11 @@
 same shards, same recipe (SGD Nesterov 0.9, weight decay 5e-4 on conv/linear weights only, label
 smoothing 0.1, cosine schedule with 1 warm-up epoch stepped per batch, random crop with 4-pixel
 zero padding after normalisation, horizontal flip), same threads, same batch size.
+With --preset fast: the airbench-style network and fast recipe of `memes train --preset fast`
+(train/README.md): frozen 2x2 whitening layer from the first 5000 training images, dirac init,
+BatchNorm weights frozen (momentum 0.4, eps 1e-12), BN biases at 64x the rate, Nesterov 0.85, summed
+loss with label smoothing 0.2, triangular schedule, lookahead every 5 steps, alternating flip and
+2-pixel translation (zero fill), 6-view test-time augmentation.
 Prints one JSON line per epoch: epoch, train_seconds, images_per_s, train_loss, train_acc,
 test_loss, test_acc."""
 import argparse
@@ -28,12 +33,170 @@ def load_split(folder, names, limit, size):
     return records[:, 1:].reshape(-1, 3, size, size).clone(), records[:, 0].long().clone()
 
 
+class ConvGroup(torch.nn.Module):
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.conv1 = dirac_conv(cin, cout)
+        self.norm1 = fast_norm(cout)
+        self.conv2 = dirac_conv(cout, cout)
+        self.norm2 = fast_norm(cout)
+
+    def forward(self, x):
+        x = F.gelu(self.norm1(F.max_pool2d(self.conv1(x), 2)))
+        return F.gelu(self.norm2(self.conv2(x)))
+
+
+def dirac_conv(cin, cout):
+    conv = torch.nn.Conv2d(cin, cout, 3, padding=1, bias=False)
+    with torch.no_grad():
+        w = conv.weight
+        torch.nn.init.dirac_(w[:min(cin, cout)])
+    return conv
+
+
+def fast_norm(c):
+    norm = torch.nn.BatchNorm2d(c, eps=1e-12, momentum=0.4)
+    norm.weight.requires_grad = False
+    return norm
+
+
+class Airbench(torch.nn.Module):
+    def __init__(self, classes, widths=(64, 256, 256)):
+        super().__init__()
+        self.whiten = torch.nn.Conv2d(3, 24, 2, padding=0, bias=True)
+        self.whiten.weight.requires_grad = False
+        with torch.no_grad():
+            self.whiten.bias.zero_()
+        self.groups = torch.nn.ModuleList()
+        cin = 24
+        for w in widths:
+            self.groups.append(ConvGroup(cin, w))
+            cin = w
+        self.head = torch.nn.Linear(cin, classes, bias=False)
+
+    def forward(self, x):
+        x = F.gelu(self.whiten(x))
+        for g in self.groups:
+            x = g(x)
+        return self.head(x.flatten(2).amax(2)) / 9
+
+
+def init_whitening(conv, images, eps=5e-4):
+    c = images.shape[1]
+    patches = images.double().unfold(2, 2, 1).unfold(3, 2, 1).permute(0, 2, 3, 1, 4, 5).reshape(-1, c * 4)
+    cov = patches.T @ patches / patches.shape[0]
+    values, vectors = torch.linalg.eigh(cov)
+    values = values.flip(0).clamp_min(0)
+    filters = vectors.T.flip(0) / (values + eps).sqrt().unsqueeze(1)
+    filters = filters.reshape(c * 4, c, 2, 2).float()
+    with torch.no_grad():
+        conv.weight.copy_(torch.cat([filters, -filters]))
+
+
+def tta_logits(model, x):
+    def mirror(v):
+        return 0.5 * model(v) + 0.5 * model(v.flip(-1))
+    s = x.shape[-1]
+    padded = F.pad(x, (1, 1, 1, 1), mode="reflect")
+    return 0.5 * mirror(x) + 0.25 * mirror(padded[:, :, 0:s, 0:s]) + 0.25 * mirror(padded[:, :, 2:s + 2, 2:s + 2])
+
+
+def main_fast(a, train_x, train_y, test_x, test_y, mean, std, classes, size):
+    """The fast recipe (see the module docstring); CPU only."""
+    n = train_x.shape[0]
+    batch = a.batch_size if a.batch_size else 1024
+    if not a.batch_size:
+        while batch > 64 and batch * 8 > n:
+            batch //= 2
+    epochs = a.epochs
+    momentum = 0.85
+    kilostep = 1024 * (1 + 1 / (1 - momentum))
+    lr = 11.5 / kilostep
+    wd = 0.0153 * batch / kilostep
+    model = Airbench(classes)
+    init_whitening(model.whiten, (train_x[:5000].float() / 255 - mean) / std)
+    biases = [m.bias for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    bias_ids = {id(b) for b in biases}
+    others = [p for p in model.parameters() if id(p) not in bias_ids and p.requires_grad]
+    optimizer = torch.optim.SGD([dict(params=biases, lr=lr * 64, weight_decay=wd / (lr * 64)),
+                                 dict(params=others, lr=lr, weight_decay=wd / lr)],
+                                momentum=momentum, nesterov=True)
+    scales = [64, 1]
+    steps = n // batch + (1 if n % batch > 1 else 0)
+    total = steps * epochs
+    tracked = list(model.parameters()) + [b for b in model.buffers() if b.is_floating_point()]
+    ema = [t.detach().clone() for t in tracked]
+
+    def rate(progress):
+        rise = 0.23 * epochs
+        if progress < rise:
+            return lr * (0.2 + 0.8 * progress / rise)
+        return lr * (1 - 0.93 * min(1.0, (progress - rise) / (epochs - rise)))
+
+    generator = torch.Generator().manual_seed(a.seed)
+    flip_coin = torch.rand(n, generator=generator) < 0.5
+    step = 0
+    elapsed = 0.0
+    for epoch in range(epochs):
+        model.train()
+        model.whiten.bias.requires_grad = epoch < 3
+        if epoch >= 3:
+            model.whiten.bias.grad = None
+        started = time.time()
+        order = torch.randperm(n, generator=generator)
+        loss_sum, correct, seen = 0.0, 0, 0
+        for b in range(steps):
+            index = order[b * batch:(b + 1) * batch]
+            images = (train_x[index].float() / 255 - mean) / std
+            padded = F.pad(images, (2, 2, 2, 2))
+            shifts = torch.randint(0, 5, (len(index), 2), generator=generator)
+            images = torch.stack([padded[i, :, y:y + size, x:x + size]
+                                  for i, (y, x) in enumerate(shifts.tolist())])
+            flip = flip_coin[index] ^ (epoch % 2 == 1)
+            images[flip] = images[flip].flip(3)
+            labels = train_y[index]
+            for group, scale in zip(optimizer.param_groups, scales):
+                group["lr"] = rate(epoch + b / steps) * scale
+            logits = model(images)
+            loss = F.cross_entropy(logits, labels, label_smoothing=0.2, reduction="sum")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            step += 1
+            if step % 5 == 0:
+                decay = 0.95 ** 5 * (step / total) ** 3
+                with torch.no_grad():
+                    for e, t in zip(ema, tracked):
+                        e.lerp_(t, 1 - decay)
+                        t.copy_(e)
+            loss_sum += loss.item()
+            correct += (logits.argmax(1) == labels).sum().item()
+            seen += len(index)
+        if epoch + 1 == epochs:
+            with torch.no_grad():
+                for e, t in zip(ema, tracked):
+                    t.copy_(e)
+        train_seconds = time.time() - started
+        elapsed += train_seconds
+        model.eval()
+        test_correct = 0
+        with torch.no_grad():
+            for b in range(0, test_x.shape[0], 1024):
+                images = (test_x[b:b + 1024].float() / 255 - mean) / std
+                logits = tta_logits(model, images)
+                test_correct += (logits.argmax(1) == test_y[b:b + 1024]).sum().item()
+        print(json.dumps({"epoch": epoch + 1, "train_seconds": train_seconds, "elapsed_train_seconds": elapsed,
+                          "images_per_s": seen / train_seconds, "train_loss": loss_sum / seen,
+                          "train_acc": correct / seen, "test_acc": test_correct / test_x.shape[0]}),
+              flush=True)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("shards")
     p.add_argument("--preset", default="small")
     p.add_argument("--epochs", type=int, default=1)
-    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--batch-size", type=int, default=0, help="0: 128 (fast: 1024, scaled down)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--lr", type=float, default=0.1)
     p.add_argument("--limit-train", type=int, default=0)
@@ -53,6 +216,11 @@ def main():
     test_x, test_y = load_split(a.shards, ["test_batch.bin"], a.limit_test, size)
     mean = torch.tensor(manifest["mean"]).view(1, 3, 1, 1)
     std = torch.tensor(manifest["std"]).view(1, 3, 1, 1)
+    if a.preset == "fast":
+        main_fast(a, train_x, train_y, test_x, test_y, mean, std, len(manifest["classes"]), size)
+        return
+    if not a.batch_size:
+        a.batch_size = 128
 
     model = se_resnext.SeResNeXt(se_resnext.preset(a.preset, len(manifest["classes"]), size))
     model = model.to(device, memory_format=torch.channels_last if cuda else torch.contiguous_format)

@@ -28,9 +28,26 @@ void AddTrainCommand(CLI::App& app, CommandRegistry& registry) {
   command->add_flag("--force", options->force,
                     "Move a run already in --out aside to OUT.old-YYYYmmdd-HHMMSS (never "
                     "deleted), then start a new one");
-  command->add_option("--preset", options->preset, "Model: se-resnext29-8x64 | small | tiny")
+  command
+      ->add_option("--preset", options->preset,
+                   "Model: se-resnext29-8x64 | small | tiny | fast (airbench-style network, "
+                   "fast recipe)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"se-resnext29-8x64", "small", "tiny"}));
+      ->check(CLI::IsMember({"se-resnext29-8x64", "small", "tiny", "fast"}));
+  command
+      ->add_option("--recipe", options->recipe,
+                   "classic | fast: fast adds a frozen patch-whitening first layer, dirac init, "
+                   "frozen BatchNorm weights, lookahead, alternating flip, 6-view test-time "
+                   "augmentation and airbench's defaults for the options not given (default: "
+                   "fast for --preset fast, else classic)")
+      ->check(CLI::IsMember({"classic", "fast"}));
+  command
+      ->add_option("--precision", options->precision,
+                   "fp32 | bf16 (CPU bfloat16 autocast; needs AVX512-BF16 or AMX)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"fp32", "bf16"}));
+  command->add_flag("--channels-last", options->channels_last,
+                    "CPU: channels-last memory format (always on CUDA)");
   command
       ->add_option("--blocks", options->blocks_per_stage,
                    "Blocks per stage, overriding the preset (e.g. 3,3,3)")
@@ -72,9 +89,9 @@ void AddTrainCommand(CLI::App& app, CommandRegistry& registry) {
       ->check(FiniteRange(0, 0.9999));
   command
       ->add_option("--schedule", options->schedule,
-                   "Learning-rate schedule: step | cosine | onecycle")
+                   "Learning-rate schedule: step | cosine | onecycle | triangular")
       ->capture_default_str()
-      ->check(CLI::IsMember({"step", "cosine", "onecycle"}));
+      ->check(CLI::IsMember({"step", "cosine", "onecycle", "triangular"}));
   command->add_option("--warmup", options->warmup_epochs, "Warm-up epochs (cosine, onecycle)")
       ->capture_default_str()
       ->check(FiniteRange(0, 100000));

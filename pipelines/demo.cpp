@@ -133,7 +133,7 @@ int RunDemo(const DemoOptions& options) {
       train_args.push_back("--force");
     }
   }
-  if (fatal(Step("5. train the " + options.preset + " SE-ResNeXt", train_args))) {
+  if (fatal(Step("5. train the " + options.preset + " model", train_args))) {
     return kExitUsage;
   }
   if (fatal(Step("6. evaluate", {"eval", model, shards}))) return kExitUsage;

@@ -76,8 +76,12 @@ void AssembleBatch(const ShardDataset& dataset, Split split, std::span<const uin
                       for (size_t i = range.begin(); i != range.end(); ++i) {
                         const uint8_t* record = dataset.record(split, indices[i]);
                         labels[i] = record[0];
-                        const ImageAugment draw =
+                        ImageAugment draw =
                             augment ? DrawAugment(seed, i, options) : ImageAugment{};
+                        if (augment && options.alternate_flip) {
+                          const bool coin = SplitMix64(options.flip_seed ^ indices[i]) & 1;
+                          draw.flip = coin != options.odd_epoch;
+                        }
                         WriteImage(record + 1, size, table, draw, out.data() + i * image_floats);
                       }
                     });

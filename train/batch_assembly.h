@@ -17,6 +17,12 @@ struct AugmentOptions {
   bool random_crop = true;  // shift by up to `padding` pixels; uncovered pixels are 0 after
   int padding = 4;          // normalisation (the per-channel mean colour)
   bool horizontal_flip = true;
+  // Derandomised flip (airbench, fast recipe): record r is mirrored when bit 0 of
+  // Mix64(flip_seed ^ r) differs from odd_epoch, so each image alternates between its two
+  // orientations from one epoch to the next instead of drawing a coin each time.
+  bool alternate_flip = false;
+  uint64_t flip_seed = 0;
+  bool odd_epoch = false;
 };
 
 // Byte -> normalised float per channel: (v / 255 - mean[c]) / std[c].
@@ -34,7 +40,8 @@ struct ImageAugment {
 ImageAugment DrawAugment(uint64_t seed, uint64_t key, const AugmentOptions& options);
 
 // Writes images `indices` of `split` into out: (N, 3, S, S) float32 contiguous, and their
-// labels into labels: (N) int64. Image i uses DrawAugment(seed, i) when `augment` is set.
+// labels into labels: (N) int64. Image i uses DrawAugment(seed, i) when `augment` is set (its
+// flip replaced by the alternating one of record indices[i] under options.alternate_flip).
 // Requires: out.size() == N*3*S*S, labels.size() == N, every index < dataset.size(split).
 // Runs a tbb::parallel_for in the caller's task arena.
 void AssembleBatch(const ShardDataset& dataset, Split split, std::span<const uint32_t> indices,

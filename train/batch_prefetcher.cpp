@@ -10,12 +10,14 @@ namespace memes::train {
 BatchPrefetcher::BatchPrefetcher(const ShardDataset& dataset, Split split,
                                  std::vector<uint32_t> order, int batch_size, bool augment,
                                  uint64_t seed, const NormalizeTable& table, bool pin_memory,
-                                 int64_t first_batch, int assembly_threads, int depth)
+                                 int64_t first_batch, int assembly_threads, int depth,
+                                 const AugmentOptions& augment_options)
     : dataset_(dataset),
       split_(split),
       order_(std::move(order)),
       batch_size_(batch_size),
       augment_(augment),
+      augment_options_(augment_options),
       seed_(seed),
       table_(table),
       pin_memory_(pin_memory),
@@ -61,7 +63,7 @@ void BatchPrefetcher::Produce() {
     batch.labels = at::empty({n}, options.dtype(at::kLong));
     arena.execute([&] {
       AssembleBatch(dataset_, split_, std::span<const uint32_t>(order_.data() + begin, n), table_,
-                    augment_, AugmentOptions{}, Mix64(seed_ ^ static_cast<uint64_t>(b)),
+                    augment_, augment_options_, Mix64(seed_ ^ static_cast<uint64_t>(b)),
                     std::span<float>(batch.images.data_ptr<float>(), batch.images.numel()),
                     std::span<int64_t>(batch.labels.data_ptr<int64_t>(), n));
     });

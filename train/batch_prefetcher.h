@@ -34,8 +34,8 @@ class BatchPrefetcher {
   // Requires: `dataset` and `table` outlive the prefetcher.
   BatchPrefetcher(const ShardDataset& dataset, Split split, std::vector<uint32_t> order,
                   int batch_size, bool augment, uint64_t seed, const NormalizeTable& table,
-                  bool pin_memory, int64_t first_batch = 0, int assembly_threads = 1,
-                  int depth = 3);
+                  bool pin_memory, int64_t first_batch = 0, int assembly_threads = 1, int depth = 3,
+                  const AugmentOptions& augment_options = {});
   ~BatchPrefetcher();  // stops the producer and joins it
   BatchPrefetcher(const BatchPrefetcher&) = delete;
   BatchPrefetcher& operator=(const BatchPrefetcher&) = delete;
@@ -55,6 +55,7 @@ class BatchPrefetcher {
   std::vector<uint32_t> order_;
   int batch_size_;
   bool augment_;
+  AugmentOptions augment_options_;
   uint64_t seed_;
   const NormalizeTable& table_;
   bool pin_memory_;

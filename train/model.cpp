@@ -1,9 +1,13 @@
 #include "train/model.h"
 
 #include <cassert>
+#include <chrono>
+#include <fstream>
 #include <thread>
 
 #include <ATen/Parallel.h>
+
+#include "train/ema.h"
 
 namespace memes::train {
 namespace {
@@ -16,7 +20,48 @@ torch::nn::Conv2d Conv(int in, int out, int kernel, int stride = 1, int groups =
                                .bias(false));
 }
 
+// airbench's BatchNorm: weight frozen at 1 (only the bias learns), running statistics with
+// airbench's momentum 0.6, which is LibTorch's 0.4 (LibTorch weighs the new batch by momentum).
+torch::nn::BatchNorm2d FastNorm(int channels, double eps) {
+  torch::nn::BatchNorm2d norm(torch::nn::BatchNorm2dOptions(channels).momentum(0.4).eps(eps));
+  norm->weight.requires_grad_(false);
+  return norm;
+}
+
+// airbench's conv init: LibTorch's default, then the identity on the first min(in, out) output
+// channels, so a fresh network passes its input through (dirac). Grouped convs keep the default.
+void DiracInit(torch::nn::Conv2dImpl& conv) {
+  torch::NoGradGuard no_grad;
+  auto& w = conv.weight;  // (out, in / groups, k, k)
+  if (conv.options.groups() != 1) return;
+  const int64_t n = std::min(w.size(0), w.size(1));
+  torch::nn::init::dirac_(w.narrow(0, 0, n));
+}
+
+torch::nn::Conv2d Whitening() {
+  auto conv = torch::nn::Conv2d(torch::nn::Conv2dOptions(3, kWhitenWidth, 2).padding(0).bias(true));
+  conv->weight.requires_grad_(false);  // set from the data (train/whitening.h), then frozen
+  torch::NoGradGuard no_grad;
+  conv->bias.zero_();
+  return conv;
+}
+
 }  // namespace
+
+ConvGroupImpl::ConvGroupImpl(int in, int out) {
+  conv1_ = register_module("conv1", Conv(in, out, 3));
+  norm1_ = register_module("norm1", FastNorm(out, 1e-12));
+  conv2_ = register_module("conv2", Conv(out, out, 3));
+  norm2_ = register_module("norm2", FastNorm(out, 1e-12));
+  DiracInit(*conv1_);
+  DiracInit(*conv2_);
+}
+
+torch::Tensor ConvGroupImpl::forward(const torch::Tensor& x) {
+  auto y = torch::max_pool2d(conv1_(x), 2);  // (N, out, H/2, W/2)
+  y = torch::gelu(norm1_(y));
+  return torch::gelu(norm2_(conv2_(y)));
+}
 
 BlockImpl::BlockImpl(int in, int inner, int out, int cardinality, int stride, int se_ratio) {
   conv_reduce_ = register_module("conv_reduce", Conv(in, inner, 1));
@@ -47,7 +92,33 @@ torch::Tensor BlockImpl::forward(const torch::Tensor& x) {
 
 SeResNeXtImpl::SeResNeXtImpl(const ModelConfig& config) : config_(config) {
   assert(ValidateConfig(config).ok());
-  stem_conv_ = register_module("stem_conv", Conv(3, config.stem_channels, 3));
+  if (config.Whitened()) whiten_ = register_module("whiten", Whitening());
+  if (config.family == "airbench") {
+    groups_ = register_module("groups", torch::nn::ModuleList());
+    int in = kWhitenWidth;
+    for (int width : config.widths) {
+      groups_->push_back(ConvGroup(in, width));
+      in = width;
+    }
+    head_ = register_module(
+        "head", torch::nn::Linear(torch::nn::LinearOptions(in, config.num_classes).bias(false)));
+  } else {
+    BuildSeResNeXt();
+  }
+  if (config.recipe == "fast") {
+    // Registered last, so that LookaheadTracked (parameters and buffers) excludes them.
+    lookahead_ = register_module("lookahead", std::make_shared<torch::nn::Module>());
+    int i = 0;
+    for (const auto& tensor : LookaheadTracked(*this)) {
+      lookahead_->register_buffer(std::to_string(i++), tensor.detach().clone());
+    }
+  }
+}
+
+void SeResNeXtImpl::BuildSeResNeXt() {
+  const ModelConfig& config = config_;
+  const bool fast = config.recipe == "fast";
+  stem_conv_ = register_module("stem_conv", Conv(fast ? kWhitenWidth : 3, config.stem_channels, 3));
   stem_bn_ = register_module("stem_bn", torch::nn::BatchNorm2d(config.stem_channels));
   stages_ = register_module("stages", torch::nn::ModuleList());
   int in = config.stem_channels;
@@ -76,10 +147,23 @@ SeResNeXtImpl::SeResNeXtImpl(const ModelConfig& config) : config_(config) {
   for (const auto& named : named_parameters()) {
     if (named.key().ends_with("bn_expand.weight")) torch::nn::init::zeros_(named.value());
   }
+  if (!fast) return;
+  // The fast recipe's non-architecture parts on SE-ResNeXt: dirac init of the dense convs and
+  // airbench's BatchNorm, except bn_expand, whose weight starts at 0 (the block starts as the
+  // identity) and so must learn.
+  for (auto& named : named_modules(/*name_prefix=*/"", /*include_self=*/false)) {
+    if (auto* conv = named.value()->as<torch::nn::Conv2d>()) {
+      DiracInit(*conv);
+    } else if (auto* bn = named.value()->as<torch::nn::BatchNorm2d>()) {
+      bn->options.momentum(0.4);
+      if (!named.key().ends_with("bn_expand")) bn->weight.requires_grad_(false);
+    }
+  }
 }
 
 void SeResNeXtImpl::SetBatchNorm(BatchNormFunction norm) {
   norm_ = std::make_shared<const BatchNormFunction>(std::move(norm));
+  if (!stages_) return;  // the fast preset's network: its conv groups keep their own BatchNorm
   for (const auto& stage : *stages_) {
     for (const auto& block : *stage->as<torch::nn::ModuleList>()) {
       block->as<Block>()->SetBatchNorm(norm_);
@@ -88,7 +172,14 @@ void SeResNeXtImpl::SetBatchNorm(BatchNormFunction norm) {
 }
 
 torch::Tensor SeResNeXtImpl::forward(torch::Tensor x) {
-  // x: (N, 3, S, S) -> (N, stem, S, S)
+  // x: (N, 3, S, S) -> whitened (N, 24, S-1, S-1) with the fast recipe
+  if (whiten_) x = torch::gelu(whiten_(x));
+  if (groups_) {
+    for (const auto& group : *groups_) x = group->as<ConvGroup>()->forward(x);  // side halves
+    x = std::get<0>(x.flatten(2).max(2));  // global max pool: (N, widths.back())
+    return head_(x) * (1.0 / 9);           // airbench's output scale, (N, num_classes)
+  }
+  // x: (N, 3 or 24, S', S') -> (N, stem, S', S')
   x = torch::relu(norm_ ? (*norm_)(*stem_bn_, stem_conv_(x)) : stem_bn_(stem_conv_(x)));
   for (const auto& stage : *stages_) {
     for (const auto& block : *stage->as<torch::nn::ModuleList>()) {
@@ -97,6 +188,48 @@ torch::Tensor SeResNeXtImpl::forward(torch::Tensor x) {
   }
   x = x.mean({2, 3});  // (N, widths.back())
   return fc_(x);       // (N, num_classes)
+}
+
+std::vector<torch::Tensor> SeResNeXtImpl::BatchNormBiases() {
+  std::vector<torch::Tensor> biases;
+  for (auto& module : modules(/*include_self=*/false)) {
+    if (auto* bn = module->as<torch::nn::BatchNorm2d>()) biases.push_back(bn->bias);
+  }
+  return biases;
+}
+
+std::vector<torch::Tensor> SeResNeXtImpl::LookaheadBuffers() {
+  if (!lookahead_) return {};
+  return lookahead_->buffers();
+}
+
+std::vector<torch::Tensor> TtaViews(const torch::Tensor& x) {
+  namespace F = torch::nn::functional;
+  const int64_t s = x.size(-1);
+  const auto padded = F::pad(x, F::PadFuncOptions({1, 1, 1, 1}).mode(torch::kReflect));
+  // padded(y, x) = x(y - 1, x - 1): the window at (0, 0) is x shifted by (-1, -1).
+  const auto minus = padded.narrow(2, 0, s).narrow(3, 0, s);
+  const auto plus = padded.narrow(2, 2, s).narrow(3, 2, s);
+  return {x, x.flip(-1), minus, minus.flip(-1), plus, plus.flip(-1)};
+}
+
+std::vector<double> TtaWeights() { return {0.25, 0.25, 0.125, 0.125, 0.125, 0.125}; }
+
+torch::Tensor ForwardTta(SeResNeXt& model, const torch::Tensor& x, int level) {
+  if (level <= 0) return model->forward(x).to(torch::kFloat);
+  if (level == 1) {
+    return 0.5 *
+           (model->forward(x).to(torch::kFloat) + model->forward(x.flip(-1)).to(torch::kFloat));
+  }
+  const auto views = TtaViews(x);
+  const auto weights = TtaWeights();
+  torch::Tensor sum;
+  for (size_t i = 0; i < views.size(); ++i) {
+    auto logits = model->forward(views[i].contiguous(x.suggest_memory_format())).to(torch::kFloat) *
+                  weights[i];
+    sum = sum.defined() ? sum + logits : logits;
+  }
+  return sum;
 }
 
 int64_t ParameterCount(torch::nn::Module& module) {
@@ -128,6 +261,36 @@ void ToChannelsLast(torch::nn::Module& module) {
   for (auto& p : module.parameters()) {
     if (p.dim() == 4) p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
   }
+  for (auto& b : module.buffers()) {
+    if (b.dim() == 4) b.set_data(b.contiguous(torch::MemoryFormat::ChannelsLast));
+  }
+}
+
+bool CpuHasBf16() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("flags", 0) == 0) {
+      return line.find(" avx512_bf16") != std::string::npos ||
+             line.find(" amx_bf16") != std::string::npos;
+    }
+  }
+  return false;
+}
+
+double MatmulGflops(int n, int repeats) {
+  torch::NoGradGuard no_grad;
+  const auto a = torch::randn({n, n});
+  const auto b = torch::randn({n, n});
+  auto c = torch::mm(a, b);  // warm-up: first call allocates and wakes the pool
+  double best = 1e30;
+  for (int i = 0; i < repeats; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    c = torch::mm(a, b);
+    best = std::min(
+        best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  return 2.0 * n * n * n / best / 1e9;
 }
 
 }  // namespace memes::train

@@ -6,7 +6,7 @@
 
 namespace memes::train {
 
-std::vector<std::string> PresetNames() { return {"se-resnext29-8x64", "small", "tiny"}; }
+std::vector<std::string> PresetNames() { return {"se-resnext29-8x64", "small", "tiny", "fast"}; }
 
 Result<ModelConfig> PresetConfig(const std::string& name, int num_classes, int image_size) {
   ModelConfig config;
@@ -29,6 +29,17 @@ Result<ModelConfig> PresetConfig(const std::string& name, int num_classes, int i
     config.widths = {32, 64};
     config.cardinality = 2;
     config.group_width = 4;
+  } else if (name == "fast") {
+    // airbench94's network, narrowed for 2 CPU cores: airbench's widths 64, 256, 256 cost 118 M
+    // multiply-adds per 32x32 image, these 32, 64, 64 cost 17.1 M (give --widths 64,256,256
+    // for the original on a GPU).
+    config.family = "airbench";
+    config.recipe = "fast";
+    config.stem_channels = kWhitenWidth;
+    config.blocks_per_stage = {1, 1, 1};
+    config.widths = {32, 64, 64};
+    config.cardinality = 1;
+    config.group_width = 1;
   } else {
     std::string known;
     for (const auto& preset : PresetNames()) known += (known.empty() ? "" : ", ") + preset;
@@ -49,6 +60,28 @@ Status ValidateConfig(const ModelConfig& config) {
       config.se_ratio < 1 || config.num_classes < 1) {
     return InvalidArgument("model sizes must be positive");
   }
+  if (config.family != "se-resnext" && config.family != "airbench") {
+    return InvalidArgument("model family must be se-resnext or airbench (got '" + config.family +
+                           "')");
+  }
+  if (config.recipe != "classic" && config.recipe != "fast") {
+    return InvalidArgument("recipe must be classic or fast (got '" + config.recipe + "')");
+  }
+  if (config.family == "airbench") {
+    if (config.recipe != "fast") return InvalidArgument("the airbench network needs recipe fast");
+    // Whitening (-1), then a halving per group; the last group needs at least one pixel.
+    if (((config.image_size - 1) >> stages) < 1) {
+      return InvalidArgument("image size " + std::to_string(config.image_size) + " too small for " +
+                             std::to_string(stages) + " conv groups");
+    }
+    for (size_t s = 0; s < stages; ++s) {
+      if (config.blocks_per_stage[s] != 1) {
+        return InvalidArgument("the airbench network has one conv group per stage");
+      }
+      if (config.widths[s] < 1) return InvalidArgument("model sizes must be positive");
+    }
+    return Status::Ok();
+  }
   if (config.image_size < 4 || (config.image_size >> (stages - 1)) < 1) {
     return InvalidArgument("image size " + std::to_string(config.image_size) + " too small for " +
                            std::to_string(stages) + " stages");
@@ -64,10 +97,38 @@ namespace {
 int64_t ConvParams(int64_t in, int64_t out, int64_t k, int64_t groups) {
   return in / groups * out * k * k;
 }
+
+int64_t WhitenParams() { return ConvParams(3, kWhitenWidth, 2, 1) + kWhitenWidth; }
+
+int64_t AirbenchParameters(const ModelConfig& c) {
+  int64_t total = WhitenParams();
+  int64_t in = kWhitenWidth;
+  for (int out : c.widths) {
+    total += ConvParams(in, out, 3, 1) + 2 * out + ConvParams(out, out, 3, 1) + 2 * out;
+    in = out;
+  }
+  return total + in * c.num_classes;
+}
+
+int64_t AirbenchMacs(const ModelConfig& c) {
+  int64_t side = c.image_size - 1;
+  int64_t macs = ConvParams(3, kWhitenWidth, 2, 1) * side * side;
+  int64_t in = kWhitenWidth;
+  for (int out : c.widths) {
+    macs += ConvParams(in, out, 3, 1) * side * side;
+    side /= 2;
+    macs += ConvParams(out, out, 3, 1) * side * side;
+    in = out;
+  }
+  return macs + in * c.num_classes;
+}
 }  // namespace
 
 int64_t CountParameters(const ModelConfig& c) {
-  int64_t total = ConvParams(3, c.stem_channels, 3, 1) + 2 * c.stem_channels;  // conv + BN
+  if (c.family == "airbench") return AirbenchParameters(c);
+  const int stem_in = c.Whitened() ? kWhitenWidth : 3;
+  int64_t total = ConvParams(stem_in, c.stem_channels, 3, 1) + 2 * c.stem_channels;  // conv + BN
+  if (c.Whitened()) total += WhitenParams();
   int64_t in = c.stem_channels;
   for (size_t s = 0; s < c.widths.size(); ++s) {
     const int64_t inner = c.InnerWidth(static_cast<int>(s));
@@ -86,8 +147,10 @@ int64_t CountParameters(const ModelConfig& c) {
 }
 
 int64_t CountMacs(const ModelConfig& c) {
-  int64_t side = c.image_size;
-  int64_t macs = ConvParams(3, c.stem_channels, 3, 1) * side * side;
+  if (c.family == "airbench") return AirbenchMacs(c);
+  int64_t side = c.Whitened() ? c.image_size - 1 : c.image_size;
+  int64_t macs = ConvParams(c.Whitened() ? kWhitenWidth : 3, c.stem_channels, 3, 1) * side * side;
+  if (c.Whitened()) macs += ConvParams(3, kWhitenWidth, 2, 1) * side * side;
   int64_t in = c.stem_channels;
   for (size_t s = 0; s < c.widths.size(); ++s) {
     const int64_t inner = c.InnerWidth(static_cast<int>(s));
@@ -110,6 +173,8 @@ int64_t CountMacs(const ModelConfig& c) {
 
 nlohmann::json ConfigToJson(const ModelConfig& c) {
   return {{"preset", c.preset},
+          {"family", c.family},
+          {"recipe", c.recipe},
           {"stem_channels", c.stem_channels},
           {"blocks_per_stage", c.blocks_per_stage},
           {"widths", c.widths},
@@ -124,6 +189,9 @@ Result<ModelConfig> ConfigFromJson(const nlohmann::json& json) {
   ModelConfig c;
   try {
     c.preset = json.at("preset").get<std::string>();
+    // Checkpoints written before the fast recipe existed hold SE-ResNeXt, classic recipe.
+    c.family = json.value("family", std::string("se-resnext"));
+    c.recipe = json.value("recipe", std::string("classic"));
     c.stem_channels = json.at("stem_channels").get<int>();
     c.blocks_per_stage = json.at("blocks_per_stage").get<std::vector<int>>();
     c.widths = json.at("widths").get<std::vector<int>>();
@@ -141,12 +209,21 @@ Result<ModelConfig> ConfigFromJson(const nlohmann::json& json) {
 
 std::string Describe(const ModelConfig& c) {
   std::ostringstream out;
-  out << c.preset << ": stem " << c.stem_channels << ", stages";
+  if (c.family == "airbench") {
+    out << c.preset << ": airbench, whitening 2x2 -> " << kWhitenWidth << ", conv groups";
+    for (size_t s = 0; s < c.widths.size(); ++s) out << (s ? "," : " ") << c.widths[s];
+    out << ", recipe " << c.recipe << ", " << c.num_classes << " classes, " << c.image_size << "x"
+        << c.image_size;
+    return out.str();
+  }
+  out << c.preset << ": " << (c.Whitened() ? "whitening 2x2, " : "") << "stem " << c.stem_channels
+      << ", stages";
   for (size_t s = 0; s < c.widths.size(); ++s) {
     out << (s ? "," : " ") << c.blocks_per_stage[s] << "x" << c.widths[s];
   }
   out << ", C=" << c.cardinality << " D=" << c.group_width << ", SE 1/" << c.se_ratio << ", "
-      << c.num_classes << " classes, " << c.image_size << "x" << c.image_size;
+      << c.num_classes << " classes, " << c.image_size << "x" << c.image_size << ", recipe "
+      << c.recipe;
   return out.str();
 }
 

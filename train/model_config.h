@@ -1,5 +1,6 @@
-// SE-ResNeXt architecture description: the presets, and the parameter and FLOP counts derived
-// from a config alone (no LibTorch here, so the CLI and checkpoints' metadata can use it).
+// Network descriptions (SE-ResNeXt, and the airbench-style "fast" network): the presets, and the
+// parameter and FLOP counts derived from a config alone (no LibTorch here, so the CLI and
+// checkpoints' metadata can use it).
 // Thread-safety: plain values and pure functions.
 #pragma once
 
@@ -18,8 +19,21 @@ namespace memes::train {
 //   stage s (s = 0..): blocks_per_stage[s] blocks, out width widths[s]; the first block of
 //     stage s > 0 has stride 2. Inner (grouped) width = cardinality * group_width * 2^s.
 //   head: global average pool, fully connected widths.back() -> num_classes.
+// With recipe "fast" a frozen 2x2 patch-whitening conv (3 -> kWhitenWidth, no padding, so the
+// side shrinks by one) and GELU come before the stem; see train/whitening.h.
+//
+// family "airbench" (preset "fast", after KellerJordan/cifar10-airbench):
+//   whitening 2x2 conv 3 -> kWhitenWidth, GELU                     (N, 24, S-1, S-1)
+//   group g: 3x3 conv -> widths[g], max-pool 2, BN, GELU, 3x3 conv, BN, GELU   (side halves)
+//   head: global max pool, linear widths.back() -> num_classes (no bias), times 1/9.
+//   blocks_per_stage must be all 1; cardinality, group_width, stem_channels, se_ratio unused.
 struct ModelConfig {
   std::string preset = "custom";
+  std::string family = "se-resnext";  // se-resnext | airbench
+  // classic | fast. Architecture side of the fast recipe: whitening stem, dirac init, BatchNorm
+  // with frozen weights and momentum 0.4, a lookahead copy of the weights kept as buffers (so a
+  // checkpoint resumes exactly). The training side lives in train/recipe.h.
+  std::string recipe = "classic";
   int stem_channels = 64;
   std::vector<int> blocks_per_stage = {3, 3, 3};
   std::vector<int> widths = {256, 512, 1024};  // output channels of each stage
@@ -31,10 +45,16 @@ struct ModelConfig {
 
   // Inner width of the grouped 3x3 conv in `stage`.
   int InnerWidth(int stage) const { return cardinality * group_width * (1 << stage); }
+  bool Whitened() const { return recipe == "fast"; }
 };
 
+// Output channels of the whitening conv: both signs of the 3*2*2 patch eigenvectors.
+inline constexpr int kWhitenWidth = 24;
+
 // Presets: "se-resnext29-8x64" (the original: 3 stages x 3 blocks, C=8, D=64, 36.5M parameters with
-// SE), "small" (trains an epoch of 60 000 images in minutes on 2 CPU cores), "tiny" (for tests).
+// SE), "small" (trains an epoch of 60 000 images in minutes on 2 CPU cores), "tiny" (for tests),
+// "fast" (family airbench, recipe fast; widths 32, 64, 64, airbench's 64, 256, 256 narrowed for
+// CPUs).
 // Requires: num_classes >= 1. Unknown names are an InvalidArgument listing the known ones.
 Result<ModelConfig> PresetConfig(const std::string& name, int num_classes, int image_size = 32);
 std::vector<std::string> PresetNames();

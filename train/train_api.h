@@ -17,7 +17,7 @@ namespace memes::train {
 struct TrainOptions {
   std::filesystem::path shards;   // folder of data_batch_*.bin, test_batch.bin (+ dataset.json)
   std::filesystem::path run_dir;  // checkpoints, metrics.jsonl, curves.png go here
-  std::string preset = "small";   // se-resnext29-8x64 | small | tiny
+  std::string preset = "small";   // se-resnext29-8x64 | small | tiny | fast
   // Overrides of the preset (0 or empty: keep the preset's).
   std::vector<int> blocks_per_stage;
   std::vector<int> widths;
@@ -31,7 +31,7 @@ struct TrainOptions {
   double momentum = 0.9;       // Nesterov
   double weight_decay = 5e-4;  // not applied to BatchNorm parameters and biases
   double label_smoothing = 0.1;
-  std::string schedule = "cosine";   // step | cosine | onecycle
+  std::string schedule = "cosine";   // step | cosine | onecycle | triangular
   double warmup_epochs = 1;          // cosine: linear warm-up; onecycle: rise phase
   std::vector<int> step_milestones;  // step: ÷10 at these epochs (empty: 50% and 75%)
   bool augment = true;               // random crop (4-pixel padding) + horizontal flip
@@ -49,6 +49,10 @@ struct TrainOptions {
   // batch_size is the global batch, split evenly over the ranks.
   bool sync_bn = false;            // BatchNorm statistics of the global batch, not each rank's
   int dist_timeout_seconds = 600;  // a rank waits this long for the others, then fails
+  // Recipe and CPU speed (train/recipe.h, train/README.md).
+  std::string recipe;              // classic | fast; empty: the preset's (fast for "fast")
+  std::string precision = "fp32";  // fp32 | bf16 (CPU autocast; needs AVX512-BF16 or AMX)
+  bool channels_last = false;      // CPU: channels-last activations and weights (CUDA: always)
   // Options the user gave on the command line ("--epochs", "--lr", …), so that a resumed run can
   // tell an option given again from a default. Programmatic callers list what they set.
   std::set<std::string> given_options;

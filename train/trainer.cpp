@@ -19,10 +19,13 @@
 #include "train/batch_prefetcher.h"
 #include "train/checkpoint.h"
 #include "train/distributed.h"
+#include "train/ema.h"
 #include "train/plots.h"
+#include "train/recipe.h"
 #include "train/run_folder.h"
 #include "train/train_api.h"
 #include "train/training_schedule.h"
+#include "train/whitening.h"
 
 namespace memes::train {
 
@@ -156,33 +159,105 @@ Result<ModelConfig> BuildConfig(const TrainOptions& options, const ShardDataset&
   if (options.cardinality > 0) config.cardinality = options.cardinality;
   if (options.group_width > 0) config.group_width = options.group_width;
   if (options.stem_channels > 0) config.stem_channels = options.stem_channels;
+  config.recipe = options.recipe;
   MEMES_RETURN_IF_ERROR(ValidateConfig(config));
   return config;
 }
 
-// Two parameter groups: weight decay on conv/linear weights, none on BN parameters and biases.
-std::unique_ptr<torch::optim::SGD> MakeOptimizer(SeResNeXt& model, const TrainOptions& options) {
-  std::vector<torch::Tensor> decay, no_decay;
-  for (const auto& named : model->named_parameters()) {
-    (named.value().dim() <= 1 ? no_decay : decay).push_back(named.value());
-  }
+// The optimizer and, per parameter group, its learning rate as a multiple of the schedule's.
+struct Optimizer {
+  std::unique_ptr<torch::optim::SGD> sgd;
+  std::vector<double> lr_scales;
+};
+
+// classic: two groups, weight decay on conv/linear weights, none on BN parameters and biases.
+// fast (airbench): BatchNorm biases at kFastBiasLrScale times the rate, every other trainable
+// parameter at the rate; both decay by options.weight_decay per step at the peak rate (LibTorch
+// multiplies the decay by the rate, hence the division). Frozen parameters are left out.
+Optimizer MakeOptimizer(SeResNeXt& model, const TrainOptions& options) {
   auto base = torch::optim::SGDOptions(options.learning_rate)
                   .momentum(options.momentum)
                   .nesterov(options.momentum > 0)
                   .dampening(0);
   std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(decay,
-                      std::make_unique<torch::optim::SGDOptions>(
-                          torch::optim::SGDOptions(base).weight_decay(options.weight_decay)));
-  groups.emplace_back(no_decay, std::make_unique<torch::optim::SGDOptions>(
-                                    torch::optim::SGDOptions(base).weight_decay(0)));
-  return std::make_unique<torch::optim::SGD>(groups, base);
+  Optimizer optimizer;
+  if (options.recipe == "fast") {
+    std::vector<torch::Tensor> biases = model->BatchNormBiases(), others;
+    for (const auto& p : model->parameters()) {
+      const bool bias = std::any_of(biases.begin(), biases.end(),
+                                    [&](const torch::Tensor& b) { return b.is_same(p); });
+      if (!bias && p.requires_grad()) others.push_back(p);
+    }
+    const double bias_lr = options.learning_rate * kFastBiasLrScale;
+    groups.emplace_back(biases, std::make_unique<torch::optim::SGDOptions>(
+                                    torch::optim::SGDOptions(base).lr(bias_lr).weight_decay(
+                                        options.weight_decay / bias_lr)));
+    groups.emplace_back(others, std::make_unique<torch::optim::SGDOptions>(
+                                    torch::optim::SGDOptions(base).weight_decay(
+                                        options.weight_decay / options.learning_rate)));
+    optimizer.lr_scales = {kFastBiasLrScale, 1.0};
+  } else {
+    std::vector<torch::Tensor> decay, no_decay;
+    for (const auto& named : model->named_parameters()) {
+      (named.value().dim() <= 1 ? no_decay : decay).push_back(named.value());
+    }
+    groups.emplace_back(decay,
+                        std::make_unique<torch::optim::SGDOptions>(
+                            torch::optim::SGDOptions(base).weight_decay(options.weight_decay)));
+    groups.emplace_back(no_decay, std::make_unique<torch::optim::SGDOptions>(
+                                      torch::optim::SGDOptions(base).weight_decay(0)));
+    optimizer.lr_scales = {1.0, 1.0};
+  }
+  optimizer.sgd = std::make_unique<torch::optim::SGD>(groups, base);
+  return optimizer;
 }
 
-void SetLearningRate(torch::optim::SGD& optimizer, double learning_rate) {
-  for (auto& group : optimizer.param_groups()) {
-    static_cast<torch::optim::SGDOptions&>(group.options()).lr(learning_rate);
+void SetLearningRate(Optimizer& optimizer, double learning_rate) {
+  auto& groups = optimizer.sgd->param_groups();
+  for (size_t g = 0; g < groups.size(); ++g) {
+    static_cast<torch::optim::SGDOptions&>(groups[g].options())
+        .lr(learning_rate * optimizer.lr_scales[g]);
   }
+}
+
+// Runs the forward pass in bfloat16 autocast on the CPU while alive (fp32 elsewhere).
+class CpuAutocast {
+ public:
+  explicit CpuAutocast(bool enabled) : enabled_(enabled) {
+    if (!enabled_) return;
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    at::autocast::set_cpu_enabled(true);
+  }
+  ~CpuAutocast() {
+    if (!enabled_) return;
+    at::autocast::clear_cache();
+    at::autocast::set_cpu_enabled(false);
+  }
+  CpuAutocast(const CpuAutocast&) = delete;
+  CpuAutocast& operator=(const CpuAutocast&) = delete;
+
+ private:
+  bool enabled_;
+};
+
+// The fast recipe's whitening layer from the first kWhiteningImages training images (no
+// augmentation); the lookahead copy restarts from the result.
+void InitWhiteningFromData(SeResNeXt& model, const ShardDataset& data, size_t train_count,
+                           const NormalizeTable& table) {
+  const size_t n = std::min(train_count, kWhiteningImages);
+  const int size = data.image_size();
+  std::vector<uint32_t> indices(n);
+  std::iota(indices.begin(), indices.end(), 0u);
+  auto images = torch::empty({static_cast<int64_t>(n), 3, size, size});
+  auto labels = torch::empty({static_cast<int64_t>(n)}, torch::kLong);
+  AssembleBatch(data, Split::kTrain, indices, table, false, AugmentOptions{}, 0,
+                std::span<float>(images.data_ptr<float>(), images.numel()),
+                std::span<int64_t>(labels.data_ptr<int64_t>(), n));
+  InitWhitening(*model->whitening(), images);
+  torch::NoGradGuard no_grad;
+  const auto tracked = LookaheadTracked(*model);
+  const auto buffers = model->LookaheadBuffers();
+  for (size_t i = 0; i < buffers.size(); ++i) buffers[i].copy_(tracked[i]);
 }
 
 struct TestResult {
@@ -191,7 +266,7 @@ struct TestResult {
 
 TestResult Evaluate(SeResNeXt& model, const ShardDataset& data, size_t count,
                     const NormalizeTable& table, torch::Device device, bool cuda, int batch_size,
-                    int loader_threads) {
+                    int loader_threads, int tta_level, bool bf16, bool channels_last) {
   torch::NoGradGuard no_grad;
   model->eval();
   std::vector<uint32_t> order(count);
@@ -203,8 +278,12 @@ TestResult Evaluate(SeResNeXt& model, const ShardDataset& data, size_t count,
   while (auto batch = batches.Next()) {
     auto images = batch->images.to(device, /*non_blocking=*/cuda);
     auto labels = batch->labels.to(device, cuda);
-    if (cuda) images = images.contiguous(torch::MemoryFormat::ChannelsLast);
-    auto logits = model->forward(images).to(torch::kFloat);
+    if (channels_last) images = images.contiguous(torch::MemoryFormat::ChannelsLast);
+    torch::Tensor logits;
+    {
+      CpuAutocast autocast(bf16);
+      logits = ForwardTta(model, images, tta_level);  // float32 (N, classes)
+    }
     loss_sum +=
         torch::nn::functional::cross_entropy(
             logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
@@ -279,6 +358,14 @@ Status RunTrainingChecked(const TrainOptions& given) {
     options = plan.options;
     for (const auto& note : plan.notes) MEMES_LOG(kInfo) << "--resume: " << note;
     if (options.shards.empty()) options.shards = record->shards;
+    // The recipe is part of the run's model config (its architecture side must match).
+    MEMES_ASSIGN_OR_RETURN(ModelConfig run_model, ConfigFromJson(record->model));
+    if (given.Given("--recipe") && !given.recipe.empty() && given.recipe != run_model.recipe) {
+      return InvalidArgument(
+          "--resume: --recipe " + given.recipe + " differs from the run's " + run_model.recipe,
+          (options.run_dir / kRunRecordName).string());
+    }
+    options.recipe = run_model.recipe;
     if (state.epoch >= options.epochs && state.next_batch == 0) {
       MEMES_LOG(kInfo) << options.run_dir.string() << " finished all " << options.epochs
                        << " epochs: nothing to do (give a larger --epochs to extend it)";
@@ -304,6 +391,16 @@ Status RunTrainingChecked(const TrainOptions& given) {
 
   MEMES_ASSIGN_OR_RETURN(torch::Device device, ResolveDevice(options.device));
   const bool cuda = device.is_cuda();
+  if (options.precision != "fp32" && options.precision != "bf16") {
+    return InvalidArgument("--precision must be fp32 or bf16 (got '" + options.precision + "')");
+  }
+  const bool bf16 = !cuda && options.precision == "bf16";
+  if (bf16 && !CpuHasBf16()) {
+    return InvalidArgument(
+        "--precision bf16: this CPU has neither AVX512-BF16 nor AMX (bfloat16 would be "
+        "emulated, slower than fp32)");
+  }
+  const bool channels_last = cuda || options.channels_last;
   const int threads = ConfigureThreads(options.threads);
   // The loader's TBB pool and LibTorch's pool share the same cores (see ConfigureThreads).
   tbb::global_control tbb_threads(tbb::global_control::max_allowed_parallelism, threads);
@@ -324,6 +421,8 @@ Status RunTrainingChecked(const TrainOptions& given) {
   const size_t test_count = options.limit_test > 0
                                 ? std::min<size_t>(options.limit_test, data.size(Split::kTest))
                                 : data.size(Split::kTest);
+  if (!options.resume) MEMES_RETURN_IF_ERROR(ApplyRecipeDefaults(options, train_count));
+  const bool fast = options.recipe == "fast";
   MEMES_ASSIGN_OR_RETURN(ModelConfig config, BuildConfig(options, data));
   MEMES_ASSIGN_OR_RETURN(Schedule schedule,
                          Schedule::Make(options.schedule, options.learning_rate, options.epochs,
@@ -337,8 +436,10 @@ Status RunTrainingChecked(const TrainOptions& given) {
   // predict fits new pictures as the crawl fitted these (dataset.json → checkpoint).
   meta.image = data.image_settings();
   meta.image_recorded = data.image_settings_recorded();
+  const NormalizeTable table(data.mean(), data.std());
   torch::manual_seed(options.seed);
   SeResNeXt model(config);
+  if (fast && !resumed) InitWhiteningFromData(model, data, train_count, table);
   if (resumed) {
     if (ConfigToJson(resumed->meta.config) != ConfigToJson(config)) {
       return Corrupt("the checkpoint's architecture (" + Describe(resumed->meta.config) +
@@ -348,15 +449,19 @@ Status RunTrainingChecked(const TrainOptions& given) {
     model = resumed->model;
   }
   model->to(device);
-  if (cuda) ToChannelsLast(*model);
+  if (channels_last) ToChannelsLast(*model);
   model->train();
-  auto optimizer = MakeOptimizer(model, options);
+  Optimizer optimizer = MakeOptimizer(model, options);
   LossScaler scaler(cuda);
   if (options.resume) {
-    MEMES_RETURN_IF_ERROR(LoadTrainingState(last_path, *optimizer));
+    MEMES_RETURN_IF_ERROR(LoadTrainingState(last_path, *optimizer.sgd));
     scaler.set_scale(state.loss_scale);
   }
   MEMES_RETURN_IF_ERROR(dist->BroadcastParameters(*model));
+  if (options.sync_bn && config.preset == "fast") {
+    return InvalidArgument("--sync-bn is not supported with the fast preset (its conv groups keep "
+                           "per-rank BatchNorm statistics); leave it out or use an SE-ResNeXt preset");
+  }
   if (options.sync_bn) dist->SynchroniseBatchNorm(*model);
 
   const int64_t parameters = ParameterCount(*model);
@@ -369,7 +474,18 @@ Status RunTrainingChecked(const TrainOptions& given) {
   MEMES_LOG(kInfo) << "data " << options.shards.string() << ": " << train_count << " train, "
                    << test_count << " test, " << data.num_classes() << " classes; device "
                    << (cuda ? "cuda (channels-last, float16 autocast, pinned memory)" : "cpu")
-                   << ", " << threads << (threads == 1 ? " thread" : " threads");
+                   << (bf16 ? ", bfloat16 autocast" : "")
+                   << (channels_last && !cuda ? ", channels-last" : "") << ", " << threads
+                   << (threads == 1 ? " thread" : " threads") << "; recipe " << options.recipe
+                   << ", batch " << options.batch_size << ", lr " << options.learning_rate;
+  // The yardstick for the achieved GFLOP/s logged after each epoch (docs/benchmarks.md).
+  const double matmul_gflops = cuda ? 0.0 : MatmulGflops();
+  if (!cuda) {
+    char probe[96];
+    std::snprintf(probe, sizeof probe, "matmul probe: %.1f GFLOP/s (512x512 fp32 torch::mm)",
+                  matmul_gflops);
+    MEMES_LOG(kInfo) << probe;
+  }
   if (dist->IsRank0()) {
     RunRecord run;
     run.preset = config.preset;
@@ -387,7 +503,6 @@ Status RunTrainingChecked(const TrainOptions& given) {
     MEMES_RETURN_IF_ERROR(WriteRunRecord(options.run_dir, run));
   }
 
-  const NormalizeTable table(data.mean(), data.std());
   const int64_t steps_per_epoch =
       BatchPrefetcher::BatchCount(train_count, options.batch_size, options.augment);
   int epoch = state.epoch;  // epochs completed
@@ -395,9 +510,24 @@ Status RunTrainingChecked(const TrainOptions& given) {
   double best_accuracy = state.best_acc;
   std::vector<EpochMetrics> history = ReadMetrics(metrics_path, epoch);
   SigintGuard sigint;
+  // fast: airbench sums the loss over the batch (its learning rate is per image).
   const auto loss_options =
-      torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(options.label_smoothing);
+      torch::nn::functional::CrossEntropyFuncOptions()
+          .label_smoothing(options.label_smoothing)
+          .reduction(
+              fast ? torch::nn::functional::CrossEntropyFuncOptions::reduction_t(torch::kSum)
+                   : torch::nn::functional::CrossEntropyFuncOptions::reduction_t(torch::kMean));
   std::vector<torch::Tensor> parameter_list = model->parameters();
+  const std::vector<torch::Tensor> lookahead = model->LookaheadBuffers();
+  const std::vector<torch::Tensor> tracked = LookaheadTracked(*model);
+  const int64_t total_steps = steps_per_epoch * options.epochs;
+  AugmentOptions augment_options;
+  if (fast) {
+    augment_options.padding = 2;
+    augment_options.alternate_flip = true;
+    augment_options.flip_seed = Mix64(options.seed ^ 0x666c6970ULL);
+  }
+
   dist->WatchGradients(parameter_list);
 
   for (; epoch < options.epochs; ++epoch) {
@@ -408,12 +538,20 @@ Status RunTrainingChecked(const TrainOptions& given) {
     int64_t seen = totals ? state.partial_seen : 0;
     double resumed_seconds = state.partial_seconds;
     const double cpu_started = ProcessCpuSeconds() - state.partial_cpu_seconds;
+    augment_options.odd_epoch = epoch % 2 == 1;
+    if (auto whiten = model->whitening()) {
+      // airbench trains the whitening bias for the first epochs only; an undefined gradient
+      // makes SGD skip it (no momentum or decay moves it after that).
+      const bool learn = epoch < kFastWhitenBiasEpochs;
+      whiten->bias.requires_grad_(learn);
+      if (!learn) whiten->bias.mutable_grad() = torch::Tensor();
+    }
     BatchPrefetcher batches(data, Split::kTrain,
                             RankSlice(EpochOrder(train_count, options.seed, epoch),
                                       options.batch_size, dist->rank(), dist->world_size()),
                             options.batch_size / dist->world_size(), options.augment,
                             Mix64(options.seed + 7919ULL * static_cast<uint64_t>(epoch)), table,
-                            cuda, next_batch, cuda ? threads : 1);
+                            cuda, next_batch, cuda ? threads : 1, 3, augment_options);
     ProgressBar::Options bar_options;
     bar_options.enabled = options.progress;
     // The bar counts this process's batches only, so its rate and ETA are true after a resume.
@@ -427,12 +565,16 @@ Status RunTrainingChecked(const TrainOptions& given) {
     while (auto batch = batches.Next()) {
       const int64_t step = epoch * steps_per_epoch + batch->index;
       learning_rate = schedule.At(static_cast<double>(step) / steps_per_epoch);
-      SetLearningRate(*optimizer, learning_rate);
+      SetLearningRate(optimizer, learning_rate);
       auto images = batch->images.to(device, /*non_blocking=*/cuda);  // (N, 3, S, S)
       auto labels = batch->labels.to(device, cuda);                   // (N)
-      if (cuda) images = images.contiguous(torch::MemoryFormat::ChannelsLast);
+      if (channels_last) images = images.contiguous(torch::MemoryFormat::ChannelsLast);
       torch::Tensor logits;
-      if (cuda) {
+      if (bf16) {
+        CpuAutocast autocast(true);
+        logits = model->forward(images);  // bfloat16 inside, (N, classes)
+        logits = logits.to(torch::kFloat);
+      } else if (cuda) {
         at::autocast::set_enabled(true);
         logits = model->forward(images);  // float16 inside, (N, classes)
         at::autocast::clear_cache();
@@ -442,12 +584,15 @@ Status RunTrainingChecked(const TrainOptions& given) {
         logits = model->forward(images);  // (N, classes)
       }
       auto loss = torch::nn::functional::cross_entropy(logits, labels, loss_options);
-      optimizer->zero_grad();
+      optimizer.sgd->zero_grad();
       scaler.Scale(loss).backward();
       MEMES_RETURN_IF_ERROR(dist->AverageGradients());
-      if (scaler.Unscale(parameter_list)) optimizer->step();
+      if (scaler.Unscale(parameter_list)) optimizer.sgd->step();
+      if (!lookahead.empty() && (step + 1) % kLookaheadEvery == 0) {
+        LookaheadUpdate(lookahead, tracked, LookaheadDecay(step + 1, total_steps));
+      }
       const int64_t n = labels.size(0);
-      loss_sum += loss.item<double>() * n;
+      loss_sum += loss.item<double>() * (fast ? 1 : n);
       correct += logits.argmax(1).eq(labels).sum().item<int64_t>();
       seen += n;
       next_batch = batch->index + 1;
@@ -473,7 +618,7 @@ Status RunTrainingChecked(const TrainOptions& given) {
         state = {epoch,         next_batch, best_accuracy, loss_sum,
                  correct,       seen,       seconds,       ProcessCpuSeconds() - cpu_started,
                  scaler.scale()};
-        MEMES_RETURN_IF_ERROR(SaveCheckpoint(last_path, model, optimizer.get(), meta, state));
+        MEMES_RETURN_IF_ERROR(SaveCheckpoint(last_path, model, optimizer.sgd.get(), meta, state));
         MEMES_LOG(kWarning) << "interrupted in epoch " << epoch + 1 << " after batch " << next_batch
                             << "; saved " << last_path.string() << " (continue with --resume)";
         return Status(StatusCode::kCancelled, "interrupted", options.run_dir.string());
@@ -481,16 +626,20 @@ Status RunTrainingChecked(const TrainOptions& given) {
     }
     bar.Finish();
     MEMES_RETURN_IF_ERROR(dist->SumEpochTotals(loss_sum, correct, seen));
+    // The end of the run: the weights become the lookahead average (airbench's final update).
+    if (!lookahead.empty() && epoch + 1 == options.epochs) LookaheadUpdate(lookahead, tracked, 1.0);
     const double train_seconds =
         resumed_seconds +
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     if (!dist->IsRank0()) {  // rank 0 evaluates and writes; the others go on
       next_batch = 0;
-      state = {{"epoch", epoch + 1}, {"next_batch", 0}};
+      state = TrainingState{};
+      state.epoch = epoch + 1;
       continue;
     }
-    const TestResult test = Evaluate(model, data, test_count, table, device, cuda,
-                                     std::max(options.batch_size, 256), threads);
+    const TestResult test =
+        Evaluate(model, data, test_count, table, device, cuda, std::max(options.batch_size, 256),
+                 threads, fast ? kFastTtaLevel : 0, bf16, channels_last);
     EpochMetrics m;
     m.epoch = epoch + 1;
     m.learning_rate = learning_rate;
@@ -510,6 +659,14 @@ Status RunTrainingChecked(const TrainOptions& given) {
                   m.epoch, options.epochs, m.train_loss, 100 * m.train_accuracy, m.test_loss,
                   100 * m.test_accuracy, m.images_per_second, HumanDuration(m.seconds).c_str());
     MEMES_LOG(kInfo) << summary;
+    if (!cuda) {
+      // Training is ~3 forward passes of work per image (forward, two backward products).
+      const double gflops = 3.0 * 2.0 * static_cast<double>(macs) * m.images_per_second / 1e9;
+      std::snprintf(summary, sizeof summary,
+                    "  training %.1f GFLOP/s achieved, %.0f%% of the matmul probe's %.1f", gflops,
+                    100 * gflops / std::max(1e-9, matmul_gflops), matmul_gflops);
+      MEMES_LOG(kInfo) << summary;
+    }
     next_batch = 0;
     const bool best = m.test_accuracy > best_accuracy;
     if (best) best_accuracy = m.test_accuracy;
@@ -517,7 +674,7 @@ Status RunTrainingChecked(const TrainOptions& given) {
     state.epoch = epoch + 1;
     state.best_acc = best_accuracy;
     state.loss_scale = scaler.scale();
-    MEMES_RETURN_IF_ERROR(SaveCheckpoint(last_path, model, optimizer.get(), meta, state));
+    MEMES_RETURN_IF_ERROR(SaveCheckpoint(last_path, model, optimizer.sgd.get(), meta, state));
     if (best) MEMES_RETURN_IF_ERROR(CopyAtomically(last_path, best_path));
     MEMES_RETURN_IF_ERROR(WriteMetrics(metrics_path, history));
     MEMES_RETURN_IF_ERROR(DrawCurves(history, options.run_dir / "curves.png"));

@@ -8,8 +8,9 @@ namespace memes::train {
 
 Result<Schedule> Schedule::Make(const std::string& name, double peak, int epochs,
                                 double warmup_epochs, std::vector<int> milestones) {
-  if (name != "step" && name != "cosine" && name != "onecycle") {
-    return InvalidArgument("--schedule must be step, cosine or onecycle (got '" + name + "')");
+  if (name != "step" && name != "cosine" && name != "onecycle" && name != "triangular") {
+    return InvalidArgument("--schedule must be step, cosine, onecycle or triangular (got '" + name +
+                           "')");
   }
   if (!(peak > 0) || epochs < 1 || warmup_epochs < 0) {
     return InvalidArgument("schedule needs a positive learning rate, epochs >= 1, warm-up >= 0");
@@ -34,6 +35,12 @@ double Schedule::At(double progress) const {
       if (epoch >= milestone) rate /= 10;
     }
     return rate;
+  }
+  if (name_ == "triangular") {
+    const double rise = 0.23 * epochs_;
+    if (progress < rise) return peak_ * (0.2 + 0.8 * progress / rise);
+    const double done = std::clamp((progress - rise) / (epochs_ - rise), 0.0, 1.0);
+    return peak_ * (1.0 - 0.93 * done);
   }
   const double floor_rate = name_ == "onecycle" ? peak_ / 25 : 0.0;
   if (progress < warmup_) {

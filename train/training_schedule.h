@@ -16,6 +16,8 @@ class Schedule {
   // "cosine": linear warm-up from 0 over warmup_epochs, then cosine to 0 at the last epoch.
   // "onecycle": linear rise from peak/25 over max(warmup_epochs, 30% of the run), then cosine
   //   down to peak/25/1e4.
+  // "triangular" (airbench): linear from 0.2 * peak to peak over the first 23% of the run, then
+  //   linear down to 0.07 * peak at the end.
   static Result<Schedule> Make(const std::string& name, double peak, int epochs,
                                double warmup_epochs, std::vector<int> milestones);
   // Learning rate at `progress` epochs into the run (0 <= progress < epochs).
