@@ -9,7 +9,7 @@
 #include "core/log.h"
 #include "pipelines/command.h"
 #include "store/merge.h"
-#include "transform/phash.h"
+#include "transform/signature.h"
 
 namespace memes::pipelines {
 
@@ -53,7 +53,7 @@ int RunMerge(const MergeArgs& args) {
     auto frames = into.ReadFrames(item.blob);
     if (!frames.ok() || frames->count != static_cast<int>(item.phashes.size())) return hashes;
     for (int k = 0; k < frames->count; ++k) {
-      const auto turned = transform::PerceptualHashes(frames->Frame(k), frames->image_size);
+      const auto turned = transform::ContentHashes(frames->Frame(k), frames->image_size);
       hashes.own.push_back(turned[0]);
       hashes.probes.insert(hashes.probes.end(), turned.begin(), turned.end());
     }

@@ -48,8 +48,10 @@ int Compact(const CompactArgs& args) {
 }  // namespace
 
 void AddStoreCompactCommand(CLI::App& app, CommandRegistry& registry) {
-  CLI::App* compact = StoreCommandGroup(app, registry)->add_subcommand(
-      "compact", "Rewrite the frames segments without records nothing uses any more");
+  CLI::App* compact =
+      StoreCommandGroup(app, registry)
+          ->add_subcommand("compact",
+                           "Rewrite the frames segments without records nothing uses any more");
   auto args = std::make_shared<CompactArgs>();
   compact->add_option("--store", args->store_dir, "The store folder")->required();
   registry.Add(compact, [args] { return Compact(*args); });

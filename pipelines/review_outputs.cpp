@@ -125,7 +125,7 @@ Status WriteSuspectsMosaic(const fs::path& path, store::Store& store,
                   cv::LINE_AA);
     }
   };
-  const int size = store.image_settings().image_size;
+  const int size = store.image_settings().size;
   const int scale = std::max(1, 96 / size);
   const int cell = size * scale, text_height = 14, gap = 6, margin = 140;
   const int cell_height = cell + text_height + 8;

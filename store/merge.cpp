@@ -119,7 +119,7 @@ Result<std::optional<FramesLocation>> TransferFrames(const Store& from, Store& i
   if (rows.frames.empty()) return std::optional<FramesLocation>();
   MEMES_ASSIGN_OR_RETURN(const ItemFrames frames, from.ReadFrames(rows.item.blob));
   if (frames.count != static_cast<int>(rows.frames.size()) ||
-      frames.image_size != into.image_settings().image_size) {
+      frames.image_size != into.image_settings().size) {
     return Corrupt("frames file holds " + std::to_string(frames.count) + " frames of size " +
                        std::to_string(frames.image_size) + ", the catalog " +
                        std::to_string(rows.frames.size()),
@@ -188,9 +188,9 @@ Result<MergeReport> MergeStores(const std::vector<fs::path>& inputs, const fs::p
   MEMES_ASSIGN_OR_RETURN(std::unique_ptr<Store> merged, Store::Open(into, write));
   for (size_t i = 0; i < stores.size(); ++i) {
     if (!(stores[i]->image_settings() == merged->image_settings())) {
-      return InvalidArgument("its frames were made with other image settings (size " +
-                                 std::to_string(stores[i]->image_settings().image_size) + ", fit " +
-                                 stores[i]->image_settings().fit + ") than " + into.string() + "'s",
+      return InvalidArgument("its frames were made with other image settings (" +
+                                 DescribeImageSettings(stores[i]->image_settings()) + ") than " +
+                                 into.string() + "'s",
                              inputs[i].string());
     }
   }

@@ -58,7 +58,7 @@ class ReviewCli : public ::testing::Test {
     EXPECT_TRUE(opened.ok()) << opened.status().ToString();
     if (!opened.ok()) return truth;
     store::Store& store = **opened;
-    const int s = store.image_settings().image_size;
+    const int s = store.image_settings().size;
     for (int item = 0; item < kClasses * per_class; ++item) {
       const int colour = item % kClasses;
       const std::string bytes = "review-test item " + std::to_string(item);

@@ -459,8 +459,9 @@ Status RunTrainingChecked(const TrainOptions& given) {
   }
   MEMES_RETURN_IF_ERROR(dist->BroadcastParameters(*model));
   if (options.sync_bn && config.preset == "fast") {
-    return InvalidArgument("--sync-bn is not supported with the fast preset (its conv groups keep "
-                           "per-rank BatchNorm statistics); leave it out or use an SE-ResNeXt preset");
+    return InvalidArgument(
+        "--sync-bn is not supported with the fast preset (its conv groups keep "
+        "per-rank BatchNorm statistics); leave it out or use an SE-ResNeXt preset");
   }
   if (options.sync_bn) dist->SynchroniseBatchNorm(*model);
 
