@@ -54,35 +54,16 @@ struct ClassRow {
   std::vector<cv::Mat> cells;
 };
 
-// FreeType with the CJK font the demo draws its captions with (demo::CaptionFontPath), so
-// class names like 柴犬 are drawn as written; null when the font is not installed.
-cv::Ptr<cv::freetype::FreeType2> LoadNameFont() {
-  if (!fs::exists(demo::CaptionFontPath())) return {};
-  try {
-    cv::Ptr<cv::freetype::FreeType2> font = cv::freetype::createFreeType2();
-    font->loadFontData(demo::CaptionFontPath(), 0);
-    return font;
-  } catch (const cv::Exception& e) {
-    MEMES_LOG(kWarning) << demo::CaptionFontPath() << ": cannot load font: " << e.what();
-    return {};
-  }
-}
-
-bool IsAscii(const std::string& text) {
-  return std::all_of(text.begin(), text.end(),
-                     [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-}
-
 // What the sheet shows for a class: its name, or "#index" when the name needs a font that is
 // not installed (Hershey fonts are ASCII only; the legend on stdout names the rows).
 std::string Caption(const std::string& name, size_t index, bool have_font) {
-  if (have_font || IsAscii(name)) return name;
+  if (have_font || demo::IsAscii(name)) return name;
   return "#" + std::to_string(index);
 }
 
 Status DrawSheet(const std::vector<ClassRow>& rows, int size, const PreviewArgs& args,
                  const fs::path& out) {
-  const cv::Ptr<cv::freetype::FreeType2> font = LoadNameFont();
+  const cv::Ptr<cv::freetype::FreeType2> font = demo::LoadCaptionFont();
   const int cell = size * args.scale;
   const int text_height = std::clamp(cell / 4, 12, 20);
   const double hershey_scale = 0.5;

@@ -1,5 +1,6 @@
 #include "pipelines/demo_stickers.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -7,6 +8,8 @@
 
 #include <opencv2/freetype.hpp>
 #include <opencv2/imgproc.hpp>
+
+#include "core/log.h"
 
 namespace memes::pipelines::demo {
 namespace {
@@ -215,6 +218,23 @@ void Caption(cv::Mat& img, const std::string& text, int size) {
 }  // namespace
 
 const char* CaptionFontPath() { return "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"; }
+
+cv::Ptr<cv::freetype::FreeType2> LoadCaptionFont() {
+  if (!std::filesystem::exists(CaptionFontPath())) return {};
+  try {
+    cv::Ptr<cv::freetype::FreeType2> font = cv::freetype::createFreeType2();
+    font->loadFontData(CaptionFontPath(), 0);
+    return font;
+  } catch (const cv::Exception& e) {
+    MEMES_LOG(kWarning) << CaptionFontPath() << ": cannot load font: " << e.what();
+    return {};
+  }
+}
+
+bool IsAscii(const std::string& text) {
+  return std::all_of(text.begin(), text.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+}
 
 std::vector<cv::Mat> DrawSticker(const StickerSpec& spec, int size) {
   std::mt19937_64 rng(spec.seed * 0x9E3779B97F4A7C15ULL + spec.style);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <opencv2/core.hpp>
+#include <opencv2/freetype.hpp>
 
 namespace memes::pipelines::demo {
 
@@ -27,5 +28,10 @@ std::vector<cv::Mat> DrawSticker(const StickerSpec& spec, int size = 96);
 
 // Where the CJK font for captions is looked for; captions fall back to Latin text without it.
 const char* CaptionFontPath();
+// FreeType with that font (for class names like 柴犬 on `preview` and `review` sheets); null,
+// with a warning when it exists but does not load, when the font is not installed.
+cv::Ptr<cv::freetype::FreeType2> LoadCaptionFont();
+// True when every byte is ASCII (what OpenCV's Hershey fonts can draw without FreeType).
+bool IsAscii(const std::string& text);
 
 }  // namespace memes::pipelines::demo

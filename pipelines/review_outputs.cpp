@@ -80,29 +80,6 @@ Status WriteNpyInt64(const fs::path& path, std::span<const int64_t> values) {
   return store::WriteFileAtomic(path, bytes);
 }
 
-namespace {
-
-// FreeType with the CJK font `memes preview` uses, so 柴犬 is drawn as written; null when the
-// font is not installed (then ASCII captions only, non-ASCII names as "#index").
-cv::Ptr<cv::freetype::FreeType2> LoadCaptionFont() {
-  if (!fs::exists(demo::CaptionFontPath())) return {};
-  try {
-    cv::Ptr<cv::freetype::FreeType2> font = cv::freetype::createFreeType2();
-    font->loadFontData(demo::CaptionFontPath(), 0);
-    return font;
-  } catch (const cv::Exception& e) {
-    MEMES_LOG(kWarning) << demo::CaptionFontPath() << ": cannot load font: " << e.what();
-    return {};
-  }
-}
-
-bool IsAscii(const std::string& text) {
-  return std::all_of(text.begin(), text.end(),
-                     [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-}
-
-}  // namespace
-
 Status WriteSuspectsMosaic(const fs::path& path, store::Store& store,
                            std::span<const SuspectRow> rows,
                            const std::vector<std::string>& classes, int per_class) {
@@ -111,9 +88,9 @@ Status WriteSuspectsMosaic(const fs::path& path, store::Store& store,
     auto& list = by_class[row.label];
     if (static_cast<int>(list.size()) < per_class) list.push_back(&row);
   }
-  const cv::Ptr<cv::freetype::FreeType2> font = LoadCaptionFont();
+  const cv::Ptr<cv::freetype::FreeType2> font = demo::LoadCaptionFont();
   auto caption = [&](const std::string& name) {
-    if (font || IsAscii(name)) return name;
+    if (font || demo::IsAscii(name)) return name;
     auto it = std::find(classes.begin(), classes.end(), name);
     return "#" + std::to_string(it - classes.begin());
   };
