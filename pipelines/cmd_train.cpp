@@ -108,8 +108,11 @@ void AddTrainCommand(CLI::App& app, CommandRegistry& registry) {
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   command
       ->add_option("--threads", options->threads,
-                   "CPU threads for LibTorch and the loader (0: all cores)")
-      ->capture_default_str()
+                   "CPU threads for LibTorch: auto (0) times 1 thread against all cores while "
+                   "training and keeps the faster, checking again as the load changes; N fixes "
+                   "the count (bit-identical reruns need the same N)")
+      ->default_str("auto")
+      ->transform(CLI::Transformer({{"auto", "0"}}))
       ->check(IntegerRange(0, 1024));
   command->add_option("--limit-train", options->limit_train, "Use only the first N training images")
       ->check(IntegerRange(0, INT64_MAX));

@@ -37,10 +37,14 @@ struct TrainOptions {
   bool augment = true;               // random crop (4-pixel padding) + horizontal flip
   uint64_t seed = 1;
   std::string device = "auto";  // auto | cpu | cuda
-  int threads = 0;              // 0: all cores; sizes both LibTorch's and the loader's pools
-  bool resume = false;          // continue from run_dir/last.pt with run_dir/run.json's recipe
-  bool force = false;           // a run already in run_dir is moved aside (never deleted) first
-  int64_t limit_train = 0;      // >0: use only the first N training records (tests, smoke runs)
+  // 0 (auto): LibTorch's pool runs 1 thread or all cores, whichever steps measure faster, timed
+  // again as the load changes (train/thread_chooser.h; on CUDA all cores). N: fixed, and the
+  // only way to bit-identical reruns (the thread count changes the order of float sums).
+  // Bounds the loader's oneTBB pool too.
+  int threads = 0;
+  bool resume = false;      // continue from run_dir/last.pt with run_dir/run.json's recipe
+  bool force = false;       // a run already in run_dir is moved aside (never deleted) first
+  int64_t limit_train = 0;  // >0: use only the first N training records (tests, smoke runs)
   int64_t limit_test = 0;
   int64_t stop_after_steps = 0;  // >0: save and stop after this many steps in all, as SIGINT does
   bool verify_hashes = true;

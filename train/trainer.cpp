@@ -1,4 +1,5 @@
 // RunTraining: the training loop, its schedule, loss scaling, metrics and checkpoints.
+#include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
 #include <oneapi/tbb/global_control.h>
 #include <sys/resource.h>
@@ -23,6 +24,7 @@
 #include "train/plots.h"
 #include "train/recipe.h"
 #include "train/run_folder.h"
+#include "train/thread_chooser.h"
 #include "train/train_api.h"
 #include "train/training_schedule.h"
 #include "train/whitening.h"
@@ -404,6 +406,12 @@ Status RunTrainingChecked(const TrainOptions& given) {
   const int threads = ConfigureThreads(options.threads);
   // The loader's TBB pool and LibTorch's pool share the same cores (see ConfigureThreads).
   tbb::global_control tbb_threads(tbb::global_control::max_allowed_parallelism, threads);
+  // --threads auto (0) on the CPU: the count of LibTorch's pool is chosen between steps by
+  // timing 1 thread against all cores (train/thread_chooser.h). A fixed count never changes.
+  const bool auto_threads = options.threads == 0 && !cuda;
+  ThreadChooserOptions chooser_options;
+  chooser_options.max_threads = auto_threads ? threads : 1;
+  ThreadChooser chooser(chooser_options);
 
   ShardOpenOptions open_options;
   open_options.verify_hashes = options.verify_hashes;
@@ -476,17 +484,32 @@ Status RunTrainingChecked(const TrainOptions& given) {
                    << test_count << " test, " << data.num_classes() << " classes; device "
                    << (cuda ? "cuda (channels-last, float16 autocast, pinned memory)" : "cpu")
                    << (bf16 ? ", bfloat16 autocast" : "")
-                   << (channels_last && !cuda ? ", channels-last" : "") << ", " << threads
-                   << (threads == 1 ? " thread" : " threads") << "; recipe " << options.recipe
-                   << ", batch " << options.batch_size << ", lr " << options.learning_rate;
-  // The yardstick for the achieved GFLOP/s logged after each epoch (docs/benchmarks.md).
-  const double matmul_gflops = cuda ? 0.0 : MatmulGflops();
+                   << (channels_last && !cuda ? ", channels-last" : "") << ", "
+                   << (auto_threads && threads > 1
+                           ? "threads auto (1 or " + std::to_string(threads) +
+                                 ", timed while training)"
+                           : std::to_string(threads) + (threads == 1 ? " thread" : " threads"))
+                   << "; recipe " << options.recipe << ", batch " << options.batch_size << ", lr "
+                   << options.learning_rate;
+  // The yardstick for the achieved GFLOP/s logged after each epoch (docs/benchmarks.md). With
+  // --threads auto the better of 1 thread and all cores: on a loaded machine all cores can
+  // measure below one thread, as training does.
+  double matmul_gflops = cuda ? 0.0 : MatmulGflops();
   if (!cuda) {
-    char probe[96];
-    std::snprintf(probe, sizeof probe, "matmul probe: %.1f GFLOP/s (512x512 fp32 torch::mm)",
-                  matmul_gflops);
-    MEMES_LOG(kInfo) << probe;
+    char probe[160];
+    std::snprintf(probe, sizeof probe, "matmul probe: %.1f GFLOP/s on %d %s", matmul_gflops,
+                  threads, threads == 1 ? "thread" : "threads");
+    std::string text = probe;
+    if (auto_threads && threads > 1) {
+      at::set_num_threads(1);
+      const double one = MatmulGflops();
+      std::snprintf(probe, sizeof probe, ", %.1f on 1 thread", one);
+      text += probe;
+      matmul_gflops = std::max(matmul_gflops, one);
+    }
+    MEMES_LOG(kInfo) << text << " (512x512 fp32 torch::mm)";
   }
+  at::set_num_threads(auto_threads ? chooser.threads() : threads);
   if (dist->IsRank0()) {
     RunRecord run;
     run.preset = config.preset;
@@ -499,7 +522,7 @@ Status RunTrainingChecked(const TrainOptions& given) {
     run.shards = fs::absolute(options.shards).lexically_normal().string();
     run.parameters = parameters;
     run.macs_per_image = macs;
-    run.threads = threads;
+    run.threads = auto_threads ? 0 : threads;
     run.device = cuda ? "cuda" : "cpu";
     MEMES_RETURN_IF_ERROR(WriteRunRecord(options.run_dir, run));
   }
@@ -562,8 +585,14 @@ Status RunTrainingChecked(const TrainOptions& given) {
     ProgressBar bar(bar_label, static_cast<uint64_t>(steps_per_epoch - next_batch), bar_options);
     const int64_t seen_before = seen;
     const auto process_started = std::chrono::steady_clock::now();
+    const std::vector<int64_t> steps_at_before = chooser.steps_at();
     double learning_rate = 0;
     while (auto batch = batches.Next()) {
+      if (auto_threads && at::get_num_threads() != chooser.threads()) {
+        at::set_num_threads(chooser.threads());
+      }
+      // The step's wall time, waiting for the batch excluded: what the thread count changes.
+      const auto step_started = std::chrono::steady_clock::now();
       const int64_t step = epoch * steps_per_epoch + batch->index;
       learning_rate = schedule.At(static_cast<double>(step) / steps_per_epoch);
       SetLearningRate(optimizer, learning_rate);
@@ -597,6 +626,13 @@ Status RunTrainingChecked(const TrainOptions& given) {
       correct += logits.argmax(1).eq(labels).sum().item<int64_t>();
       seen += n;
       next_batch = batch->index + 1;
+      if (auto_threads) {
+        const double step_seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - step_started).count();
+        if (auto line = chooser.Record(step_seconds, n)) {
+          MEMES_LOG(kInfo) << *line;
+        }
+      }
       bar.Add();
       const double seconds =
           resumed_seconds +
@@ -666,7 +702,15 @@ Status RunTrainingChecked(const TrainOptions& given) {
       std::snprintf(summary, sizeof summary,
                     "  training %.1f GFLOP/s achieved, %.0f%% of the matmul probe's %.1f", gflops,
                     100 * gflops / std::max(1e-9, matmul_gflops), matmul_gflops);
-      MEMES_LOG(kInfo) << summary;
+      std::string line = summary;
+      if (auto_threads && threads > 1) {
+        line += "; steps per thread count:";
+        for (size_t t = 1; t < chooser.steps_at().size(); ++t) {
+          const int64_t steps = chooser.steps_at()[t] - steps_at_before[t];
+          if (steps > 0) line += " " + std::to_string(t) + ": " + std::to_string(steps);
+        }
+      }
+      MEMES_LOG(kInfo) << line;
     }
     next_batch = 0;
     const bool best = m.test_accuracy > best_accuracy;

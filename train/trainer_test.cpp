@@ -115,6 +115,34 @@ TEST_F(TrainerTest, ResumeContinuesExactly) {
   }
 }
 
+// --threads auto changes LibTorch's thread count between steps (1, then all cores); that may
+// reorder float sums, never the math: the weights stay within float tolerance of one thread.
+// Bit-identical reruns are what a fixed --threads gives (ResumeContinuesExactly pins 1).
+TEST_F(TrainerTest, AutoThreadsMatchOneThreadWithinFloatTolerance) {
+  TrainOptions fixed = Options("one_thread");
+  fixed.epochs = 3;  // 12 steps: the auto run times 1 thread for 4, then 2 threads for 4
+  ASSERT_TRUE(RunTraining(fixed).ok());
+  TrainOptions automatic = Options("auto_threads");
+  automatic.epochs = 3;
+  automatic.threads = 0;
+  ASSERT_TRUE(RunTraining(automatic).ok());
+  auto one = LoadModel(fixed.run_dir / "last.pt");
+  auto two = LoadModel(automatic.run_dir / "last.pt");
+  ASSERT_TRUE(one.ok() && two.ok());
+  auto a = one->model->named_parameters();
+  auto b = two->model->named_parameters();
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& named : a) {
+    EXPECT_TRUE(torch::allclose(named.value(), b[named.key()], 1e-3, 1e-4)) << named.key();
+  }
+  auto buffers_a = one->model->named_buffers();
+  auto buffers_b = two->model->named_buffers();
+  for (const auto& named : buffers_a) {
+    if (!named.value().is_floating_point()) continue;
+    EXPECT_TRUE(torch::allclose(named.value(), buffers_b[named.key()], 1e-3, 1e-4)) << named.key();
+  }
+}
+
 TEST_F(TrainerTest, BadShardStopsTrainingWithFileAndRecord) {
   fs::resize_file(root_ / "shards" / "data_batch_1.bin", 3073 * 10 + 7);
   TrainOptions options = Options("bad");
