@@ -19,8 +19,13 @@ void AddDemoCommand(CLI::App& app, CommandRegistry& registry) {
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));
   command->add_option("--preset", options->preset, "Model preset")->capture_default_str();
-  command->add_option("--threads", options->threads, "LibTorch threads for training (0: all cores)")
-      ->capture_default_str();
+  command
+      ->add_option("--threads", options->threads,
+                   "LibTorch threads for training: auto (1 or all cores, whichever is faster "
+                   "while it trains) or N")
+      ->default_str("auto")
+      ->transform(CLI::Transformer({{"auto", "0"}}))
+      ->check(CLI::Range(0, 1024));
   command
       ->add_option("--port", options->port,
                    "Port of the demo site on 127.0.0.1 (0: any free port; a taken port falls "

@@ -279,5 +279,28 @@ TEST_F(FastRecipeTrainingTest, FastPresetLearnsSyntheticClasses) {
   EXPECT_GE(nlohmann::json::parse(last)["test_acc"].get<double>(), 0.9) << last;
 }
 
+// eval of a fast-recipe model scores what training reported: the 6-view test-time augmentation
+// (before, eval used the plain forward, so its loss and top-1 differed from the run's).
+TEST_F(FastRecipeTrainingTest, EvalReportsWhatTrainingReported) {
+  TrainOptions options = Options("eval");
+  ASSERT_TRUE(RunTraining(options).ok());
+  std::ifstream in(options.run_dir / "metrics.jsonl");
+  std::string line, last;
+  while (std::getline(in, line)) last = line;
+  const auto trained = nlohmann::json::parse(last);
+  EvalOptions eval;
+  eval.model = options.run_dir / "last.pt";
+  eval.shards = root_ / "shards";
+  eval.out_dir = root_ / "eval";
+  eval.threads = 1;
+  eval.json = true;
+  ASSERT_TRUE(RunEval(eval).ok());
+  std::ifstream report_file(eval.out_dir / "eval.json");
+  const auto report = nlohmann::json::parse(report_file);
+  EXPECT_EQ(report["tta_views"].get<int>(), 6);
+  EXPECT_DOUBLE_EQ(report["top1"].get<double>(), trained["test_acc"].get<double>()) << last;
+  EXPECT_NEAR(report["loss"].get<double>(), trained["test_loss"].get<double>(), 1e-5) << last;
+}
+
 }  // namespace
 }  // namespace memes::train
