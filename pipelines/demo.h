@@ -14,10 +14,10 @@ namespace memes::pipelines {
 struct DemoOptions {
   std::filesystem::path dir = "memes-demo";
   int stickers_per_class = 40;
-  // The fast preset and recipe (train/README.md). Epoch 2 already reached 100 % on the demo's
-  // held-out groups; 4 keep a margin and train in well under a minute on 2 cores
-  // (docs/benchmarks.md, "The whole loop").
-  int epochs = 4;
+  // The fast preset and recipe (train/README.md): 3 epochs reach 100 % on the demo's held-out
+  // groups from epoch 2 on and train in ~36 s on 2 loaded cores (docs/benchmarks.md, "The whole
+  // loop").
+  int epochs = 3;
   std::string preset = "fast";
   // LibTorch threads for training. 0: auto, 1 thread or all cores, whichever steps measure
   // faster while training (train/thread_chooser.h): a second core that another process keeps
