@@ -52,10 +52,12 @@ for e in range(len(ours_runs[0])):
         e + 1, ours_seconds, ours_rate, 100 * ours_runs[0][e]["test_acc"], theirs_seconds,
         theirs_rate, 100 * theirs_runs[0][e]["test_acc"], ours_seconds / theirs_seconds))
 print("epoch time ratio (memes / pytorch), best of %d runs each: %.3f" % (repeats, total_ours / total_theirs))
-ours_cpu = sum(min(run[e]["train_cpu_seconds"] for run in ours_runs) for e in range(len(ours_runs[0])))
-theirs_cpu = sum(min(run[e]["train_cpu_seconds"] for run in theirs_runs) for e in range(len(theirs_runs[0])))
-print("training CPU seconds (all threads), best of %d: memes %.1f, pytorch %.1f, ratio %.3f" % (
-    repeats, ours_cpu, theirs_cpu, ours_cpu / theirs_cpu))
+# The peer's --preset fast lines carry no CPU seconds: compare them only when both sides do.
+if all("train_cpu_seconds" in m for run in ours_runs + theirs_runs for m in run):
+    ours_cpu = sum(min(run[e]["train_cpu_seconds"] for run in ours_runs) for e in range(len(ours_runs[0])))
+    theirs_cpu = sum(min(run[e]["train_cpu_seconds"] for run in theirs_runs) for e in range(len(theirs_runs[0])))
+    print("training CPU seconds (all threads), best of %d: memes %.1f, pytorch %.1f, ratio %.3f" % (
+        repeats, ours_cpu, theirs_cpu, ours_cpu / theirs_cpu))
 print("final test accuracy: memes %.2f%%, pytorch %.2f%% (difference %.2f points)" % (
     100 * ours_runs[0][-1]["test_acc"], 100 * theirs_runs[0][-1]["test_acc"],
     100 * (ours_runs[0][-1]["test_acc"] - theirs_runs[0][-1]["test_acc"])))
