@@ -11,6 +11,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <set>
 #include <sstream>
 
 #include "core/log.h"
@@ -46,7 +47,21 @@ struct ReviewArgs {
   std::string device = "auto";
   int threads = 0;
   bool progress = true;
+  // The training options the command line set (GivenOptions): only these override the fast
+  // recipe's own values (train/recipe.h); review's defaults above are the classic recipe's.
+  std::set<std::string> given;
 };
+
+// Training options that reach a fold's training as "given": passing review's defaults as given
+// would replace the fast recipe's batch, learning rate and epochs with the classic recipe's
+// (lr 0.1 on fast's summed loss diverges).
+std::set<std::string> GivenTrainingOptions(const std::set<std::string>& given) {
+  std::set<std::string> forwarded;
+  for (const char* name : {"--preset", "--epochs", "--batch-size", "--lr", "--seed"}) {
+    if (given.count(name)) forwarded.insert(name);
+  }
+  return forwarded;
+}
 
 // The out folder must be new, empty, or a previous review's (it holds kMarker): anything else
 // is refused, so a typo never deletes a folder's files.
@@ -154,7 +169,7 @@ Status RunReview(const ReviewArgs& args) {
     training.device = args.device;
     training.threads = args.threads;
     training.progress = args.progress;
-    training.given_options = {"--preset", "--epochs", "--batch-size", "--lr", "--seed"};
+    training.given_options = GivenTrainingOptions(args.given);
     MEMES_RETURN_IF_ERROR(Train().train(training));
 
     train::TestProbabilitiesOptions predict;
@@ -293,13 +308,19 @@ void AddReviewCommand(CLI::App& app, CommandRegistry& registry) {
       ->check(IntegerRange(2, 20));
   command->add_option("--preset", args->preset, "Model preset of each fold's training")
       ->capture_default_str();
-  command->add_option("--epochs", args->epochs, "Epochs of each fold's training")
+  command
+      ->add_option("--epochs", args->epochs,
+                   "Epochs of each fold's training (--preset fast: 10 unless given)")
       ->capture_default_str()
       ->check(IntegerRange(1, 100000));
-  command->add_option("--batch-size", args->batch_size, "Images per optimizer step")
+  command
+      ->add_option("--batch-size", args->batch_size,
+                   "Images per optimizer step (--preset fast: the fast recipe's unless given)")
       ->capture_default_str()
       ->check(IntegerRange(2, 65536));
-  command->add_option("--lr", args->learning_rate, "Peak learning rate")
+  command
+      ->add_option("--lr", args->learning_rate,
+                   "Peak learning rate (--preset fast: the fast recipe's unless given)")
       ->capture_default_str()
       ->check(FiniteRange(0, 100, /*low_open=*/true));
   command->add_option("--seed", args->seed, "Folds and training seed")->capture_default_str();
@@ -319,8 +340,9 @@ void AddReviewCommand(CLI::App& app, CommandRegistry& registry) {
       "learning's selection (prune_by_noise_rate), lowest score (p of the given label) first.");
   registry.Add(
       command,
-      [args] {
+      [args, command] {
         args->progress = LogEnabled(LogLevel::kInfo);
+        args->given = GivenOptions(*command);
         return ExitCodeFor(RunReview(*args), "review");
       },
       /*needs_model=*/true);
