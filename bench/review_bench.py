@@ -12,6 +12,9 @@
       --test-fraction 0) by the first N Fashion-MNIST test images with their true labels, in the
       pack's class order, and updates dataset.json (records, bytes, sha256, test counts), so
       trainings on noisy, cleaned and clean labels are scored on the same true-label test set.
+  review_bench.py decide OUT SUSPECTS.csv DECIDED.csv ACTION   fills the action column: relabel
+      (accept every suggestion), drop (every suspect), or person (what a person who looks would
+      decide: an injected error is relabelled to its true class, a right label kept)
   review_bench.py labels OUT EXPORT.csv         how many of the store's labels (`memes label
       export`) are the true ones, after a label import; one JSON line."""
 import csv
@@ -164,6 +167,22 @@ def testset(shards, n):
         json.dump(meta, f, indent=2)
 
 
+def decide(out, suspects, decided, action):
+    truth, given = np.load(f"{out}/truth.npy")
+    row_of_blob = {hashlib.sha256(f"review-bench record {i}".encode()).hexdigest(): i
+                   for i in range(len(truth))}
+    rows = list(csv.reader(open(suspects, newline="")))
+    for row in rows[1:]:
+        i = row_of_blob[row[0]]
+        if action != "person":
+            row[5] = action
+        elif truth[i] == given[i]:
+            row[5] = "keep"
+        else:
+            row[1], row[5] = CLASSES[truth[i]], "relabel"
+    csv.writer(open(decided, "w", newline=""), lineterminator="\n").writerows(rows)
+
+
 def labels_now(out, export):
     truth, given = np.load(f"{out}/truth.npy")
     n = len(truth)
@@ -183,6 +202,8 @@ if __name__ == "__main__":
         make(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), sys.argv[5], int(sys.argv[6]))
     elif sys.argv[1] == "testset":
         testset(sys.argv[2], int(sys.argv[3]))
+    elif sys.argv[1] == "decide":
+        decide(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5])
     elif sys.argv[1] == "labels":
         labels_now(sys.argv[2], sys.argv[3])
     else:

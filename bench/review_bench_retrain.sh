@@ -5,7 +5,9 @@
 # test images) with the same budget (the fast preset's recipe, 10 epochs).
 #   bench/review_bench_retrain.sh BUILD_DIR SETTING_DIR [ACTION] [TEST]
 # SETTING_DIR: one of review_bench.sh's folders (store/, review/, truth.npy); ACTION: relabel
-# (accept every suggestion) or drop (drop every suspect). The store is changed (label import).
+# (accept every suggestion), drop (drop every suspect) or person (a person who looks: relabel the
+# injected errors among the suspects to their true class, keep the rest). The store is changed
+# (label import).
 # Prints one JSON line per training. Figures: docs/benchmarks.md ("memes review").
 set -eu
 build=$1
@@ -39,13 +41,8 @@ if [ ! -d "$dir/clean/store" ]; then
 fi
 train noisy "$dir/store"
 train clean-labels "$dir/clean/store"
-/usr/bin/python3 - "$dir/review/suspects.csv" "$dir/decided.csv" "$action" <<'PY'
-import csv, sys
-rows = list(csv.reader(open(sys.argv[1], newline="")))
-for row in rows[1:]:
-    row[5] = sys.argv[3]
-csv.writer(open(sys.argv[2], "w", newline=""), lineterminator="\n").writerows(rows)
-PY
+/usr/bin/python3 "$here/review_bench.py" decide "$dir" "$dir/review/suspects.csv" "$dir/decided.csv" \
+  "$action"
 "$build/memes" label --store "$dir/store" import "$dir/decided.csv" >/dev/null
 "$build/memes" label --store "$dir/store" export "$dir/labels-after.csv" >/dev/null
 /usr/bin/python3 "$here/review_bench.py" labels "$dir" "$dir/labels-after.csv"
