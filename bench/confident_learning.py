@@ -8,13 +8,20 @@ out-of-fold probabilities, so the ranking and the probabilities are judged apart
 
 Usage: confident_learning.py REVIEW_DIR   (reads pred_probs.npy, labels.npy; prints the flagged
        row indices, one a line)
-As a module: find_label_issues(pred_probs, labels) -> boolean mask."""
+As a module: find_label_issues(pred_probs, labels) -> boolean mask.
+
+variant="cleanlab" follows cleanlab 2.x's defaults where they differ in detail from the paper's
+text (as read from cleanlab's count.py and filter.py, not run here): with two or more classes
+above their thresholds the guess is the overall argmax; the calibrated joint is rounded to
+integers preserving each row's total (round_preserving_row_totals); the prune counts keep at
+least one item per class on the diagonal (_keep_at_least_n_per_class) instead of capping each
+class at all but one of its items."""
 import sys
 
 import numpy as np
 
 
-def confident_joint(pred_probs, labels):
+def confident_joint(pred_probs, labels, variant="paper"):
     """C[given][true]: per-class thresholds t_j = mean self-confidence of class j; each item
     counts in (given, argmax of p over the classes whose p >= t)."""
     n, k = pred_probs.shape
@@ -23,6 +30,9 @@ def confident_joint(pred_probs, labels):
     above = pred_probs >= thresholds - 1e-6
     masked = np.where(above, pred_probs, -np.inf)
     true_guess = masked.argmax(axis=1)
+    if variant == "cleanlab":
+        true_guess = np.where(above.sum(axis=1) > 1, pred_probs.argmax(axis=1),
+                              above.argmax(axis=1))
     counted = above.any(axis=1)
     joint = np.zeros((k, k), dtype=np.int64)
     np.add.at(joint, (labels[counted], true_guess[counted]), 1)
@@ -37,12 +47,46 @@ def calibrated_joint(joint, labels, k):
     return calibrated / calibrated.sum()
 
 
-def find_label_issues(pred_probs, labels):
+def round_preserving_sum(values):
+    """Integers rounded from `values` whose sum is round(sum(values)): the largest remainders
+    move first."""
+    ints = values.round()
+    target = round(values.sum())
+    while round(ints.sum()) != target:
+        step = 1 if target > ints.sum() else -1
+        changes = min(int(abs(target - ints.sum())), len(values))
+        for i in np.argsort(values - ints)[::-1][:changes] if step > 0 else \
+                np.argsort(values - ints)[:changes]:
+            ints[i] += step
+    return ints
+
+
+def prune_counts(q, labels, n, k, variant):
+    """How many items labelled i to flag as really j: counts[i][j], i != j."""
+    if variant != "cleanlab":
+        return np.rint(n * q).astype(np.int64)
+    calibrated = np.array([round_preserving_sum(row) for row in n * q])
+    # At least one item of each class stays on the diagonal: what the diagonal gains is taken
+    # evenly from the non-zero off-diagonal cells of its given class.
+    diagonal = np.diagonal(calibrated).copy()
+    raised = np.maximum(diagonal, 1)
+    for i in range(k):
+        others = [j for j in range(k) if j != i and calibrated[i, j] > 0]
+        if raised[i] > diagonal[i] and others:
+            calibrated[i, others] = np.maximum(
+                calibrated[i, others] - (raised[i] - diagonal[i]) / len(others), 0)
+        calibrated[i, i] = raised[i]
+    return np.array([round_preserving_sum(row.astype(float)) for row in calibrated]).astype(
+        np.int64)
+
+
+def find_label_issues(pred_probs, labels, variant="paper"):
     pred_probs = np.asarray(pred_probs, dtype=np.float64)
     labels = np.asarray(labels, dtype=np.int64)
     n, k = pred_probs.shape
-    joint, _ = confident_joint(pred_probs, labels)
+    joint, _ = confident_joint(pred_probs, labels, variant)
     q = calibrated_joint(joint, labels, k)
+    counts = prune_counts(q, labels, n, k, variant)
     flagged = np.zeros(n, dtype=bool)
     for i in range(k):
         members = np.flatnonzero(labels == i)
@@ -50,8 +94,10 @@ def find_label_issues(pred_probs, labels):
             if i == j:
                 continue
             # n * Q[i][j] items of class i, with the largest margin p_j - p_i; at least one item
-            # of every class is kept.
-            count = min(int(round(n * q[i, j])), len(members) - 1)
+            # of every class is kept (paper: capped here; cleanlab: in prune_counts).
+            count = int(counts[i, j])
+            if variant != "cleanlab":
+                count = min(count, len(members) - 1)
             if count <= 0:
                 continue
             margin = pred_probs[members, j] - pred_probs[members, i]

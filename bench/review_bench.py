@@ -7,13 +7,24 @@
       pairs (class-conditional: each class flips to one confusable class, e.g. shirt -> t-shirt)
   review_bench.py score OUT REVIEW_DIR         precision and recall of `memes review`'s flagged set
       and of the NumPy peer (confident_learning.py) on the same pred_probs.npy, against the
-      injected errors; one JSON line."""
+      injected errors; one JSON line.
+  review_bench.py testset SHARDS N             replaces SHARDS/test_batch.bin (a pack with
+      --test-fraction 0) by the first N Fashion-MNIST test images with their true labels, in the
+      pack's class order, and updates dataset.json (records, bytes, sha256, test counts), so
+      trainings on noisy, cleaned and clean labels are scored on the same true-label test set.
+  review_bench.py decide OUT SUSPECTS.csv DECIDED.csv ACTION   fills the action column: relabel
+      (accept every suggestion), drop (every suspect), or person (what a person who looks would
+      decide: an injected error is relabelled to its true class, a right label kept)
+  review_bench.py labels OUT EXPORT.csv         how many of the store's labels (`memes label
+      export`) are the true ones, after a label import; one JSON line."""
+import csv
 import gzip
 import hashlib
 import json
 import os
 import struct
 import sys
+import zlib
 
 import numpy as np
 
@@ -25,6 +36,15 @@ CLASSES = ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt",
            "bag", "ankle-boot"]
 # Class-conditional noise: the confusions people make (and models too).
 PAIRS = {0: 6, 6: 0, 2: 4, 4: 2, 5: 7, 7: 9, 9: 5, 3: 4, 1: 3, 8: 0}
+
+
+def pad_records(images, labels):
+    n = len(labels)
+    padded = np.zeros((n, 32, 32), np.uint8)
+    padded[:, 2:30, 2:30] = images
+    return np.concatenate([labels.astype(np.uint8)[:, None],
+                           np.repeat(padded.reshape(n, 1, 1024), 3, axis=1).reshape(n, 3072)],
+                          axis=1)
 
 
 def read_idx(path):
@@ -47,11 +67,7 @@ def make(out, n, noise, kind, seed):
         given[flip] = (truth[flip] + shift[flip]) % len(CLASSES)
     else:
         given[flip] = [PAIRS[t] for t in truth[flip]]
-    padded = np.zeros((n, 32, 32), np.uint8)
-    padded[:, 2:30, 2:30] = images
-    records = np.concatenate([given.astype(np.uint8)[:, None],
-                              np.repeat(padded.reshape(n, 1, 1024), 3, axis=1).reshape(n, 3072)],
-                             axis=1)
+    records = pad_records(images, given)
     os.makedirs(out, exist_ok=True)
     records.tofile(f"{out}/records.bin")
     with open(f"{out}/classes.txt", "w") as f:
@@ -62,6 +78,16 @@ def make(out, n, noise, kind, seed):
 def precision_recall(flagged, errors):
     hits = int(np.sum(flagged & errors))
     return (hits / max(1, int(flagged.sum())), hits / max(1, int(errors.sum())))
+
+
+def precision_at_recall(quality, errors, recall):
+    """Precision of the shortest worst-first prefix of the ranking by `quality` (lower = more
+    likely wrong) whose recall of `errors` reaches `recall`."""
+    order = np.argsort(quality, kind="stable")
+    found = np.cumsum(errors[order])
+    needed = int(np.ceil(recall * errors.sum()))
+    length = int(np.searchsorted(found, needed) + 1)
+    return needed / length
 
 
 def score(out, review):
@@ -82,20 +108,103 @@ def score(out, review):
     for line in open(f"{review}/suspects.csv").read().splitlines()[1:]:
         ours[position[line.split(",")[0]]] = True
     peer = confident_learning.find_label_issues(pred_probs, labels)
+    peer_cleanlab = confident_learning.find_label_issues(pred_probs, labels, "cleanlab")
     p_ours, r_ours = precision_recall(ours, errors)
     p_peer, r_peer = precision_recall(peer, errors)
+    p_cl, r_cl = precision_recall(peer_cleanlab, errors)
     oof_accuracy = float(np.mean(to_fashion[pred_probs.argmax(1)] == truth[rows]))
+    # The rankings alone (cleanlab.rank's self_confidence and normalized_margin), whatever the
+    # selection: precision of the worst-first prefix that holds 85 % of the injected errors.
+    k = np.arange(len(labels))
+    self_confidence = pred_probs[k, labels]
+    others = pred_probs.copy()
+    others[k, labels] = -1
+    normalized_margin = (self_confidence - others.max(1) + 1) / 2
+    ranked = {name: round(precision_at_recall(quality, errors, 0.85), 4)
+              for name, quality in (("self_confidence", self_confidence),
+                                    ("normalized_margin", normalized_margin))}
     print(json.dumps({"items": int(len(rows)), "injected": int(errors.sum()),
                       "oof_accuracy_vs_true": round(oof_accuracy, 4),
                       "ours": {"flagged": int(ours.sum()), "precision": round(p_ours, 4),
                                "recall": round(r_ours, 4)},
                       "peer": {"flagged": int(peer.sum()), "precision": round(p_peer, 4),
                                "recall": round(r_peer, 4)},
-                      "same_set": bool(np.array_equal(ours, peer))}))
+                      "peer_cleanlab_variant": {"flagged": int(peer_cleanlab.sum()),
+                                                "precision": round(p_cl, 4),
+                                                "recall": round(r_cl, 4)},
+                      "same_set": bool(np.array_equal(ours, peer)),
+                      "ranked_precision_at_recall_0.85": ranked}))
+
+
+def testset(shards, n):
+    images, _ = read_idx(f"{SOURCE}/t10k-images-idx3-ubyte.gz")
+    labels, _ = read_idx(f"{SOURCE}/t10k-labels-idx1-ubyte.gz")
+    meta_path = f"{shards}/dataset.json"
+    with open(meta_path) as f:
+        meta = json.load(f)
+    to_pack = np.array([meta["classes"].index(name) for name in CLASSES])
+    truth = labels[:n].astype(np.int64)
+    records = pad_records(images.reshape(-1, 28, 28)[:n], to_pack[truth])
+    data = records.tobytes()
+    with open(f"{shards}/test_batch.bin", "wb") as f:
+        f.write(data)
+    meta["files"]["test_batch.bin"] = {"records": n, "bytes": len(data),
+                                       "sha256": hashlib.sha256(data).hexdigest()}
+    # index.tsv: the train rows as packed, then one row per test record (a made-up blob name).
+    with open(f"{shards}/index.tsv") as f:
+        rows = [line for line in f if not line.startswith("test_batch.bin\t")]
+    for i, record in enumerate(records):
+        blob = hashlib.sha256(f"fashion-mnist test {i}".encode()).hexdigest()
+        rows.append(f"test_batch.bin\t{i}\t{blob}\t0\t0\t{record[0]}\t"
+                    f"{meta['classes'][record[0]]}\t{zlib.crc32(record.tobytes()):08x}\n")
+    index = "".join(rows).encode()
+    with open(f"{shards}/index.tsv", "wb") as f:
+        f.write(index)
+    meta["files"]["index.tsv"] = {"bytes": len(index), "sha256": hashlib.sha256(index).hexdigest()}
+    meta["counts"]["test"] = {name: int(np.sum(truth == CLASSES.index(name)))
+                              for name in meta["classes"]}
+    with open(meta_path, "w") as f:
+        json.dump(meta, f, indent=2)
+
+
+def decide(out, suspects, decided, action):
+    truth, given = np.load(f"{out}/truth.npy")
+    row_of_blob = {hashlib.sha256(f"review-bench record {i}".encode()).hexdigest(): i
+                   for i in range(len(truth))}
+    rows = list(csv.reader(open(suspects, newline="")))
+    for row in rows[1:]:
+        i = row_of_blob[row[0]]
+        if action != "person":
+            row[5] = action
+        elif truth[i] == given[i]:
+            row[5] = "keep"
+        else:
+            row[1], row[5] = CLASSES[truth[i]], "relabel"
+    csv.writer(open(decided, "w", newline=""), lineterminator="\n").writerows(rows)
+
+
+def labels_now(out, export):
+    truth, given = np.load(f"{out}/truth.npy")
+    n = len(truth)
+    row_of_blob = {hashlib.sha256(f"review-bench record {i}".encode()).hexdigest(): i
+                   for i in range(n)}
+    rows = list(csv.DictReader(open(export, newline="")))
+    kept = [r for r in rows if r["dropped"] in ("", "0", "false")]
+    right = sum(CLASSES[truth[row_of_blob[r["hash"]]]] == r["label"] for r in kept)
+    print(json.dumps({"items": n, "kept": len(kept), "dropped": n - len(kept),
+                      "labels_right_before": int(np.sum(truth == given)),
+                      "labels_right_now": int(right),
+                      "wrong_now": len(kept) - int(right)}))
 
 
 if __name__ == "__main__":
     if sys.argv[1] == "make":
         make(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), sys.argv[5], int(sys.argv[6]))
+    elif sys.argv[1] == "testset":
+        testset(sys.argv[2], int(sys.argv[3]))
+    elif sys.argv[1] == "decide":
+        decide(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5])
+    elif sys.argv[1] == "labels":
+        labels_now(sys.argv[2], sys.argv[3])
     else:
         score(sys.argv[2], sys.argv[3])

@@ -4,26 +4,39 @@
 # memes review and for the NumPy peer of prune_by_noise_rate (bench/confident_learning.py) on
 # the same out-of-fold probabilities. Needs Debian's dataset-fashion-mnist and python3-numpy.
 #   bench/review_bench.sh [BUILD_DIR] [ITEMS] [EPOCHS] [FOLDS]
-# Figures: docs/benchmarks.md ("memes review").
+# Environment: PRESET (fast), THREADS (1), SETTINGS ("0.1 uniform,0.2 uniform,0.1 pairs,0.2 pairs"),
+# WORK (a folder to keep the stores and reviews in; default a temporary one, removed at the end).
+# EPOCHS "-" leaves the epochs to the preset's recipe. Figures: docs/benchmarks.md ("memes review").
 set -eu
 build=${1:-build}
-items=${2:-1000}
-epochs=${3:-10}
-folds=${4:-2}
+items=${2:-4000}
+epochs=${3:--}
+folds=${4:-4}
+preset=${PRESET:-fast}
+threads=${THREADS:-1}
+settings=${SETTINGS:-0.1 uniform,0.2 uniform,0.1 pairs,0.2 pairs}
 here=$(cd "$(dirname "$0")" && pwd)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+if [ -n "${WORK:-}" ]; then
+  work=$WORK
+  mkdir -p "$work"
+else
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+fi
+epoch_option=""
+[ "$epochs" = "-" ] || epoch_option="--epochs $epochs"
 uptime
-for setting in "0.1 uniform" "0.2 uniform" "0.1 pairs" "0.2 pairs"; do
-  set -- $setting
-  dir="$work/$1-$2"
-  /usr/bin/python3 "$here/review_bench.py" make "$dir" "$items" "$1" "$2" 1
+echo "$settings" | tr ',' '\n' | while read -r noise kind; do
+  dir="$work/$noise-$kind"
+  rm -rf "$dir"
+  /usr/bin/python3 "$here/review_bench.py" make "$dir" "$items" "$noise" "$kind" 1
   "$build/bench/review_bench_store" "$dir/store" "$dir/records.bin" "$dir/classes.txt" >/dev/null
   start=$(date +%s)
+  # shellcheck disable=SC2086 # epoch_option is empty or two words
   "$build/memes" review --store "$dir/store" --out "$dir/review" --folds "$folds" \
-    --preset tiny --epochs "$epochs" --batch-size 32 --no-rot4 --threads 1 -q >/dev/null
+    --preset "$preset" $epoch_option --no-rot4 --threads "$threads" -q >"$dir/review.log"
   seconds=$(( $(date +%s) - start ))
-  printf '%s %s noise, %s s: ' "$1" "$2" "$seconds"
+  printf '%s %s noise, %s s, %s: ' "$noise" "$kind" "$seconds" "$(uptime | sed 's/.*load/load/')"
   /usr/bin/python3 "$here/review_bench.py" score "$dir" "$dir/review"
 done
 uptime

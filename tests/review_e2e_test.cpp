@@ -2,6 +2,7 @@
 // items, a few deliberately mislabelled), and `memes label import` of review's suspects.csv.
 #include <gtest/gtest.h>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <array>
 #include <filesystem>
@@ -174,6 +175,31 @@ TEST_F(ReviewCli, FlagsTheMislabelledItemsFirstWithTheirTrueClass) {
                 "--preset", "tiny", "--epochs", "1"});
   EXPECT_EQ(refused.exit_code, 2) << refused.Describe();
   EXPECT_EQ(Slurp(dir_ / "precious" / "keep.txt"), "mine");
+}
+
+// The default preset is fast, and the options left out take the fast recipe's values
+// (train/recipe.h), as in memes train: review's own defaults (batch 128, lr 0.1: the classic
+// recipe's) must not reach the folds as if given, where lr 0.1 on the fast recipe's summed loss
+// diverges.
+TEST_F(ReviewCli, FastPresetKeepsTheFastRecipesDefaults) {
+  MakeStore(/*per_class=*/12, /*mislabelled=*/0);
+  const fs::path out = dir_ / "review";
+  RunOptions options;
+  options.timeout = std::chrono::seconds(240);
+  const RunResult run = RunMemes({"review", "--store", store_, "--out", out.string(), "--folds",
+                                  "2", "--epochs", "1", "--no-rot4", "--threads", "1", "-q"},
+                                 options);
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  for (const char* fold : {"fold-0", "fold-1"}) {
+    const auto record = nlohmann::json::parse(Slurp(out / "folds" / fold / "run" / "run.json"));
+    const auto& recipe = record.at("recipe");
+    EXPECT_EQ(record.at("preset"), "fast") << fold << ": the default preset";
+    EXPECT_EQ(record.at("model").at("recipe"), "fast") << fold;
+    EXPECT_EQ(recipe.at("epochs"), 1) << fold << ": --epochs was given";
+    EXPECT_EQ(recipe.at("batch_size"), 64) << fold << ": the fast recipe's batch for ~18 images";
+    EXPECT_LT(recipe.at("learning_rate").get<double>(), 0.01) << fold << ": fast's summed-loss lr";
+    EXPECT_EQ(recipe.at("schedule"), "triangular") << fold;
+  }
 }
 
 TEST_F(ReviewCli, LabelImportAppliesTheActionColumnAllOrNothing) {

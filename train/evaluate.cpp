@@ -1,4 +1,5 @@
-// RunEval (top-1/top-5, per-class accuracy, confusion matrix, flip TTA) and RunPredict.
+// RunEval (top-1/top-5, per-class accuracy, confusion matrix, flip TTA), RunPredict, and the
+// prologue both RunEval and PredictTestProbabilities open (train/eval_prologue.h).
 #include <oneapi/tbb/global_control.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include "store/file_util.h"
 #include "train/batch_prefetcher.h"
 #include "train/checkpoint.h"
+#include "train/eval_prologue.h"
 #include "train/plots.h"
 #include "train/recipe.h"
 #include "train/train_api.h"
@@ -39,25 +41,19 @@ std::string JoinNames(const std::vector<std::string>& names) {
 }
 
 Status RunEvalChecked(const EvalOptions& options) {
-  MEMES_ASSIGN_OR_RETURN(torch::Device device, ResolveDevice(options.device));
-  const bool cuda = device.is_cuda();
-  const int threads = ConfigureThreads(options.threads);
-  tbb::global_control tbb_threads(tbb::global_control::max_allowed_parallelism, threads);
-  MEMES_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModel(options.model));
-  ShardOpenOptions open_options;
-  open_options.verify_hashes = options.verify_hashes;
-  open_options.load_train = false;  // eval reads test_batch.bin only: check only what it reads
-  auto opened = ShardDataset::Open(options.shards, open_options);
-  if (!opened.ok()) {
-    const Status& failure = opened.status();
-    if (failure.code() != StatusCode::kCorrupt) return failure;
-    return Status(failure.code(),
-                  failure.message() + " (`memes verify " + options.shards.string() +
-                      "` checks every shard; eval --no-verify skips the sha256 check)",
-                  failure.where());
-  }
-  ShardDataset data = std::move(*opened);
-  const auto& meta = loaded.meta;
+  EvalPrologueOptions prologue_options;
+  prologue_options.model = options.model;
+  prologue_options.shards = options.shards;
+  prologue_options.device = options.device;
+  prologue_options.threads = options.threads;
+  prologue_options.verify_hashes = options.verify_hashes;
+  prologue_options.corrupt_shards_hint = " (`memes verify " + options.shards.string() +
+                                         "` checks every shard; eval --no-verify skips the "
+                                         "sha256 check)";
+  MEMES_ASSIGN_OR_RETURN(EvalPrologue prologue, OpenEvalPrologue(prologue_options));
+  const ShardDataset& data = prologue.data;
+  const auto& meta = prologue.loaded.meta;
+  const bool cuda = prologue.cuda;
   if (data.num_classes() != meta.config.num_classes ||
       data.image_size() != meta.config.image_size) {
     return InvalidArgument("the shards have " + std::to_string(data.num_classes()) +
@@ -88,18 +84,14 @@ Status RunEvalChecked(const EvalOptions& options) {
   }
   const size_t count = options.limit > 0 ? std::min<size_t>(options.limit, data.size(Split::kTest))
                                          : data.size(Split::kTest);
-  SeResNeXt model = loaded.model;
-  model->to(device);
-  if (cuda) ToChannelsLast(*model);
-  model->eval();
+  SeResNeXt model = prologue.loaded.model;
+  const torch::Device device = prologue.device;
   torch::NoGradGuard no_grad;
 
-  // The model's own normalisation, not the shards': predictions must see what training saw.
-  const NormalizeTable table(meta.mean, meta.std);
   std::vector<uint32_t> order(count);
   std::iota(order.begin(), order.end(), 0u);
-  BatchPrefetcher batches(data, Split::kTest, std::move(order), options.batch_size, false, 0, table,
-                          cuda, 0, cuda ? threads : 1);
+  BatchPrefetcher batches(data, Split::kTest, std::move(order), options.batch_size, false, 0,
+                          prologue.table, cuda, 0, cuda ? prologue.threads : 1);
   const int n = meta.config.num_classes;
   std::vector<std::vector<int64_t>> confusion(n, std::vector<int64_t>(n, 0));
   int64_t top1 = 0, top5 = 0, flip_top1 = 0;
@@ -298,27 +290,38 @@ Status RunPredictChecked(const PredictOptions& options) {
   return Status::Ok();
 }
 
-// No exception leaves train/: LibTorch reports misuse by throwing c10::Error, whose what()
-// carries a C++ stack trace no user should read.
-template <typename Body>
-Status CatchAll(Body&& body) {
-  try {
-    return body();
-  } catch (const c10::Error& error) {
-    return Internal(std::string("LibTorch: ") + error.what_without_backtrace());
-  } catch (const std::exception& error) {
-    return Internal(error.what());
-  }
-}
-
 }  // namespace
 
+Result<EvalPrologue> OpenEvalPrologue(const EvalPrologueOptions& options) {
+  MEMES_ASSIGN_OR_RETURN(torch::Device device, ResolveDevice(options.device));
+  const bool cuda = device.is_cuda();
+  const int threads = ConfigureThreads(options.threads);
+  auto tbb_threads =
+      std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism, threads);
+  MEMES_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModel(options.model));
+  ShardOpenOptions open_options;
+  open_options.verify_hashes = options.verify_hashes;
+  open_options.load_train = false;  // only test_batch.bin is read: check only what is read
+  auto opened = ShardDataset::Open(options.shards, open_options);
+  if (!opened.ok()) {
+    const Status& failure = opened.status();
+    if (failure.code() != StatusCode::kCorrupt) return failure;
+    return Status(failure.code(), failure.message() + options.corrupt_shards_hint, failure.where());
+  }
+  loaded.model->to(device);
+  if (cuda) ToChannelsLast(*loaded.model);
+  loaded.model->eval();
+  const NormalizeTable table(loaded.meta.mean, loaded.meta.std);
+  return EvalPrologue{
+      device, cuda, threads, std::move(tbb_threads), std::move(loaded), std::move(*opened), table};
+}
+
 Status RunEval(const EvalOptions& options) {
-  return CatchAll([&] { return RunEvalChecked(options); });
+  return CatchLibTorch([&] { return RunEvalChecked(options); });
 }
 
 Status RunPredict(const PredictOptions& options) {
-  return CatchAll([&] { return RunPredictChecked(options); });
+  return CatchLibTorch([&] { return RunPredictChecked(options); });
 }
 
 }  // namespace memes::train

@@ -1,25 +1,25 @@
 #include "train/predict_probs.h"
 
-#include <oneapi/tbb/global_control.h>
-
 #include <numeric>
 
 #include "train/batch_prefetcher.h"
-#include "train/checkpoint.h"
+#include "train/eval_prologue.h"
 
 namespace memes::train {
 
-Result<TestProbabilities> PredictTestProbabilities(const TestProbabilitiesOptions& options) {
-  MEMES_ASSIGN_OR_RETURN(torch::Device device, ResolveDevice(options.device));
-  const bool cuda = device.is_cuda();
-  const int threads = ConfigureThreads(options.threads);
-  tbb::global_control tbb_threads(tbb::global_control::max_allowed_parallelism, threads);
-  MEMES_ASSIGN_OR_RETURN(LoadedModel loaded, LoadModel(options.model));
-  ShardOpenOptions open_options;
-  open_options.verify_hashes = options.verify_hashes;
-  open_options.load_train = false;
-  MEMES_ASSIGN_OR_RETURN(ShardDataset data, ShardDataset::Open(options.shards, open_options));
-  const auto& meta = loaded.meta;
+namespace {
+
+Result<TestProbabilities> PredictChecked(const TestProbabilitiesOptions& options) {
+  EvalPrologueOptions prologue_options;
+  prologue_options.model = options.model;
+  prologue_options.shards = options.shards;
+  prologue_options.device = options.device;
+  prologue_options.threads = options.threads;
+  prologue_options.verify_hashes = options.verify_hashes;
+  MEMES_ASSIGN_OR_RETURN(EvalPrologue prologue, OpenEvalPrologue(prologue_options));
+  const ShardDataset& data = prologue.data;
+  const auto& meta = prologue.loaded.meta;
+  const bool cuda = prologue.cuda;
   if (data.classes() != meta.classes || data.image_size() != meta.config.image_size) {
     return InvalidArgument(
         "the shards' classes or image size are not the model's (" + options.model.string() + ")",
@@ -32,20 +32,15 @@ Result<TestProbabilities> PredictTestProbabilities(const TestProbabilitiesOption
   result.records = static_cast<int64_t>(count);
   result.probabilities.reserve(count * classes);
 
-  SeResNeXt model = loaded.model;
-  model->to(device);
-  if (cuda) ToChannelsLast(*model);
-  model->eval();
+  SeResNeXt model = prologue.loaded.model;
   torch::NoGradGuard no_grad;
-  // The model's own normalisation, not the shards': predictions must see what training saw.
-  const NormalizeTable table(meta.mean, meta.std);
   std::vector<uint32_t> order(count);
   std::iota(order.begin(), order.end(), 0u);
   // Unshuffled: batches arrive in record order, so rows line up with index.tsv.
-  BatchPrefetcher batches(data, Split::kTest, std::move(order), options.batch_size, false, 0, table,
-                          cuda, 0, cuda ? threads : 1);
+  BatchPrefetcher batches(data, Split::kTest, std::move(order), options.batch_size, false, 0,
+                          prologue.table, cuda, 0, cuda ? prologue.threads : 1);
   while (auto batch = batches.Next()) {
-    auto images = batch->images.to(device, cuda);  // (N, 3, S, S)
+    auto images = batch->images.to(prologue.device, cuda);  // (N, 3, S, S)
     if (cuda) images = images.contiguous(torch::MemoryFormat::ChannelsLast);
     auto plain = model->forward(images).to(torch::kCPU, torch::kFloat).softmax(1);  // (N, C)
     auto mirrored =
@@ -59,6 +54,12 @@ Result<TestProbabilities> PredictTestProbabilities(const TestProbabilitiesOption
                     std::to_string(count) + " test records");
   }
   return result;
+}
+
+}  // namespace
+
+Result<TestProbabilities> PredictTestProbabilities(const TestProbabilitiesOptions& options) {
+  return CatchLibTorch([&] { return PredictChecked(options); });
 }
 
 }  // namespace memes::train
