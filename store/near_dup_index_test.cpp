@@ -217,10 +217,11 @@ TEST(AssignFounders, AVerifiedChainDoesNotGrowOneGroup) {
   const std::vector<uint64_t> hashes = {0, 0x7, 0x3F};  // A–B 3 bits, B–C 3 bits, A–C 6 bits
   const auto a = Thumb(1, random);
   std::vector<uint8_t> b(a), c(a);
-  // B: a quarter of the cells changed a little; C: those and another quarter changed more.
+  // B: a quarter of the bytes moved 20 levels; C: those and another quarter.
   for (size_t i = 0; i < kThumbBytes; ++i) {
-    if (i % 4 == 0) b[i] = c[i] = static_cast<uint8_t>(std::min(255, a[i] + 70));
-    if (i % 4 == 1) c[i] = static_cast<uint8_t>(255 - a[i]);
+    const int step = a[i] > 128 ? -20 : 20;
+    if (i % 4 == 0) b[i] = c[i] = static_cast<uint8_t>(a[i] + step);
+    if (i % 4 == 1) c[i] = static_cast<uint8_t>(a[i] + step);
   }
   MatchRule rule;
   ASSERT_LE(ThumbDistance(a, b, rule.trim, rule.contrast), rule.thumb_distance);
