@@ -99,8 +99,8 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const std::filesystem::path& path
                            std::to_string(kMaxNearDuplicateDistance) + " bits, not " +
                            std::to_string(options.near_duplicate_distance));
   }
-  if (options.verify && (options.candidate_distance < 0 ||
-                         options.candidate_distance > kMaxNearDuplicateDistance)) {
+  if (options.verify &&
+      (options.candidate_distance < 0 || options.candidate_distance > kMaxNearDuplicateDistance)) {
     return InvalidArgument("near-duplicate candidate threshold must be within 0.." +
                            std::to_string(kMaxNearDuplicateDistance) + " bits, not " +
                            std::to_string(options.candidate_distance));

@@ -266,10 +266,9 @@ Result<AddResult> Store::AddItem(const ItemRecord& item, const SourceRecord* sou
   AddResult result;
   // One transaction (a savepoint inside a batch): the item and its frames' place together.
   MEMES_RETURN_IF_ERROR(catalog_->InTransaction([&]() -> Status {
-    MEMES_ASSIGN_OR_RETURN(result,
-                           catalog_->AddItem(item, source, records, label, probes,
-                                             thumbs ? std::span<const uint8_t>(probe_thumbs)
-                                                    : std::span<const uint8_t>()));
+    MEMES_ASSIGN_OR_RETURN(result, catalog_->AddItem(item, source, records, label, probes,
+                                                     thumbs ? std::span<const uint8_t>(probe_thumbs)
+                                                            : std::span<const uint8_t>()));
     if (result.new_item && location.in_segment()) {
       MEMES_RETURN_IF_ERROR(catalog_->SetFramesLocation(item.blob, location));
     }
