@@ -15,6 +15,7 @@ struct BenchItem {
   int truth = 0;               // the original picture it shows
   std::string transform;       // "original", "jpeg", "rescale", …, "other-vendor"
   std::string category;        // emoji.json category (the class for the split figures)
+  std::string name;            // the original's file name (for listing false merges)
 };
 
 struct BenchSetOptions {

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <sstream>
 #include <unordered_map>
 
 #include <nlohmann/json.hpp>
@@ -15,6 +16,7 @@
 
 #include "core/log.h"
 #include "pipelines/command.h"
+#include "store/file_util.h"
 #include "store/regroup.h"
 #include "store/store.h"
 #include "transform/phash.h"
@@ -26,16 +28,91 @@ namespace fs = std::filesystem;
 
 Result<std::unique_ptr<store::Store>> OpenExistingStore(const fs::path& dir);  // cmd_pack.cpp
 
+// Each kept frame's signature and verification thumbnail in the eight orientations, recomputed
+// from the frames cache (the same fitted pixels the crawl hashed, so own[k] equals the stored
+// phash of a store hashed with the current signature). Shared with `memes store merge`.
+store::ItemHashes FrameSignatures(const store::ItemFrames& frames) {
+  static_assert(transform::kThumbBytes == store::kThumbBytes);
+  store::ItemHashes hashes;
+  for (int k = 0; k < frames.count; ++k) {
+    const auto turned = transform::ContentHashes(frames.Frame(k), frames.image_size);
+    hashes.own.push_back(turned[0]);
+    hashes.probes.insert(hashes.probes.end(), turned.begin(), turned.end());
+    const auto thumbs = transform::ContentThumbsOf(frames.Frame(k), frames.image_size);
+    hashes.own_thumbs.insert(hashes.own_thumbs.end(), thumbs[0].begin(), thumbs[0].end());
+    for (const auto& thumb : thumbs) {
+      hashes.probe_thumbs.insert(hashes.probe_thumbs.end(), thumb.begin(), thumb.end());
+    }
+  }
+  return hashes;
+}
+
+// The groups as numbers: `memes dedupe --report`'s dedupe.json and, with the crawl's matching
+// rule, stats.json's "dedupe" object (the same keys, so the two can be compared).
+nlohmann::ordered_json DedupeJson(const store::GroupSummary& groups,
+                                  const store::CatalogOptions* rule) {
+  nlohmann::ordered_json json;
+  json["items"] = groups.items;
+  json["groups"] = groups.groups;
+  json["largest_group"] = groups.largest.empty() ? 0 : groups.largest[0].second;
+  json["exact_duplicate_sources"] = groups.exact_duplicate_sources;
+  json["same_hash_as_founder"] = groups.same_hash_as_founder;
+  nlohmann::ordered_json sizes = nlohmann::ordered_json::object();
+  for (const auto& [size, count] : groups.sizes) sizes[std::to_string(size)] = count;
+  json["group_sizes"] = sizes;
+  nlohmann::ordered_json top = nlohmann::ordered_json::array();
+  for (const auto& [founder, size] : groups.largest) {
+    top.push_back({{"founder", founder}, {"items", size}});
+  }
+  json["largest_groups"] = top;
+  if (rule != nullptr) {
+    nlohmann::ordered_json method;
+    method["method"] = rule->verify ? "verified" : "hash";
+    method["threshold"] = rule->near_duplicate_distance;
+    if (rule->verify) {
+      method["candidate_threshold"] = rule->candidate_distance;
+      method["thumb_threshold"] = rule->thumb_distance;
+    }
+    method["orientations"] = rule->probe_orientations;
+    json["rule"] = method;
+  }
+  return json;
+}
+
 namespace {
 
 struct DedupeArgs {
   std::string store_dir;
   int threshold = store::kDefaultNearDuplicateDistance;
+  std::string method = "verified";
+  int candidate_threshold = store::kDefaultCandidateDistance;
+  double thumb_threshold = store::kDefaultThumbDistance;
   bool dry_run = false;
   bool report = false;
   std::string out;  // report folder (default STORE/dedupe-report)
   int largest = 10;
 };
+
+store::MatchRule Rule(const DedupeArgs& args) {
+  store::MatchRule rule;
+  rule.distance = args.threshold;
+  rule.verify = args.method == "verified";
+  rule.candidate_distance = args.candidate_threshold;
+  rule.thumb_distance = args.thumb_threshold;
+  return rule;
+}
+
+std::string MethodText(const DedupeArgs& args) {
+  std::ostringstream text;
+  if (args.method == "verified") {
+    text << "verified: hash within " << args.candidate_threshold << " bits, thumbnail within "
+         << args.thumb_threshold << "; " << args.threshold
+         << " bits where a frame has no thumbnail";
+  } else {
+    text << "hash within " << args.threshold << " bits";
+  }
+  return text.str();
+}
 
 std::string HistogramText(const std::map<int64_t, int64_t>& sizes) {
   // Buckets 1, 2, 3-4, 5-8, …: a long tail of sizes stays one screen.
@@ -55,12 +132,6 @@ std::string HistogramText(const std::map<int64_t, int64_t>& sizes) {
   return text;
 }
 
-nlohmann::ordered_json HistogramJson(const std::map<int64_t, int64_t>& sizes) {
-  nlohmann::ordered_json json = nlohmann::ordered_json::object();
-  for (const auto& [size, groups] : sizes) json[std::to_string(size)] = groups;
-  return json;
-}
-
 int RunRegroup(store::Store& store, const DedupeArgs& args) {
   int64_t from_stored = 0;
   // Hashes from the frames cache: each kept frame's hash in eight orientations (the same
@@ -68,29 +139,22 @@ int RunRegroup(store::Store& store, const DedupeArgs& args) {
   // is unreadable falls back to its stored hashes (no rotation match) and is counted.
   const store::HashesOf hashes_of =
       [&](const store::GroupingItem& item) -> Result<store::ItemHashes> {
-    store::ItemHashes hashes;
     auto frames = store.ReadFrames(item.blob);
     if (!frames.ok() || frames->count != static_cast<int>(item.phashes.size())) {
       ++from_stored;
-      return hashes;
+      return store::ItemHashes{};
     }
-    for (int k = 0; k < frames->count; ++k) {
-      const auto turned = transform::ContentHashes(frames->Frame(k), frames->image_size);
-      hashes.own.push_back(turned[0]);
-      hashes.probes.insert(hashes.probes.end(), turned.begin(), turned.end());
-    }
-    return hashes;
+    return FrameSignatures(*frames);
   };
-  auto report = store::RegroupStore(store.catalog(), args.threshold, hashes_of, args.dry_run);
+  auto report = store::RegroupStore(store.catalog(), Rule(args), hashes_of, args.dry_run);
   if (!report.ok()) {
     std::cerr << "memes dedupe: " << report.status().ToString() << "\n";
     return report.status().code() == StatusCode::kInvalidArgument ? kExitUsage : kExitItemsFailed;
   }
-  std::cout << (args.dry_run ? "would regroup " : "regrouped ") << report->items
-            << " items at threshold " << args.threshold << " bits: " << report->groups_before
-            << " groups (largest " << report->largest_before << ") -> " << report->groups_after
-            << " groups (largest " << report->largest_after << "); " << report->changed
-            << " items changed group\n";
+  std::cout << (args.dry_run ? "would regroup " : "regrouped ") << report->items << " items ("
+            << MethodText(args) << "): " << report->groups_before << " groups (largest "
+            << report->largest_before << ") -> " << report->groups_after << " groups (largest "
+            << report->largest_after << "); " << report->changed << " items changed group\n";
   if (report->merged_groups > 0) {
     std::cout << report->merged_groups << " groups made by `memes label group` were kept whole\n";
   }
@@ -165,49 +229,31 @@ Status DrawMosaic(store::Store& store, const std::vector<GroupView>& groups, con
 }
 
 int RunReport(store::Store& store, const DedupeArgs& args) {
+  auto summary = store::SummarizeGroups(store.catalog(), args.largest);
   auto items = store.catalog().GroupingItems();
-  if (!items.ok()) {
-    std::cerr << "memes dedupe: " << items.status().ToString() << "\n";
+  if (!summary.ok() || !items.ok()) {
+    std::cerr << "memes dedupe: " << (summary.ok() ? items.status() : summary.status()).ToString()
+              << "\n";
     return kExitItemsFailed;
   }
-  auto exact = store.catalog().ExactDuplicateSources();
-  if (!exact.ok()) {
-    std::cerr << "memes dedupe: " << exact.status().ToString() << "\n";
-    return kExitItemsFailed;
+  // The mosaic's rows: the largest groups' members, founder first, then catalogue order.
+  std::unordered_map<std::string, size_t> row_of;
+  std::vector<GroupView> largest;
+  for (const auto& [founder, size] : summary->largest) {
+    row_of[founder] = largest.size();
+    largest.push_back({founder, {}});
   }
-  std::unordered_map<std::string, size_t> group_of;
-  std::unordered_map<std::string, const store::GroupingItem*> item_of;
-  std::vector<GroupView> groups;
-  for (const store::GroupingItem& item : *items) item_of[item.blob] = &item;
   for (const store::GroupingItem& item : *items) {
-    auto [it, added] = group_of.emplace(item.group_key, groups.size());
-    if (added) {
-      groups.push_back({item.group_key, {}});
-      auto founder = item_of.find(item.group_key);
-      // The founder first (it may have been committed after a member only after a regroup).
-      if (founder != item_of.end()) groups.back().members.push_back(founder->second);
-    }
-    if (item.blob != item.group_key) groups[it->second].members.push_back(&item);
-  }
-  // Items whose hashes equal their founder's (distance 0): re-encodes that hash identically.
-  int64_t same_hash = 0;
-  std::map<int64_t, int64_t> sizes;
-  for (const GroupView& group : groups) {
-    ++sizes[static_cast<int64_t>(group.members.size())];
-    if (group.members.empty() || group.members[0]->blob != group.key) continue;
-    for (size_t m = 1; m < group.members.size(); ++m) {
-      bool identical = false;
-      for (uint64_t a : group.members[0]->phashes) {
-        for (uint64_t b : group.members[m]->phashes) identical |= a == b;
-      }
-      same_hash += identical;
+    if (item.blob == item.group_key && row_of.count(item.blob)) {
+      auto& members = largest[row_of[item.blob]].members;
+      members.insert(members.begin(), &item);
     }
   }
-  std::vector<GroupView> largest = groups;
-  std::stable_sort(largest.begin(), largest.end(), [](const GroupView& a, const GroupView& b) {
-    return a.members.size() > b.members.size();
-  });
-  if (largest.size() > static_cast<size_t>(args.largest)) largest.resize(args.largest);
+  for (const store::GroupingItem& item : *items) {
+    auto row = row_of.find(item.group_key);
+    if (row != row_of.end() && item.blob != item.group_key)
+      largest[row->second].members.push_back(&item);
+  }
 
   const fs::path out =
       args.out.empty() ? fs::path(args.store_dir) / "dedupe-report" : fs::path(args.out);
@@ -221,32 +267,19 @@ int RunReport(store::Store& store, const DedupeArgs& args) {
     std::cerr << "memes dedupe: " << s.ToString() << "\n";
     return kExitItemsFailed;
   }
-  nlohmann::ordered_json json;
-  json["items"] = items->size();
-  json["groups"] = groups.size();
-  json["largest_group"] = largest.empty() ? 0 : largest[0].members.size();
-  json["exact_duplicate_sources"] = *exact;
-  json["same_hash_as_founder"] = same_hash;
-  json["group_sizes"] = HistogramJson(sizes);
-  nlohmann::ordered_json top = nlohmann::ordered_json::array();
-  for (const GroupView& group : largest) {
-    top.push_back({{"founder", group.key}, {"items", group.members.size()}});
+  const nlohmann::ordered_json json = DedupeJson(*summary, nullptr);
+  if (Status s = store::WriteFileAtomic(out / "dedupe.json", json.dump(2) + "\n"); !s.ok()) {
+    std::cerr << "memes dedupe: " << s.ToString() << "\n";
+    return kExitItemsFailed;
   }
-  json["largest_groups"] = top;
-  {
-    std::ofstream file(out / "dedupe.json");
-    file << json.dump(2) << "\n";
-    if (!file) {
-      std::cerr << "memes dedupe: cannot write " << (out / "dedupe.json").string() << "\n";
-      return kExitItemsFailed;
-    }
-  }
-  std::cout << items->size() << " grouped items in " << groups.size() << " near-duplicate groups"
-            << " (largest " << json["largest_group"].get<size_t>() << ")\n"
-            << *exact << " exact duplicates (a source whose bytes were already stored), "
-            << same_hash << " items hash identically to their group's founder\n"
+  std::cout << summary->items << " grouped items in " << summary->groups
+            << " near-duplicate groups (largest "
+            << (summary->largest.empty() ? 0 : summary->largest[0].second) << ")\n"
+            << summary->exact_duplicate_sources
+            << " exact duplicates (a source whose bytes were already stored), "
+            << summary->same_hash_as_founder << " items hash identically to their group's founder\n"
             << "group sizes:\n"
-            << HistogramText(sizes) << "the " << largest.size()
+            << HistogramText(summary->sizes) << "the " << largest.size()
             << " largest groups (founder framed in red): " << (out / "largest-groups.png").string()
             << "\nnumbers: " << (out / "dedupe.json").string() << "\n";
   return kExitOk;
@@ -274,6 +307,21 @@ void AddDedupeCommand(CLI::App& app, CommandRegistry& registry) {
       ->add_option("--threshold", args->threshold,
                    "Bits between an item's hash (any of 8 orientations) and its group founder's")
       ->check(CLI::Range(0, store::kMaxNearDuplicateDistance))
+      ->capture_default_str();
+  command
+      ->add_option("--method", args->method,
+                   "verified: hash candidates checked by a colour thumbnail; hash: hash only")
+      ->check(CLI::IsMember({"verified", "hash"}))
+      ->capture_default_str();
+  command
+      ->add_option("--candidate-threshold", args->candidate_threshold,
+                   "verified: bits between hashes for a candidate")
+      ->check(CLI::Range(0, store::kMaxNearDuplicateDistance))
+      ->capture_default_str();
+  command
+      ->add_option("--thumb-threshold", args->thumb_threshold,
+                   "verified: thumbnail distance at which a candidate joins")
+      ->check(CLI::Range(0.0, 765.0))
       ->capture_default_str();
   command->add_flag("--dry-run", args->dry_run,
                     "Report what regrouping would change; write nothing");

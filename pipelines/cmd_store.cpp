@@ -31,6 +31,9 @@ CLI::App* StoreCommandGroup(CLI::App& app, CommandRegistry& registry) {
   return group;
 }
 
+// Each kept frame's signature and thumbnail in eight orientations (cmd_dedupe.cpp).
+store::ItemHashes FrameSignatures(const store::ItemFrames& frames);
+
 namespace {
 
 struct MergeArgs {
@@ -49,15 +52,10 @@ int RunMerge(const MergeArgs& args) {
   // merged store's frames, as the crawl and `memes dedupe` do.
   options.hashes_of = [](store::Store& into,
                          const store::GroupingItem& item) -> Result<store::ItemHashes> {
-    store::ItemHashes hashes;
     auto frames = into.ReadFrames(item.blob);
-    if (!frames.ok() || frames->count != static_cast<int>(item.phashes.size())) return hashes;
-    for (int k = 0; k < frames->count; ++k) {
-      const auto turned = transform::ContentHashes(frames->Frame(k), frames->image_size);
-      hashes.own.push_back(turned[0]);
-      hashes.probes.insert(hashes.probes.end(), turned.begin(), turned.end());
-    }
-    return hashes;
+    if (!frames.ok() || frames->count != static_cast<int>(item.phashes.size()))
+      return store::ItemHashes{};
+    return FrameSignatures(*frames);
   };
   if (args.test_kill_after > 0) {
     const int64_t limit = args.test_kill_after;

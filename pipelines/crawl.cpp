@@ -32,6 +32,8 @@
 #include <optional>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "core/log.h"
 #include "core/progress.h"
 #include "ingest/fetcher.h"
@@ -41,10 +43,15 @@
 #include "pipelines/crawl_pages.h"
 #include "pipelines/crawl_work.h"
 #include "store/file_util.h"
+#include "store/regroup.h"
 #include "store/store.h"
 #include "transform/frames.h"
 
 namespace memes::pipelines {
+// stats.json's "dedupe" object and `memes dedupe --report`'s dedupe.json (cmd_dedupe.cpp).
+nlohmann::ordered_json DedupeJson(const store::GroupSummary& groups,
+                                  const store::CatalogOptions* rule);
+
 namespace {
 
 namespace flow = tbb::flow;
@@ -87,6 +94,9 @@ Result<CrawlReport> RunCrawl(const PipelineConfig& config, const CrawlOptions& o
   store_options.image_settings = config.image;
   store_options.catalog.near_duplicate_distance = config.dedupe.threshold;
   store_options.catalog.probe_orientations = config.dedupe.orientations;
+  store_options.catalog.verify = config.dedupe.verify;
+  store_options.catalog.candidate_distance = config.dedupe.candidate_threshold;
+  store_options.catalog.thumb_distance = config.dedupe.thumb_threshold;
   MEMES_ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store,
                          store::Store::Open(config.store, store_options));
   if (!(store->image_settings() == store_options.image_settings)) {
@@ -261,6 +271,12 @@ Result<CrawlReport> RunCrawl(const PipelineConfig& config, const CrawlOptions& o
   }
   report.late_images = static_cast<int64_t>(fetch_order_state.window.late());
 
+  // The groups of the whole store, as `memes dedupe --report` counts them.
+  if (auto groups = store::SummarizeGroups(store->catalog()); groups.ok()) {
+    report.dedupe_json = DedupeJson(*groups, &store_options.catalog).dump();
+  } else {
+    MEMES_LOG(kWarning) << "near-duplicate summary: " << groups.status().ToString();
+  }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (progress) progress->Finish();
   if (Status s = WriteStats(store->dir(), report); !s.ok()) {

@@ -78,6 +78,9 @@ struct CrawlReport {
   std::map<std::string, int64_t> kept_per_keyword;
   std::map<std::string, int64_t> fetched_per_host;
   std::map<std::string, int64_t> errors_per_kind;  // "http-404", "timeout", "decode: corrupt"…
+  // stats.json's "dedupe" object (DedupeJson, cmd_dedupe.cpp): the store's near-duplicate
+  // groups after the crawl and the rule that made them. Empty: left out.
+  std::string dedupe_json;
   // The first kListedFailures failures, in the order the crawl met them (the summary lists
   // them; `memes errors` lists every one from the catalog).
   static constexpr size_t kListedFailures = 5;

@@ -151,6 +151,13 @@ void Committer::Commit(ImageWork& image) {
       // Near-duplicate grouping probes founders with every kept frame in all eight
       // orientations; transform::Frame always carries all eight (orientation 0 is frame.phash).
       data.orientation_hashes = frame.orientation_hashes;
+      static_assert(transform::kThumbBytes == store::kThumbBytes);
+      static_assert(sizeof(transform::ContentThumbs) ==
+                    transform::kOrientations * store::kThumbBytes);
+      data.record.thumb.assign(frame.orientation_thumbs[0].begin(),
+                               frame.orientation_thumbs[0].end());
+      data.orientation_thumbs = std::span<const uint8_t>(frame.orientation_thumbs[0].data(),
+                                                         sizeof(transform::ContentThumbs));
       frames.push_back(data);
     }
   } else {

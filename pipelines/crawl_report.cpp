@@ -25,6 +25,10 @@ std::string CrawlReport::ToJson() const {
   json["kept_per_keyword"] = kept_per_keyword;
   json["fetched_per_host"] = fetched_per_host;
   json["errors_per_kind"] = errors_per_kind;
+  if (!dedupe_json.empty()) {
+    json["dedupe"] =
+        nlohmann::ordered_json::parse(dedupe_json, nullptr, /*allow_exceptions=*/false);
+  }
   // Invalid UTF-8 in a keyword must not throw out of the report: replace it.
   return json.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }

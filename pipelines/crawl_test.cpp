@@ -13,6 +13,9 @@
 #include <opencv2/imgproc.hpp>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
+#include "store/regroup.h"
 #include "store/store.h"
 #include "tests/harness/loopback_server.h"
 
@@ -136,6 +139,31 @@ TEST_F(CrawlTest, CrawlsTheSiteThenResumesWithoutRefetching) {
   EXPECT_EQ(first->kept_per_class.at("dog"), 1);
   EXPECT_EQ(first->kept_per_keyword.at("猫"), 4);
   EXPECT_TRUE(fs::exists(dir / "store" / "stats.json"));
+  {
+    // stats.json's dedupe section: the store's groups as `memes dedupe --report` counts them
+    // (store::SummarizeGroups) and the rule the crawl used.
+    std::ifstream in(dir / "store" / "stats.json");
+    const auto stats = nlohmann::json::parse(in, nullptr, false);
+    ASSERT_TRUE(stats.contains("dedupe")) << stats.dump(2);
+    const auto& dedupe = stats["dedupe"];
+    EXPECT_EQ(dedupe["items"], 6) << dedupe.dump(2);
+    EXPECT_EQ(dedupe["rule"]["method"], "verified");
+    EXPECT_EQ(dedupe["rule"]["threshold"], store::kDefaultNearDuplicateDistance);
+    EXPECT_EQ(dedupe["exact_duplicate_sources"], 1) << "a-copy";
+    int64_t in_groups = 0, groups = 0;
+    for (const auto& [size, count] : dedupe["group_sizes"].items()) {
+      in_groups += std::stoll(size) * count.get<int64_t>();
+      groups += count.get<int64_t>();
+    }
+    EXPECT_EQ(in_groups, 6);
+    EXPECT_EQ(dedupe["groups"], groups);
+    auto store = store::Store::Open(dir / "store", {store::StoreAccess::kRead, {}, {}});
+    ASSERT_TRUE(store.ok());
+    auto summary = store::SummarizeGroups((*store)->catalog());
+    ASSERT_TRUE(summary.ok());
+    EXPECT_EQ(dedupe["groups"], summary->groups);
+    EXPECT_EQ(dedupe["largest_group"], summary->largest.at(0).second);
+  }
   EXPECT_EQ(server_.Hits("/img/a.png"), 1);
   EXPECT_NE(std::find(seen_queries_.begin(), seen_queries_.end(), "猫"), seen_queries_.end());
 

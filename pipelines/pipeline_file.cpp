@@ -155,11 +155,24 @@ void ReadImage(const toml::table& table, ImageSettings& image, Problems& problem
 }
 
 void ReadDedupe(const toml::table& table, DedupeSettings& dedupe, Problems& problems) {
-  static const std::set<std::string_view> kKeys = {"threshold", "orientations"};
+  static const std::set<std::string_view> kKeys = {"threshold", "orientations", "method",
+                                                   "candidate_threshold", "thumb_threshold"};
   RejectUnknownKeys(table, "dedupe", kKeys, problems);
   ReadInteger(table, "dedupe", "threshold", 0, store::kMaxNearDuplicateDistance, dedupe.threshold,
               problems);
   ReadBool(table, "dedupe", "orientations", dedupe.orientations, problems);
+  std::string method;
+  if (ReadString(table, "dedupe", "method", method, problems)) {
+    if (method == "verified" || method == "hash") {
+      dedupe.verify = method == "verified";
+    } else {
+      problems.Add(table.get("method")->source(), "dedupe.method",
+                   "expected \"verified\" or \"hash\", got \"" + method + "\"");
+    }
+  }
+  ReadInteger(table, "dedupe", "candidate_threshold", 0, store::kMaxNearDuplicateDistance,
+              dedupe.candidate_threshold, problems);
+  ReadDouble(table, "dedupe", "thumb_threshold", 0, 765, dedupe.thumb_threshold, problems);
 }
 
 void ReadPoliteness(const toml::table& table, Politeness& p, Problems& problems) {

@@ -71,6 +71,11 @@ struct ClassSpec {
 struct DedupeSettings {
   int threshold = store::kDefaultNearDuplicateDistance;  // bits to the group founder's hash
   bool orientations = true;  // also match rotated (90°, 180°, 270°) and mirrored re-uploads
+  // "verified" (hash candidates within candidate_threshold bits, joined when the thumbnails
+  // are within thumb_threshold) or "hash" (within `threshold` bits alone).
+  bool verify = true;
+  int candidate_threshold = store::kDefaultCandidateDistance;
+  double thumb_threshold = store::kDefaultThumbDistance;
 };
 
 struct PipelineConfig {

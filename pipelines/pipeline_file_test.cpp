@@ -125,13 +125,28 @@ TEST(PipelineFile, DedupeTableSetsThresholdAndOrientations) {
   ASSERT_TRUE(set.ok()) << set.status().ToString();
   EXPECT_EQ(set->dedupe.threshold, 5);
   EXPECT_FALSE(set->dedupe.orientations);
+  EXPECT_TRUE(defaults->dedupe.verify);
+  EXPECT_EQ(defaults->dedupe.candidate_threshold, store::kDefaultCandidateDistance);
+  EXPECT_EQ(defaults->dedupe.thumb_threshold, store::kDefaultThumbDistance);
+  auto hash = ParsePipelineText(std::string(kGood) +
+                                    "\n[dedupe]\nmethod = \"hash\"\ncandidate_threshold = 12\n"
+                                    "thumb_threshold = 20.5\n",
+                                "good.toml", "/data");
+  ASSERT_TRUE(hash.ok()) << hash.status().ToString();
+  EXPECT_FALSE(hash->dedupe.verify);
+  EXPECT_EQ(hash->dedupe.candidate_threshold, 12);
+  EXPECT_EQ(hash->dedupe.thumb_threshold, 20.5);
   auto bad = ParsePipelineText(
-      "[classes]\na = [\"x\"]\n[dedupe]\nthreshold = 16\nmethod = \"cnn\"\n", "d.toml", ".");
+      "[classes]\na = [\"x\"]\n[dedupe]\nthreshold = 16\nmethod = \"cnn\"\nwindow = 3\n", "d.toml",
+      ".");
   ASSERT_FALSE(bad.ok());
   const std::string message = bad.status().message();
   EXPECT_NE(message.find("d.toml:4: dedupe.threshold: must be between 0 and 15"), std::string::npos)
       << message;
-  EXPECT_NE(message.find("d.toml:5: dedupe.method: unknown key"), std::string::npos) << message;
+  EXPECT_NE(message.find("d.toml:5: dedupe.method: expected \"verified\" or \"hash\""),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("d.toml:6: dedupe.window: unknown key"), std::string::npos) << message;
 }
 
 TEST(PipelineFile, MissingClassesAndMissingFile) {

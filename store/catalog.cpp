@@ -55,6 +55,12 @@ ALTER TABLE items ADD COLUMN frames_segment INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE items ADD COLUMN frames_offset INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE items ADD COLUMN frames_length INTEGER NOT NULL DEFAULT 0;
 )sql",
+    // 3 -> 4: each kept frame's verification thumbnail (near_dup_index.h kThumbBytes), which
+    // near-duplicate grouping compares candidates with. NULL for frames catalogued before:
+    // `memes dedupe` fills it from the frames cache.
+    R"sql(
+ALTER TABLE frames ADD COLUMN thumb BLOB;
+)sql",
 };
 static_assert(std::size(kMigrations) == kCatalogSchemaVersion);
 
@@ -93,6 +99,12 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const std::filesystem::path& path
                            std::to_string(kMaxNearDuplicateDistance) + " bits, not " +
                            std::to_string(options.near_duplicate_distance));
   }
+  if (options.verify &&
+      (options.candidate_distance < 0 || options.candidate_distance > kMaxNearDuplicateDistance)) {
+    return InvalidArgument("near-duplicate candidate threshold must be within 0.." +
+                           std::to_string(kMaxNearDuplicateDistance) + " bits, not " +
+                           std::to_string(options.candidate_distance));
+  }
   auto impl = std::make_unique<Impl>();
   MEMES_ASSIGN_OR_RETURN(impl->db, Database::Open(path));
   impl->options = options;
@@ -109,7 +121,8 @@ Status Catalog::InTransaction(const std::function<Status()>& body) {
 Result<AddResult> Catalog::AddItem(const ItemRecord& item, const SourceRecord* source,
                                    std::span<const FrameRecord> frames,
                                    const std::optional<std::string>& label,
-                                   std::span<const uint64_t> probes) {
+                                   std::span<const uint64_t> probes,
+                                   std::span<const uint8_t> probe_thumbs) {
   if (item.blob.size() != 64)
     return InvalidArgument("blob hash must be 64 hex characters", item.blob);
   AddResult result;
@@ -118,11 +131,19 @@ Result<AddResult> Catalog::AddItem(const ItemRecord& item, const SourceRecord* s
   int64_t near_group = 0;
   if (!frames.empty()) {
     std::vector<uint64_t> own;
+    std::vector<uint8_t> own_thumbs;
     if (probes.empty() || !impl_->options.probe_orientations) {
-      for (const FrameRecord& frame : frames) own.push_back(frame.phash);
+      bool thumbs = true;
+      for (const FrameRecord& frame : frames) {
+        own.push_back(frame.phash);
+        thumbs &= frame.thumb.size() == kThumbBytes;
+        own_thumbs.insert(own_thumbs.end(), frame.thumb.begin(), frame.thumb.end());
+      }
       probes = own;
+      probe_thumbs = thumbs ? std::span<const uint8_t>(own_thumbs) : std::span<const uint8_t>();
     }
-    MEMES_ASSIGN_OR_RETURN(near_group, impl_->LookupGroup(probes));
+    if (probe_thumbs.size() != probes.size() * kThumbBytes) probe_thumbs = {};
+    MEMES_ASSIGN_OR_RETURN(near_group, impl_->LookupGroup(probes, probe_thumbs));
   }
   const Status status = impl_->InTransaction([&]() -> Status {
     MEMES_ASSIGN_OR_RETURN(StatementLease find,
@@ -189,6 +210,12 @@ Result<AddResult> Catalog::AddItem(const ItemRecord& item, const SourceRecord* s
     return status;
   }
   return result;
+}
+
+Result<int64_t> Catalog::FindGroup(std::span<const uint64_t> probes,
+                                   std::span<const uint8_t> probe_thumbs) {
+  if (probe_thumbs.size() != probes.size() * kThumbBytes) probe_thumbs = {};
+  return impl_->LookupGroup(probes, probe_thumbs);
 }
 
 Status Catalog::SetFrames(const std::string& blob, std::span<const FrameRecord> frames,
@@ -351,7 +378,7 @@ Status Catalog::ForEachLabelRow(const std::function<Status(const LabelRow&)>& vi
 Result<std::vector<FrameRecord>> Catalog::Frames(const std::string& blob) {
   MEMES_ASSIGN_OR_RETURN(
       StatementLease stmt,
-      impl_->Cached("SELECT frame_index, timestamp_ms, phash FROM frames WHERE blob=? "
+      impl_->Cached("SELECT frame_index, timestamp_ms, phash, thumb FROM frames WHERE blob=? "
                     "ORDER BY frame_index"));
   stmt->Bind(1, blob);
   std::vector<FrameRecord> frames;
@@ -359,7 +386,11 @@ Result<std::vector<FrameRecord>> Catalog::Frames(const std::string& blob) {
     MEMES_ASSIGN_OR_RETURN(const bool row, stmt->Step());
     if (!row) break;
     frames.push_back(
-        {static_cast<int>(stmt->Int(0)), stmt->Int(1), static_cast<uint64_t>(stmt->Int(2))});
+        {static_cast<int>(stmt->Int(0)), stmt->Int(1), static_cast<uint64_t>(stmt->Int(2)), {}});
+    if (!stmt->IsNull(3)) {
+      const std::string thumb = stmt->Text(3);
+      if (thumb.size() == kThumbBytes) frames.back().thumb.assign(thumb.begin(), thumb.end());
+    }
   }
   return frames;
 }

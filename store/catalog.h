@@ -21,7 +21,7 @@
 
 namespace memes::store {
 
-inline constexpr int kCatalogSchemaVersion = 3;
+inline constexpr int kCatalogSchemaVersion = 4;
 inline constexpr int kDefaultNearDuplicateDistance = 6;
 
 // Item status values.
@@ -52,6 +52,9 @@ struct FrameRecord {
   int index = 0;             // frame index in the source animation
   int64_t timestamp_ms = 0;  // presentation time
   uint64_t phash = 0;        // 64-bit perceptual hash
+  // Verification thumbnail (kThumbBytes, near_dup_index.h) or empty: a store written before
+  // schema 4 until `memes dedupe` recomputes it; such a founder is matched by hash alone.
+  std::vector<uint8_t> thumb;
 };
 
 struct AddResult {
@@ -130,6 +133,20 @@ struct CatalogOptions {
   // False: AddItem ignores the orientation probes and matches the frames' own hashes only
   // (a rotated or mirrored re-upload then founds a group of its own).
   bool probe_orientations = true;
+  // Verified matching (MatchRule, near_dup_index.h): candidates within candidate_distance
+  // bits, joined when their thumbnails are within thumb_distance. False: hash only, within
+  // near_duplicate_distance. Pairs without thumbnails always use the hash-only rule.
+  bool verify = true;
+  int candidate_distance = kDefaultCandidateDistance;
+  double thumb_distance = kDefaultThumbDistance;
+  MatchRule Rule() const {
+    MatchRule rule;
+    rule.distance = near_duplicate_distance;
+    rule.verify = verify;
+    rule.candidate_distance = candidate_distance;
+    rule.thumb_distance = thumb_distance;
+    return rule;
+  }
 };
 
 // One grouped item as `memes dedupe` regroups it (Catalog::GroupingItems).
@@ -163,15 +180,22 @@ class Catalog {
   // near_duplicate_distance bits, or founds a group of its own (keyed by its blob) whose
   // founder hashes are its frames' phashes. Only founders attract: a chain of items each near
   // the last does not grow one group (FORMAT.md, "Near-duplicate groups").
-  // `probes`: the kept frames' hashes in all eight orientations (transform::PerceptualHashes),
+  // `probes`: the kept frames' hashes in all eight orientations (transform::ContentHashes),
   // so a rotated or mirrored re-upload joins; empty means the frames' phashes alone.
+  // `probe_thumbs`: one verification thumbnail per probe (kThumbBytes each) or empty; with
+  // CatalogOptions::verify the match is the verified rule (near_dup_index.h MatchRule).
   // The lookup reads an in-memory index (loaded from the catalog on first use, updated by each
   // founding item) before the write transaction begins.
   // Requires: item.blob is 64 lower-case hex characters; frames sorted by index.
   Result<AddResult> AddItem(const ItemRecord& item, const SourceRecord* source,
                             std::span<const FrameRecord> frames,
                             const std::optional<std::string>& label,
-                            std::span<const uint64_t> probes = {});
+                            std::span<const uint64_t> probes = {},
+                            std::span<const uint8_t> probe_thumbs = {});
+  // The group AddItem would join with these probes (0: it would found one), without writing:
+  // the lookup half of AddItem, for timing it apart from the transaction (bench/dedupe_bench).
+  Result<int64_t> FindGroup(std::span<const uint64_t> probes,
+                            std::span<const uint8_t> probe_thumbs = {});
   // Replaces the kept frames of an existing item (after a frames-cache rebuild) and where their
   // pixels are.
   Status SetFrames(const std::string& blob, std::span<const FrameRecord> frames,
@@ -239,8 +263,10 @@ class Catalog {
   // index so the next lookup reloads it. Returns the number of frames whose hash changed.
   // Requires: each item's vector has one hash per stored frame (InvalidArgument otherwise,
   // nothing changed).
+  // `thumbs` (optional, parallel to `hashes`): kThumbBytes per frame, stored beside them.
   Result<int64_t> RewriteFrameHashes(
-      std::span<const std::pair<std::string, std::vector<uint64_t>>> hashes);
+      std::span<const std::pair<std::string, std::vector<uint64_t>>> hashes,
+      std::span<const std::vector<uint8_t>> thumbs = {});
   // Sources beyond each item's first: downloads whose bytes were already stored.
   Result<int64_t> ExactDuplicateSources();
   // The item fetched from `url` (its first source), if any.

@@ -106,29 +106,59 @@ Result<int64_t> Catalog::Regroup(std::span<const std::pair<std::string, std::str
 }
 
 Result<int64_t> Catalog::RewriteFrameHashes(
-    std::span<const std::pair<std::string, std::vector<uint64_t>>> hashes) {
+    std::span<const std::pair<std::string, std::vector<uint64_t>>> hashes,
+    std::span<const std::vector<uint8_t>> thumbs) {
+  if (!thumbs.empty() && thumbs.size() != hashes.size()) {
+    return InvalidArgument("thumbnails for " + std::to_string(thumbs.size()) + " of " +
+                           std::to_string(hashes.size()) + " items");
+  }
   int64_t changed = 0;
   const Status status = impl_->InTransaction([&]() -> Status {
     MEMES_ASSIGN_OR_RETURN(
         StatementLease frames,
-        impl_->Cached("SELECT frame_index, phash FROM frames WHERE blob=? ORDER BY frame_index"));
+        impl_->Cached("SELECT frame_index, phash, thumb FROM frames WHERE blob=? "
+                      "ORDER BY frame_index"));
     MEMES_ASSIGN_OR_RETURN(
         StatementLease update,
         impl_->Cached("UPDATE frames SET phash=? WHERE blob=? AND frame_index=?"));
-    for (const auto& [blob, new_hashes] : hashes) {
+    MEMES_ASSIGN_OR_RETURN(
+        StatementLease update_thumb,
+        impl_->Cached("UPDATE frames SET thumb=? WHERE blob=? AND frame_index=?"));
+    for (size_t item = 0; item < hashes.size(); ++item) {
+      const auto& [blob, new_hashes] = hashes[item];
       std::vector<std::pair<int64_t, uint64_t>> stored;  // frame index, hash
+      std::vector<std::string> stored_thumbs;
       frames->Reset();
       frames->Bind(1, blob);
       for (;;) {
         MEMES_ASSIGN_OR_RETURN(const bool row, frames->Step());
         if (!row) break;
         stored.emplace_back(frames->Int(0), static_cast<uint64_t>(frames->Int(1)));
+        stored_thumbs.push_back(frames->IsNull(2) ? std::string() : frames->Text(2));
       }
       frames->Reset();
       if (stored.size() != new_hashes.size()) {
         return InvalidArgument(std::to_string(new_hashes.size()) + " hashes for " +
                                    std::to_string(stored.size()) + " stored frames",
                                blob);
+      }
+      const std::vector<uint8_t>* new_thumbs = thumbs.empty() ? nullptr : &thumbs[item];
+      if (new_thumbs && new_thumbs->size() != stored.size() * kThumbBytes) {
+        return InvalidArgument(std::to_string(new_thumbs->size()) + " thumbnail bytes for " +
+                                   std::to_string(stored.size()) + " stored frames",
+                               blob);
+      }
+      for (size_t k = 0; k < stored.size() && new_thumbs; ++k) {
+        const uint8_t* thumb = new_thumbs->data() + k * kThumbBytes;
+        if (stored_thumbs[k] ==
+            std::string_view(reinterpret_cast<const char*>(thumb), kThumbBytes)) {
+          continue;
+        }
+        update_thumb->Reset();
+        MEMES_RETURN_IF_ERROR(update_thumb->BindBlob(1, thumb, kThumbBytes)
+                                  .Bind(2, blob)
+                                  .Bind(3, stored[k].first)
+                                  .Run());
       }
       for (size_t k = 0; k < stored.size(); ++k) {
         if (stored[k].second == new_hashes[k]) continue;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -152,7 +153,8 @@ TEST_F(CatalogGroupsTest, RegroupStoresRecomputedHashesSoLaterLookupsProbeLikeWi
   const std::map<std::string, uint64_t> recomputed = {{Hash('a'), Low(20)}, {Hash('b'), Low(22)}};
   const HashesOf fresh = [&](const GroupingItem& item) {
     const auto it = recomputed.find(item.blob);  // others: their stored hashes
-    return Result<ItemHashes>(it == recomputed.end() ? ItemHashes{} : ItemHashes{{it->second}, {}});
+    return Result<ItemHashes>(it == recomputed.end() ? ItemHashes{}
+                                                     : ItemHashes{{it->second}, {}, {}, {}});
   };
   auto report = RegroupStore(*catalog_, 6, fresh);
   ASSERT_TRUE(report.ok()) << report.status().ToString();
@@ -171,6 +173,74 @@ TEST_F(CatalogGroupsTest, RegroupStoresRecomputedHashesSoLaterLookupsProbeLikeWi
   EXPECT_EQ(again->rehashed_frames, 0);
   const std::pair<std::string, std::vector<uint64_t>> wrong[] = {{Hash('a'), {1, 2}}};
   EXPECT_EQ(catalog_->RewriteFrameHashes(wrong).status().code(), StatusCode::kInvalidArgument);
+}
+
+// A 12×12 RGB thumbnail of "picture" p: a pattern of its own per picture; `shift` brightens it
+// (a colour-corrected copy).
+std::vector<uint8_t> PictureThumb(int p, int shift = 0) {
+  std::vector<uint8_t> thumb(kThumbBytes);
+  for (size_t i = 0; i < kThumbBytes; ++i) {
+    const int value = static_cast<int>((i * (7 + 13 * p) + 31 * p) % 200) + 20 + shift;
+    thumb[i] = static_cast<uint8_t>(std::min(value, 255));
+  }
+  return thumb;
+}
+
+TEST_F(CatalogGroupsTest, VerifiedMatchingUsesStoredThumbnailsAfterReopenAndInRegroup) {
+  Reopen(6);  // verified defaults: candidates within 10 bits, thumbnails within 26
+  auto add = [&](char c, uint64_t phash, std::vector<uint8_t> thumb) {
+    FrameRecord frame{0, 0, phash, std::move(thumb)};
+    auto added = catalog_->AddItem({Hash(c), 1, "png", 8, 8, 1, kItemOk, ""}, nullptr,
+                                   std::span(&frame, 1), "cat");
+    EXPECT_TRUE(added.ok()) << added.status().ToString();
+    return added.ok() ? added->group : -1;
+  };
+  const int64_t a = add('a', 0, PictureThumb(1));
+  // B: 2 bits from A's hash but another picture (a look-alike): a group of its own.
+  const int64_t b = add('b', Low(2), PictureThumb(2));
+  EXPECT_NE(b, a);
+  // C: 9 bits from A (past 6) and A's picture brightened: joins A.
+  EXPECT_EQ(add('c', Low(9), PictureThumb(1, 12)), a);
+  // The founders' thumbnails come back from the catalog after a reopen.
+  Reopen(6);
+  EXPECT_EQ(add('d', Low(3), PictureThumb(2, 5)), b);
+  EXPECT_EQ(add('e', Low(4), PictureThumb(1)), a);
+  // A frame without a thumbnail (a caller from before schema 4) is matched by hash alone.
+  EXPECT_EQ(Add('f', Low(1)), a) << "1 bit from A, the nearer founder by hash";
+
+  // Regrouping with thumbnails recomputed keeps these groups; by hash alone B and D join A
+  // (2 and 3 bits) and C (9 bits) leaves it.
+  std::map<std::string, std::vector<uint8_t>> thumbs = {{Hash('a'), PictureThumb(1)},
+                                                        {Hash('b'), PictureThumb(2)},
+                                                        {Hash('c'), PictureThumb(1, 12)},
+                                                        {Hash('d'), PictureThumb(2, 5)},
+                                                        {Hash('e'), PictureThumb(1)}};
+  const HashesOf with_thumbs = [&](const GroupingItem& item) {
+    ItemHashes hashes;
+    hashes.own = item.phashes;
+    auto it = thumbs.find(item.blob);
+    if (it != thumbs.end()) hashes.own_thumbs = it->second;
+    return Result<ItemHashes>(hashes);
+  };
+  auto verified = RegroupStore(*catalog_, MatchRule{}, with_thumbs, /*dry_run=*/true);
+  ASSERT_TRUE(verified.ok()) << verified.status().ToString();
+  EXPECT_EQ(verified->changed, 0);
+  EXPECT_EQ(verified->verified_items, 5);
+  MatchRule hash_only;
+  hash_only.verify = false;
+  auto by_hash = RegroupStore(*catalog_, hash_only, with_thumbs);
+  ASSERT_TRUE(by_hash.ok()) << by_hash.status().ToString();
+  EXPECT_EQ(KeyOf('b'), Hash('a'));
+  EXPECT_EQ(KeyOf('d'), Hash('a'));
+  EXPECT_EQ(KeyOf('c'), Hash('c'));
+  // Back to verified: the regroup also stored the thumbnails of every item that had one.
+  auto back = RegroupStore(*catalog_, MatchRule{}, with_thumbs);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(KeyOf('b'), Hash('b'));
+  EXPECT_EQ(KeyOf('c'), Hash('a'));
+  auto frames = catalog_->Frames(Hash('c'));
+  ASSERT_TRUE(frames.ok());
+  EXPECT_EQ(frames->at(0).thumb, PictureThumb(1, 12));
 }
 
 }  // namespace

@@ -135,14 +135,18 @@ struct Catalog::Impl {
   // Loads the founders' frame hashes into `founders` unless loaded already.
   Status LoadFounderIndex() {
     if (founders_loaded) return Status::Ok();
-    founders = std::make_unique<NearDupIndex>(options.near_duplicate_distance);
+    founders = std::make_unique<NearDupIndex>(options.Rule().IndexRadius());
     MEMES_ASSIGN_OR_RETURN(
         StatementLease stmt,
-        Cached("SELECT f.phash, g.id FROM groups g JOIN frames f ON f.blob=g.key"));
+        Cached("SELECT f.phash, g.id, f.thumb FROM groups g JOIN frames f ON f.blob=g.key"));
     for (;;) {
       MEMES_ASSIGN_OR_RETURN(const bool row, stmt->Step());
       if (!row) break;
-      founders->Add(static_cast<uint64_t>(stmt->Int(0)), stmt->Int(1));
+      const std::string thumb = stmt->IsNull(2) ? std::string() : stmt->Text(2);
+      founders->Add(static_cast<uint64_t>(stmt->Int(0)), stmt->Int(1),
+                    thumb.size() == kThumbBytes
+                        ? std::span(reinterpret_cast<const uint8_t*>(thumb.data()), thumb.size())
+                        : std::span<const uint8_t>());
     }
     founders_loaded = true;
     return Status::Ok();
@@ -157,14 +161,19 @@ struct Catalog::Impl {
   Status InsertFrames(const std::string& blob, std::span<const FrameRecord> frames) {
     MEMES_ASSIGN_OR_RETURN(
         StatementLease stmt,
-        Cached("INSERT OR REPLACE INTO frames(blob, frame_index, timestamp_ms, phash) "
-               "VALUES(?,?,?,?)"));
+        Cached("INSERT OR REPLACE INTO frames(blob, frame_index, timestamp_ms, phash, thumb) "
+               "VALUES(?,?,?,?,?)"));
     for (const FrameRecord& frame : frames) {
-      MEMES_RETURN_IF_ERROR(stmt->Bind(1, blob)
-                                .Bind(2, int64_t{frame.index})
-                                .Bind(3, frame.timestamp_ms)
-                                .Bind(4, static_cast<int64_t>(frame.phash))
-                                .Run());
+      stmt->Bind(1, blob)
+          .Bind(2, int64_t{frame.index})
+          .Bind(3, frame.timestamp_ms)
+          .Bind(4, static_cast<int64_t>(frame.phash));
+      if (frame.thumb.size() == kThumbBytes) {
+        stmt->BindBlob(5, frame.thumb.data(), frame.thumb.size());
+      } else {
+        stmt->BindNull(5);
+      }
+      MEMES_RETURN_IF_ERROR(stmt->Run());
     }
     return Status::Ok();
   }
@@ -182,9 +191,10 @@ struct Catalog::Impl {
 
   // The group of the founder nearest to any of `probes` (see Catalog::FindGroup), or 0.
   // Memory only once the index is loaded: callers run it before taking the write lock.
-  Result<int64_t> LookupGroup(std::span<const uint64_t> probes) {
+  Result<int64_t> LookupGroup(std::span<const uint64_t> probes,
+                              std::span<const uint8_t> probe_thumbs) {
     MEMES_RETURN_IF_ERROR(LoadFounderIndex());
-    const auto match = founders->Nearest(probes);
+    const auto match = founders->NearestAccepted(probes, probe_thumbs, options.Rule());
     return match ? match->group : int64_t{0};
   }
 
@@ -199,7 +209,11 @@ struct Catalog::Impl {
     MEMES_RETURN_IF_ERROR(stmt->Bind(1, blob).Run());
     const int64_t group = db->LastInsertRowId();
     if (founders_loaded) {
-      for (const FrameRecord& frame : frames) founders->Add(frame.phash, group);
+      for (const FrameRecord& frame : frames) {
+        founders->Add(frame.phash, group,
+                      frame.thumb.size() == kThumbBytes ? std::span<const uint8_t>(frame.thumb)
+                                                        : std::span<const uint8_t>());
+      }
     }
     return group;
   }

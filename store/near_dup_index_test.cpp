@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <map>
 #include <random>
 #include <vector>
@@ -82,6 +84,157 @@ TEST(NearDupIndex, NearestOverSeveralProbesAndClear) {
   index.Clear();
   EXPECT_EQ(index.size(), 0u);
   EXPECT_FALSE(index.Nearest(probes));
+}
+
+// A thumbnail of a "picture": a smooth pattern chosen by `picture`, plus noise of +-`noise` per
+// byte (a re-encode), brightness `shift` (a colour-corrected copy).
+std::vector<uint8_t> Thumb(int picture, std::mt19937_64& random, int noise = 0, int shift = 0) {
+  std::vector<uint8_t> thumb(kThumbBytes);
+  for (int y = 0; y < kThumbSide; ++y) {
+    for (int x = 0; x < kThumbSide; ++x) {
+      for (int c = 0; c < 3; ++c) {
+        const int base = 128 + static_cast<int>(90 * std::sin(0.5 * (picture + 1) * x + c) *
+                                                std::cos(0.3 * (picture % 5 + 1) * y));
+        const int jitter = noise ? static_cast<int>(random() % (2 * noise + 1)) - noise : 0;
+        thumb[3 * (y * kThumbSide + x) + c] =
+            static_cast<uint8_t>(std::clamp(base + jitter + shift, 0, 255));
+      }
+    }
+  }
+  return thumb;
+}
+
+TEST(ThumbDistance, BrightnessAndContrastCostNothingAndAnotherPictureCostsMuch) {
+  std::mt19937_64 random(5);
+  const auto a = Thumb(1, random);
+  EXPECT_EQ(ThumbDistance(a, a, 0, true), 0);
+  EXPECT_LT(ThumbDistance(a, Thumb(1, random, 0, 20), 0, false), 1.0);  // brightness
+  std::vector<uint8_t> stretched(a);
+  for (uint8_t& v : stretched) v = static_cast<uint8_t>(128 + (v - 128) * 9 / 10);  // contrast
+  EXPECT_LT(ThumbDistance(a, stretched, 0, true), 2.0);
+  EXPECT_GT(ThumbDistance(a, stretched, 0, false), 5.0) << "contrast counts without `contrast`";
+  EXPECT_GT(ThumbDistance(a, Thumb(2, random), 0, true), 2 * kDefaultThumbDistance);
+  // A strip of 12 of 144 cells painted over (a caption): trimming 10 % of cells leaves out the
+  // strip's own cells (what remains is the shift of the mean colour the strip causes).
+  std::vector<uint8_t> captioned(a);
+  for (size_t i = 0; i < 3 * kThumbSide; ++i) captioned[captioned.size() - 1 - i] = 0;
+  EXPECT_GT(ThumbDistance(a, captioned, 0, false), ThumbDistance(a, captioned, 0.1, false) + 5);
+}
+
+// The verified rule against a brute-force scan: every stored hash within the radius, judged by
+// the rule, the best by (thumbnail distance, Hamming distance, group).
+TEST(NearDupIndex, NearestAcceptedAgreesWithBruteForceOnHashesAndThumbnails) {
+  std::mt19937_64 random(21);
+  std::vector<uint64_t> centres(30);
+  for (uint64_t& centre : centres) centre = random();
+  struct Stored {
+    uint64_t hash;
+    int64_t group;
+    std::vector<uint8_t> thumb;  // empty for some: a store from before thumbnails
+  };
+  std::vector<Stored> stored;
+  for (int i = 0; i < 2000; ++i) {
+    const int centre = static_cast<int>(random() % centres.size());
+    Stored s{
+        Flip(centres[centre], random() % 16, random), 1 + static_cast<int64_t>(random() % 400), {}};
+    // Pictures agree with the hash centre mostly (same picture), sometimes not (look-alike).
+    if (random() % 5 != 0) s.thumb = Thumb(random() % 4 ? centre : centre + 100, random, 6);
+    stored.push_back(std::move(s));
+  }
+  for (const bool verify : {true, false}) {
+    MatchRule rule;
+    rule.verify = verify;
+    NearDupIndex index(rule.IndexRadius());
+    for (const Stored& s : stored) index.Add(s.hash, s.group, s.thumb);
+    for (int p = 0; p < 300; ++p) {
+      const int centre = static_cast<int>(random() % centres.size());
+      // Two probes (two orientations) with a thumbnail each.
+      const uint64_t probes[] = {Flip(centres[centre], random() % 14, random),
+                                 Flip(centres[random() % centres.size()], random() % 14, random)};
+      std::vector<uint8_t> thumbs = Thumb(centre, random, 6);
+      const auto second = Thumb(centre + 200, random, 6);
+      thumbs.insert(thumbs.end(), second.begin(), second.end());
+      std::optional<NearDupIndex::Match> expected;
+      double expected_score = 0;
+      for (int k = 0; k < 2; ++k) {
+        for (const Stored& s : stored) {
+          const int distance = __builtin_popcountll(s.hash ^ probes[k]);
+          if (distance > rule.IndexRadius()) continue;
+          double score = 0, thumb = -1;
+          if (verify && !s.thumb.empty()) {
+            thumb = ThumbDistance(std::span(thumbs).subspan(k * kThumbBytes, kThumbBytes), s.thumb,
+                                  rule.trim, rule.contrast);
+            if (thumb > rule.thumb_distance) continue;
+            score = thumb;
+          } else if (distance > rule.distance) {
+            continue;
+          }
+          if (!expected || score < expected_score ||
+              (score == expected_score &&
+               (distance < expected->distance ||
+                (distance == expected->distance && s.group < expected->group)))) {
+            expected = NearDupIndex::Match{s.group, distance, thumb};
+            expected_score = score;
+          }
+        }
+      }
+      const auto got = index.NearestAccepted(probes, thumbs, rule);
+      ASSERT_EQ(got.has_value(), expected.has_value()) << "probe " << p << " verify " << verify;
+      if (got) {
+        EXPECT_EQ(got->group, expected->group) << p;
+        EXPECT_EQ(got->distance, expected->distance) << p;
+      }
+    }
+  }
+}
+
+TEST(NearDupIndex, AThumbnailRejectsALookAlikeAndAcceptsACopyWhoseHashMoved) {
+  std::mt19937_64 random(3);
+  MatchRule rule;  // verified defaults
+  NearDupIndex index(rule.IndexRadius());
+  const uint64_t founder = 0x0123456789ABCDEFull;
+  index.Add(founder, 1, Thumb(1, random));
+  // A look-alike: 2 bits from the founder's hash, another picture.
+  const uint64_t close[] = {founder ^ 0x3};
+  EXPECT_FALSE(index.NearestAccepted(close, Thumb(2, random), rule));
+  // Without thumbnails the hash alone decides: it joins.
+  EXPECT_TRUE(index.NearestAccepted(close, {}, rule));
+  // A copy whose hash moved 9 bits (past `distance`, within `candidate_distance`) and whose
+  // thumbnail is the founder's with noise and a brightness shift joins.
+  const uint64_t moved[] = {founder ^ 0x1FF000};
+  const auto match = index.NearestAccepted(moved, Thumb(1, random, 8, 15), rule);
+  ASSERT_TRUE(match);
+  EXPECT_EQ(match->group, 1);
+  EXPECT_EQ(match->distance, 9);
+  EXPECT_GE(match->thumb_distance, 0);
+  EXPECT_FALSE(index.NearestAccepted(moved, {}, rule)) << "hash alone: 9 > 6 bits";
+}
+
+// Founder-only joining with verification: B is A's copy, C is B's copy with more change; C is
+// far from A in its thumbnail, so it founds a group instead of chaining onto A through B.
+TEST(AssignFounders, AVerifiedChainDoesNotGrowOneGroup) {
+  std::mt19937_64 random(8);
+  const std::vector<uint64_t> hashes = {0, 0x7, 0x3F};  // A–B 3 bits, B–C 3 bits, A–C 6 bits
+  const auto a = Thumb(1, random);
+  std::vector<uint8_t> b(a), c(a);
+  // B: a quarter of the bytes moved 20 levels; C: those and another quarter.
+  for (size_t i = 0; i < kThumbBytes; ++i) {
+    const int step = a[i] > 128 ? -20 : 20;
+    if (i % 4 == 0) b[i] = c[i] = static_cast<uint8_t>(a[i] + step);
+    if (i % 4 == 1) c[i] = static_cast<uint8_t>(a[i] + step);
+  }
+  MatchRule rule;
+  ASSERT_LE(ThumbDistance(a, b, rule.trim, rule.contrast), rule.thumb_distance);
+  ASSERT_LE(ThumbDistance(b, c, rule.trim, rule.contrast), rule.thumb_distance);
+  ASSERT_GT(ThumbDistance(a, c, rule.trim, rule.contrast), rule.thumb_distance);
+  std::vector<GroupingCandidate> items;
+  const std::vector<uint8_t>* thumbs[] = {&a, &b, &c};
+  for (int i = 0; i < 3; ++i) {
+    items.push_back({std::span(&hashes[i], 1), {}, *thumbs[i], {}});
+  }
+  EXPECT_EQ(AssignFounders(items, rule), (std::vector<size_t>{0, 0, 2}));
+  // Hash only at 6 bits, C is within reach of A: all three in one group.
+  EXPECT_EQ(AssignFounders(items, 6), (std::vector<size_t>{0, 0, 0}));
 }
 
 }  // namespace

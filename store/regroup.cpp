@@ -35,10 +35,20 @@ size_t Root(std::vector<size_t>& parent, size_t at) {
 
 Result<RegroupReport> RegroupStore(Catalog& catalog, int max_distance, const HashesOf& hashes_of,
                                    bool dry_run) {
-  if (max_distance < 0 || max_distance > kMaxNearDuplicateDistance) {
-    return InvalidArgument("the near-duplicate threshold must be within 0.." +
+  MatchRule rule;
+  rule.distance = max_distance;
+  return RegroupStore(catalog, rule, hashes_of, dry_run);
+}
+
+Result<RegroupReport> RegroupStore(Catalog& catalog, const MatchRule& rule,
+                                   const HashesOf& hashes_of, bool dry_run) {
+  const int radius = rule.IndexRadius();
+  if (rule.distance < 0 || radius > kMaxNearDuplicateDistance ||
+      (rule.verify && rule.candidate_distance < 0)) {
+    return InvalidArgument("the near-duplicate thresholds must be within 0.." +
                            std::to_string(kMaxNearDuplicateDistance) + " bits, not " +
-                           std::to_string(max_distance));
+                           std::to_string(rule.distance) + " and " +
+                           std::to_string(rule.candidate_distance));
   }
   MEMES_ASSIGN_OR_RETURN(std::vector<GroupingItem> items, catalog.GroupingItems());
   RegroupReport report;
@@ -52,9 +62,14 @@ Result<RegroupReport> RegroupStore(Catalog& catalog, int max_distance, const Has
   for (size_t i = 0; i < items.size(); ++i) {
     MEMES_ASSIGN_OR_RETURN(hashes[i], hashes_of(items[i]));
     if (hashes[i].own.empty()) hashes[i].own = items[i].phashes;
-    candidates[i] = {hashes[i].own, hashes[i].probes};
+    ItemHashes& h = hashes[i];
+    // Thumbnails count only when there is one per hash.
+    if (h.own_thumbs.size() != h.own.size() * kThumbBytes) h.own_thumbs.clear();
+    if (h.probe_thumbs.size() != h.probes.size() * kThumbBytes) h.probe_thumbs.clear();
+    report.verified_items += !h.own_thumbs.empty();
+    candidates[i] = {h.own, h.probes, h.own_thumbs, h.probe_thumbs};
   }
-  std::vector<size_t> founder = AssignFounders(candidates, max_distance);
+  std::vector<size_t> founder = AssignFounders(candidates, rule);
 
   // Keep `label group` merges: unite the new groups of every member of a merged old group.
   std::set<std::string> merged_keys;
@@ -88,15 +103,69 @@ Result<RegroupReport> RegroupStore(Catalog& catalog, int max_distance, const Has
   if (!dry_run) {
     MEMES_ASSIGN_OR_RETURN(const int64_t changed, catalog.Regroup(founder_of));
     (void)changed;  // equals report.changed: both compare the same keys
+    // Every item with recomputed thumbnails is written (the catalog skips equal ones), so a
+    // store from before schema 4 gets them; hashes only where they changed.
     std::vector<std::pair<std::string, std::vector<uint64_t>>> rehashed;
+    std::vector<std::vector<uint8_t>> thumbs;
     for (size_t i = 0; i < items.size(); ++i) {
-      if (hashes[i].own != items[i].phashes) rehashed.emplace_back(items[i].blob, hashes[i].own);
+      if (hashes[i].own_thumbs.empty() && hashes[i].own == items[i].phashes) continue;
+      if (hashes[i].own.size() != items[i].phashes.size()) continue;
+      rehashed.emplace_back(items[i].blob, hashes[i].own);
+      thumbs.push_back(hashes[i].own_thumbs);
     }
-    if (!rehashed.empty()) {
-      MEMES_ASSIGN_OR_RETURN(report.rehashed_frames, catalog.RewriteFrameHashes(rehashed));
+    // A mix of items with and without thumbnails: write the hashes alone for those without.
+    std::vector<std::pair<std::string, std::vector<uint64_t>>> with, without;
+    std::vector<std::vector<uint8_t>> with_thumbs;
+    for (size_t k = 0; k < rehashed.size(); ++k) {
+      if (thumbs[k].empty()) {
+        without.push_back(std::move(rehashed[k]));
+      } else {
+        with.push_back(std::move(rehashed[k]));
+        with_thumbs.push_back(std::move(thumbs[k]));
+      }
+    }
+    if (!with.empty()) {
+      MEMES_ASSIGN_OR_RETURN(const int64_t n, catalog.RewriteFrameHashes(with, with_thumbs));
+      report.rehashed_frames += n;
+    }
+    if (!without.empty()) {
+      MEMES_ASSIGN_OR_RETURN(const int64_t n, catalog.RewriteFrameHashes(without));
+      report.rehashed_frames += n;
     }
   }
   return report;
+}
+
+Result<GroupSummary> SummarizeGroups(Catalog& catalog, int largest) {
+  MEMES_ASSIGN_OR_RETURN(const std::vector<GroupingItem> items, catalog.GroupingItems());
+  GroupSummary summary;
+  MEMES_ASSIGN_OR_RETURN(summary.exact_duplicate_sources, catalog.ExactDuplicateSources());
+  summary.items = static_cast<int64_t>(items.size());
+  std::unordered_map<std::string, const GroupingItem*> item_of;
+  for (const GroupingItem& item : items) item_of[item.blob] = &item;
+  // Groups in the order their first item was catalogued (the founding order).
+  std::vector<std::pair<std::string, int64_t>> groups;
+  std::unordered_map<std::string, size_t> group_of;
+  for (const GroupingItem& item : items) {
+    auto [it, added] = group_of.emplace(item.group_key, groups.size());
+    if (added) groups.emplace_back(item.group_key, 0);
+    ++groups[it->second].second;
+    if (item.blob == item.group_key) continue;
+    const auto founder = item_of.find(item.group_key);
+    if (founder == item_of.end()) continue;
+    bool same = false;
+    for (const uint64_t a : founder->second->phashes) {
+      for (const uint64_t b : item.phashes) same |= a == b;
+    }
+    summary.same_hash_as_founder += same;
+  }
+  summary.groups = static_cast<int64_t>(groups.size());
+  for (const auto& [key, size] : groups) ++summary.sizes[size];
+  std::stable_sort(groups.begin(), groups.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  if (groups.size() > static_cast<size_t>(std::max(0, largest))) groups.resize(largest);
+  summary.largest = std::move(groups);
+  return summary;
 }
 
 }  // namespace memes::store

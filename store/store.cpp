@@ -238,6 +238,8 @@ Result<AddResult> Store::AddItem(const ItemRecord& item, const SourceRecord* sou
   FramesLocation location;
   std::vector<FrameRecord> records;
   std::vector<uint64_t> probes;
+  std::vector<uint8_t> probe_thumbs;
+  bool thumbs = true;  // every probe has a thumbnail
   if (!known) {
     if (!frames.empty()) {
       MEMES_ASSIGN_OR_RETURN(location, AppendFrames(item.blob, frames));
@@ -249,16 +251,24 @@ Result<AddResult> Store::AddItem(const ItemRecord& item, const SourceRecord* sou
       records.push_back(frame.record);
       if (frame.orientation_hashes.empty()) {
         probes.push_back(frame.record.phash);
+        thumbs &= frame.record.thumb.size() == kThumbBytes;
+        probe_thumbs.insert(probe_thumbs.end(), frame.record.thumb.begin(),
+                            frame.record.thumb.end());
       } else {
         probes.insert(probes.end(), frame.orientation_hashes.begin(),
                       frame.orientation_hashes.end());
+        thumbs &= frame.orientation_thumbs.size() == frame.orientation_hashes.size() * kThumbBytes;
+        probe_thumbs.insert(probe_thumbs.end(), frame.orientation_thumbs.begin(),
+                            frame.orientation_thumbs.end());
       }
     }
   }
   AddResult result;
   // One transaction (a savepoint inside a batch): the item and its frames' place together.
   MEMES_RETURN_IF_ERROR(catalog_->InTransaction([&]() -> Status {
-    MEMES_ASSIGN_OR_RETURN(result, catalog_->AddItem(item, source, records, label, probes));
+    MEMES_ASSIGN_OR_RETURN(result, catalog_->AddItem(item, source, records, label, probes,
+                                                     thumbs ? std::span<const uint8_t>(probe_thumbs)
+                                                            : std::span<const uint8_t>()));
     if (result.new_item && location.in_segment()) {
       MEMES_RETURN_IF_ERROR(catalog_->SetFramesLocation(item.blob, location));
     }

@@ -48,6 +48,9 @@ struct FrameData {
   // near-duplicate grouping probes founders with; empty: record.phash alone (no rotated or
   // mirrored match).
   std::span<const uint64_t> orientation_hashes = {};
+  // The frame's verification thumbnail in the same eight orientations (kThumbBytes each,
+  // transform::ContentThumbsOf), or empty. record.thumb is orientation 0.
+  std::span<const uint8_t> orientation_thumbs = {};
 };
 
 // The frames of one item as read from frames/.

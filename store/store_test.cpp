@@ -235,20 +235,20 @@ TEST(Store, OldLayoutFramesFilesStillReadAndCompactionMigratesThem) {
     ASSERT_TRUE((*store)->catalog().AddItem(Item(blob), nullptr, records, "cat").ok());
   }
   {
-    // Make the catalog a schema-2 one: without the location columns.
+    // Make the catalog a schema-2 one: without the location columns and the thumbnails.
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open((dir / "catalog.sqlite").c_str(), &db), SQLITE_OK);
-    for (const char* sql :
-         {"ALTER TABLE items DROP COLUMN frames_segment",
-          "ALTER TABLE items DROP COLUMN frames_offset",
-          "ALTER TABLE items DROP COLUMN frames_length", "PRAGMA user_version=2"}) {
+    for (const char* sql : {"ALTER TABLE items DROP COLUMN frames_segment",
+                            "ALTER TABLE items DROP COLUMN frames_offset",
+                            "ALTER TABLE items DROP COLUMN frames_length",
+                            "ALTER TABLE frames DROP COLUMN thumb", "PRAGMA user_version=2"}) {
       ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sql;
     }
     sqlite3_close(db);
   }
-  auto store = Store::Open(dir);  // migrates to schema 3
+  auto store = Store::Open(dir);  // migrates to schema 3, then 4 (frames.thumb)
   ASSERT_TRUE(store.ok());
-  EXPECT_EQ((*store)->catalog().schema_version(), 3);
+  EXPECT_EQ((*store)->catalog().schema_version(), kCatalogSchemaVersion);
   auto index = (*store)->catalog().PackIndex();
   ASSERT_TRUE(index.ok());
   ASSERT_EQ(index->size(), 1u);

@@ -12,6 +12,7 @@
 #include "core/image_settings.h"
 #include "core/status.h"
 #include "transform/phash.h"
+#include "transform/signature.h"
 
 namespace memes::transform {
 
@@ -38,6 +39,9 @@ struct Frame {
   // phash in the eight orientations (phash.h, ContentHashes); [0] == phash. Near-duplicate
   // grouping probes them all so that a rotated or mirrored re-upload joins the picture's group.
   OrientationHashes orientation_hashes{};
+  // The verification thumbnail in the same eight orientations (signature.h ContentThumbsOf):
+  // grouping checks a hash candidate against it before joining.
+  ContentThumbs orientation_thumbs{};
   // Only with DecodeOptions::keep_full_size: the composited canvas before fitting,
   // full_width*full_height*3 bytes of interleaved RGB, row-major.
   std::vector<uint8_t> full_rgb;

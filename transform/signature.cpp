@@ -7,6 +7,7 @@
 #include <cassert>
 #include <cmath>
 #include <cstdlib>
+#include <optional>
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
@@ -44,6 +45,20 @@ uint64_t MedianDctBits(const cv::Mat& grey32) {
   return bits;
 }
 
+// The affine map from frame pixels onto a side×side picture of the frame's content window;
+// nullopt when the frame has no border (the window is then the whole frame).
+std::optional<cv::Mat> WindowMap(const ContentWindow& window, int side) {
+  if (!window.bordered) return std::nullopt;
+  // Pixel centres: index i sits at i + 0.5 in both frames, and the window [c - h, c + h] maps
+  // onto [0, side]: j + 0.5 = (i + 0.5 - c + h) * scale.
+  const double half_x = kSpreads * window.spread_x, half_y = kSpreads * window.spread_y;
+  const double scale_x = side / (2 * half_x), scale_y = side / (2 * half_y);
+  cv::Mat map =
+      (cv::Mat_<double>(2, 3) << scale_x, 0, scale_x * (0.5 + half_x - window.centre_x) - 0.5, 0,
+       scale_y, scale_y * (0.5 + half_y - window.centre_y) - 0.5);
+  return map;
+}
+
 // The frame's window resampled to kHashSide² grey floats.
 cv::Mat WindowGrey(std::span<const uint8_t> planar, int size) {
   const size_t plane = static_cast<size_t>(size) * size;
@@ -57,19 +72,13 @@ cv::Mat WindowGrey(std::span<const uint8_t> planar, int size) {
   }
   const ContentWindow window = FindContentWindow(planar, size);
   cv::Mat out;
-  if (!window.bordered) {
+  const auto to_window = WindowMap(window, kHashSide);
+  if (!to_window) {
     cv::resize(grey, out, cv::Size(kHashSide, kHashSide), 0, 0,
                size > kHashSide ? cv::INTER_AREA : cv::INTER_LINEAR);
     return out;
   }
-  // Pixel centres: index i sits at i + 0.5 in both frames, and the window [c - h, c + h] maps
-  // onto [0, kHashSide]: j + 0.5 = (i + 0.5 - c + h) * scale.
-  const double half_x = kSpreads * window.spread_x, half_y = kSpreads * window.spread_y;
-  const double scale_x = kHashSide / (2 * half_x), scale_y = kHashSide / (2 * half_y);
-  const cv::Mat to_window =
-      (cv::Mat_<double>(2, 3) << scale_x, 0, scale_x * (0.5 + half_x - window.centre_x) - 0.5, 0,
-       scale_y, scale_y * (0.5 + half_y - window.centre_y) - 0.5);
-  cv::warpAffine(grey, out, to_window, cv::Size(kHashSide, kHashSide), cv::INTER_LINEAR,
+  cv::warpAffine(grey, out, *to_window, cv::Size(kHashSide, kHashSide), cv::INTER_LINEAR,
                  cv::BORDER_CONSTANT, cv::Scalar(window.border_grey));
   return out;
 }
@@ -99,6 +108,7 @@ ContentWindow FindContentWindow(std::span<const uint8_t> planar, int size) {
   }
   if (!window.bordered) return window;
   const int border_rgb[3] = {planar[border], planar[plane + border], planar[2 * plane + border]};
+  for (int c = 0; c < 3; ++c) window.border_rgb[c] = static_cast<uint8_t>(border_rgb[c]);
   window.border_grey = 0.299f * border_rgb[0] + 0.587f * border_rgb[1] + 0.114f * border_rgb[2];
   double weight = 0, sum_x = 0, sum_y = 0, sum_xx = 0, sum_yy = 0;
   for (int y = 0; y < size; ++y) {
@@ -150,6 +160,65 @@ OrientationHashes ContentHashes(std::span<const uint8_t> planar, int size) {
     }
   }
   return hashes;
+}
+
+}  // namespace memes::transform
+
+namespace memes::transform {
+
+ContentThumbs ContentThumbsOf(std::span<const uint8_t> planar, int size) {
+  assert(planar.size() == 3u * size * size);
+  const size_t plane = static_cast<size_t>(size) * size;
+  cv::Mat rgb(size, size, CV_32FC3);
+  for (int y = 0; y < size; ++y) {
+    cv::Vec3f* row = rgb.ptr<cv::Vec3f>(y);
+    for (int x = 0; x < size; ++x) {
+      const size_t at = static_cast<size_t>(y) * size + x;
+      row[x] = {float(planar[at]), float(planar[plane + at]), float(planar[2 * plane + at])};
+    }
+  }
+  const ContentWindow window = FindContentWindow(planar, size);
+  // The window at 4× the thumbnail's side, then each thumbnail cell the mean of 4×4 of it:
+  // an area average, so a palette's banding and JPEG noise average out within a cell.
+  constexpr int kFine = 4 * kThumbSide;
+  cv::Mat fine, thumb;
+  const auto to_window = WindowMap(window, kFine);
+  if (!to_window) {
+    cv::resize(rgb, fine, cv::Size(kFine, kFine), 0, 0, cv::INTER_LINEAR);
+  } else {
+    cv::warpAffine(rgb, fine, *to_window, cv::Size(kFine, kFine), cv::INTER_LINEAR,
+                   cv::BORDER_CONSTANT,
+                   cv::Scalar(window.border_rgb[0], window.border_rgb[1], window.border_rgb[2]));
+  }
+  cv::resize(fine, thumb, cv::Size(kThumbSide, kThumbSide), 0, 0, cv::INTER_AREA);
+  ContentThumbs thumbs{};
+  // Orientation k as ContentHashes turns the grey window: k quarter turns counter-clockwise,
+  // 4..7 mirrored first.
+  cv::Mat mirrored;
+  cv::flip(thumb, mirrored, 1);
+  static constexpr cv::RotateFlags kCounterClockwise[] = {cv::ROTATE_90_COUNTERCLOCKWISE,
+                                                          cv::ROTATE_180, cv::ROTATE_90_CLOCKWISE};
+  for (int k = 0; k < kOrientations; ++k) {
+    const cv::Mat& base = k >= 4 ? mirrored : thumb;
+    // Rotated into a fresh matrix: cv::rotate into one that shares `base`'s pixels would read
+    // what it has already written.
+    cv::Mat turned;
+    if (k % 4 == 0) {
+      turned = base;
+    } else {
+      cv::rotate(base, turned, kCounterClockwise[k % 4 - 1]);
+    }
+    ContentThumb& out = thumbs[k];
+    for (int y = 0; y < kThumbSide; ++y) {
+      const cv::Vec3f* row = turned.ptr<cv::Vec3f>(y);
+      for (int x = 0; x < kThumbSide; ++x) {
+        for (int c = 0; c < 3; ++c) {
+          out[3 * (y * kThumbSide + x) + c] = cv::saturate_cast<uint8_t>(row[x][c]);
+        }
+      }
+    }
+  }
+  return thumbs;
 }
 
 }  // namespace memes::transform

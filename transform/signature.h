@@ -4,6 +4,7 @@
 // frame: store/FORMAT.md, "Near-duplicate signature". Thread-safe: pure functions.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <span>
 
@@ -23,6 +24,7 @@ struct ContentWindow {
   bool bordered = false;
   double centre_x = 0, centre_y = 0, spread_x = 0, spread_y = 0;
   float border_grey = 0;  // the border colour in grey (fills the window outside the frame)
+  std::array<uint8_t, 3> border_rgb{};  // the border colour (RGB)
 };
 ContentWindow FindContentWindow(std::span<const uint8_t> planar, int size);
 
@@ -40,5 +42,18 @@ uint64_t ContentHash(std::span<const uint8_t> planar, int size);
 // turned with the picture (the moments turn with it), so each orientation hashes the same pixels.
 // Requires: planar.size() == 3*size*size.
 OrientationHashes ContentHashes(std::span<const uint8_t> planar, int size);
+
+// The verification thumbnail of a frame: its content window (as ContentHash finds it) in
+// colour, area-averaged to kThumbSide×kThumbSide, RGB bytes interleaved row by row. A hash
+// within a loose radius only nominates candidates; store::ThumbDistance on these thumbnails
+// decides whether a candidate is the same picture (store/FORMAT.md, "Near-duplicate groups").
+// The layout is store::kThumbBytes bytes (pipelines check the two agree).
+inline constexpr int kThumbSide = 12;
+inline constexpr int kThumbBytes = 3 * kThumbSide * kThumbSide;
+using ContentThumb = std::array<uint8_t, kThumbBytes>;
+// The thumbnail in the eight orientations of phash.h; [k] matches ContentHashes(...)[k].
+using ContentThumbs = std::array<ContentThumb, kOrientations>;
+// Requires: planar.size() == 3*size*size.
+ContentThumbs ContentThumbsOf(std::span<const uint8_t> planar, int size);
 
 }  // namespace memes::transform
