@@ -142,6 +142,7 @@ Status RunReview(const ReviewArgs& args) {
   for (size_t g = 0; g < groups.size(); ++g) fold_of[groups[g].key] = fold_of_group[g];
 
   std::vector<std::string> classes;
+  int views = 0;  // views each held-out record was predicted on (the same in every fold)
   std::map<std::string, ItemPrediction> predictions;  // by blob
   for (int fold = 0; fold < args.folds; ++fold) {
     const fs::path scratch = args.out / "folds" / ("fold-" + std::to_string(fold));
@@ -189,6 +190,7 @@ Status RunReview(const ReviewArgs& args) {
     predict.threads = args.threads;
     MEMES_ASSIGN_OR_RETURN(train::TestProbabilities probs, Train().test_probabilities(predict));
     if (classes.empty()) classes = probs.classes;
+    views = probs.views;
     if (probs.classes != classes) {
       return Internal("fold " + std::to_string(fold) + " packed other classes than fold 0",
                       pack.out.string());
@@ -280,8 +282,10 @@ Status RunReview(const ReviewArgs& args) {
   for (const SuspectRow& row : suspects) {
     ++per_class[std::find(classes.begin(), classes.end(), row.label) - classes.begin()];
   }
-  std::printf("reviewed %zu items in %d folds: %zu suspects\n", hashes.size(), args.folds,
-              suspects.size());
+  std::printf(
+      "reviewed %zu items in %d folds (held-out predictions on %d views, as memes eval "
+      "scores the folds' models): %zu suspects\n",
+      hashes.size(), args.folds, views, suspects.size());
   for (int k = 0; k < c; ++k) {
     std::printf("  %-20s %6lld of %6lld items\n", classes[k].c_str(),
                 static_cast<long long>(per_class[k]), static_cast<long long>(items[k]));

@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include <array>
+#include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -50,10 +52,11 @@ class ReviewCli : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  // `per_class` items of each colour (each its own near-duplicate group; every third one a
-  // two-frame animation); the first `mislabelled` items get the next colour's label.
+  // `per_class` items of each colour (each its own near-duplicate group; with `animations` every
+  // third one a two-frame animation); the first `mislabelled` items get the next colour's label.
   // Returns blob -> true class.
-  std::map<std::string, std::string> MakeStore(int per_class, int mislabelled) {
+  std::map<std::string, std::string> MakeStore(int per_class, int mislabelled,
+                                               bool animations = true) {
     std::map<std::string, std::string> truth;
     auto opened = store::Store::Open(store_);
     EXPECT_TRUE(opened.ok()) << opened.status().ToString();
@@ -66,7 +69,7 @@ class ReviewCli : public ::testing::Test {
       auto blob = store.PutBlob(
           std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
       EXPECT_TRUE(blob.ok());
-      const int kept = item % 3 == 2 ? 2 : 1;
+      const int kept = animations && item % 3 == 2 ? 2 : 1;
       std::vector<std::vector<uint8_t>> pixels(kept, std::vector<uint8_t>(3u * s * s));
       std::vector<store::FrameData> frames;
       for (int k = 0; k < kept; ++k) {
@@ -200,6 +203,69 @@ TEST_F(ReviewCli, FastPresetKeepsTheFastRecipesDefaults) {
     EXPECT_LT(recipe.at("learning_rate").get<double>(), 0.01) << fold << ": fast's summed-loss lr";
     EXPECT_EQ(recipe.at("schedule"), "triangular") << fold;
   }
+}
+
+// The body of an .npy v1.0 file (its bytes after the header), as T.
+template <typename T>
+std::vector<T> NpyValues(const fs::path& path) {
+  const std::string npy = Slurp(path);
+  const size_t body = npy.find('\n') + 1;
+  std::vector<T> values((npy.size() - body) / sizeof(T));
+  std::memcpy(values.data(), npy.data() + body, values.size() * sizeof(T));
+  return values;
+}
+
+// Held-out items are scored on the probabilities `memes eval` gives the fold's model (the fast
+// recipe's 6-view test-time augmentation), not on a cheaper set of views: eval's loss on a
+// fold's held-out shards is the mean of -log p(given label) over review's rows of that fold.
+TEST_F(ReviewCli, HeldOutProbabilitiesAreEvalsTtaProbabilities) {
+  MakeStore(/*per_class=*/12, /*mislabelled=*/2, /*animations=*/false);
+  const fs::path out = dir_ / "review";
+  RunOptions options;
+  options.timeout = std::chrono::seconds(240);
+  const RunResult run = RunMemes({"review", "--store", store_, "--out", out.string(), "--folds",
+                                  "2", "--epochs", "2", "--no-rot4", "--threads", "1", "-q"},
+                                 options);
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  EXPECT_NE(run.out.find("on 6 views"), std::string::npos) << run.out;
+
+  const auto probs = NpyValues<float>(out / "pred_probs.npy");
+  const auto labels = NpyValues<int64_t>(out / "labels.npy");
+  std::map<std::string, size_t> row_of;
+  std::istringstream hashes(Slurp(out / "hashes.txt"));
+  for (std::string hash; std::getline(hashes, hash);) row_of.emplace(hash, row_of.size());
+  ASSERT_EQ(row_of.size(), 36u);
+  ASSERT_EQ(probs.size(), 36u * kClasses);
+  size_t scored = 0;
+  for (const char* fold : {"fold-0", "fold-1"}) {
+    const fs::path shards = out / "folds" / fold / "shards";
+    const RunResult eval =
+        RunMemes({"eval", (out / "folds" / fold / "run" / "last.pt").string(), shards.string(),
+                  "--out", (dir_ / fold).string(), "--threads", "1", "--json"},
+                 options);
+    ASSERT_EQ(eval.exit_code, 0) << eval.Describe();
+    const auto report = nlohmann::json::parse(eval.out);
+    EXPECT_EQ(report.at("tta_views"), 6) << fold;
+    double loss = 0;
+    int records = 0;
+    std::istringstream index(Slurp(shards / "index.tsv"));
+    for (std::string line; std::getline(index, line);) {
+      std::istringstream fields(line);
+      std::string file, record, blob;
+      std::getline(fields, file, '\t');
+      std::getline(fields, record, '\t');
+      std::getline(fields, blob, '\t');
+      if (file != "test_batch.bin") continue;
+      const size_t row = row_of.at(blob);
+      loss -= std::log(static_cast<double>(probs[row * kClasses + labels[row]]));
+      ++records;
+    }
+    ASSERT_EQ(records, report.at("images").get<int>()) << fold;
+    scored += records;
+    const double eval_loss = report.at("loss").get<double>();
+    EXPECT_NEAR(loss / records, eval_loss, 1e-5 * std::max(1.0, eval_loss)) << fold;
+  }
+  EXPECT_EQ(scored, 36u) << "every item is held out once";
 }
 
 TEST_F(ReviewCli, LabelImportAppliesTheActionColumnAllOrNothing) {

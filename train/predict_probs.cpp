@@ -4,6 +4,8 @@
 
 #include "train/batch_prefetcher.h"
 #include "train/eval_prologue.h"
+#include "train/model.h"
+#include "train/recipe.h"
 
 namespace memes::train {
 
@@ -33,6 +35,11 @@ Result<TestProbabilities> PredictChecked(const TestProbabilitiesOptions& options
   result.probabilities.reserve(count * classes);
 
   SeResNeXt model = prologue.loaded.model;
+  // The views `memes eval` scores this checkpoint with (evaluate.cpp): a fast-recipe model sees
+  // its 6-view test-time augmentation, as its training's test accuracy did; a classic one the
+  // image and its mirror (training augments with flips).
+  const int tta_level = meta.config.recipe == "fast" ? kFastTtaLevel : 1;
+  result.views = tta_level == kFastTtaLevel ? 6 : 2;
   torch::NoGradGuard no_grad;
   std::vector<uint32_t> order(count);
   std::iota(order.begin(), order.end(), 0u);
@@ -42,12 +49,11 @@ Result<TestProbabilities> PredictChecked(const TestProbabilitiesOptions& options
   while (auto batch = batches.Next()) {
     auto images = batch->images.to(prologue.device, cuda);  // (N, 3, S, S)
     if (cuda) images = images.contiguous(torch::MemoryFormat::ChannelsLast);
-    auto plain = model->forward(images).to(torch::kCPU, torch::kFloat).softmax(1);  // (N, C)
-    auto mirrored =
-        model->forward(images.flip({3})).to(torch::kCPU, torch::kFloat).softmax(1);  // (N, C)
-    auto mean = ((plain + mirrored) * 0.5).contiguous();                             // (N, C)
-    const float* values = mean.data_ptr<float>();
-    result.probabilities.insert(result.probabilities.end(), values, values + mean.numel());
+    // Level 1 averages logits, not probabilities: the same rule as the 6 views (and as eval).
+    auto probabilities =
+        ForwardTta(model, images, tta_level).to(torch::kCPU, torch::kFloat).softmax(1).contiguous();
+    const float* values = probabilities.data_ptr<float>();  // (N, C)
+    result.probabilities.insert(result.probabilities.end(), values, values + probabilities.numel());
   }
   if (result.probabilities.size() != count * classes) {
     return Internal("predicted " + std::to_string(result.probabilities.size() / classes) + " of " +

@@ -25,8 +25,13 @@ struct TestProbabilitiesOptions {
 struct TestProbabilities {
   std::vector<std::string> classes;  // the model's classes (== the shards'), label byte order
   int64_t records = 0;
-  // (records, classes) row-major, test_batch.bin's record order; each row is the mean of the
-  // softmax of the image and of its horizontal mirror (training augments with flips), sums to 1.
+  // Views each record was predicted on: what `memes eval` scores the checkpoint with, 6 for a
+  // fast-recipe model (ForwardTta at kFastTtaLevel: the image, its mirror, both shifted by one
+  // pixel either way), 2 otherwise (the image and its mirror).
+  int views = 0;
+  // (records, classes) row-major, test_batch.bin's record order; each row is the softmax of the
+  // views' weighted mean logits (train/model.h ForwardTta), so for a fast-recipe model it is
+  // the probability `memes eval` takes its top-1 and loss from. Sums to 1.
   std::vector<float> probabilities;
 };
 
