@@ -80,16 +80,36 @@ def prune_counts(q, labels, n, k, variant):
         np.int64)
 
 
-def find_label_issues(pred_probs, labels, variant="paper"):
+FILTERS = ("prune_by_noise_rate", "prune_by_class", "both", "confident_learning")
+
+
+def find_label_issues(pred_probs, labels, variant="paper", filter_by="prune_by_noise_rate"):
+    """filter_by as cleanlab's find_label_issues: prune_by_noise_rate (its default and `memes
+    review`'s) flags, per off-diagonal cell (i, j) of the calibrated joint, its n*Q[i][j] items of
+    class i with the largest margin p_j - p_i; prune_by_class the n*sum_j Q[i][j] items of class
+    i with the lowest self-confidence p_i; both the items both flag; confident_learning the items
+    the confident joint counts off its diagonal (above the threshold of a class other than their
+    label). Every filter then spares the items the model predicts as their given label."""
     pred_probs = np.asarray(pred_probs, dtype=np.float64)
     labels = np.asarray(labels, dtype=np.int64)
     n, k = pred_probs.shape
+    if filter_by == "confident_learning":
+        thresholds = np.array([pred_probs[labels == j, j].mean() if np.any(labels == j) else 1.0
+                               for j in range(k)])
+        above = pred_probs >= thresholds - 1e-6
+        guess = np.where(above, pred_probs, -np.inf).argmax(axis=1)
+        if variant == "cleanlab":
+            guess = np.where(above.sum(axis=1) > 1, pred_probs.argmax(axis=1), above.argmax(axis=1))
+        flagged = above.any(axis=1) & (guess != labels)
+        return flagged & (pred_probs.argmax(axis=1) != labels)
     joint, _ = confident_joint(pred_probs, labels, variant)
     q = calibrated_joint(joint, labels, k)
     counts = prune_counts(q, labels, n, k, variant)
-    flagged = np.zeros(n, dtype=bool)
+    by_noise_rate = np.zeros(n, dtype=bool)
+    by_class = np.zeros(n, dtype=bool)
     for i in range(k):
         members = np.flatnonzero(labels == i)
+        off_diagonal = 0
         for j in range(k):
             if i == j:
                 continue
@@ -100,12 +120,18 @@ def find_label_issues(pred_probs, labels, variant="paper"):
                 count = min(count, len(members) - 1)
             if count <= 0:
                 continue
+            off_diagonal += count
             margin = pred_probs[members, j] - pred_probs[members, i]
             order = np.lexsort((members, -margin))  # largest margin first, ties by index
-            flagged[members[order[:count]]] = True
+            by_noise_rate[members[order[:count]]] = True
+        count = min(off_diagonal, max(0, len(members) - 1))
+        if count > 0:
+            order = np.lexsort((members, pred_probs[members, i]))  # least confident first
+            by_class[members[order[:count]]] = True
+    flagged = {"prune_by_noise_rate": by_noise_rate, "prune_by_class": by_class,
+               "both": by_noise_rate & by_class}[filter_by]
     # As find_label_issues: an item the model predicts as its given label is not an issue.
-    flagged &= pred_probs.argmax(axis=1) != labels
-    return flagged
+    return flagged & (pred_probs.argmax(axis=1) != labels)
 
 
 def main():

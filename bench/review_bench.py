@@ -5,6 +5,11 @@
       labels), OUT/classes.txt and OUT/truth.npy (true and given label per record) from the first
       N Fashion-MNIST training images; KIND uniform (a flipped label goes to any other class) or
       pairs (class-conditional: each class flips to one confusable class, e.g. shirt -> t-shirt)
+  review_bench.py emoji OUT PER_CLASS NOISE KIND SEED   the same files (and OUT/groups.txt) from
+      real emoji art (the emoji-datasource npm packages, EMOJI_DIR: emoji-datasource{,-google,
+      -twitter}-16.0.0 unpacked): classes are emoji.json's categories but "Component", PER_CLASS
+      emoji drawn from each (seeded), every emoji as Apple, Google and Twitter draw it (the 32 px
+      sprite sheets, on white), its three pictures one near-duplicate group; KIND uniform only
   review_bench.py score OUT REVIEW_DIR         precision and recall of `memes review`'s flagged set
       and of the NumPy peer (confident_learning.py) on the same pred_probs.npy, against the
       injected errors; one JSON line.
@@ -75,6 +80,71 @@ def make(out, n, noise, kind, seed):
     np.save(f"{out}/truth.npy", np.stack([truth, given]))
 
 
+def read_ppm(path):
+    """A binary PPM (P6, 8 bit) as an (H, W, 3) array: what `convert FILE.png ppm:-` writes."""
+    data = open(path, "rb").read()
+    fields, at = [], 0
+    while len(fields) < 4:
+        while data[at:at + 1].isspace():
+            at += 1
+        end = at
+        while not data[end:end + 1].isspace():
+            end += 1
+        fields.append(data[at:end])
+        at = end
+    assert fields[0] == b"P6" and fields[3] == b"255", path
+    width, height = int(fields[1]), int(fields[2])
+    return np.frombuffer(data, np.uint8, offset=at + 1).reshape(height, width, 3)
+
+
+def make_emoji(out, per_class, noise, kind, seed):
+    assert kind == "uniform", "the emoji bench injects uniform noise"
+    import subprocess
+    root = os.environ.get("EMOJI_DIR", "/tmp/emoji")
+    packages = {"apple": "emoji-datasource-16.0.0", "google": "emoji-datasource-google-16.0.0",
+                "twitter": "emoji-datasource-twitter-16.0.0"}
+    os.makedirs(out, exist_ok=True)
+    sheets = {}
+    for vendor, package in packages.items():
+        sheet = f"{root}/{package}/package/img/{vendor}/sheets/32.png"
+        ppm = f"{out}/{vendor}.ppm"
+        with open(ppm, "wb") as f:
+            subprocess.run(["convert", sheet, "ppm:-"], stdout=f, check=True)
+        sheets[vendor] = read_ppm(ppm)
+        os.remove(ppm)
+    entries = json.load(open(f"{root}/{packages['apple']}/package/emoji.json"))
+    entries = [e for e in entries if e["category"] != "Component" and
+               all(e[f"has_img_{vendor}"] for vendor in packages)]
+    classes = sorted({e["category"] for e in entries})
+    random = np.random.default_rng(seed)
+    chosen = []
+    for name in classes:
+        members = [e for e in entries if e["category"] == name]
+        picks = random.permutation(len(members))[:per_class]
+        chosen += [members[i] for i in sorted(picks)]
+    images, truth, groups = [], [], []
+    for group, entry in enumerate(chosen):
+        # 32 px cells with a 1 px border each side (emoji-datasource's sheet layout).
+        y, x = entry["sheet_y"] * 34 + 1, entry["sheet_x"] * 34 + 1
+        for vendor in packages:
+            images.append(sheets[vendor][y:y + 32, x:x + 32].transpose(2, 0, 1).reshape(3072))
+            truth.append(classes.index(entry["category"]))
+            groups.append(group)
+    truth = np.array(truth, np.int64)
+    n = len(truth)
+    given = truth.copy()
+    flip = random.random(n) < noise
+    shift = random.integers(1, len(classes), n)
+    given[flip] = (truth[flip] + shift[flip]) % len(classes)
+    records = np.concatenate([given.astype(np.uint8)[:, None], np.stack(images)], axis=1)
+    records.tofile(f"{out}/records.bin")
+    with open(f"{out}/classes.txt", "w") as f:
+        f.write("\n".join(classes) + "\n")
+    with open(f"{out}/groups.txt", "w") as f:
+        f.write("\n".join(map(str, groups)) + "\n")
+    np.save(f"{out}/truth.npy", np.stack([truth, given]))
+
+
 def precision_recall(flagged, errors):
     hits = int(np.sum(flagged & errors))
     return (hits / max(1, int(flagged.sum())), hits / max(1, int(errors.sum())))
@@ -98,7 +168,8 @@ def score(out, review):
     hashes = open(f"{review}/hashes.txt").read().split()
     rows = np.array([row_of_blob[h] for h in hashes])
     names = open(f"{review}/classes.txt").read().split("\n")[:-1]
-    to_fashion = np.array([CLASSES.index(name) for name in names])
+    bench_classes = open(f"{out}/classes.txt").read().split("\n")[:-1]  # truth.npy's numbering
+    to_fashion = np.array([bench_classes.index(name) for name in names])
     pred_probs = np.load(f"{review}/pred_probs.npy")
     labels = np.load(f"{review}/labels.npy")
     assert np.all(to_fashion[labels] == given[rows]), "labels.npy is not the injected labels"
@@ -133,6 +204,14 @@ def score(out, review):
                                                 "precision": round(p_cl, 4),
                                                 "recall": round(r_cl, 4)},
                       "same_set": bool(np.array_equal(ours, peer)),
+                      # cleanlab's other filter_by choices, the paper's details (item 2 of #14).
+                      "peer_filters": {
+                          name: dict(zip(("flagged", "precision", "recall"),
+                                         (int(mask.sum()),) + tuple(
+                                             round(v, 4) for v in precision_recall(mask, errors))))
+                          for name in confident_learning.FILTERS
+                          for mask in [confident_learning.find_label_issues(
+                              pred_probs, labels, filter_by=name)]},
                       "ranked_precision_at_recall_0.85": ranked}))
 
 
@@ -198,7 +277,9 @@ def labels_now(out, export):
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "make":
+    if sys.argv[1] == "emoji":
+        make_emoji(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), sys.argv[5], int(sys.argv[6]))
+    elif sys.argv[1] == "make":
         make(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), sys.argv[5], int(sys.argv[6]))
     elif sys.argv[1] == "testset":
         testset(sys.argv[2], int(sys.argv[3]))

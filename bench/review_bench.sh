@@ -4,6 +4,9 @@
 # memes review and for the NumPy peer of prune_by_noise_rate (bench/confident_learning.py) on
 # the same out-of-fold probabilities. Needs Debian's dataset-fashion-mnist and python3-numpy.
 #   bench/review_bench.sh [BUILD_DIR] [ITEMS] [EPOCHS] [FOLDS]
+# DATA=emoji: real emoji art instead (review_bench.py emoji: classes are emoji categories, ITEMS
+# emoji per category, each drawn by Apple, Google and Twitter as one near-duplicate group;
+# uniform noise only; EMOJI_DIR holds the unpacked emoji-datasource packages).
 # Environment: PRESET (fast), THREADS (1), SETTINGS ("0.1 uniform,0.2 uniform,0.1 pairs,0.2 pairs"),
 # WORK (a folder to keep the stores and reviews in; default a temporary one, removed at the end).
 # EPOCHS "-" leaves the epochs to the preset's recipe. Figures: docs/benchmarks.md ("memes review").
@@ -29,8 +32,14 @@ uptime
 echo "$settings" | tr ',' '\n' | while read -r noise kind; do
   dir="$work/$noise-$kind"
   rm -rf "$dir"
-  /usr/bin/python3 "$here/review_bench.py" make "$dir" "$items" "$noise" "$kind" 1
-  "$build/bench/review_bench_store" "$dir/store" "$dir/records.bin" "$dir/classes.txt" >/dev/null
+  if [ "${DATA:-fmnist}" = emoji ]; then
+    /usr/bin/python3 "$here/review_bench.py" emoji "$dir" "$items" "$noise" "$kind" 1
+    "$build/bench/review_bench_store" "$dir/store" "$dir/records.bin" "$dir/classes.txt" \
+      "$dir/groups.txt" >/dev/null
+  else
+    /usr/bin/python3 "$here/review_bench.py" make "$dir" "$items" "$noise" "$kind" 1
+    "$build/bench/review_bench_store" "$dir/store" "$dir/records.bin" "$dir/classes.txt" >/dev/null
+  fi
   start=$(date +%s)
   # shellcheck disable=SC2086 # epoch_option is empty or two words
   "$build/memes" review --store "$dir/store" --out "$dir/review" --folds "$folds" \
