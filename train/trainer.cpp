@@ -22,6 +22,8 @@
 #include "train/checkpoint.h"
 #include "train/distributed.h"
 #include "train/ema.h"
+#include "train/metrics_file.h"
+#include "train/mixed_precision.h"
 #include "train/plots.h"
 #include "train/recipe.h"
 #include "train/run_folder.h"
@@ -57,41 +59,6 @@ class SigintGuard {
   struct sigaction previous_ {};
 };
 
-// Dynamic loss scaling for float16 autocast on CUDA (LibTorch 1.13 has no C++ GradScaler):
-// the loss is multiplied by `scale` before backward; gradients are divided by it before the
-// step; a non-finite gradient skips the step and halves the scale; 2000 clean steps double it.
-class LossScaler {
- public:
-  explicit LossScaler(bool enabled) : enabled_(enabled) {}
-  torch::Tensor Scale(const torch::Tensor& loss) const { return enabled_ ? loss * scale_ : loss; }
-  // Unscales gradients in place; returns false when the step must be skipped.
-  bool Unscale(const std::vector<torch::Tensor>& parameters) {
-    if (!enabled_) return true;
-    torch::NoGradGuard no_grad;
-    bool finite = true;
-    for (const auto& p : parameters) {
-      if (!p.grad().defined()) continue;
-      p.grad().div_(scale_);
-      finite = finite && torch::isfinite(p.grad()).all().item<bool>();
-    }
-    if (!finite) {
-      scale_ = std::max(1.0, scale_ / 2);
-      clean_steps_ = 0;
-    } else if (++clean_steps_ >= 2000) {
-      scale_ *= 2;
-      clean_steps_ = 0;
-    }
-    return finite;
-  }
-  double scale() const { return scale_; }
-  void set_scale(double scale) { scale_ = scale; }
-
- private:
-  bool enabled_;
-  double scale_ = 65536.0;
-  int clean_steps_ = 0;
-};
-
 // User + system CPU seconds of every thread of this process so far.
 double ProcessCpuSeconds() {
   struct rusage usage {};
@@ -106,52 +73,6 @@ std::vector<uint32_t> EpochOrder(size_t count, uint64_t seed, int epoch) {
   std::mt19937_64 random(Mix64(seed * 1000003ULL + static_cast<uint64_t>(epoch)));
   std::shuffle(order.begin(), order.end(), random);
   return order;
-}
-
-nlohmann::json MetricsToJson(const EpochMetrics& m) {
-  return {{"epoch", m.epoch},
-          {"lr", m.learning_rate},
-          {"train_loss", m.train_loss},
-          {"train_acc", m.train_accuracy},
-          {"test_loss", m.test_loss},
-          {"test_acc", m.test_accuracy},
-          {"images_per_s", m.images_per_second},
-          {"train_cpu_seconds", m.train_cpu_seconds},
-          {"seconds", m.seconds}};
-}
-
-EpochMetrics MetricsFromJson(const nlohmann::json& j) {
-  EpochMetrics m;
-  m.epoch = j.value("epoch", 0);
-  m.learning_rate = j.value("lr", 0.0);
-  m.train_loss = j.value("train_loss", 0.0);
-  m.train_accuracy = j.value("train_acc", 0.0);
-  m.test_loss = j.value("test_loss", 0.0);
-  m.test_accuracy = j.value("test_acc", 0.0);
-  m.images_per_second = j.value("images_per_s", 0.0);
-  m.train_cpu_seconds = j.value("train_cpu_seconds", 0.0);
-  m.seconds = j.value("seconds", 0.0);
-  return m;
-}
-
-// metrics.jsonl lines of epochs <= last_epoch (a resumed run drops lines it will redo).
-std::vector<EpochMetrics> ReadMetrics(const fs::path& path, int last_epoch) {
-  std::vector<EpochMetrics> epochs;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    auto parsed = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (parsed.is_object() && parsed.value("epoch", 0) <= last_epoch) {
-      epochs.push_back(MetricsFromJson(parsed));
-    }
-  }
-  return epochs;
-}
-
-Status WriteMetrics(const fs::path& path, const std::vector<EpochMetrics>& epochs) {
-  std::string text;
-  for (const auto& m : epochs) text += MetricsToJson(m).dump() + "\n";
-  return store::WriteFileAtomic(path, text);
 }
 
 Result<ModelConfig> BuildConfig(const TrainOptions& options, const ShardDataset& data) {
@@ -226,26 +147,6 @@ void SetLearningRate(Optimizer& optimizer, double learning_rate) {
         .lr(learning_rate * optimizer.lr_scales[g]);
   }
 }
-
-// Runs the forward pass in bfloat16 autocast on the CPU while alive (fp32 elsewhere).
-class CpuAutocast {
- public:
-  explicit CpuAutocast(bool enabled) : enabled_(enabled) {
-    if (!enabled_) return;
-    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-    at::autocast::set_cpu_enabled(true);
-  }
-  ~CpuAutocast() {
-    if (!enabled_) return;
-    at::autocast::clear_cache();
-    at::autocast::set_cpu_enabled(false);
-  }
-  CpuAutocast(const CpuAutocast&) = delete;
-  CpuAutocast& operator=(const CpuAutocast&) = delete;
-
- private:
-  bool enabled_;
-};
 
 // The fast recipe's whitening layer from the first kWhiteningImages training images (no
 // augmentation); the lookahead copy restarts from the result.
