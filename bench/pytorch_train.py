@@ -7,7 +7,8 @@ With --preset fast: the airbench-style network and fast recipe of `memes train -
 (train/README.md): frozen 2x2 whitening layer from the first 5000 training images, dirac init,
 BatchNorm weights frozen (momentum 0.4, eps 1e-12), BN biases at 64x the rate, Nesterov 0.85, summed
 loss with label smoothing 0.2, triangular schedule, lookahead every 5 steps, alternating flip and
-2-pixel translation (zero fill), 6-view test-time augmentation.
+2-pixel translation (zero fill), 6-view test-time augmentation. Widths 32, 64, 64 as memes's
+`fast` preset unless --widths says otherwise (airbench's own are 64,256,256).
 Prints one JSON line per epoch: epoch, train_seconds, images_per_s, train_loss, train_acc,
 test_loss, test_acc."""
 import argparse
@@ -113,7 +114,7 @@ def main_fast(a, train_x, train_y, test_x, test_y, mean, std, classes, size):
     kilostep = 1024 * (1 + 1 / (1 - momentum))
     lr = 11.5 / kilostep
     wd = 0.0153 * batch / kilostep
-    model = Airbench(classes)
+    model = Airbench(classes, widths=tuple(int(w) for w in a.widths.split(",")))
     init_whitening(model.whiten, (train_x[:5000].float() / 255 - mean) / std)
     biases = [m.bias for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     bias_ids = {id(b) for b in biases}
@@ -199,6 +200,8 @@ def main():
     p.add_argument("--batch-size", type=int, default=0, help="0: 128 (fast: 1024, scaled down)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--lr", type=float, default=0.1)
+    p.add_argument("--widths", default="32,64,64",
+                   help="fast: the conv groups' widths (memes's fast preset; airbench: 64,256,256)")
     p.add_argument("--limit-train", type=int, default=0)
     p.add_argument("--limit-test", type=int, default=0)
     p.add_argument("--seed", type=int, default=1)

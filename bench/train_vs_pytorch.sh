@@ -5,7 +5,7 @@
 # epoch-time ratio (ours ÷ theirs; training phase only, evaluation excluded on both sides).
 #
 #   bench/train_vs_pytorch.sh SHARDS [EPOCHS=2] [LIMIT_TRAIN=0 (all)] [LIMIT_TEST=0] [PRESET=small]
-#   env: MEMES=build/memes THREADS=2 BATCH=128 REPEATS=2
+#   env: MEMES=build/memes THREADS=2 BATCH=128 REPEATS=2 WIDTHS=32,64,64 (fast preset only)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 shards=$1
@@ -16,6 +16,10 @@ preset=${5:-small}
 memes=${MEMES:-$root/build/memes}
 threads=${THREADS:-2}
 batch=${BATCH:-128}
+# fast preset: both sides' conv-group widths (memes's preset default; airbench's are 64,256,256).
+widths=${WIDTHS:-32,64,64}
+width_args=()
+[ "$preset" = fast ] && width_args=(--widths "$widths")
 repeats=${REPEATS:-2}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -27,10 +31,10 @@ echo "shards $shards, preset $preset, $epochs epochs, batch $batch, $threads thr
 for r in $(seq 1 "$repeats"); do
   "$memes" -q train "$shards" -o "$work/memes$r" --preset "$preset" --epochs "$epochs" \
     --batch-size "$batch" --threads "$threads" --limit-train "$limit_train" \
-    --limit-test "$limit_test" --seed 1
+    --limit-test "$limit_test" --seed 1 "${width_args[@]}"
   /usr/bin/python3 "$root/bench/pytorch_train.py" "$shards" --preset "$preset" --epochs "$epochs" \
     --batch-size "$batch" --threads "$threads" --limit-train "$limit_train" \
-    --limit-test "$limit_test" --seed 1 > "$work/pytorch$r.jsonl"
+    --limit-test "$limit_test" --seed 1 "${width_args[@]}" > "$work/pytorch$r.jsonl"
 done
 
 /usr/bin/python3 - "$work" "$repeats" <<'PY'

@@ -42,6 +42,14 @@ void AddTrainCommand(CLI::App& app, CommandRegistry& registry) {
                    "fast for --preset fast, else classic)")
       ->check(CLI::IsMember({"classic", "fast"}));
   command
+      ->add_option("--recipe-off", options->recipe_off,
+                   "Ablation: fast-recipe parts to switch off, comma-separated: whitening (the "
+                   "2x2 first layer learns from a random init), dirac (default conv init), bn "
+                   "(BatchNorm weights learn, common bias rate, LibTorch momentum/eps), lookahead, "
+                   "tta (one test view). Kept in the checkpoint, so eval agrees")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"whitening", "dirac", "bn", "lookahead", "tta"}));
+  command
       ->add_option("--precision", options->precision,
                    "fp32 | bf16 (CPU bfloat16 autocast; needs AVX512-BF16 or AMX)")
       ->capture_default_str()

@@ -101,7 +101,7 @@ Status RunEvalChecked(const EvalOptions& options) {
   ProgressBar bar("eval", count, bar_options);
   // A fast-recipe model is scored with the test-time augmentation its training reported (6
   // views), so eval's top-1 and loss are the run's test accuracy and loss.
-  const int tta_level = meta.config.recipe == "fast" ? kFastTtaLevel : 0;
+  const int tta_level = meta.config.RecipeHas("tta") ? kFastTtaLevel : 0;
   while (auto batch = batches.Next()) {
     auto images = batch->images.to(device, cuda);  // (N, 3, S, S)
     auto labels = batch->labels.to(torch::kCPU);   // (N)

@@ -22,7 +22,9 @@ torch::nn::Conv2d Conv(int in, int out, int kernel, int stride = 1, int groups =
 
 // airbench's BatchNorm: weight frozen at 1 (only the bias learns), running statistics with
 // airbench's momentum 0.6, which is LibTorch's 0.4 (LibTorch weighs the new batch by momentum).
-torch::nn::BatchNorm2d FastNorm(int channels, double eps) {
+// With `--recipe-off bn`: LibTorch's BatchNorm (weight learns, momentum 0.1, eps 1e-5).
+torch::nn::BatchNorm2d FastNorm(int channels, double eps, bool fast_bn) {
+  if (!fast_bn) return torch::nn::BatchNorm2d(channels);
   torch::nn::BatchNorm2d norm(torch::nn::BatchNorm2dOptions(channels).momentum(0.4).eps(eps));
   norm->weight.requires_grad_(false);
   return norm;
@@ -38,9 +40,12 @@ void DiracInit(torch::nn::Conv2dImpl& conv) {
   torch::nn::init::dirac_(w.narrow(0, 0, n));
 }
 
-torch::nn::Conv2d Whitening() {
+// frozen: set from the data (train/whitening.h), then frozen; else (`--recipe-off whitening`) a
+// trainable conv with LibTorch's init, same shape.
+torch::nn::Conv2d Whitening(bool frozen) {
   auto conv = torch::nn::Conv2d(torch::nn::Conv2dOptions(3, kWhitenWidth, 2).padding(0).bias(true));
-  conv->weight.requires_grad_(false);  // set from the data (train/whitening.h), then frozen
+  if (!frozen) return conv;
+  conv->weight.requires_grad_(false);
   torch::NoGradGuard no_grad;
   conv->bias.zero_();
   return conv;
@@ -48,11 +53,12 @@ torch::nn::Conv2d Whitening() {
 
 }  // namespace
 
-ConvGroupImpl::ConvGroupImpl(int in, int out) {
+ConvGroupImpl::ConvGroupImpl(int in, int out, bool dirac, bool fast_bn) {
   conv1_ = register_module("conv1", Conv(in, out, 3));
-  norm1_ = register_module("norm1", FastNorm(out, 1e-12));
+  norm1_ = register_module("norm1", FastNorm(out, 1e-12, fast_bn));
   conv2_ = register_module("conv2", Conv(out, out, 3));
-  norm2_ = register_module("norm2", FastNorm(out, 1e-12));
+  norm2_ = register_module("norm2", FastNorm(out, 1e-12, fast_bn));
+  if (!dirac) return;
   DiracInit(*conv1_);
   DiracInit(*conv2_);
 }
@@ -92,12 +98,14 @@ torch::Tensor BlockImpl::forward(const torch::Tensor& x) {
 
 SeResNeXtImpl::SeResNeXtImpl(const ModelConfig& config) : config_(config) {
   assert(ValidateConfig(config).ok());
-  if (config.Whitened()) whiten_ = register_module("whiten", Whitening());
+  if (config.Whitened()) {
+    whiten_ = register_module("whiten", Whitening(config.RecipeHas("whitening")));
+  }
   if (config.family == "airbench") {
     groups_ = register_module("groups", torch::nn::ModuleList());
     int in = kWhitenWidth;
     for (int width : config.widths) {
-      groups_->push_back(ConvGroup(in, width));
+      groups_->push_back(ConvGroup(in, width, config.RecipeHas("dirac"), config.RecipeHas("bn")));
       in = width;
     }
     head_ = register_module(
@@ -105,7 +113,7 @@ SeResNeXtImpl::SeResNeXtImpl(const ModelConfig& config) : config_(config) {
   } else {
     BuildSeResNeXt();
   }
-  if (config.recipe == "fast") {
+  if (config.RecipeHas("lookahead")) {
     // Registered last, so that LookaheadTracked (parameters and buffers) excludes them.
     lookahead_ = register_module("lookahead", std::make_shared<torch::nn::Module>());
     int i = 0;
@@ -153,8 +161,9 @@ void SeResNeXtImpl::BuildSeResNeXt() {
   // identity) and so must learn.
   for (auto& named : named_modules(/*name_prefix=*/"", /*include_self=*/false)) {
     if (auto* conv = named.value()->as<torch::nn::Conv2d>()) {
-      DiracInit(*conv);
-    } else if (auto* bn = named.value()->as<torch::nn::BatchNorm2d>()) {
+      if (config.RecipeHas("dirac")) DiracInit(*conv);
+    } else if (auto* bn = named.value()->as<torch::nn::BatchNorm2d>();
+               bn && config.RecipeHas("bn")) {
       bn->options.momentum(0.4);
       if (!named.key().ends_with("bn_expand")) bn->weight.requires_grad_(false);
     }

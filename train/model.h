@@ -50,7 +50,9 @@ TORCH_MODULE(Block);
 //   conv1 3x3 in -> out, max-pool 2, norm1, GELU, conv2 3x3 out -> out, norm2, GELU.
 class ConvGroupImpl : public torch::nn::Module {
  public:
-  ConvGroupImpl(int in, int out);
+  // dirac: identity init of both convs; fast_bn: airbench's BatchNorm (frozen weight, momentum
+  // 0.4, eps 1e-12), else LibTorch's (the `--recipe-off` ablation).
+  ConvGroupImpl(int in, int out, bool dirac = true, bool fast_bn = true);
   torch::Tensor forward(const torch::Tensor& x);
 
  private:

@@ -1,5 +1,6 @@
 #include "train/model_config.h"
 
+#include <algorithm>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -66,6 +67,20 @@ Status ValidateConfig(const ModelConfig& config) {
   }
   if (config.recipe != "classic" && config.recipe != "fast") {
     return InvalidArgument("recipe must be classic or fast (got '" + config.recipe + "')");
+  }
+  for (size_t i = 0; i < config.recipe_off.size(); ++i) {
+    const std::string& part = config.recipe_off[i];
+    if (config.recipe != "fast") {
+      return InvalidArgument("--recipe-off " + part +
+                             ": only the fast recipe has parts to switch off");
+    }
+    if (std::find(kRecipeParts.begin(), kRecipeParts.end(), part) == kRecipeParts.end()) {
+      return InvalidArgument("--recipe-off: unknown part '" + part +
+                             "' (known: whitening, dirac, bn, lookahead, tta)");
+    }
+    if (i > 0 && config.recipe_off[i - 1] >= part) {
+      return InvalidArgument("recipe_off must be sorted without repeats");
+    }
   }
   if (config.family == "airbench") {
     if (config.recipe != "fast") return InvalidArgument("the airbench network needs recipe fast");
@@ -171,8 +186,14 @@ int64_t CountMacs(const ModelConfig& c) {
   return macs + in * c.num_classes;
 }
 
+bool ModelConfig::RecipeHas(const std::string& part) const {
+  return recipe == "fast" &&
+         std::find(recipe_off.begin(), recipe_off.end(), part) == recipe_off.end();
+}
+
 nlohmann::json ConfigToJson(const ModelConfig& c) {
   return {{"preset", c.preset},
+          {"recipe_off", c.recipe_off},
           {"family", c.family},
           {"recipe", c.recipe},
           {"stem_channels", c.stem_channels},
@@ -192,6 +213,8 @@ Result<ModelConfig> ConfigFromJson(const nlohmann::json& json) {
     // Checkpoints written before the fast recipe existed hold SE-ResNeXt, classic recipe.
     c.family = json.value("family", std::string("se-resnext"));
     c.recipe = json.value("recipe", std::string("classic"));
+    // Written since the ablation switches; absent: every part on.
+    c.recipe_off = json.value("recipe_off", std::vector<std::string>{});
     c.stem_channels = json.at("stem_channels").get<int>();
     c.blocks_per_stage = json.at("blocks_per_stage").get<std::vector<int>>();
     c.widths = json.at("widths").get<std::vector<int>>();
@@ -207,13 +230,21 @@ Result<ModelConfig> ConfigFromJson(const nlohmann::json& json) {
   return c;
 }
 
+namespace {
+std::string RecipeOffText(const ModelConfig& c) {
+  std::string text;
+  for (const auto& part : c.recipe_off) text += (text.empty() ? " without " : ",") + part;
+  return text;
+}
+}  // namespace
+
 std::string Describe(const ModelConfig& c) {
   std::ostringstream out;
   if (c.family == "airbench") {
     out << c.preset << ": airbench, whitening 2x2 -> " << kWhitenWidth << ", conv groups";
     for (size_t s = 0; s < c.widths.size(); ++s) out << (s ? "," : " ") << c.widths[s];
-    out << ", recipe " << c.recipe << ", " << c.num_classes << " classes, " << c.image_size << "x"
-        << c.image_size;
+    out << ", recipe " << c.recipe << RecipeOffText(c) << ", " << c.num_classes << " classes, "
+        << c.image_size << "x" << c.image_size;
     return out.str();
   }
   out << c.preset << ": " << (c.Whitened() ? "whitening 2x2, " : "") << "stem " << c.stem_channels
@@ -223,7 +254,7 @@ std::string Describe(const ModelConfig& c) {
   }
   out << ", C=" << c.cardinality << " D=" << c.group_width << ", SE 1/" << c.se_ratio << ", "
       << c.num_classes << " classes, " << c.image_size << "x" << c.image_size << ", recipe "
-      << c.recipe;
+      << c.recipe << RecipeOffText(c);
   return out.str();
 }
 

@@ -34,6 +34,12 @@ struct ModelConfig {
   // with frozen weights and momentum 0.4, a lookahead copy of the weights kept as buffers (so a
   // checkpoint resumes exactly). The training side lives in train/recipe.h.
   std::string recipe = "classic";
+  // Parts of the fast recipe switched off for an ablation (`--recipe-off`), sorted, each one of
+  // kRecipeParts: "whitening" (the 2x2 layer learns from its default init instead of being set
+  // from the data and frozen), "dirac" (convs keep LibTorch's init), "bn" (BatchNorm weights learn,
+  // biases at the common rate, LibTorch's momentum 0.1 and eps 1e-5), "lookahead" (no lookahead
+  // buffers or updates), "tta" (the test is one view). Empty for classic.
+  std::vector<std::string> recipe_off;
   int stem_channels = 64;
   std::vector<int> blocks_per_stage = {3, 3, 3};
   std::vector<int> widths = {256, 512, 1024};  // output channels of each stage
@@ -46,7 +52,13 @@ struct ModelConfig {
   // Inner width of the grouped 3x3 conv in `stage`.
   int InnerWidth(int stage) const { return cardinality * group_width * (1 << stage); }
   bool Whitened() const { return recipe == "fast"; }
+  // True when the fast recipe's `part` is on (false for every part with the classic recipe).
+  bool RecipeHas(const std::string& part) const;
 };
+
+// The fast recipe's parts that `--recipe-off` can switch off, in the order of the README's table.
+inline const std::vector<std::string> kRecipeParts = {"whitening", "dirac", "bn", "lookahead",
+                                                      "tta"};
 
 // Output channels of the whitening conv: both signs of the 3*2*2 patch eigenvectors.
 inline constexpr int kWhitenWidth = 24;

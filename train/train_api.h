@@ -54,9 +54,10 @@ struct TrainOptions {
   bool sync_bn = false;            // BatchNorm statistics of the global batch, not each rank's
   int dist_timeout_seconds = 600;  // a rank waits this long for the others, then fails
   // Recipe and CPU speed (train/recipe.h, train/README.md).
-  std::string recipe;              // classic | fast; empty: the preset's (fast for "fast")
-  std::string precision = "fp32";  // fp32 | bf16 (CPU autocast; needs AVX512-BF16 or AMX)
-  bool channels_last = false;      // CPU: channels-last activations and weights (CUDA: always)
+  std::string recipe;                   // classic | fast; empty: the preset's (fast for "fast")
+  std::vector<std::string> recipe_off;  // fast recipe parts switched off (ModelConfig::recipe_off)
+  std::string precision = "fp32";       // fp32 | bf16 (CPU autocast; needs AVX512-BF16 or AMX)
+  bool channels_last = false;           // CPU: channels-last activations and weights (CUDA: always)
   // Options the user gave on the command line ("--epochs", "--lr", …), so that a resumed run can
   // tell an option given again from a default. Programmatic callers list what they set.
   std::set<std::string> given_options;

@@ -17,16 +17,19 @@
 #include "core/log.h"
 #include "core/progress.h"
 #include "store/file_util.h"
+#include "train/allocator.h"
 #include "train/batch_prefetcher.h"
 #include "train/checkpoint.h"
 #include "train/distributed.h"
 #include "train/ema.h"
+#include "train/metrics_file.h"
+#include "train/mixed_precision.h"
 #include "train/plots.h"
 #include "train/recipe.h"
 #include "train/run_folder.h"
-#include "train/thread_chooser.h"
 #include "train/train_api.h"
 #include "train/training_schedule.h"
+#include "train/training_threads.h"
 #include "train/whitening.h"
 
 namespace memes::train {
@@ -56,41 +59,6 @@ class SigintGuard {
   struct sigaction previous_ {};
 };
 
-// Dynamic loss scaling for float16 autocast on CUDA (LibTorch 1.13 has no C++ GradScaler):
-// the loss is multiplied by `scale` before backward; gradients are divided by it before the
-// step; a non-finite gradient skips the step and halves the scale; 2000 clean steps double it.
-class LossScaler {
- public:
-  explicit LossScaler(bool enabled) : enabled_(enabled) {}
-  torch::Tensor Scale(const torch::Tensor& loss) const { return enabled_ ? loss * scale_ : loss; }
-  // Unscales gradients in place; returns false when the step must be skipped.
-  bool Unscale(const std::vector<torch::Tensor>& parameters) {
-    if (!enabled_) return true;
-    torch::NoGradGuard no_grad;
-    bool finite = true;
-    for (const auto& p : parameters) {
-      if (!p.grad().defined()) continue;
-      p.grad().div_(scale_);
-      finite = finite && torch::isfinite(p.grad()).all().item<bool>();
-    }
-    if (!finite) {
-      scale_ = std::max(1.0, scale_ / 2);
-      clean_steps_ = 0;
-    } else if (++clean_steps_ >= 2000) {
-      scale_ *= 2;
-      clean_steps_ = 0;
-    }
-    return finite;
-  }
-  double scale() const { return scale_; }
-  void set_scale(double scale) { scale_ = scale; }
-
- private:
-  bool enabled_;
-  double scale_ = 65536.0;
-  int clean_steps_ = 0;
-};
-
 // User + system CPU seconds of every thread of this process so far.
 double ProcessCpuSeconds() {
   struct rusage usage {};
@@ -107,52 +75,6 @@ std::vector<uint32_t> EpochOrder(size_t count, uint64_t seed, int epoch) {
   return order;
 }
 
-nlohmann::json MetricsToJson(const EpochMetrics& m) {
-  return {{"epoch", m.epoch},
-          {"lr", m.learning_rate},
-          {"train_loss", m.train_loss},
-          {"train_acc", m.train_accuracy},
-          {"test_loss", m.test_loss},
-          {"test_acc", m.test_accuracy},
-          {"images_per_s", m.images_per_second},
-          {"train_cpu_seconds", m.train_cpu_seconds},
-          {"seconds", m.seconds}};
-}
-
-EpochMetrics MetricsFromJson(const nlohmann::json& j) {
-  EpochMetrics m;
-  m.epoch = j.value("epoch", 0);
-  m.learning_rate = j.value("lr", 0.0);
-  m.train_loss = j.value("train_loss", 0.0);
-  m.train_accuracy = j.value("train_acc", 0.0);
-  m.test_loss = j.value("test_loss", 0.0);
-  m.test_accuracy = j.value("test_acc", 0.0);
-  m.images_per_second = j.value("images_per_s", 0.0);
-  m.train_cpu_seconds = j.value("train_cpu_seconds", 0.0);
-  m.seconds = j.value("seconds", 0.0);
-  return m;
-}
-
-// metrics.jsonl lines of epochs <= last_epoch (a resumed run drops lines it will redo).
-std::vector<EpochMetrics> ReadMetrics(const fs::path& path, int last_epoch) {
-  std::vector<EpochMetrics> epochs;
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    auto parsed = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (parsed.is_object() && parsed.value("epoch", 0) <= last_epoch) {
-      epochs.push_back(MetricsFromJson(parsed));
-    }
-  }
-  return epochs;
-}
-
-Status WriteMetrics(const fs::path& path, const std::vector<EpochMetrics>& epochs) {
-  std::string text;
-  for (const auto& m : epochs) text += MetricsToJson(m).dump() + "\n";
-  return store::WriteFileAtomic(path, text);
-}
-
 Result<ModelConfig> BuildConfig(const TrainOptions& options, const ShardDataset& data) {
   MEMES_ASSIGN_OR_RETURN(ModelConfig config,
                          PresetConfig(options.preset, data.num_classes(), data.image_size()));
@@ -162,6 +84,8 @@ Result<ModelConfig> BuildConfig(const TrainOptions& options, const ShardDataset&
   if (options.group_width > 0) config.group_width = options.group_width;
   if (options.stem_channels > 0) config.stem_channels = options.stem_channels;
   config.recipe = options.recipe;
+  config.recipe_off = options.recipe_off;
+  std::sort(config.recipe_off.begin(), config.recipe_off.end());
   MEMES_RETURN_IF_ERROR(ValidateConfig(config));
   return config;
 }
@@ -184,20 +108,22 @@ Optimizer MakeOptimizer(SeResNeXt& model, const TrainOptions& options) {
   std::vector<torch::optim::OptimizerParamGroup> groups;
   Optimizer optimizer;
   if (options.recipe == "fast") {
+    // `--recipe-off bn`: the biases learn at the common rate.
+    const double bias_lr_scale = model->config().RecipeHas("bn") ? kFastBiasLrScale : 1.0;
     std::vector<torch::Tensor> biases = model->BatchNormBiases(), others;
     for (const auto& p : model->parameters()) {
       const bool bias = std::any_of(biases.begin(), biases.end(),
                                     [&](const torch::Tensor& b) { return b.is_same(p); });
       if (!bias && p.requires_grad()) others.push_back(p);
     }
-    const double bias_lr = options.learning_rate * kFastBiasLrScale;
+    const double bias_lr = options.learning_rate * bias_lr_scale;
     groups.emplace_back(biases, std::make_unique<torch::optim::SGDOptions>(
                                     torch::optim::SGDOptions(base).lr(bias_lr).weight_decay(
                                         options.weight_decay / bias_lr)));
     groups.emplace_back(others, std::make_unique<torch::optim::SGDOptions>(
                                     torch::optim::SGDOptions(base).weight_decay(
                                         options.weight_decay / options.learning_rate)));
-    optimizer.lr_scales = {kFastBiasLrScale, 1.0};
+    optimizer.lr_scales = {bias_lr_scale, 1.0};
   } else {
     std::vector<torch::Tensor> decay, no_decay;
     for (const auto& named : model->named_parameters()) {
@@ -221,26 +147,6 @@ void SetLearningRate(Optimizer& optimizer, double learning_rate) {
         .lr(learning_rate * optimizer.lr_scales[g]);
   }
 }
-
-// Runs the forward pass in bfloat16 autocast on the CPU while alive (fp32 elsewhere).
-class CpuAutocast {
- public:
-  explicit CpuAutocast(bool enabled) : enabled_(enabled) {
-    if (!enabled_) return;
-    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-    at::autocast::set_cpu_enabled(true);
-  }
-  ~CpuAutocast() {
-    if (!enabled_) return;
-    at::autocast::clear_cache();
-    at::autocast::set_cpu_enabled(false);
-  }
-  CpuAutocast(const CpuAutocast&) = delete;
-  CpuAutocast& operator=(const CpuAutocast&) = delete;
-
- private:
-  bool enabled_;
-};
 
 // The fast recipe's whitening layer from the first kWhiteningImages training images (no
 // augmentation); the lookahead copy restarts from the result.
@@ -368,6 +274,15 @@ Status RunTrainingChecked(const TrainOptions& given) {
           (options.run_dir / kRunRecordName).string());
     }
     options.recipe = run_model.recipe;
+    if (given.Given("--recipe-off") && given.recipe_off != run_model.recipe_off) {
+      std::vector<std::string> sorted = given.recipe_off;
+      std::sort(sorted.begin(), sorted.end());
+      if (sorted != run_model.recipe_off) {
+        return InvalidArgument("--resume: --recipe-off differs from the run's",
+                               (options.run_dir / kRunRecordName).string());
+      }
+    }
+    options.recipe_off = run_model.recipe_off;
     if (state.epoch >= options.epochs && state.next_batch == 0) {
       MEMES_LOG(kInfo) << options.run_dir.string() << " finished all " << options.epochs
                        << " epochs: nothing to do (give a larger --epochs to extend it)";
@@ -408,10 +323,7 @@ Status RunTrainingChecked(const TrainOptions& given) {
   tbb::global_control tbb_threads(tbb::global_control::max_allowed_parallelism, threads);
   // --threads auto (0) on the CPU: the count of LibTorch's pool is chosen between steps by
   // timing 1 thread against all cores (train/thread_chooser.h). A fixed count never changes.
-  const bool auto_threads = options.threads == 0 && !cuda;
-  ThreadChooserOptions chooser_options;
-  chooser_options.max_threads = auto_threads ? threads : 1;
-  ThreadChooser chooser(chooser_options);
+  TrainingThreads thread_plan(threads, /*auto_threads=*/options.threads == 0 && !cuda);
 
   ShardOpenOptions open_options;
   open_options.verify_hashes = options.verify_hashes;
@@ -447,7 +359,8 @@ Status RunTrainingChecked(const TrainOptions& given) {
   const NormalizeTable table(data.mean(), data.std());
   torch::manual_seed(options.seed);
   SeResNeXt model(config);
-  if (fast && !resumed) InitWhiteningFromData(model, data, train_count, table);
+  if (config.RecipeHas("whitening") && !resumed)
+    InitWhiteningFromData(model, data, train_count, table);
   if (resumed) {
     if (ConfigToJson(resumed->meta.config) != ConfigToJson(config)) {
       return Corrupt("the checkpoint's architecture (" + Describe(resumed->meta.config) +
@@ -485,31 +398,13 @@ Status RunTrainingChecked(const TrainOptions& given) {
                    << (cuda ? "cuda (channels-last, float16 autocast, pinned memory)" : "cpu")
                    << (bf16 ? ", bfloat16 autocast" : "")
                    << (channels_last && !cuda ? ", channels-last" : "") << ", "
-                   << (auto_threads && threads > 1
-                           ? "threads auto (1 or " + std::to_string(threads) +
-                                 ", timed while training)"
-                           : std::to_string(threads) + (threads == 1 ? " thread" : " threads"))
-                   << "; recipe " << options.recipe << ", batch " << options.batch_size << ", lr "
-                   << options.learning_rate;
-  // The yardstick for the achieved GFLOP/s logged after each epoch (docs/benchmarks.md). With
-  // --threads auto the better of 1 thread and all cores: on a loaded machine all cores can
-  // measure below one thread, as training does.
-  double matmul_gflops = cuda ? 0.0 : MatmulGflops();
+                   << thread_plan.Describe() << "; recipe " << options.recipe << ", batch "
+                   << options.batch_size << ", lr " << options.learning_rate << "; "
+                   << AllocatorDescription();
+  // The yardstick for the achieved GFLOP/s logged after each epoch (docs/benchmarks.md).
   if (!cuda) {
-    char probe[160];
-    std::snprintf(probe, sizeof probe, "matmul probe: %.1f GFLOP/s on %d %s", matmul_gflops,
-                  threads, threads == 1 ? "thread" : "threads");
-    std::string text = probe;
-    if (auto_threads && threads > 1) {
-      at::set_num_threads(1);
-      const double one = MatmulGflops();
-      std::snprintf(probe, sizeof probe, ", %.1f on 1 thread", one);
-      text += probe;
-      matmul_gflops = std::max(matmul_gflops, one);
-    }
-    MEMES_LOG(kInfo) << text << " (512x512 fp32 torch::mm)";
+    MEMES_LOG(kInfo) << thread_plan.ProbeMatmul();
   }
-  at::set_num_threads(auto_threads ? chooser.threads() : threads);
   if (dist->IsRank0()) {
     RunRecord run;
     run.preset = config.preset;
@@ -522,7 +417,7 @@ Status RunTrainingChecked(const TrainOptions& given) {
     run.shards = fs::absolute(options.shards).lexically_normal().string();
     run.parameters = parameters;
     run.macs_per_image = macs;
-    run.threads = auto_threads ? 0 : threads;
+    run.threads = options.threads == 0 && !cuda ? 0 : threads;
     run.device = cuda ? "cuda" : "cpu";
     MEMES_RETURN_IF_ERROR(WriteRunRecord(options.run_dir, run));
   }
@@ -563,7 +458,7 @@ Status RunTrainingChecked(const TrainOptions& given) {
     double resumed_seconds = state.partial_seconds;
     const double cpu_started = ProcessCpuSeconds() - state.partial_cpu_seconds;
     augment_options.odd_epoch = epoch % 2 == 1;
-    if (auto whiten = model->whitening()) {
+    if (auto whiten = model->whitening(); whiten && config.RecipeHas("whitening")) {
       // airbench trains the whitening bias for the first epochs only; an undefined gradient
       // makes SGD skip it (no momentum or decay moves it after that).
       const bool learn = epoch < kFastWhitenBiasEpochs;
@@ -585,12 +480,10 @@ Status RunTrainingChecked(const TrainOptions& given) {
     ProgressBar bar(bar_label, static_cast<uint64_t>(steps_per_epoch - next_batch), bar_options);
     const int64_t seen_before = seen;
     const auto process_started = std::chrono::steady_clock::now();
-    const std::vector<int64_t> steps_at_before = chooser.steps_at();
+    thread_plan.StartEpoch();
     double learning_rate = 0;
     while (auto batch = batches.Next()) {
-      if (auto_threads && at::get_num_threads() != chooser.threads()) {
-        at::set_num_threads(chooser.threads());
-      }
+      thread_plan.BeforeStep();
       // The step's wall time, waiting for the batch excluded: what the thread count changes.
       const auto step_started = std::chrono::steady_clock::now();
       const int64_t step = epoch * steps_per_epoch + batch->index;
@@ -626,12 +519,11 @@ Status RunTrainingChecked(const TrainOptions& given) {
       correct += logits.argmax(1).eq(labels).sum().item<int64_t>();
       seen += n;
       next_batch = batch->index + 1;
-      if (auto_threads) {
-        const double step_seconds =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - step_started).count();
-        if (auto line = chooser.Record(step_seconds, n)) {
-          MEMES_LOG(kInfo) << *line;
-        }
+      const std::string decision = thread_plan.AfterStep(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - step_started).count(),
+          n);
+      if (!decision.empty()) {
+        MEMES_LOG(kInfo) << decision;
       }
       bar.Add();
       const double seconds =
@@ -676,7 +568,7 @@ Status RunTrainingChecked(const TrainOptions& given) {
     }
     const TestResult test =
         Evaluate(model, data, test_count, table, device, cuda, std::max(options.batch_size, 256),
-                 threads, fast ? kFastTtaLevel : 0, bf16, channels_last);
+                 threads, config.RecipeHas("tta") ? kFastTtaLevel : 0, bf16, channels_last);
     EpochMetrics m;
     m.epoch = epoch + 1;
     m.learning_rate = learning_rate;
@@ -697,20 +589,7 @@ Status RunTrainingChecked(const TrainOptions& given) {
                   100 * m.test_accuracy, m.images_per_second, HumanDuration(m.seconds).c_str());
     MEMES_LOG(kInfo) << summary;
     if (!cuda) {
-      // Training is ~3 forward passes of work per image (forward, two backward products).
-      const double gflops = 3.0 * 2.0 * static_cast<double>(macs) * m.images_per_second / 1e9;
-      std::snprintf(summary, sizeof summary,
-                    "  training %.1f GFLOP/s achieved, %.0f%% of the matmul probe's %.1f", gflops,
-                    100 * gflops / std::max(1e-9, matmul_gflops), matmul_gflops);
-      std::string line = summary;
-      if (auto_threads && threads > 1) {
-        line += "; steps per thread count:";
-        for (size_t t = 1; t < chooser.steps_at().size(); ++t) {
-          const int64_t steps = chooser.steps_at()[t] - steps_at_before[t];
-          if (steps > 0) line += " " + std::to_string(t) + ": " + std::to_string(steps);
-        }
-      }
-      MEMES_LOG(kInfo) << line;
+      MEMES_LOG(kInfo) << thread_plan.EpochLine(m.images_per_second, macs);
     }
     next_batch = 0;
     const bool best = m.test_accuracy > best_accuracy;
