@@ -24,10 +24,6 @@ Result<std::unique_ptr<Database>> Database::Open(const std::filesystem::path& pa
                                      ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
                                      : "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;"));
   MEMES_RETURN_IF_ERROR(db->Exec("PRAGMA foreign_keys=ON;"));
-  // Items, groups and frames are keyed by random blob hashes, so each insert lands on random
-  // index pages: with SQLite's default 2 MiB page cache a store of 200 000 items (its indexes
-  // alone ~60 MB) re-reads several pages per commit. The cache grows only as pages are used.
-  MEMES_RETURN_IF_ERROR(db->Exec("PRAGMA cache_size=-131072;"));
   return db;
 }
 
