@@ -17,6 +17,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <memory>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -520,7 +522,7 @@ void SpeedFigures(const std::vector<Hashed>& items, size_t stored, const fs::pat
       "hashes/s | x linear scan | matches: index / scan (%zu items) | build |\n"
       "|---|---|---|---|---|---|---|---|---|\n",
       kLinearSample);
-  for (int d : {6, 10}) {
+  for (int d : {6, 8, 10}) {
     // The linear scan the old commit did, for the same probes, on a sample of items.
     const size_t sample = std::min(items.size(), kLinearSample);
     const auto start = Clock::now();
@@ -550,6 +552,14 @@ void SpeedFigures(const std::vector<Hashed>& items, size_t stored, const fs::pat
   }
   (void)distance;
   if (commit) {
+    std::printf(
+        "\n## Commit time per item (Catalog::AddItem incl. lookup, one transaction each, %s; "
+        "10 rounds of 100 adds interleaved: store A at ~1 000, the big store, store B at ~1 000; "
+        "lookup / transaction (AddItem - lookup) per item)\n\n"
+        "| rule | A at 1 000 | B at 1 000 | big store | transaction big / A | B / A (noise) | "
+        "fill |\n"
+        "|---|---|---|---|---|---|---|\n",
+        store_dir.string().c_str());
     CommitSpeed(items, hashes, stored, store_dir, false);
     CommitSpeed(items, hashes, stored, store_dir, true);
   }
@@ -563,8 +573,9 @@ void IndexSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& h
   auto start = Clock::now();
   for (size_t i = 0; i < hashes.size(); ++i) {
     index.Add(hashes[i], static_cast<int64_t>(i),
-              rule ? thumbs[i % thumbs.size()] : std::span<const uint8_t>());
+              rule ? thumbs[i % thumbs.size()] : std::span<const uint8_t>(), /*defer=*/true);
   }
+  index.Flush();
   const double build = Seconds(start);
   size_t lookups = 0, probes = 0;
   start = Clock::now();
@@ -599,42 +610,34 @@ void IndexSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& h
 
 void CommitSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& hashes,
                  size_t stored, const fs::path& store_dir, bool verify) {
-  // Commit time per item through the catalog (one transaction each, as the crawl's commit).
+  // Commit time per item through the catalog (one transaction each, as the crawl's commit) on
+  // two stores in one run: `big` filled to `stored` items (in transactions of 10 000, the fast
+  // path), `small` and `small2` at about 1 000. Timed in interleaved rounds (small, big, small2)
+  // so a change of load hits all three alike; small vs small2 shows the noise.
   fs::create_directories(store_dir);
-  const fs::path path = store_dir / ("dedupe-bench-" + std::to_string(::getpid()) + ".sqlite");
-  memes::store::CatalogOptions options;
-  options.verify = verify;
-  auto catalog = memes::store::Catalog::Open(path, options);
   const auto thumbs = RealThumbs(items);
-  if (!catalog.ok()) {
-    std::printf("catalog: %s\n", catalog.status().ToString().c_str());
-    return;
-  }
-  // Item i's probes (and thumbnails), as `add` makes them.
-  auto probes_of = [&](size_t i, std::vector<uint64_t>& probes, std::vector<uint8_t>& pthumbs) {
-    const size_t k_hash = i % hashes.size();
-    const auto thumb = thumbs[k_hash % thumbs.size()];
-    probes.assign(8, 0);
-    pthumbs.clear();
-    for (int k = 0; k < 8; ++k) {
-      probes[k] = hashes[k_hash] ^ Mix(i * 8 + k);
-      if (verify) pthumbs.insert(pthumbs.end(), thumb.begin(), thumb.end());
-    }
-    probes[0] = hashes[k_hash];
+  struct Bench {
+    fs::path path;
+    std::unique_ptr<memes::store::Catalog> catalog;
+    size_t next = 0;  // the next item number to add
   };
-  // The lookup alone (Catalog::FindGroup) for items [from, from + count), per item.
-  auto lookup = [&](size_t from, size_t count) {
-    std::vector<uint64_t> probes;
-    std::vector<uint8_t> pthumbs;
-    const auto t = Clock::now();
-    for (size_t i = from; i < from + count; ++i) {
-      probes_of(i, probes, pthumbs);
-      auto found = (*catalog)->FindGroup(probes, pthumbs);
-      if (!found.ok()) std::printf("find: %s\n", found.status().ToString().c_str());
+  auto open = [&](const std::string& name) -> std::optional<Bench> {
+    Bench bench;
+    bench.path =
+        store_dir / ("dedupe-bench-" + std::to_string(::getpid()) + "-" + name + ".sqlite");
+    memes::store::CatalogOptions options;
+    options.verify = verify;
+    auto catalog = memes::store::Catalog::Open(bench.path, options);
+    if (!catalog.ok()) {
+      std::printf("catalog: %s\n", catalog.status().ToString().c_str());
+      return std::nullopt;
     }
-    return Seconds(t) / count;
+    bench.catalog = std::move(*catalog);
+    return bench;
   };
-  auto add = [&](size_t i) {
+  // Item i as the crawl would add it: one frame (hash i mod the set, its real thumbnail), 8
+  // orientation probes; item numbers are unique across the stores (distinct blobs).
+  auto add = [&](Bench& bench, size_t i) {
     char blob[65];
     std::snprintf(blob, sizeof blob, "%016llx%016llx%016llx%016llx", (unsigned long long)Mix(i),
                   (unsigned long long)Mix(i + 1), (unsigned long long)Mix(i + 2),
@@ -650,38 +653,81 @@ void CommitSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& 
       if (verify) probe_thumbs.insert(probe_thumbs.end(), thumb.begin(), thumb.end());
     }
     probes[0] = frame.phash;
-    auto added = (*catalog)->AddItem({blob, 1, "png", 32, 32, 1, memes::store::kItemOk, ""},
-                                     nullptr, std::span(&frame, 1), "x", probes, probe_thumbs);
+    auto added = bench.catalog->AddItem({blob, 1, "png", 32, 32, 1, memes::store::kItemOk, ""},
+                                        nullptr, std::span(&frame, 1), "x", probes, probe_thumbs);
     if (!added.ok()) std::printf("add: %s\n", added.status().ToString().c_str());
   };
-  auto timed = [&](size_t from, size_t count) {
-    const auto t = Clock::now();
-    for (size_t i = from; i < from + count; ++i) add(i);
-    return Seconds(t) / count;
+  auto fill = [&](Bench& bench, size_t base, size_t to) {
+    while (bench.next < to) {
+      const size_t until = std::min(to, bench.next + 10000);
+      const auto status = bench.catalog->InTransaction([&] {
+        for (; bench.next < until; ++bench.next) add(bench, base + bench.next);
+        return memes::Status();
+      });
+      if (!status.ok()) std::printf("fill: %s\n", status.ToString().c_str());
+    }
   };
-  timed(0, 1000);
-  const double lookup_1k = lookup(1000, 1000);
-  const double at_1k = timed(1000, 1000);
+  // Per item: the lookup alone (Catalog::FindGroup on the probes `add` makes), then AddItem
+  // (which repeats that lookup before its transaction). Returns {AddItem, lookup} seconds.
+  auto timed = [&](Bench& bench, size_t base, size_t count) {
+    double total = 0, lookup = 0;
+    std::vector<uint64_t> probes(8);
+    std::vector<uint8_t> probe_thumbs;
+    for (size_t k = 0; k < count; ++k) {
+      const size_t i = base + bench.next++;
+      const size_t k_hash = i % hashes.size();
+      const auto thumb = thumbs[k_hash % thumbs.size()];
+      probe_thumbs.clear();
+      for (int o = 0; o < 8; ++o) {
+        probes[o] = hashes[k_hash] ^ Mix(i * 8 + o);
+        if (verify) probe_thumbs.insert(probe_thumbs.end(), thumb.begin(), thumb.end());
+      }
+      probes[0] = hashes[k_hash];
+      const auto t0 = Clock::now();
+      auto found = bench.catalog->FindGroup(probes, probe_thumbs);
+      if (!found.ok()) std::printf("find: %s\n", found.status().ToString().c_str());
+      const auto t1 = Clock::now();
+      add(bench, i);
+      lookup += std::chrono::duration<double>(t1 - t0).count();
+      total += Seconds(t1);
+    }
+    return std::pair<double, double>{total, lookup};
+  };
+  auto small = open("small"), small2 = open("small2"), big = open("big");
+  if (!small || !small2 || !big) return;
+  // Disjoint item numbers per store, so no blob repeats.
+  const size_t base_small = 0, base_small2 = 1u << 28, base_big = 1u << 29;
+  fill(*small, base_small, 1000);
+  fill(*small2, base_small2, 1000);
   const auto fill_start = Clock::now();
-  for (size_t i = 2000; i < stored; ++i) add(i);
-  const double fill = Seconds(fill_start);
-  const double lookup_full = lookup(stored, 1000);
-  const double at_full = timed(stored, 1000);
-  // AddItem = lookup + transaction: the commit time is the transaction alone.
-  const double tx_1k = at_1k - lookup_1k, tx_full = at_full - lookup_full;
-  std::printf("| %s: lookup per item at 1 000 / %zu items | %.0f / %.0f us |\n",
-              verify ? "verified" : "hash", stored, lookup_1k * 1e6, lookup_full * 1e6);
+  fill(*big, base_big, stored);
+  const double fill_seconds = Seconds(fill_start);
+  constexpr int kRounds = 10, kPerRound = 100;
+  // {AddItem, lookup} totals per store.
+  std::pair<double, double> t_small{}, t_small2{}, t_big{};
+  auto accumulate = [](std::pair<double, double>& sum, std::pair<double, double> t) {
+    sum.first += t.first;
+    sum.second += t.second;
+  };
+  for (int round = 0; round < kRounds; ++round) {
+    accumulate(t_small, timed(*small, base_small, kPerRound));
+    accumulate(t_big, timed(*big, base_big, kPerRound));
+    accumulate(t_small2, timed(*small2, base_small2, kPerRound));
+  }
+  const double n = kRounds * kPerRound;
+  // The transaction alone: AddItem minus its lookup.
+  const double tx_small = (t_small.first - t_small.second) / n,
+               tx_small2 = (t_small2.first - t_small2.second) / n,
+               tx_big = (t_big.first - t_big.second) / n;
   std::printf(
-      "| %s: transaction per item (AddItem - lookup) at 1 000 / %zu items | %.0f / %.0f us "
-      "(ratio %.2f) |\n",
-      verify ? "verified" : "hash", stored, tx_1k * 1e6, tx_full * 1e6, tx_full / tx_1k);
-  std::printf("| %s: catalog commit per item at 1 000 items (%s) | %.0f us |\n",
-              verify ? "verified" : "hash", store_dir.string().c_str(), at_1k * 1e6);
-  std::printf("| catalog commit per item at %zu items | %.0f us |\n", stored, at_full * 1e6);
-  std::printf("| ratio | %.2f |\n", at_full / at_1k);
-  std::printf("| filling %zu items | %.0f s |\n", stored, fill);
-  catalog->reset();
-  for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(path.string() + suffix);
+      "| %s | %.0f / %.0f us | %.0f / %.0f us | %zu: %.0f / %.0f us | %.2f | %.2f | %.0f s |\n",
+      verify ? "verified" : "hash", t_small.second / n * 1e6, tx_small * 1e6,
+      t_small2.second / n * 1e6, tx_small2 * 1e6, stored, t_big.second / n * 1e6, tx_big * 1e6,
+      tx_big / tx_small, tx_small2 / tx_small, fill_seconds);
+  for (Bench* bench : {&*small, &*small2, &*big}) {
+    bench->catalog.reset();
+    for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(bench->path.string() + suffix);
+  }
 }
 
 }  // namespace

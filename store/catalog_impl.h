@@ -146,8 +146,10 @@ struct Catalog::Impl {
       founders->Add(static_cast<uint64_t>(stmt->Int(0)), stmt->Int(1),
                     thumb.size() == kThumbBytes
                         ? std::span(reinterpret_cast<const uint8_t*>(thumb.data()), thumb.size())
-                        : std::span<const uint8_t>());
+                        : std::span<const uint8_t>(),
+                    /*defer=*/true);
     }
+    founders->Flush();
     founders_loaded = true;
     return Status::Ok();
   }

@@ -5,6 +5,7 @@
 #include <cassert>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 
 namespace memes::store {
 
@@ -39,37 +40,70 @@ NearDupIndex::NearDupIndex(int max_distance, int blocks)
   const int q = max_distance / blocks_, a = max_distance % blocks_;
   for (int block = 0; block < blocks_; ++block) {
     const int radius = block <= a ? q : q - 1;
+    block_radius_[block] = radius;
     for (uint32_t mask = 0; mask <= block_mask_[block] && radius >= 0; ++mask) {
       if (__builtin_popcount(mask) <= radius) block_masks_[block].push_back(mask);
     }
-    buckets_[block].resize(size_t{block_mask_[block]} + 1);
+    offsets_[block].assign(size_t{block_mask_[block]} + 2, 0);
   }
 }
 
 void NearDupIndex::Clear() {
   size_ = 0;
-  for (auto& table : buckets_) {
-    for (auto& bucket : table) bucket.clear();
+  indexed_ = 0;
+  for (int block = 0; block < blocks_; ++block) {
+    std::fill(offsets_[block].begin(), offsets_[block].end(), 0);
+    csr_spread_[block].clear();
+    csr_slot_[block].clear();
   }
+  spreads_.clear();
   groups_.clear();
   has_thumb_.clear();
   thumbs_.clear();
+  thumb_stats_.clear();
 }
 
-void NearDupIndex::Add(uint64_t hash, int64_t group, std::span<const uint8_t> thumb) {
+void NearDupIndex::Add(uint64_t hash, int64_t group, std::span<const uint8_t> thumb, bool defer) {
   assert(thumb.empty() || thumb.size() == kThumbBytes);
   const uint64_t spread = Spread(hash);
-  const auto slot = static_cast<uint32_t>(groups_.size());
+  assert(groups_.size() < UINT32_MAX);
   ++size_;
+  spreads_.push_back(spread);
   groups_.push_back(group);
   has_thumb_.push_back(!thumb.empty());
   if (thumb.empty()) {
     thumbs_.resize(thumbs_.size() + kThumbBytes, 0);
+    thumb_stats_.emplace_back();
   } else {
     thumbs_.insert(thumbs_.end(), thumb.begin(), thumb.end());
+    thumb_stats_.push_back(StatsOf(thumb));
   }
-  for (int block = 0; block < blocks_; ++block)
-    buckets_[block][BlockOf(spread, block)].push_back({spread, slot});
+  if (!defer && size_ - indexed_ >= kAppendBuffer) Rebuild();
+}
+
+void NearDupIndex::Rebuild() {
+  for (int block = 0; block < blocks_; ++block) {
+    // A block no probe reads (its radius is negative) needs no table.
+    if (block_masks_[block].empty()) continue;
+    std::vector<uint32_t>& offsets = offsets_[block];
+    std::fill(offsets.begin(), offsets.end(), 0);
+    for (size_t slot = 0; slot < size_; ++slot) ++offsets[BlockOf(spreads_[slot], block) + 1];
+    for (size_t v = 1; v < offsets.size(); ++v) offsets[v] += offsets[v - 1];
+    std::vector<uint64_t>& spreads = csr_spread_[block];
+    std::vector<uint32_t>& slots = csr_slot_[block];
+    spreads.resize(size_);
+    slots.resize(size_);
+    // offsets[v] serves as the fill cursor of bucket v and ends as bucket v + 1's start; shifted
+    // back below.
+    for (size_t slot = 0; slot < size_; ++slot) {
+      const uint32_t at = offsets[BlockOf(spreads_[slot], block)]++;
+      spreads[at] = spreads_[slot];
+      slots[at] = static_cast<uint32_t>(slot);
+    }
+    for (size_t v = offsets.size() - 1; v > 0; --v) offsets[v] = offsets[v - 1];
+    offsets[0] = 0;
+  }
+  indexed_ = size_;
 }
 
 std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
@@ -80,11 +114,13 @@ std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
   const int radius = rule.IndexRadius();
   std::optional<Match> best;
   double best_score = 0;
-  // (probe, slot) pairs already judged: a stored hash is visited once per block it agrees in.
-  std::vector<std::pair<uint32_t, uint32_t>> judged;
   for (size_t p = 0; p < probes.size(); ++p) {
     const uint64_t probe = probes[p];
     const bool probe_has_thumb = rule.verify && !probe_thumbs.empty();
+    const std::span<const uint8_t> probe_thumb =
+        probe_has_thumb ? probe_thumbs.subspan(p * kThumbBytes, kThumbBytes)
+                        : std::span<const uint8_t>();
+    const ThumbStats probe_stats = probe_has_thumb ? StatsOf(probe_thumb) : ThumbStats();
     // A symmetric picture has the same hash in several orientations: probe it once, unless the
     // thumbnails (which see colour) tell the orientations apart.
     if (!probe_has_thumb && p < 64 &&
@@ -92,14 +128,11 @@ std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
       continue;
     ForEachSlotWithin(probe, [&](uint32_t slot, int distance) {
       if (distance > radius) return;
-      const std::pair<uint32_t, uint32_t> key{static_cast<uint32_t>(p), slot};
-      if (std::find(judged.begin(), judged.end(), key) != judged.end()) return;
-      judged.push_back(key);
       double score = 0, thumb = -1;
       if (probe_has_thumb && has_thumb_[slot]) {
-        thumb = ThumbDistance(probe_thumbs.subspan(p * kThumbBytes, kThumbBytes),
+        thumb = ThumbDistance(probe_thumb, probe_stats,
                               std::span(thumbs_).subspan(size_t{slot} * kThumbBytes, kThumbBytes),
-                              rule.trim, rule.contrast);
+                              thumb_stats_[slot], rule.trim, rule.contrast, rule.thumb_distance);
         if (thumb > rule.thumb_distance) return;
         score = thumb;
       } else if (distance > rule.distance) {
@@ -135,8 +168,33 @@ std::optional<NearDupIndex::Match> NearDupIndex::Nearest(std::span<const uint64_
   return best;
 }
 
+ThumbStats StatsOf(std::span<const uint8_t> thumb) {
+  assert(thumb.size() == kThumbBytes);
+  constexpr int kCells = kThumbSide * kThumbSide;
+  ThumbStats stats;
+  float var = 0;
+  for (int c = 0; c < 3; ++c) {
+    float sum = 0, sq = 0;
+    for (int i = 0; i < kCells; ++i) {
+      sum += thumb[3 * i + c];
+      sq += float(thumb[3 * i + c]) * thumb[3 * i + c];
+    }
+    stats.mean[c] = sum / kCells;
+    var += std::max(0.f, sq / kCells - stats.mean[c] * stats.mean[c]) / 3;
+  }
+  stats.spread = std::sqrt(var);
+  return stats;
+}
+
 double ThumbDistance(std::span<const uint8_t> a, std::span<const uint8_t> b, double trim,
                      bool contrast) {
+  return ThumbDistance(a, StatsOf(a), b, StatsOf(b), trim, contrast,
+                       std::numeric_limits<double>::infinity());
+}
+
+double ThumbDistance(std::span<const uint8_t> a, const ThumbStats& stats_a,
+                     std::span<const uint8_t> b, const ThumbStats& stats_b, double trim,
+                     bool contrast, double limit) {
   assert(a.size() == kThumbBytes && b.size() == kThumbBytes);
   assert(trim >= 0 && trim < 1);
   constexpr int kCells = kThumbSide * kThumbSide;
@@ -144,32 +202,32 @@ double ThumbDistance(std::span<const uint8_t> a, std::span<const uint8_t> b, dou
   // the thumbnail's standard deviation (one for all three channels, so a red and a purple heart
   // of one shape stay apart; at least kMinSpread, so a flat picture is not blown up).
   constexpr float kUnitSpread = 48, kMinSpread = 8;
-  float offset_a[3], offset_b[3], gain_a[3], gain_b[3];
-  float var_a = 0, var_b = 0;
-  for (int c = 0; c < 3; ++c) {
-    float sum_a = 0, sum_b = 0, sq_a = 0, sq_b = 0;
-    for (int i = 0; i < kCells; ++i) {
-      sum_a += a[3 * i + c];
-      sum_b += b[3 * i + c];
-      sq_a += float(a[3 * i + c]) * a[3 * i + c];
-      sq_b += float(b[3 * i + c]) * b[3 * i + c];
+  const float gain_a = contrast ? kUnitSpread / std::max(kMinSpread, stats_a.spread) : 1;
+  const float gain_b = contrast ? kUnitSpread / std::max(kMinSpread, stats_b.spread) : 1;
+  // (value - mean_a) * gain_a - (value_b - mean_b) * gain_b = value_a * gain_a - value_b *
+  // gain_b - shift.
+  float shift[3];
+  for (int c = 0; c < 3; ++c) shift[c] = stats_a.mean[c] * gain_a - stats_b.mean[c] * gain_b;
+  if (trim == 0) {
+    // No cell is left out: the sum only grows, so stop once it passes the limit.
+    const double bound = limit * kCells;
+    double total = 0;
+    for (int row = 0; row < kThumbSide; ++row) {
+      float row_sum = 0;
+      for (int i = row * kThumbSide; i < (row + 1) * kThumbSide; ++i) {
+        for (int c = 0; c < 3; ++c)
+          row_sum += std::abs(a[3 * i + c] * gain_a - b[3 * i + c] * gain_b - shift[c]);
+      }
+      total += row_sum;
+      if (total > bound) return total / kCells;
     }
-    offset_a[c] = sum_a / kCells;
-    offset_b[c] = sum_b / kCells;
-    var_a += std::max(0.f, sq_a / kCells - offset_a[c] * offset_a[c]) / 3;
-    var_b += std::max(0.f, sq_b / kCells - offset_b[c] * offset_b[c]) / 3;
-  }
-  for (int c = 0; c < 3; ++c) {
-    gain_a[c] = contrast ? kUnitSpread / std::max(kMinSpread, std::sqrt(var_a)) : 1;
-    gain_b[c] = contrast ? kUnitSpread / std::max(kMinSpread, std::sqrt(var_b)) : 1;
+    return total / kCells;
   }
   std::array<float, kCells> cell{};
   for (int i = 0; i < kCells; ++i) {
     float sum = 0;
-    for (int c = 0; c < 3; ++c) {
-      sum += std::abs((a[3 * i + c] - offset_a[c]) * gain_a[c] -
-                      (b[3 * i + c] - offset_b[c]) * gain_b[c]);
-    }
+    for (int c = 0; c < 3; ++c)
+      sum += std::abs(a[3 * i + c] * gain_a - b[3 * i + c] * gain_b - shift[c]);
     cell[i] = sum;
   }
   const int kept = std::max(1, static_cast<int>(kCells * (1 - trim) + 0.5));

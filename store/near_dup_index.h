@@ -5,7 +5,9 @@
 // buckets, and a hash within r = m*q + a bits of a probe (0 <= a < m) agrees with it to within
 // q bits in one of the first a + 1 blocks or to within q - 1 bits in one of the others
 // (pigeonhole: otherwise the blocks differ by at least (a+1)(q+1) + (m-1-a)q = r + 1 bits), so
-// only those buckets are read.
+// only those buckets are read. Each block is a CSR table (an offset per block value into one
+// contiguous array of spread hashes), so a bucket read is two offsets and a run of popcounts;
+// hashes added since the last rebuild sit in a small append buffer that probes scan.
 // Thread-safety: none; concurrent const calls are safe while nothing is added.
 #pragma once
 
@@ -38,6 +40,20 @@ inline constexpr size_t kThumbBytes = 3 * kThumbSide * kThumbSide;
 // nothing either).
 double ThumbDistance(std::span<const uint8_t> a, std::span<const uint8_t> b, double trim,
                      bool contrast = false);
+
+// A thumbnail's per-channel mean and its spread (standard deviation over all channels), what
+// ThumbDistance takes off and divides by; computed once per thumbnail.
+struct ThumbStats {
+  float mean[3] = {0, 0, 0};
+  float spread = 0;
+};
+ThumbStats StatsOf(std::span<const uint8_t> thumb);
+// ThumbDistance with both thumbnails' stats given. `limit`: with trim == 0 the comparison stops
+// once the distance must exceed it and returns some value above `limit` (a rejection needs no
+// exact figure); below or at it the result is exact.
+double ThumbDistance(std::span<const uint8_t> a, const ThumbStats& stats_a,
+                     std::span<const uint8_t> b, const ThumbStats& stats_b, double trim,
+                     bool contrast, double limit);
 
 // Defaults of the verified rule, chosen from bench/dedupe_bench (docs/benchmarks.md).
 inline constexpr int kDefaultCandidateDistance = 10;
@@ -84,8 +100,15 @@ class NearDupIndex {
   int blocks() const { return blocks_; }
   size_t size() const { return size_; }
   void Clear();
-  // `thumb`: the frame's verification thumbnail (kThumbBytes), or empty.
-  void Add(uint64_t hash, int64_t group, std::span<const uint8_t> thumb = {});
+  // `thumb`: the frame's verification thumbnail (kThumbBytes), or empty. Amortised O(size /
+  // kAppendBuffer): the CSR tables are rebuilt when the append buffer is full.
+  // `defer`: the rebuild waits for Flush() (or a later Add without it), for loading many
+  // hashes at once in O(size); until then lookups scan the whole buffer.
+  void Add(uint64_t hash, int64_t group, std::span<const uint8_t> thumb = {}, bool defer = false);
+  // Moves the append buffer into the CSR tables.
+  void Flush() {
+    if (indexed_ != size_) Rebuild();
+  }
 
   // The stored hash nearest to any of `probes`, if one is within max_distance; ties go to the
   // lowest group id, so the answer does not depend on the order hashes were added in.
@@ -100,7 +123,8 @@ class NearDupIndex {
                                        std::span<const uint8_t> probe_thumbs,
                                        const MatchRule& rule) const;
 
-  // The cost of one probe, for benchmarks: buckets it reads and stored entries in them.
+  // The cost of one probe, for benchmarks: buckets it reads and stored entries in them
+  // (the append buffer's entries included).
   struct ProbeCost {
     size_t buckets = 0, entries = 0;
   };
@@ -108,51 +132,66 @@ class NearDupIndex {
     const uint64_t spread = Spread(probe);
     ProbeCost cost;
     for (int block = 0; block < blocks_; ++block) {
+      const uint32_t key = BlockOf(spread, block);
+      const std::vector<uint32_t>& offsets = offsets_[block];
       for (const uint32_t flip : block_masks_[block]) {
         ++cost.buckets;
-        cost.entries += buckets_[block][BlockOf(spread, block) ^ flip].size();
+        cost.entries += offsets[(key ^ flip) + 1] - offsets[key ^ flip];
       }
     }
+    cost.entries += size_ - indexed_;
     return cost;
   }
 
-  // Calls visit(group, distance) for every stored hash within max_distance of `probe`; a hash
-  // may be visited more than once (once per block it agrees in).
+  // Calls visit(group, distance) once for every stored hash within max_distance of `probe`.
   template <typename Visit>
   void ForEachWithin(uint64_t probe, Visit&& visit) const {
-    const uint64_t spread = Spread(probe);
-    for (int block = 0; block < blocks_; ++block) {
-      const uint32_t key = BlockOf(spread, block);
-      for (const uint32_t flip : block_masks_[block]) {
-        for (const Entry& entry : buckets_[block][key ^ flip]) {
-          const int distance = __builtin_popcountll(entry.spread ^ spread);
-          if (distance <= max_distance_) visit(groups_[entry.slot], distance);
-        }
-      }
-    }
+    ForEachSlotWithin(probe, [&](uint32_t slot, int distance) { visit(groups_[slot], distance); });
   }
 
+  // Stored hashes a probe sees in the append buffer before they are merged into the CSR arrays:
+  // a linear scan of at most this many, so an Add costs an amortised rebuild share
+  // (size / kAppendBuffer entry moves) instead of an insertion into every block.
+  static constexpr size_t kAppendBuffer = 1024;
+
  private:
-  // A stored hash as its buckets hold it: inline, so a probe reads each bucket front to back
-  // instead of chasing an index into a separate array for every candidate.
-  struct Entry {
-    uint64_t spread;  // Spread(hash)
-    uint32_t slot;    // the hash's place in groups_ and thumbs_
-  };
-  // Like ForEachWithin, with the slot of each stored hash.
+  // Like ForEachWithin, with the slot of each stored hash. A stored hash agrees with the probe
+  // within radius in one block or more; it is reported from the first such block only (the
+  // earlier blocks' partial distances are checked for it), so no caller needs a seen-set.
   template <typename Visit>
   void ForEachSlotWithin(uint64_t probe, Visit&& visit) const {
     const uint64_t spread = Spread(probe);
     for (int block = 0; block < blocks_; ++block) {
       const uint32_t key = BlockOf(spread, block);
+      const std::vector<uint32_t>& offsets = offsets_[block];
+      const uint64_t* spreads = csr_spread_[block].data();
+      const uint32_t* slots = csr_slot_[block].data();
       for (const uint32_t flip : block_masks_[block]) {
-        for (const Entry& entry : buckets_[block][key ^ flip]) {
-          const int distance = __builtin_popcountll(entry.spread ^ spread);
-          if (distance <= max_distance_) visit(entry.slot, distance);
+        const uint32_t end = offsets[(key ^ flip) + 1];
+        for (uint32_t at = offsets[key ^ flip]; at < end; ++at) {
+          const uint64_t diff = spreads[at] ^ spread;
+          const int distance = __builtin_popcountll(diff);
+          if (distance > max_distance_ || FoundInEarlierBlock(diff, block)) continue;
+          visit(slots[at], distance);
         }
       }
     }
+    for (size_t slot = indexed_; slot < size_; ++slot) {
+      const int distance = __builtin_popcountll(spreads_[slot] ^ spread);
+      if (distance <= max_distance_) visit(static_cast<uint32_t>(slot), distance);
+    }
   }
+  bool FoundInEarlierBlock(uint64_t diff, int block) const {
+    for (int earlier = 0; earlier < block; ++earlier) {
+      if (!block_masks_[earlier].empty() &&
+          __builtin_popcount(BlockOf(diff, earlier)) <= block_radius_[earlier])
+        return true;
+    }
+    return false;
+  }
+  // Merges the append buffer into the CSR arrays (a counting sort of every stored hash per
+  // block: O(size + 2^width)).
+  void Rebuild();
   // The hash with its bits dealt round-robin into the blocks (bit i goes to block i mod m).
   // A PHash's bits are DCT coefficients in row-major order, and the low-frequency rows are much
   // the same across pictures of one kind (centred round emoji on flat backgrounds): cut in
@@ -170,21 +209,32 @@ class NearDupIndex {
   int max_distance_;
   int blocks_;
   size_t size_ = 0;
+  // Slots [0, indexed_) are in the CSR arrays, [indexed_, size_) only in the append buffer.
+  size_t indexed_ = 0;
   // spread_table_[byte][value]: the bits of that byte of a hash at their spread positions.
   std::array<std::array<uint64_t, 256>, 8> spread_table_{};
   std::array<int, kMaxBlocks> block_shift_{};
   std::array<uint32_t, kMaxBlocks> block_mask_{};
-  // block_masks_[b]: every mask of block b's width with at most its pigeonhole radius bits set
-  // (empty for a block that need not be read).
+  // block_radius_[b]: the pigeonhole's radius for block b; block_masks_[b]: every mask of
+  // block b's width with at most that many bits set (empty for a block that need not be read).
+  std::array<int, kMaxBlocks> block_radius_{};
   std::array<std::vector<uint32_t>, kMaxBlocks> block_masks_;
-  // buckets_[b][v]: entries whose block b of Spread(hash) equals v. Invariant: every entry is in
-  // exactly one bucket of each block.
-  std::array<std::vector<std::vector<Entry>>, kMaxBlocks> buckets_;
-  // Per slot (one per Add): its group, and its thumbnail at slot * kThumbBytes in thumbs_
-  // (has_thumb_ false: added without one; its bytes are zeros).
+  // CSR per block b: the entries whose block b of Spread(hash) equals v are
+  // csr_spread_[b][offsets_[b][v] .. offsets_[b][v + 1]) (their spread hashes, inline, so a
+  // bucket is one contiguous run of popcounts) with their slots at the same places in
+  // csr_slot_[b]. offsets_[b] has 2^width + 1 entries. Invariant: every slot below indexed_ is
+  // in exactly one bucket of each block.
+  std::array<std::vector<uint32_t>, kMaxBlocks> offsets_;
+  std::array<std::vector<uint64_t>, kMaxBlocks> csr_spread_;
+  std::array<std::vector<uint32_t>, kMaxBlocks> csr_slot_;
+  // Per slot (one per Add): its spread hash, its group, and its thumbnail at slot * kThumbBytes
+  // in thumbs_ (has_thumb_ false: added without one; its bytes are zeros).
+  std::vector<uint64_t> spreads_;
   std::vector<int64_t> groups_;
   std::vector<bool> has_thumb_;
   std::vector<uint8_t> thumbs_;
+  // Per slot: its thumbnail's ThumbStats, computed once at Add instead of at every comparison.
+  std::vector<ThumbStats> thumb_stats_;
 };
 
 // One item to group: the hashes it founds a group with (its kept frames' phashes) and the

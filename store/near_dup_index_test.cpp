@@ -70,6 +70,37 @@ TEST(NearDupIndex, AgreesWithBruteForceOnRandomHashesAtEveryThresholdAndBlockCou
   }
 }
 
+TEST(NearDupIndex, VisitsEachHashWithinRangeOnceWhileAddsCrossRebuilds) {
+  // The CSR tables are rebuilt every kAppendBuffer adds; between rebuilds the newest hashes are
+  // only in the append buffer. Probing after every add-batch checks both parts, and every stored
+  // hash (its own group id) must be reported exactly once, whichever blocks it agrees in.
+  std::mt19937_64 random(5);
+  std::vector<uint64_t> centres(8);
+  for (uint64_t& centre : centres) centre = random();
+  for (const int blocks : {4, 6}) {
+    NearDupIndex index(10, blocks);
+    std::vector<uint64_t> stored;
+    const size_t total = 3 * NearDupIndex::kAppendBuffer + 77;
+    while (stored.size() < total) {
+      const size_t batch = std::min<size_t>(total - stored.size(), 1 + random() % 400);
+      for (size_t i = 0; i < batch; ++i) {
+        stored.push_back(Flip(centres[random() % centres.size()], random() % 14, random));
+        index.Add(stored.back(), static_cast<int64_t>(stored.size() - 1));
+      }
+      for (int p = 0; p < 20; ++p) {
+        const uint64_t probe = Flip(centres[random() % centres.size()], random() % 8, random);
+        std::map<int64_t, int> expected, seen;
+        for (size_t i = 0; i < stored.size(); ++i) {
+          const int distance = __builtin_popcountll(stored[i] ^ probe);
+          if (distance <= 10) expected[static_cast<int64_t>(i)] = 1;
+        }
+        index.ForEachWithin(probe, [&](int64_t group, int) { ++seen[group]; });
+        ASSERT_EQ(seen, expected) << "blocks " << blocks << " after " << stored.size();
+      }
+    }
+  }
+}
+
 TEST(NearDupIndex, NearestOverSeveralProbesAndClear) {
   NearDupIndex index(6);
   index.Add(0, 7);
@@ -123,6 +154,24 @@ TEST(ThumbDistance, BrightnessAndContrastCostNothingAndAnotherPictureCostsMuch) 
 
 // The verified rule against a brute-force scan: every stored hash within the radius, judged by
 // the rule, the best by (thumbnail distance, Hamming distance, group).
+TEST(ThumbDistance, ALimitStopsEarlyAboveItAndIsExactBelowIt) {
+  std::mt19937_64 random(3);
+  for (int pair = 0; pair < 40; ++pair) {
+    const auto a = Thumb(pair % 7, random, 6), b = Thumb((pair * 3) % 7, random, 6, pair % 20);
+    for (const bool contrast : {false, true}) {
+      const double exact = ThumbDistance(a, b, 0, contrast);
+      for (const double limit : {exact * 0.5, exact - 0.01, exact, exact + 1}) {
+        const double got = ThumbDistance(a, StatsOf(a), b, StatsOf(b), 0, contrast, limit);
+        if (exact > limit) {
+          EXPECT_GT(got, limit) << pair;
+        } else {
+          EXPECT_NEAR(got, exact, 1e-3) << pair;
+        }
+      }
+    }
+  }
+}
+
 TEST(NearDupIndex, NearestAcceptedAgreesWithBruteForceOnHashesAndThumbnails) {
   std::mt19937_64 random(21);
   std::vector<uint64_t> centres(30);
