@@ -1,0 +1,299 @@
+// The speed half of dedupe_bench (dedupe_bench_speed.h).
+#include "bench/dedupe_bench_speed.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <set>
+#include <span>
+#include <string>
+#include <tuple>
+
+#include "store/catalog.h"
+#include "store/near_dup_index.h"
+#include "store/split.h"
+#include "transform/frames.h"
+#include "transform/signature.h"
+
+namespace memes::bench {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+uint64_t Mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+// `count` hashes shaped like real ones: each a real hash with 10–20 random bits flipped (so the
+// index's buckets fill as unevenly as with real pictures, without exact repeats).
+// Stored hash k was made from real hash k % real.size() (RealThumbOf gives its thumbnail).
+std::vector<uint64_t> StoredHashes(const std::vector<Hashed>& items, size_t count) {
+  std::vector<uint64_t> real;
+  for (const Hashed& h : items) real.insert(real.end(), h.own.begin(), h.own.end());
+  std::vector<uint64_t> out;
+  std::mt19937_64 random(3);
+  while (out.size() < count) {
+    uint64_t hash = real[out.size() % real.size()];
+    const int flips = 10 + static_cast<int>(random() % 11);
+    for (int f = 0; f < flips; ++f) hash ^= uint64_t{1} << (random() % 64);
+    out.push_back(hash);
+  }
+  return out;
+}
+
+// The thumbnail of real hash k (the items' own frames in order).
+std::vector<std::span<const uint8_t>> RealThumbs(const std::vector<Hashed>& items) {
+  std::vector<std::span<const uint8_t>> out;
+  for (const Hashed& h : items) {
+    for (size_t k = 0; k < h.own.size(); ++k)
+      out.push_back(std::span(h.own_thumbs)
+                        .subspan(k * memes::store::kThumbBytes, memes::store::kThumbBytes));
+  }
+  return out;
+}
+
+void IndexSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& hashes, int distance,
+                int blocks, double linear_per_item, size_t linear_found,
+                const memes::store::MatchRule* rule);
+void CommitSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& hashes,
+                 size_t stored, const fs::path& store_dir, bool verify);
+
+// Items in the linear scan's sample.
+constexpr size_t kLinearSample = 100;
+
+}  // namespace
+
+void SpeedFigures(const std::vector<Hashed>& items, size_t stored, const fs::path& store_dir,
+                  bool commit) {
+  const int distance = memes::store::kDefaultNearDuplicateDistance;
+  const std::vector<uint64_t> hashes = StoredHashes(items, stored);
+  std::printf(
+      "\n## Founder index speed (%zu stored hashes, one thread; one lookup = one item: its kept "
+      "frames x 8 orientations, %s)\n\n",
+      stored, "probes that repeat within an item are read once");
+  std::printf(
+      "| threshold | blocks | buckets read / probe | entries read / probe | lookups/s | probe "
+      "hashes/s | x linear scan | matches: index / scan (%zu items) | build |\n"
+      "|---|---|---|---|---|---|---|---|---|\n",
+      kLinearSample);
+  for (int d : {6, 8, 10}) {
+    // The linear scan the old commit did, for the same probes, on a sample of items.
+    const size_t sample = std::min(items.size(), kLinearSample);
+    const auto start = Clock::now();
+    size_t linear_found = 0;
+    for (size_t i = 0; i < sample; ++i) {
+      int best = 65;
+      for (uint64_t probe : items[i].probes) {
+        for (uint64_t hash : hashes) best = std::min(best, __builtin_popcountll(hash ^ probe));
+      }
+      linear_found += best <= d;
+    }
+    const double linear = Seconds(start) / sample;
+    for (int m = memes::store::NearDupIndex::kMinBlocks;
+         m <= memes::store::NearDupIndex::kMaxBlocks; ++m) {
+      IndexSpeed(items, hashes, d, m, linear, linear_found, nullptr);
+    }
+    if (d == memes::store::kDefaultCandidateDistance) {
+      // The verified rule (the default): thumbnails compared for every candidate.
+      const memes::store::MatchRule rule;
+      for (int m = memes::store::NearDupIndex::kMinBlocks;
+           m <= memes::store::NearDupIndex::kMaxBlocks; ++m) {
+        IndexSpeed(items, hashes, d, m, linear, linear_found, &rule);
+      }
+    }
+    std::printf("| %d | linear scan | - | %zu | %.0f | - | 1 | - | - |\n", d, hashes.size(),
+                1 / linear);
+  }
+  (void)distance;
+  if (commit) {
+    std::printf(
+        "\n## Commit time per item (Catalog::AddItem incl. lookup, one transaction each, %s; "
+        "10 rounds of 100 adds interleaved: store A at ~1 000, the big store, store B at ~1 000; "
+        "lookup / transaction (AddItem - lookup) per item)\n\n"
+        "| rule | A at 1 000 | B at 1 000 | big store | transaction big / A | B / A (noise) | "
+        "fill |\n"
+        "|---|---|---|---|---|---|---|\n",
+        store_dir.string().c_str());
+    CommitSpeed(items, hashes, stored, store_dir, false);
+    CommitSpeed(items, hashes, stored, store_dir, true);
+  }
+}
+
+namespace {
+
+void IndexSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& hashes, int distance,
+                int blocks, double linear_per_item, size_t linear_found,
+                const memes::store::MatchRule* rule) {
+  memes::store::NearDupIndex index(distance, blocks);
+  const auto thumbs = RealThumbs(items);
+  auto start = Clock::now();
+  for (size_t i = 0; i < hashes.size(); ++i) {
+    index.Add(hashes[i], static_cast<int64_t>(i),
+              rule ? thumbs[i % thumbs.size()] : std::span<const uint8_t>(), /*defer=*/true);
+  }
+  index.Flush();
+  const double build = Seconds(start);
+  size_t lookups = 0, probes = 0;
+  start = Clock::now();
+  // Items in set order, round and round, for 1.5 s (at least 200 items).
+  for (size_t i = 0; Seconds(start) < 1.5 || lookups < 200; i = (i + 1) % items.size()) {
+    if (rule) {
+      index.NearestAccepted(items[i].probes, items[i].probe_thumbs, *rule);
+    } else {
+      index.Nearest(items[i].probes);
+    }
+    ++lookups;
+    probes += items[i].probes.size();
+  }
+  const double elapsed = Seconds(start);
+  size_t buckets = 0, entries = 0, costed = 0;
+  for (const Hashed& item : items) {
+    for (uint64_t probe : item.probes) {
+      const auto cost = index.CostOf(probe);
+      buckets += cost.buckets;
+      entries += cost.entries;
+      ++costed;
+    }
+  }
+  size_t found = 0;
+  for (size_t i = 0; i < std::min(items.size(), kLinearSample); ++i)
+    found += index.Nearest(items[i].probes).has_value();
+  std::printf("| %d%s | %d | %.0f | %.0f | %.0f | %.0f | %.0f | %zu / %zu | %.2f s |\n", distance,
+              rule ? " verified" : "", blocks, double(buckets) / costed, double(entries) / costed,
+              lookups / elapsed, probes / elapsed, linear_per_item / (elapsed / lookups), found,
+              linear_found, build);
+}
+
+void CommitSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& hashes,
+                 size_t stored, const fs::path& store_dir, bool verify) {
+  // Commit time per item through the catalog (one transaction each, as the crawl's commit) on
+  // two stores in one run: `big` filled to `stored` items (in transactions of 10 000, the fast
+  // path), `small` and `small2` at about 1 000. Timed in interleaved rounds (small, big, small2)
+  // so a change of load hits all three alike; small vs small2 shows the noise.
+  fs::create_directories(store_dir);
+  const auto thumbs = RealThumbs(items);
+  struct Bench {
+    fs::path path;
+    std::unique_ptr<memes::store::Catalog> catalog;
+    size_t next = 0;  // the next item number to add
+  };
+  auto open = [&](const std::string& name) -> std::optional<Bench> {
+    Bench bench;
+    bench.path =
+        store_dir / ("dedupe-bench-" + std::to_string(::getpid()) + "-" + name + ".sqlite");
+    memes::store::CatalogOptions options;
+    options.verify = verify;
+    auto catalog = memes::store::Catalog::Open(bench.path, options);
+    if (!catalog.ok()) {
+      std::printf("catalog: %s\n", catalog.status().ToString().c_str());
+      return std::nullopt;
+    }
+    bench.catalog = std::move(*catalog);
+    return bench;
+  };
+  // Item i as the crawl would add it: one frame (hash i mod the set, its real thumbnail), 8
+  // orientation probes; item numbers are unique across the stores (distinct blobs).
+  auto add = [&](Bench& bench, size_t i) {
+    char blob[65];
+    std::snprintf(blob, sizeof blob, "%016llx%016llx%016llx%016llx", (unsigned long long)Mix(i),
+                  (unsigned long long)Mix(i + 1), (unsigned long long)Mix(i + 2),
+                  (unsigned long long)Mix(i + 3));
+    const size_t k_hash = i % hashes.size();
+    const auto thumb = thumbs[k_hash % thumbs.size()];
+    memes::store::FrameRecord frame{0, 0, hashes[k_hash], {}};
+    if (verify) frame.thumb.assign(thumb.begin(), thumb.end());
+    std::vector<uint64_t> probes(8);
+    std::vector<uint8_t> probe_thumbs;
+    for (int k = 0; k < 8; ++k) {
+      probes[k] = hashes[k_hash] ^ Mix(i * 8 + k);
+      if (verify) probe_thumbs.insert(probe_thumbs.end(), thumb.begin(), thumb.end());
+    }
+    probes[0] = frame.phash;
+    auto added = bench.catalog->AddItem({blob, 1, "png", 32, 32, 1, memes::store::kItemOk, ""},
+                                        nullptr, std::span(&frame, 1), "x", probes, probe_thumbs);
+    if (!added.ok()) std::printf("add: %s\n", added.status().ToString().c_str());
+  };
+  auto fill = [&](Bench& bench, size_t base, size_t to) {
+    while (bench.next < to) {
+      const size_t until = std::min(to, bench.next + 10000);
+      const auto status = bench.catalog->InTransaction([&] {
+        for (; bench.next < until; ++bench.next) add(bench, base + bench.next);
+        return memes::Status();
+      });
+      if (!status.ok()) std::printf("fill: %s\n", status.ToString().c_str());
+    }
+  };
+  // Per item: the lookup alone (Catalog::FindGroup on the probes `add` makes), then AddItem
+  // (which repeats that lookup before its transaction). Returns {AddItem, lookup} seconds.
+  auto timed = [&](Bench& bench, size_t base, size_t count) {
+    double total = 0, lookup = 0;
+    std::vector<uint64_t> probes(8);
+    std::vector<uint8_t> probe_thumbs;
+    for (size_t k = 0; k < count; ++k) {
+      const size_t i = base + bench.next++;
+      const size_t k_hash = i % hashes.size();
+      const auto thumb = thumbs[k_hash % thumbs.size()];
+      probe_thumbs.clear();
+      for (int o = 0; o < 8; ++o) {
+        probes[o] = hashes[k_hash] ^ Mix(i * 8 + o);
+        if (verify) probe_thumbs.insert(probe_thumbs.end(), thumb.begin(), thumb.end());
+      }
+      probes[0] = hashes[k_hash];
+      const auto t0 = Clock::now();
+      auto found = bench.catalog->FindGroup(probes, probe_thumbs);
+      if (!found.ok()) std::printf("find: %s\n", found.status().ToString().c_str());
+      const auto t1 = Clock::now();
+      add(bench, i);
+      lookup += std::chrono::duration<double>(t1 - t0).count();
+      total += Seconds(t1);
+    }
+    return std::pair<double, double>{total, lookup};
+  };
+  auto small = open("small"), small2 = open("small2"), big = open("big");
+  if (!small || !small2 || !big) return;
+  // Disjoint item numbers per store, so no blob repeats.
+  const size_t base_small = 0, base_small2 = 1u << 28, base_big = 1u << 29;
+  fill(*small, base_small, 1000);
+  fill(*small2, base_small2, 1000);
+  const auto fill_start = Clock::now();
+  fill(*big, base_big, stored);
+  const double fill_seconds = Seconds(fill_start);
+  constexpr int kRounds = 10, kPerRound = 100;
+  // {AddItem, lookup} totals per store.
+  std::pair<double, double> t_small{}, t_small2{}, t_big{};
+  auto accumulate = [](std::pair<double, double>& sum, std::pair<double, double> t) {
+    sum.first += t.first;
+    sum.second += t.second;
+  };
+  for (int round = 0; round < kRounds; ++round) {
+    accumulate(t_small, timed(*small, base_small, kPerRound));
+    accumulate(t_big, timed(*big, base_big, kPerRound));
+    accumulate(t_small2, timed(*small2, base_small2, kPerRound));
+  }
+  const double n = kRounds * kPerRound;
+  // The transaction alone: AddItem minus its lookup.
+  const double tx_small = (t_small.first - t_small.second) / n,
+               tx_small2 = (t_small2.first - t_small2.second) / n,
+               tx_big = (t_big.first - t_big.second) / n;
+  std::printf(
+      "| %s | %.0f / %.0f us | %.0f / %.0f us | %zu: %.0f / %.0f us | %.2f | %.2f | %.0f s |\n",
+      verify ? "verified" : "hash", t_small.second / n * 1e6, tx_small * 1e6,
+      t_small2.second / n * 1e6, tx_small2 * 1e6, stored, t_big.second / n * 1e6, tx_big * 1e6,
+      tx_big / tx_small, tx_small2 / tx_small, fill_seconds);
+  for (Bench* bench : {&*small, &*small2, &*big}) {
+    bench->catalog.reset();
+    for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(bench->path.string() + suffix);
+  }
+}
+
+}  // namespace
+
+}  // namespace memes::bench
