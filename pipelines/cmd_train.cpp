@@ -56,6 +56,9 @@ void AddTrainCommand(CLI::App& app, CommandRegistry& registry) {
       ->check(CLI::IsMember({"fp32", "bf16"}));
   command->add_flag("--channels-last", options->channels_last,
                     "CPU: channels-last memory format (always on CUDA)");
+  command->add_flag("--tta-every-epoch", options->tta_every_epoch,
+                    "Fast recipe: score every epoch's test with the 6 TTA views (default: only the "
+                    "last epoch; the others on the plain view, 1/6 of the cost)");
   command
       ->add_option("--blocks", options->blocks_per_stage,
                    "Blocks per stage, overriding the preset (e.g. 3,3,3)")

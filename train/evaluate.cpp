@@ -134,7 +134,7 @@ Status RunEvalChecked(const EvalOptions& options) {
                            {"top1", top1 / total},
                            {"top5", top5 / total},
                            {"top1_flip_tta", flip_top1 / total},
-                           {"tta_views", tta_level > 0 ? 6 : 1},
+                           {"tta_views", tta_level > 0 ? kFastTtaViews : 1},
                            {"classes", meta.classes},
                            {"confusion", confusion}};
   nlohmann::json per_class = nlohmann::json::array();

@@ -22,6 +22,7 @@ nlohmann::json MetricsToJson(const EpochMetrics& m) {
           {"test_acc", m.test_accuracy},
           {"images_per_s", m.images_per_second},
           {"train_cpu_seconds", m.train_cpu_seconds},
+          {"test_views", m.test_views},
           {"seconds", m.seconds}};
 }
 
@@ -36,6 +37,7 @@ EpochMetrics MetricsFromJson(const nlohmann::json& j) {
   m.images_per_second = j.value("images_per_s", 0.0);
   m.train_cpu_seconds = j.value("train_cpu_seconds", 0.0);
   m.seconds = j.value("seconds", 0.0);
+  m.test_views = j.value("test_views", 1);
   return m;
 }
 

@@ -19,6 +19,7 @@ struct EpochMetrics {
   double images_per_second = 0;
   double seconds = 0;
   double train_cpu_seconds = 0;  // CPU time (all threads) of the training phase
+  int test_views = 1;            // views averaged per test image (6: the fast recipe's TTA)
 };
 
 // Two panels side by side: loss and accuracy per epoch, train and test.

@@ -20,6 +20,7 @@ inline constexpr double kFastBiasLrScale = 64.0;
 inline constexpr int kFastWhitenBiasEpochs = 3;
 // fast: test-time augmentation level (train/model.h ForwardTta): 6 views.
 inline constexpr int kFastTtaLevel = 2;
+inline constexpr int kFastTtaViews = 6;
 // fast: images whose patches set the whitening layer (the first of the training split).
 inline constexpr size_t kWhiteningImages = 5000;
 

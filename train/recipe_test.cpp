@@ -302,5 +302,21 @@ TEST_F(FastRecipeTrainingTest, EvalReportsWhatTrainingReported) {
   EXPECT_NEAR(report["loss"].get<double>(), trained["test_loss"].get<double>(), 1e-5) << last;
 }
 
+// Only the last epoch pays for the 6 views unless --tta-every-epoch; metrics.jsonl says which.
+TEST_F(FastRecipeTrainingTest, OnlyTheLastEpochIsScoredWithAllViewsByDefault) {
+  for (const bool every : {false, true}) {
+    TrainOptions options = Options(every ? "every" : "last");
+    options.epochs = 3;
+    options.tta_every_epoch = every;
+    ASSERT_TRUE(RunTraining(options).ok());
+    std::ifstream in(options.run_dir / "metrics.jsonl");
+    std::vector<int> views;
+    for (std::string line; std::getline(in, line);) {
+      views.push_back(nlohmann::json::parse(line)["test_views"].get<int>());
+    }
+    EXPECT_EQ(views, every ? (std::vector<int>{6, 6, 6}) : (std::vector<int>{1, 1, 6}));
+  }
+}
+
 }  // namespace
 }  // namespace memes::train

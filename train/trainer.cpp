@@ -566,9 +566,11 @@ Status RunTrainingChecked(const TrainOptions& given) {
       state.epoch = epoch + 1;
       continue;
     }
+    const bool tta =
+        config.RecipeHas("tta") && (options.tta_every_epoch || epoch + 1 == options.epochs);
     const TestResult test =
         Evaluate(model, data, test_count, table, device, cuda, std::max(options.batch_size, 256),
-                 threads, config.RecipeHas("tta") ? kFastTtaLevel : 0, bf16, channels_last);
+                 threads, tta ? kFastTtaLevel : 0, bf16, channels_last);
     EpochMetrics m;
     m.epoch = epoch + 1;
     m.learning_rate = learning_rate;
@@ -576,6 +578,7 @@ Status RunTrainingChecked(const TrainOptions& given) {
     m.train_accuracy = seen ? static_cast<double>(correct) / seen : 0;
     m.test_loss = test.loss;
     m.test_accuracy = test.accuracy;
+    m.test_views = tta ? kFastTtaViews : 1;
     m.images_per_second = seen / std::max(1e-9, train_seconds);
     m.train_cpu_seconds = ProcessCpuSeconds() - cpu_started;
     m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() +
@@ -583,10 +586,11 @@ Status RunTrainingChecked(const TrainOptions& given) {
     history.push_back(m);
     char summary[192];
     std::snprintf(summary, sizeof summary,
-                  "epoch %d/%d: train loss %.4f acc %.2f%%, test loss %.4f acc %.2f%%, %.0f img/s, "
-                  "%s",
-                  m.epoch, options.epochs, m.train_loss, 100 * m.train_accuracy, m.test_loss,
-                  100 * m.test_accuracy, m.images_per_second, HumanDuration(m.seconds).c_str());
+                  "epoch %d/%d: train loss %.4f acc %.2f%%, test%s loss %.4f acc %.2f%%, %.0f "
+                  "img/s, %s",
+                  m.epoch, options.epochs, m.train_loss, 100 * m.train_accuracy,
+                  tta ? " (6 views)" : "", m.test_loss, 100 * m.test_accuracy, m.images_per_second,
+                  HumanDuration(m.seconds).c_str());
     MEMES_LOG(kInfo) << summary;
     if (!cuda) {
       MEMES_LOG(kInfo) << thread_plan.EpochLine(m.images_per_second, macs);
