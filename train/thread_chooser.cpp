@@ -123,7 +123,9 @@ std::optional<std::string> ThreadChooser::Decide() {
   } else {
     many_wins = many.Median() * options_.gain_needed < one.Median();
   }
+  const int before = chosen_;
   chosen_ = many_wins ? options_.max_threads : 1;
+  backoff_ = decisions_ > 0 && chosen_ == before ? std::min(2 * backoff_, options_.max_backoff) : 1;
   const Window& winner = many_wins ? many : one;
   const Window& loser = many_wins ? one : many;
   chosen_per_image_ = winner.Median();
@@ -142,7 +144,7 @@ std::optional<std::string> ThreadChooser::Decide() {
   const double expected_cost =
       std::max(0.0, (loser_rate - chosen_per_image_) * images_per_step * loser_steps);
   exploit_needed_ =
-      std::max(options_.min_exploit_seconds, options_.exploit_per_probe * expected_cost);
+      backoff_ * std::max(options_.min_exploit_seconds, options_.exploit_per_probe * expected_cost);
   exploit_seconds_ = 0;
   exploit_steps_ = 0;
   recent_.clear();

@@ -114,6 +114,23 @@ TEST(ThreadChooser, FollowsALoadThatComesAndGoes) {
   EXPECT_LT(run.seconds, 0.85 * fixed_one) << run.seconds;
 }
 
+TEST(ThreadChooser, ProbesLessOftenWhileTheChoiceHolds) {
+  // Idle cores all along: every probe keeps 2 threads, and each doubles the wait to the next
+  // (20, 40, 80, then capped at 8x: 160 s), so probing 1 thread costs a few steps in all.
+  ThreadChooser chooser(ThreadChooserOptions{});
+  const Simulation run =
+      Simulate(chooser, 2000, [](int threads, int) { return threads == 1 ? 1.0 : 0.6; });
+  ASSERT_GE(run.lines.size(), 6u);
+  const char* waits[] = {"20 s", "40 s", "80 s", "160 s", "160 s", "160 s"};
+  for (size_t i = 0; i < 6; ++i) {
+    EXPECT_NE(run.lines[i].find(std::string("-> 2 threads; next check in ") + waits[i]),
+              std::string::npos)
+        << run.lines[i];
+  }
+  // Without the backoff a probe came every 20 s: ~55 probes, ~220 steps at 1 thread.
+  EXPECT_LE(chooser.steps_at()[1], 60);
+}
+
 TEST(ThreadChooser, OneCoreNeverProbes) {
   ThreadChooserOptions options;
   options.max_threads = 1;
