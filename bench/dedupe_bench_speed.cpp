@@ -70,8 +70,12 @@ std::vector<std::span<const uint8_t>> RealThumbs(const std::vector<Hashed>& item
 void IndexSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& hashes, int distance,
                 int blocks, double linear_per_item, size_t linear_found,
                 const memes::store::MatchRule* rule, const std::vector<uint64_t>* second = nullptr);
+// `candidate` / `second`: the verified rule's radii (second -1: no second source); each item's
+// frame carries its second hash from `seconds` either way.
 void CommitSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& hashes,
-                 size_t stored, const fs::path& store_dir, bool verify);
+                 const std::vector<uint64_t>& seconds, size_t stored, const fs::path& store_dir,
+                 bool verify, int candidate = memes::store::kDefaultCandidateDistance,
+                 int second = -1);
 
 // Items in the linear scan's sample.
 constexpr size_t kLinearSample = 100;
@@ -139,8 +143,9 @@ void SpeedFigures(const std::vector<Hashed>& items, size_t stored, const fs::pat
         "transaction B / A (noise) | fill |\n"
         "|---|---|---|---|---|---|---|---|\n",
         store_dir.string().c_str());
-    CommitSpeed(items, hashes, stored, store_dir, false);
-    CommitSpeed(items, hashes, stored, store_dir, true);
+    CommitSpeed(items, hashes, second_hashes, stored, store_dir, false);
+    CommitSpeed(items, hashes, second_hashes, stored, store_dir, true);
+    CommitSpeed(items, hashes, second_hashes, stored, store_dir, true, 6, 6);
   }
 }
 
@@ -199,7 +204,8 @@ void IndexSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& h
 }
 
 void CommitSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& hashes,
-                 size_t stored, const fs::path& store_dir, bool verify) {
+                 const std::vector<uint64_t>& seconds, size_t stored, const fs::path& store_dir,
+                 bool verify, int candidate, int second) {
   // Commit time per item through the catalog (one transaction each, as the crawl's commit) on
   // two stores in one run: `big` filled to `stored` items (in transactions of 10 000, the fast
   // path), `small` and `small2` at about 1 000. Timed in interleaved rounds (small, big, small2)
@@ -217,6 +223,8 @@ void CommitSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& 
         store_dir / ("dedupe-bench-" + std::to_string(::getpid()) + "-" + name + ".sqlite");
     memes::store::CatalogOptions options;
     options.verify = verify;
+    options.candidate_distance = candidate;
+    options.second_distance = second;
     auto catalog = memes::store::Catalog::Open(bench.path, options);
     if (!catalog.ok()) {
       std::printf("catalog: %s\n", catalog.status().ToString().c_str());
@@ -234,17 +242,20 @@ void CommitSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& 
                   (unsigned long long)Mix(i + 3));
     const size_t k_hash = i % hashes.size();
     const auto thumb = thumbs[k_hash % thumbs.size()];
-    memes::store::FrameRecord frame{0, 0, hashes[k_hash], {}, {}};
+    memes::store::FrameRecord frame{0, 0, hashes[k_hash], {}, seconds[k_hash]};
     if (verify) frame.thumb.assign(thumb.begin(), thumb.end());
-    std::vector<uint64_t> probes(8);
+    std::vector<uint64_t> probes(8), second_probes(8);
     std::vector<uint8_t> probe_thumbs;
     for (int k = 0; k < 8; ++k) {
       probes[k] = hashes[k_hash] ^ Mix(i * 8 + k);
+      second_probes[k] = seconds[k_hash] ^ Mix(i * 8 + k + 4);
       if (verify) probe_thumbs.insert(probe_thumbs.end(), thumb.begin(), thumb.end());
     }
     probes[0] = frame.phash;
-    auto added = bench.catalog->AddItem({blob, 1, "png", 32, 32, 1, memes::store::kItemOk, ""},
-                                        nullptr, std::span(&frame, 1), "x", probes, probe_thumbs);
+    second_probes[0] = seconds[k_hash];
+    auto added =
+        bench.catalog->AddItem({blob, 1, "png", 32, 32, 1, memes::store::kItemOk, ""}, nullptr,
+                               std::span(&frame, 1), "x", probes, probe_thumbs, second_probes);
     if (!added.ok()) {
       std::printf("add: %s\n", added.status().ToString().c_str());
       return memes::store::AddResult{};
@@ -298,10 +309,12 @@ void CommitSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& 
   std::printf(
       "| %s | %.0f / %.0f / %.0f us | %.0f / %.0f / %.0f us | %zu: %.0f / %.0f / %.0f us | "
       "%.2f | %.2f | %.2f | %.0f s |\n",
-      verify ? "verified" : "hash", t_small[1] * us, t_small[2] * us, t_small[0] * us,
-      t_small2[1] * us, t_small2[2] * us, t_small2[0] * us, stored, t_big[1] * us, t_big[2] * us,
-      t_big[0] * us, t_big[2] / t_small[2], t_big[0] / t_small[0], t_small2[2] / t_small[2],
-      fill_seconds);
+      !verify       ? "hash"
+      : second >= 0 ? "verified, 6 + frame 6"
+                    : "verified",
+      t_small[1] * us, t_small[2] * us, t_small[0] * us, t_small2[1] * us, t_small2[2] * us,
+      t_small2[0] * us, stored, t_big[1] * us, t_big[2] * us, t_big[0] * us, t_big[2] / t_small[2],
+      t_big[0] / t_small[0], t_small2[2] / t_small[2], fill_seconds);
   for (Bench* bench : {&*small, &*small2, &*big}) {
     bench->catalog.reset();
     for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(bench->path.string() + suffix);
