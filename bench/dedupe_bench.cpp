@@ -15,6 +15,7 @@
 #include <array>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -29,6 +30,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "bench/dedupe_bench_data.h"
+#include "bench/dedupe_bench_misses.h"
 #include "bench/dedupe_bench_speed.h"
 #include "store/catalog.h"
 #include "store/near_dup_index.h"
@@ -67,7 +69,8 @@ std::vector<size_t> VerifiedJoin(const std::vector<Hashed>& items,
                                  const memes::store::MatchRule& rule) {
   std::vector<memes::store::GroupingCandidate> candidates;
   for (const Hashed& h : items)
-    candidates.push_back({h.own, h.probes, h.own_thumbs, h.probe_thumbs});
+    candidates.push_back(
+        {h.own, h.probes, h.own_thumbs, h.probe_thumbs, h.own_second, h.probe_second});
   return memes::store::AssignFounders(candidates, rule);
 }
 
@@ -464,10 +467,11 @@ int main(int argc, char** argv) {
   memes::bench::BenchSetOptions options;
   size_t stored = 200000;
   bool variants = false, commit = true, thumb_pairs = false, quick = false, speed = true,
-       list_merges = false;
+       list_merges = false, misses = false;
   // (candidate bits, thumbnail distance, trim) of the verified rules to measure.
-  std::vector<std::tuple<int, double, double, int>> verified_grid = {
-      {8, 18, 0.2, 0}, {10, 14, 0.2, 0}, {10, 18, 0.2, 0}, {10, 22, 0.2, 0}, {12, 18, 0.2, 0}};
+  // (candidate bits, thumbnail distance, trim, contrast, second-hash bits or -1, tolerance).
+  std::vector<std::tuple<int, double, double, int, int, double>> verified_grid = {
+      {10, 26, 0, 1, -1, 0}, {6, 26, 0, 1, 6, 0}, {8, 26, 0, 1, 6, 0}};
   fs::path store_dir = fs::exists("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path();
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
@@ -491,6 +495,8 @@ int main(int argc, char** argv) {
       store_dir = value;
     else if (flag == "--thumb-pairs")
       thumb_pairs = value == "1";
+    else if (flag == "--misses")
+      misses = value == "1";
     else if (flag == "--list-merges")
       list_merges = value == "1";
     else if (flag == "--quick")
@@ -498,16 +504,18 @@ int main(int argc, char** argv) {
     else if (flag == "--speed")
       speed = value == "1";
     else if (flag == "--grid") {
-      // "C:T:TRIM,C:T:TRIM,…"
+      // "C:T:TRIM:CONTRAST[:SECOND[:TOLERANCE]],…"
       verified_grid.clear();
       for (size_t at = 0; at < value.size();) {
         size_t end = value.find(',', at);
         if (end == std::string::npos) end = value.size();
         int c = 0;
         double t = 0, trim = 0;
-        int contrast = 0;
-        std::sscanf(value.substr(at, end - at).c_str(), "%d:%lf:%lf:%d", &c, &t, &trim, &contrast);
-        verified_grid.emplace_back(c, t, trim, contrast);
+        int contrast = 0, second = -1;
+        double tolerance = 0;
+        std::sscanf(value.substr(at, end - at).c_str(), "%d:%lf:%lf:%d:%d:%lf", &c, &t, &trim,
+                    &contrast, &second, &tolerance);
+        verified_grid.emplace_back(c, t, trim, contrast, second, tolerance);
         at = end + 1;
       }
     } else {
@@ -539,7 +547,7 @@ int main(int argc, char** argv) {
       ++failed;
       continue;
     }
-    Hashed content{&item, {}, {}, {}, {}}, phash{&item, {}, {}, {}, {}};
+    Hashed content{&item, {}, {}, {}, {}, {}, {}}, phash{&item, {}, {}, {}, {}, {}, {}};
     for (const auto& frame : decoded->frames) {
       const auto old_hashes = memes::transform::PerceptualHashes(frame.planar, 32);
       phash.own.push_back(old_hashes[0]);
@@ -551,6 +559,9 @@ int main(int argc, char** argv) {
       content.own_thumbs.insert(content.own_thumbs.end(), thumbs[0].begin(), thumbs[0].end());
       for (const auto& thumb : thumbs)
         content.probe_thumbs.insert(content.probe_thumbs.end(), thumb.begin(), thumb.end());
+      const auto second = memes::transform::FrameHashes(frame.planar, 32);
+      content.own_second.push_back(second[0]);
+      content.probe_second.insert(content.probe_second.end(), second.begin(), second.end());
     }
     items.push_back(std::move(content));
     phash_items.push_back(std::move(phash));
@@ -613,15 +624,23 @@ int main(int argc, char** argv) {
     methods.push_back({"content: founder <= " + std::to_string(t) + " + 8 orientations",
                        FounderJoin(items, t, true)});
   }
-  for (const auto& [candidates, thumb, trim, contrast] : verified_grid) {
+  for (const auto& [candidates, thumb, trim, contrast, second, tolerance] : verified_grid) {
     memes::store::MatchRule rule;
+    rule.tolerance = tolerance;
     rule.contrast = contrast != 0;
     rule.candidate_distance = candidates;
     rule.thumb_distance = thumb;
     rule.trim = trim;
-    char name[160];
-    std::snprintf(name, sizeof name, "verified: content <= %d, thumbnail <= %.0f (trim %.0f %%%s)",
-                  candidates, thumb, trim * 100, contrast ? ", contrast" : "");
+    rule.second_distance = second;
+    char name[200], second_text[48] = "";
+    if (second >= 0) std::snprintf(second_text, sizeof second_text, " or frame <= %d", second);
+    if (tolerance > 0) {
+      std::snprintf(second_text + std::strlen(second_text),
+                    sizeof second_text - std::strlen(second_text), ", tolerance %.0f", tolerance);
+    }
+    std::snprintf(name, sizeof name,
+                  "verified: content <= %d%s, thumbnail <= %.0f (trim %.0f %%%s)", candidates,
+                  second_text, thumb, trim * 100, contrast ? ", contrast" : "");
     const auto t0 = Clock::now();
     methods.push_back({name, VerifiedJoin(items, rule)});
     std::fprintf(stderr, "%s: %.1f s\n", name, Seconds(t0));
@@ -648,6 +667,19 @@ int main(int argc, char** argv) {
                 q.vendor_pairs, 100.0 * q.false_merge_groups / std::max(1, q.groups),
                 100.0 * q.pairs_wrong / std::max<int64_t>(1, q.pairs_together), q.groups, q.largest,
                 q.largest_true);
+  }
+  if (misses && !verified_grid.empty()) {
+    // The missed pairs of the last verified rule, by cause; the cheap transforms listed.
+    const auto& [candidates, thumb, trim, contrast, second, tolerance] = verified_grid.back();
+    memes::store::MatchRule rule;
+    rule.tolerance = tolerance;
+    rule.second_distance = second;
+    rule.contrast = contrast != 0;
+    rule.candidate_distance = candidates;
+    rule.thumb_distance = thumb;
+    rule.trim = trim;
+    memes::bench::ExplainMisses(items, methods.back().group, rule,
+                                {"jpeg", "rescale", "pad", "palette"});
   }
   if (list_merges) {
     // The false-merge groups of the last method: the pictures each holds.

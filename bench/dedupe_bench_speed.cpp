@@ -35,11 +35,17 @@ uint64_t Mix(uint64_t x) {
 // `count` hashes shaped like real ones: each a real hash with 10–20 random bits flipped (so the
 // index's buckets fill as unevenly as with real pictures, without exact repeats).
 // Stored hash k was made from real hash k % real.size() (RealThumbOf gives its thumbnail).
-std::vector<uint64_t> StoredHashes(const std::vector<Hashed>& items, size_t count) {
+// `second`: the same from the items' second hashes (stored hash k's second hash is made from
+// the same frame's second hash).
+std::vector<uint64_t> StoredHashes(const std::vector<Hashed>& items, size_t count,
+                                   bool second = false) {
   std::vector<uint64_t> real;
-  for (const Hashed& h : items) real.insert(real.end(), h.own.begin(), h.own.end());
+  for (const Hashed& h : items) {
+    const auto& own = second ? h.own_second : h.own;
+    real.insert(real.end(), own.begin(), own.end());
+  }
   std::vector<uint64_t> out;
-  std::mt19937_64 random(3);
+  std::mt19937_64 random(second ? 4 : 3);
   while (out.size() < count) {
     uint64_t hash = real[out.size() % real.size()];
     const int flips = 10 + static_cast<int>(random() % 11);
@@ -60,11 +66,16 @@ std::vector<std::span<const uint8_t>> RealThumbs(const std::vector<Hashed>& item
   return out;
 }
 
+// `second`: the stored second hashes, used when rule->second_distance >= 0.
 void IndexSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& hashes, int distance,
                 int blocks, double linear_per_item, size_t linear_found,
-                const memes::store::MatchRule* rule);
+                const memes::store::MatchRule* rule, const std::vector<uint64_t>* second = nullptr);
+// `candidate` / `second`: the verified rule's radii (second -1: no second source); each item's
+// frame carries its second hash from `seconds` either way.
 void CommitSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& hashes,
-                 size_t stored, const fs::path& store_dir, bool verify);
+                 const std::vector<uint64_t>& seconds, size_t stored, const fs::path& store_dir,
+                 bool verify, int candidate = memes::store::kDefaultCandidateDistance,
+                 int second = -1);
 
 // Items in the linear scan's sample.
 constexpr size_t kLinearSample = 100;
@@ -75,6 +86,7 @@ void SpeedFigures(const std::vector<Hashed>& items, size_t stored, const fs::pat
                   bool commit) {
   const int distance = memes::store::kDefaultNearDuplicateDistance;
   const std::vector<uint64_t> hashes = StoredHashes(items, stored);
+  const std::vector<uint64_t> second_hashes = StoredHashes(items, stored, /*second=*/true);
   std::printf(
       "\n## Founder index speed (%zu stored hashes, one thread; one lookup = one item: its kept "
       "frames x 8 orientations, %s)\n\n",
@@ -101,6 +113,15 @@ void SpeedFigures(const std::vector<Hashed>& items, size_t stored, const fs::pat
          m <= memes::store::NearDupIndex::kMaxBlocks; ++m) {
       IndexSpeed(items, hashes, d, m, linear, linear_found, nullptr);
     }
+    if (d == 6) {
+      // Two candidate sources at 6 bits each (content hash or whole-frame hash), verified.
+      memes::store::MatchRule rule;
+      rule.candidate_distance = 6;
+      rule.second_distance = 6;
+      for (int m = memes::store::NearDupIndex::kMinBlocks; m <= 5; ++m) {
+        IndexSpeed(items, hashes, d, m, linear, linear_found, &rule, &second_hashes);
+      }
+    }
     if (d == memes::store::kDefaultCandidateDistance) {
       // The verified rule (the default): thumbnails compared for every candidate.
       const memes::store::MatchRule rule;
@@ -115,15 +136,16 @@ void SpeedFigures(const std::vector<Hashed>& items, size_t stored, const fs::pat
   (void)distance;
   if (commit) {
     std::printf(
-        "\n## Commit time per item (Catalog::AddItem incl. lookup, one transaction each, %s; "
-        "10 rounds of 100 adds interleaved: store A at ~1 000, the big store, store B at ~1 000; "
-        "lookup / transaction (AddItem - lookup) per item)\n\n"
-        "| rule | A at 1 000 | B at 1 000 | big store | transaction big / A | B / A (noise) | "
-        "fill |\n"
-        "|---|---|---|---|---|---|---|\n",
+        "\n## Commit time per item (Catalog::AddItem, one transaction each, %s; 10 rounds of 100 "
+        "adds interleaved: store A at ~1 000, the big store, store B at ~1 000; per item: lookup / "
+        "transaction (both timed inside AddItem) / whole AddItem)\n\n"
+        "| rule | A at 1 000 | B at 1 000 | big store | transaction big / A | AddItem big / A | "
+        "transaction B / A (noise) | fill |\n"
+        "|---|---|---|---|---|---|---|---|\n",
         store_dir.string().c_str());
-    CommitSpeed(items, hashes, stored, store_dir, false);
-    CommitSpeed(items, hashes, stored, store_dir, true);
+    CommitSpeed(items, hashes, second_hashes, stored, store_dir, false);
+    CommitSpeed(items, hashes, second_hashes, stored, store_dir, true);
+    CommitSpeed(items, hashes, second_hashes, stored, store_dir, true, 6, 6);
   }
 }
 
@@ -131,13 +153,15 @@ namespace {
 
 void IndexSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& hashes, int distance,
                 int blocks, double linear_per_item, size_t linear_found,
-                const memes::store::MatchRule* rule) {
+                const memes::store::MatchRule* rule, const std::vector<uint64_t>* second) {
   memes::store::NearDupIndex index(distance, blocks);
   const auto thumbs = RealThumbs(items);
+  const bool two = rule && rule->second_distance >= 0 && second;
   auto start = Clock::now();
   for (size_t i = 0; i < hashes.size(); ++i) {
     index.Add(hashes[i], static_cast<int64_t>(i),
-              rule ? thumbs[i % thumbs.size()] : std::span<const uint8_t>(), /*defer=*/true);
+              rule ? thumbs[i % thumbs.size()] : std::span<const uint8_t>(), /*defer=*/true,
+              two ? std::optional<uint64_t>((*second)[i]) : std::nullopt);
   }
   index.Flush();
   const double build = Seconds(start);
@@ -146,7 +170,9 @@ void IndexSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& h
   // Items in set order, round and round, for 1.5 s (at least 200 items).
   for (size_t i = 0; Seconds(start) < 1.5 || lookups < 200; i = (i + 1) % items.size()) {
     if (rule) {
-      index.NearestAccepted(items[i].probes, items[i].probe_thumbs, *rule);
+      index.NearestAccepted(
+          items[i].probes, items[i].probe_thumbs, *rule,
+          two ? std::span<const uint64_t>(items[i].probe_second) : std::span<const uint64_t>());
     } else {
       index.Nearest(items[i].probes);
     }
@@ -156,24 +182,30 @@ void IndexSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& h
   const double elapsed = Seconds(start);
   size_t buckets = 0, entries = 0, costed = 0;
   for (const Hashed& item : items) {
-    for (uint64_t probe : item.probes) {
-      const auto cost = index.CostOf(probe);
+    for (size_t p = 0; p < item.probes.size(); ++p) {
+      const auto cost = index.CostOf(item.probes[p]);
       buckets += cost.buckets;
       entries += cost.entries;
+      if (two) {
+        const auto cost2 = index.CostOf(item.probe_second[p], /*source=*/1);
+        buckets += cost2.buckets;
+        entries += cost2.entries;
+      }
       ++costed;
     }
   }
   size_t found = 0;
   for (size_t i = 0; i < std::min(items.size(), kLinearSample); ++i)
     found += index.Nearest(items[i].probes).has_value();
-  std::printf("| %d%s | %d | %.0f | %.0f | %.0f | %.0f | %.0f | %zu / %zu | %.2f s |\n", distance,
-              rule ? " verified" : "", blocks, double(buckets) / costed, double(entries) / costed,
-              lookups / elapsed, probes / elapsed, linear_per_item / (elapsed / lookups), found,
-              linear_found, build);
+  std::printf("| %d%s%s | %d | %.0f | %.0f | %.0f | %.0f | %.0f | %zu / %zu | %.2f s |\n", distance,
+              rule ? " verified" : "", two ? " + frame 6" : "", blocks, double(buckets) / costed,
+              double(entries) / costed, lookups / elapsed, probes / elapsed,
+              linear_per_item / (elapsed / lookups), found, linear_found, build);
 }
 
 void CommitSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& hashes,
-                 size_t stored, const fs::path& store_dir, bool verify) {
+                 const std::vector<uint64_t>& seconds, size_t stored, const fs::path& store_dir,
+                 bool verify, int candidate, int second) {
   // Commit time per item through the catalog (one transaction each, as the crawl's commit) on
   // two stores in one run: `big` filled to `stored` items (in transactions of 10 000, the fast
   // path), `small` and `small2` at about 1 000. Timed in interleaved rounds (small, big, small2)
@@ -191,6 +223,8 @@ void CommitSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& 
         store_dir / ("dedupe-bench-" + std::to_string(::getpid()) + "-" + name + ".sqlite");
     memes::store::CatalogOptions options;
     options.verify = verify;
+    options.candidate_distance = candidate;
+    options.second_distance = second;
     auto catalog = memes::store::Catalog::Open(bench.path, options);
     if (!catalog.ok()) {
       std::printf("catalog: %s\n", catalog.status().ToString().c_str());
@@ -208,18 +242,25 @@ void CommitSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& 
                   (unsigned long long)Mix(i + 3));
     const size_t k_hash = i % hashes.size();
     const auto thumb = thumbs[k_hash % thumbs.size()];
-    memes::store::FrameRecord frame{0, 0, hashes[k_hash], {}};
+    memes::store::FrameRecord frame{0, 0, hashes[k_hash], {}, seconds[k_hash]};
     if (verify) frame.thumb.assign(thumb.begin(), thumb.end());
-    std::vector<uint64_t> probes(8);
+    std::vector<uint64_t> probes(8), second_probes(8);
     std::vector<uint8_t> probe_thumbs;
     for (int k = 0; k < 8; ++k) {
       probes[k] = hashes[k_hash] ^ Mix(i * 8 + k);
+      second_probes[k] = seconds[k_hash] ^ Mix(i * 8 + k + 4);
       if (verify) probe_thumbs.insert(probe_thumbs.end(), thumb.begin(), thumb.end());
     }
     probes[0] = frame.phash;
-    auto added = bench.catalog->AddItem({blob, 1, "png", 32, 32, 1, memes::store::kItemOk, ""},
-                                        nullptr, std::span(&frame, 1), "x", probes, probe_thumbs);
-    if (!added.ok()) std::printf("add: %s\n", added.status().ToString().c_str());
+    second_probes[0] = seconds[k_hash];
+    auto added =
+        bench.catalog->AddItem({blob, 1, "png", 32, 32, 1, memes::store::kItemOk, ""}, nullptr,
+                               std::span(&frame, 1), "x", probes, probe_thumbs, second_probes);
+    if (!added.ok()) {
+      std::printf("add: %s\n", added.status().ToString().c_str());
+      return memes::store::AddResult{};
+    }
+    return *added;
   };
   auto fill = [&](Bench& bench, size_t base, size_t to) {
     while (bench.next < to) {
@@ -231,31 +272,18 @@ void CommitSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& 
       if (!status.ok()) std::printf("fill: %s\n", status.ToString().c_str());
     }
   };
-  // Per item: the lookup alone (Catalog::FindGroup on the probes `add` makes), then AddItem
-  // (which repeats that lookup before its transaction). Returns {AddItem, lookup} seconds.
+  // Per item: AddItem's own split of its time (AddResult): the lookup before the transaction
+  // and the write transaction. Returns {AddItem, lookup, transaction} seconds.
   auto timed = [&](Bench& bench, size_t base, size_t count) {
-    double total = 0, lookup = 0;
-    std::vector<uint64_t> probes(8);
-    std::vector<uint8_t> probe_thumbs;
+    std::array<double, 3> sum{};
     for (size_t k = 0; k < count; ++k) {
-      const size_t i = base + bench.next++;
-      const size_t k_hash = i % hashes.size();
-      const auto thumb = thumbs[k_hash % thumbs.size()];
-      probe_thumbs.clear();
-      for (int o = 0; o < 8; ++o) {
-        probes[o] = hashes[k_hash] ^ Mix(i * 8 + o);
-        if (verify) probe_thumbs.insert(probe_thumbs.end(), thumb.begin(), thumb.end());
-      }
-      probes[0] = hashes[k_hash];
       const auto t0 = Clock::now();
-      auto found = bench.catalog->FindGroup(probes, probe_thumbs);
-      if (!found.ok()) std::printf("find: %s\n", found.status().ToString().c_str());
-      const auto t1 = Clock::now();
-      add(bench, i);
-      lookup += std::chrono::duration<double>(t1 - t0).count();
-      total += Seconds(t1);
+      const memes::store::AddResult added = add(bench, base + bench.next++);
+      sum[0] += Seconds(t0);
+      sum[1] += added.lookup_seconds;
+      sum[2] += added.transaction_seconds;
     }
-    return std::pair<double, double>{total, lookup};
+    return sum;
   };
   auto small = open("small"), small2 = open("small2"), big = open("big");
   if (!small || !small2 || !big) return;
@@ -267,27 +295,26 @@ void CommitSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& 
   fill(*big, base_big, stored);
   const double fill_seconds = Seconds(fill_start);
   constexpr int kRounds = 10, kPerRound = 100;
-  // {AddItem, lookup} totals per store.
-  std::pair<double, double> t_small{}, t_small2{}, t_big{};
-  auto accumulate = [](std::pair<double, double>& sum, std::pair<double, double> t) {
-    sum.first += t.first;
-    sum.second += t.second;
+  // {AddItem, lookup, transaction} totals per store.
+  std::array<double, 3> t_small{}, t_small2{}, t_big{};
+  auto accumulate = [](std::array<double, 3>& sum, const std::array<double, 3>& t) {
+    for (int k = 0; k < 3; ++k) sum[k] += t[k];
   };
   for (int round = 0; round < kRounds; ++round) {
     accumulate(t_small, timed(*small, base_small, kPerRound));
     accumulate(t_big, timed(*big, base_big, kPerRound));
     accumulate(t_small2, timed(*small2, base_small2, kPerRound));
   }
-  const double n = kRounds * kPerRound;
-  // The transaction alone: AddItem minus its lookup.
-  const double tx_small = (t_small.first - t_small.second) / n,
-               tx_small2 = (t_small2.first - t_small2.second) / n,
-               tx_big = (t_big.first - t_big.second) / n;
+  const double us = 1e6 / (kRounds * kPerRound);
   std::printf(
-      "| %s | %.0f / %.0f us | %.0f / %.0f us | %zu: %.0f / %.0f us | %.2f | %.2f | %.0f s |\n",
-      verify ? "verified" : "hash", t_small.second / n * 1e6, tx_small * 1e6,
-      t_small2.second / n * 1e6, tx_small2 * 1e6, stored, t_big.second / n * 1e6, tx_big * 1e6,
-      tx_big / tx_small, tx_small2 / tx_small, fill_seconds);
+      "| %s | %.0f / %.0f / %.0f us | %.0f / %.0f / %.0f us | %zu: %.0f / %.0f / %.0f us | "
+      "%.2f | %.2f | %.2f | %.0f s |\n",
+      !verify       ? "hash"
+      : second >= 0 ? "verified, 6 + frame 6"
+                    : "verified",
+      t_small[1] * us, t_small[2] * us, t_small[0] * us, t_small2[1] * us, t_small2[2] * us,
+      t_small2[0] * us, stored, t_big[1] * us, t_big[2] * us, t_big[0] * us, t_big[2] / t_small[2],
+      t_big[0] / t_small[0], t_small2[2] / t_small[2], fill_seconds);
   for (Bench* bench : {&*small, &*small2, &*big}) {
     bench->catalog.reset();
     for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(bench->path.string() + suffix);

@@ -21,9 +21,10 @@ inline double Seconds(Clock::time_point since) {
 // An item of the labelled set with its signatures, computed once for every grouping rule.
 struct Hashed {
   const BenchItem* item;
-  std::vector<uint64_t> own;                      // kept frames' phashes
-  std::vector<uint64_t> probes;                   // kept frames × 8 orientations
-  std::vector<uint8_t> own_thumbs, probe_thumbs;  // verification thumbnails beside them
+  std::vector<uint64_t> own;                       // kept frames' phashes
+  std::vector<uint64_t> probes;                    // kept frames × 8 orientations
+  std::vector<uint8_t> own_thumbs, probe_thumbs;   // verification thumbnails beside them
+  std::vector<uint64_t> own_second, probe_second;  // second hashes (transform::FrameHashes)
 };
 
 // Prints the index-speed table (and, when `commit`, the commit-time table into a store under

@@ -38,6 +38,9 @@ store::ItemHashes FrameSignatures(const store::ItemFrames& frames) {
     const auto turned = transform::ContentHashes(frames.Frame(k), frames.image_size);
     hashes.own.push_back(turned[0]);
     hashes.probes.insert(hashes.probes.end(), turned.begin(), turned.end());
+    const auto second = transform::FrameHashes(frames.Frame(k), frames.image_size);
+    hashes.own_second.push_back(second[0]);
+    hashes.probe_second.insert(hashes.probe_second.end(), second.begin(), second.end());
     const auto thumbs = transform::ContentThumbsOf(frames.Frame(k), frames.image_size);
     hashes.own_thumbs.insert(hashes.own_thumbs.end(), thumbs[0].begin(), thumbs[0].end());
     for (const auto& thumb : thumbs) {
@@ -72,6 +75,7 @@ nlohmann::ordered_json DedupeJson(const store::GroupSummary& groups,
     if (rule->verify) {
       method["candidate_threshold"] = rule->candidate_distance;
       method["thumb_threshold"] = rule->thumb_distance;
+      method["second_threshold"] = rule->second_distance;
     }
     method["orientations"] = rule->probe_orientations;
     json["rule"] = method;
@@ -87,6 +91,7 @@ struct DedupeArgs {
   std::string method = "verified";
   int candidate_threshold = store::kDefaultCandidateDistance;
   double thumb_threshold = store::kDefaultThumbDistance;
+  int second_threshold = store::kDefaultSecondDistance;
   bool dry_run = false;
   bool report = false;
   std::string out;  // report folder (default STORE/dedupe-report)
@@ -99,14 +104,18 @@ store::MatchRule Rule(const DedupeArgs& args) {
   rule.verify = args.method == "verified";
   rule.candidate_distance = args.candidate_threshold;
   rule.thumb_distance = args.thumb_threshold;
+  rule.second_distance = args.second_threshold;
   return rule;
 }
 
 std::string MethodText(const DedupeArgs& args) {
   std::ostringstream text;
   if (args.method == "verified") {
-    text << "verified: hash within " << args.candidate_threshold << " bits, thumbnail within "
-         << args.thumb_threshold << "; " << args.threshold
+    text << "verified: hash within " << args.candidate_threshold << " bits";
+    if (args.second_threshold >= 0) {
+      text << " or whole-frame hash within " << args.second_threshold << " bits";
+    }
+    text << ", thumbnail within " << args.thumb_threshold << "; " << args.threshold
          << " bits where a frame has no thumbnail";
   } else {
     text << "hash within " << args.threshold << " bits";
@@ -322,6 +331,11 @@ void AddDedupeCommand(CLI::App& app, CommandRegistry& registry) {
       ->add_option("--thumb-threshold", args->thumb_threshold,
                    "verified: thumbnail distance at which a candidate joins")
       ->check(CLI::Range(0.0, 765.0))
+      ->capture_default_str();
+  command
+      ->add_option("--second-threshold", args->second_threshold,
+                   "verified: bits between whole-frame hashes for a candidate too (-1: off)")
+      ->check(CLI::Range(-1, store::kMaxNearDuplicateDistance))
       ->capture_default_str();
   command->add_flag("--dry-run", args->dry_run,
                     "Report what regrouping would change; write nothing");

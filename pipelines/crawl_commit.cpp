@@ -146,7 +146,8 @@ void Committer::Commit(ImageWork& image) {
     item.frame_count = decoded->frames_in_file;
     for (const transform::Frame& frame : decoded->frames) {
       store::FrameData data;
-      data.record = {frame.index, static_cast<int64_t>(frame.time_seconds * 1000), frame.phash};
+      data.record = {
+          frame.index, static_cast<int64_t>(frame.time_seconds * 1000), frame.phash, {}, {}};
       data.pixels = frame.planar;
       // Near-duplicate grouping probes founders with every kept frame in all eight
       // orientations; transform::Frame always carries all eight (orientation 0 is frame.phash).
@@ -158,6 +159,8 @@ void Committer::Commit(ImageWork& image) {
                                frame.orientation_thumbs[0].end());
       data.orientation_thumbs = std::span<const uint8_t>(frame.orientation_thumbs[0].data(),
                                                          sizeof(transform::ContentThumbs));
+      data.record.phash2 = frame.second_hashes[0];
+      data.orientation_seconds = frame.second_hashes;
       frames.push_back(data);
     }
   } else {

@@ -155,8 +155,9 @@ void ReadImage(const toml::table& table, ImageSettings& image, Problems& problem
 }
 
 void ReadDedupe(const toml::table& table, DedupeSettings& dedupe, Problems& problems) {
-  static const std::set<std::string_view> kKeys = {"threshold", "orientations", "method",
-                                                   "candidate_threshold", "thumb_threshold"};
+  static const std::set<std::string_view> kKeys = {"threshold",       "orientations",
+                                                   "method",          "candidate_threshold",
+                                                   "thumb_threshold", "second_threshold"};
   RejectUnknownKeys(table, "dedupe", kKeys, problems);
   ReadInteger(table, "dedupe", "threshold", 0, store::kMaxNearDuplicateDistance, dedupe.threshold,
               problems);
@@ -173,6 +174,8 @@ void ReadDedupe(const toml::table& table, DedupeSettings& dedupe, Problems& prob
   ReadInteger(table, "dedupe", "candidate_threshold", 0, store::kMaxNearDuplicateDistance,
               dedupe.candidate_threshold, problems);
   ReadDouble(table, "dedupe", "thumb_threshold", 0, 765, dedupe.thumb_threshold, problems);
+  ReadInteger(table, "dedupe", "second_threshold", -1, store::kMaxNearDuplicateDistance,
+              dedupe.second_threshold, problems);
 }
 
 void ReadPoliteness(const toml::table& table, Politeness& p, Problems& problems) {

@@ -76,6 +76,8 @@ struct DedupeSettings {
   bool verify = true;
   int candidate_threshold = store::kDefaultCandidateDistance;
   double thumb_threshold = store::kDefaultThumbDistance;
+  // verified: bits between whole-frame hashes for a candidate too (-1: no second source).
+  int second_threshold = store::kDefaultSecondDistance;
 };
 
 struct PipelineConfig {

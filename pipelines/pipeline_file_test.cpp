@@ -130,12 +130,14 @@ TEST(PipelineFile, DedupeTableSetsThresholdAndOrientations) {
   EXPECT_EQ(defaults->dedupe.thumb_threshold, store::kDefaultThumbDistance);
   auto hash = ParsePipelineText(std::string(kGood) +
                                     "\n[dedupe]\nmethod = \"hash\"\ncandidate_threshold = 12\n"
-                                    "thumb_threshold = 20.5\n",
+                                    "thumb_threshold = 20.5\nsecond_threshold = 7\n",
                                 "good.toml", "/data");
   ASSERT_TRUE(hash.ok()) << hash.status().ToString();
   EXPECT_FALSE(hash->dedupe.verify);
   EXPECT_EQ(hash->dedupe.candidate_threshold, 12);
   EXPECT_EQ(hash->dedupe.thumb_threshold, 20.5);
+  EXPECT_EQ(hash->dedupe.second_threshold, 7);
+  EXPECT_EQ(defaults->dedupe.second_threshold, store::kDefaultSecondDistance);
   auto bad = ParsePipelineText(
       "[classes]\na = [\"x\"]\n[dedupe]\nthreshold = 16\nmethod = \"cnn\"\nwindow = 3\n", "d.toml",
       ".");

@@ -1,6 +1,7 @@
 #include "store/catalog.h"
 
 #include <algorithm>
+#include <chrono>
 #include <ctime>
 #include <map>
 #include <utility>
@@ -61,6 +62,12 @@ ALTER TABLE items ADD COLUMN frames_length INTEGER NOT NULL DEFAULT 0;
     R"sql(
 ALTER TABLE frames ADD COLUMN thumb BLOB;
 )sql",
+    // 4 -> 5: each kept frame's second candidate hash (transform::FrameHashes, the whole
+    // frame's). NULL for frames catalogued before: such a founder is a candidate through its
+    // first hash only until `memes dedupe` fills it from the frames cache.
+    R"sql(
+ALTER TABLE frames ADD COLUMN phash2 INTEGER;
+)sql",
 };
 static_assert(std::size(kMigrations) == kCatalogSchemaVersion);
 
@@ -105,6 +112,11 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const std::filesystem::path& path
                            std::to_string(kMaxNearDuplicateDistance) + " bits, not " +
                            std::to_string(options.candidate_distance));
   }
+  if (options.second_distance < -1 || options.second_distance > kMaxNearDuplicateDistance) {
+    return InvalidArgument("near-duplicate second-hash threshold must be within 0.." +
+                           std::to_string(kMaxNearDuplicateDistance) + " bits (or -1: off), not " +
+                           std::to_string(options.second_distance));
+  }
   auto impl = std::make_unique<Impl>();
   MEMES_ASSIGN_OR_RETURN(impl->db, Database::Open(path));
   impl->options = options;
@@ -122,29 +134,37 @@ Result<AddResult> Catalog::AddItem(const ItemRecord& item, const SourceRecord* s
                                    std::span<const FrameRecord> frames,
                                    const std::optional<std::string>& label,
                                    std::span<const uint64_t> probes,
-                                   std::span<const uint8_t> probe_thumbs) {
+                                   std::span<const uint8_t> probe_thumbs,
+                                   std::span<const uint64_t> second_probes) {
   if (item.blob.size() != 64)
     return InvalidArgument("blob hash must be 64 hex characters", item.blob);
   AddResult result;
   // The near-duplicate lookup runs before the write lock is taken; it reads only memory once
   // the founder index is loaded. (For an exact duplicate the answer goes unused.)
   int64_t near_group = 0;
+  const auto lookup_start = std::chrono::steady_clock::now();
   if (!frames.empty()) {
-    std::vector<uint64_t> own;
+    std::vector<uint64_t> own, own_second;
     std::vector<uint8_t> own_thumbs;
     if (probes.empty() || !impl_->options.probe_orientations) {
-      bool thumbs = true;
+      bool thumbs = true, seconds = true;
       for (const FrameRecord& frame : frames) {
         own.push_back(frame.phash);
         thumbs &= frame.thumb.size() == kThumbBytes;
         own_thumbs.insert(own_thumbs.end(), frame.thumb.begin(), frame.thumb.end());
+        seconds &= frame.phash2.has_value();
+        own_second.push_back(frame.phash2.value_or(0));
       }
       probes = own;
       probe_thumbs = thumbs ? std::span<const uint8_t>(own_thumbs) : std::span<const uint8_t>();
+      second_probes = seconds ? std::span<const uint64_t>(own_second) : std::span<const uint64_t>();
     }
     if (probe_thumbs.size() != probes.size() * kThumbBytes) probe_thumbs = {};
-    MEMES_ASSIGN_OR_RETURN(near_group, impl_->LookupGroup(probes, probe_thumbs));
+    if (second_probes.size() != probes.size()) second_probes = {};
+    MEMES_ASSIGN_OR_RETURN(near_group, impl_->LookupGroup(probes, probe_thumbs, second_probes));
   }
+  const auto transaction_start = std::chrono::steady_clock::now();
+  result.lookup_seconds = std::chrono::duration<double>(transaction_start - lookup_start).count();
   const Status status = impl_->InTransaction([&]() -> Status {
     MEMES_ASSIGN_OR_RETURN(StatementLease find,
                            impl_->Cached("SELECT COALESCE(group_id, 0) FROM items WHERE blob=?"));
@@ -204,6 +224,8 @@ Result<AddResult> Catalog::AddItem(const ItemRecord& item, const SourceRecord* s
     }
     return Status::Ok();
   });
+  result.transaction_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - transaction_start).count();
   if (!status.ok()) {
     // A rolled-back founder must not attract later near-duplicates.
     impl_->InvalidateFounderIndex();
@@ -213,9 +235,11 @@ Result<AddResult> Catalog::AddItem(const ItemRecord& item, const SourceRecord* s
 }
 
 Result<int64_t> Catalog::FindGroup(std::span<const uint64_t> probes,
-                                   std::span<const uint8_t> probe_thumbs) {
+                                   std::span<const uint8_t> probe_thumbs,
+                                   std::span<const uint64_t> second_probes) {
   if (probe_thumbs.size() != probes.size() * kThumbBytes) probe_thumbs = {};
-  return impl_->LookupGroup(probes, probe_thumbs);
+  if (second_probes.size() != probes.size()) second_probes = {};
+  return impl_->LookupGroup(probes, probe_thumbs, second_probes);
 }
 
 Status Catalog::SetFrames(const std::string& blob, std::span<const FrameRecord> frames,
@@ -378,19 +402,23 @@ Status Catalog::ForEachLabelRow(const std::function<Status(const LabelRow&)>& vi
 Result<std::vector<FrameRecord>> Catalog::Frames(const std::string& blob) {
   MEMES_ASSIGN_OR_RETURN(
       StatementLease stmt,
-      impl_->Cached("SELECT frame_index, timestamp_ms, phash, thumb FROM frames WHERE blob=? "
-                    "ORDER BY frame_index"));
+      impl_->Cached("SELECT frame_index, timestamp_ms, phash, thumb, phash2 FROM frames "
+                    "WHERE blob=? ORDER BY frame_index"));
   stmt->Bind(1, blob);
   std::vector<FrameRecord> frames;
   for (;;) {
     MEMES_ASSIGN_OR_RETURN(const bool row, stmt->Step());
     if (!row) break;
-    frames.push_back(
-        {static_cast<int>(stmt->Int(0)), stmt->Int(1), static_cast<uint64_t>(stmt->Int(2)), {}});
+    frames.push_back({static_cast<int>(stmt->Int(0)),
+                      stmt->Int(1),
+                      static_cast<uint64_t>(stmt->Int(2)),
+                      {},
+                      {}});
     if (!stmt->IsNull(3)) {
       const std::string thumb = stmt->Text(3);
       if (thumb.size() == kThumbBytes) frames.back().thumb.assign(thumb.begin(), thumb.end());
     }
+    if (!stmt->IsNull(4)) frames.back().phash2 = static_cast<uint64_t>(stmt->Int(4));
   }
   return frames;
 }

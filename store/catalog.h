@@ -21,7 +21,7 @@
 
 namespace memes::store {
 
-inline constexpr int kCatalogSchemaVersion = 4;
+inline constexpr int kCatalogSchemaVersion = 5;
 inline constexpr int kDefaultNearDuplicateDistance = 6;
 
 // Item status values.
@@ -55,11 +55,18 @@ struct FrameRecord {
   // Verification thumbnail (kThumbBytes, near_dup_index.h) or empty: a store written before
   // schema 4 until `memes dedupe` recomputes it; such a founder is matched by hash alone.
   std::vector<uint8_t> thumb;
+  // The second candidate hash (transform::FrameHashes), or none: a store written before
+  // schema 5 until `memes dedupe` recomputes it.
+  std::optional<uint64_t> phash2;
 };
 
 struct AddResult {
   bool new_item = false;  // false: the blob was already catalogued (exact duplicate)
   int64_t group = 0;      // near-duplicate group id; 0 when the item has no frames
+  // Where AddItem's time went (steady clock): the near-duplicate lookup before the write
+  // transaction, and the transaction itself (BEGIN to COMMIT), so benchmarks can tell a lookup
+  // that grows with the store from a commit that does (bench/dedupe_bench).
+  double lookup_seconds = 0, transaction_seconds = 0;
 };
 
 struct LabelInfo {
@@ -139,12 +146,15 @@ struct CatalogOptions {
   bool verify = true;
   int candidate_distance = kDefaultCandidateDistance;
   double thumb_distance = kDefaultThumbDistance;
+  // The second candidate source's radius (MatchRule::second_distance; -1: not used).
+  int second_distance = kDefaultSecondDistance;
   MatchRule Rule() const {
     MatchRule rule;
     rule.distance = near_duplicate_distance;
     rule.verify = verify;
     rule.candidate_distance = candidate_distance;
     rule.thumb_distance = thumb_distance;
+    rule.second_distance = second_distance;
     return rule;
   }
 };
@@ -184,6 +194,8 @@ class Catalog {
   // so a rotated or mirrored re-upload joins; empty means the frames' phashes alone.
   // `probe_thumbs`: one verification thumbnail per probe (kThumbBytes each) or empty; with
   // CatalogOptions::verify the match is the verified rule (near_dup_index.h MatchRule).
+  // `second_probes`: each probe's second hash (transform::FrameHashes, parallel to `probes`), or
+  // empty (then the frames' phash2 when every frame has one and `probes` is empty).
   // The lookup reads an in-memory index (loaded from the catalog on first use, updated by each
   // founding item) before the write transaction begins.
   // Requires: item.blob is 64 lower-case hex characters; frames sorted by index.
@@ -191,11 +203,13 @@ class Catalog {
                             std::span<const FrameRecord> frames,
                             const std::optional<std::string>& label,
                             std::span<const uint64_t> probes = {},
-                            std::span<const uint8_t> probe_thumbs = {});
+                            std::span<const uint8_t> probe_thumbs = {},
+                            std::span<const uint64_t> second_probes = {});
   // The group AddItem would join with these probes (0: it would found one), without writing:
-  // the lookup half of AddItem, for timing it apart from the transaction (bench/dedupe_bench).
+  // the lookup half of AddItem (bench/dedupe_bench).
   Result<int64_t> FindGroup(std::span<const uint64_t> probes,
-                            std::span<const uint8_t> probe_thumbs = {});
+                            std::span<const uint8_t> probe_thumbs = {},
+                            std::span<const uint64_t> second_probes = {});
   // Replaces the kept frames of an existing item (after a frames-cache rebuild) and where their
   // pixels are.
   Status SetFrames(const std::string& blob, std::span<const FrameRecord> frames,
@@ -264,9 +278,12 @@ class Catalog {
   // Requires: each item's vector has one hash per stored frame (InvalidArgument otherwise,
   // nothing changed).
   // `thumbs` (optional, parallel to `hashes`): kThumbBytes per frame, stored beside them.
+  // `seconds` (optional, parallel to `hashes`): each frame's second hash (frames.phash2); an
+  // empty vector leaves that item's second hashes as they are.
   Result<int64_t> RewriteFrameHashes(
       std::span<const std::pair<std::string, std::vector<uint64_t>>> hashes,
-      std::span<const std::vector<uint8_t>> thumbs = {});
+      std::span<const std::vector<uint8_t>> thumbs = {},
+      std::span<const std::vector<uint64_t>> seconds = {});
   // Sources beyond each item's first: downloads whose bytes were already stored.
   Result<int64_t> ExactDuplicateSources();
   // The item fetched from `url` (its first source), if any.

@@ -107,9 +107,13 @@ Result<int64_t> Catalog::Regroup(std::span<const std::pair<std::string, std::str
 
 Result<int64_t> Catalog::RewriteFrameHashes(
     std::span<const std::pair<std::string, std::vector<uint64_t>>> hashes,
-    std::span<const std::vector<uint8_t>> thumbs) {
+    std::span<const std::vector<uint8_t>> thumbs, std::span<const std::vector<uint64_t>> seconds) {
   if (!thumbs.empty() && thumbs.size() != hashes.size()) {
     return InvalidArgument("thumbnails for " + std::to_string(thumbs.size()) + " of " +
+                           std::to_string(hashes.size()) + " items");
+  }
+  if (!seconds.empty() && seconds.size() != hashes.size()) {
+    return InvalidArgument("second hashes for " + std::to_string(seconds.size()) + " of " +
                            std::to_string(hashes.size()) + " items");
   }
   int64_t changed = 0;
@@ -124,6 +128,9 @@ Result<int64_t> Catalog::RewriteFrameHashes(
     MEMES_ASSIGN_OR_RETURN(
         StatementLease update_thumb,
         impl_->Cached("UPDATE frames SET thumb=? WHERE blob=? AND frame_index=?"));
+    MEMES_ASSIGN_OR_RETURN(
+        StatementLease update_second,
+        impl_->Cached("UPDATE frames SET phash2=? WHERE blob=? AND frame_index=?"));
     for (size_t item = 0; item < hashes.size(); ++item) {
       const auto& [blob, new_hashes] = hashes[item];
       std::vector<std::pair<int64_t, uint64_t>> stored;  // frame index, hash
@@ -147,6 +154,20 @@ Result<int64_t> Catalog::RewriteFrameHashes(
         return InvalidArgument(std::to_string(new_thumbs->size()) + " thumbnail bytes for " +
                                    std::to_string(stored.size()) + " stored frames",
                                blob);
+      }
+      const std::vector<uint64_t>* new_seconds =
+          seconds.empty() || seconds[item].empty() ? nullptr : &seconds[item];
+      if (new_seconds && new_seconds->size() != stored.size()) {
+        return InvalidArgument(std::to_string(new_seconds->size()) + " second hashes for " +
+                                   std::to_string(stored.size()) + " stored frames",
+                               blob);
+      }
+      for (size_t k = 0; k < stored.size() && new_seconds; ++k) {
+        update_second->Reset();
+        MEMES_RETURN_IF_ERROR(update_second->Bind(1, static_cast<int64_t>((*new_seconds)[k]))
+                                  .Bind(2, blob)
+                                  .Bind(3, stored[k].first)
+                                  .Run());
       }
       for (size_t k = 0; k < stored.size() && new_thumbs; ++k) {
         const uint8_t* thumb = new_thumbs->data() + k * kThumbBytes;

@@ -1,11 +1,13 @@
 // Near-duplicate grouping in the catalog (founder-only joining, orientation probes, the
 // founder index across reopen) and regrouping a store (store/regroup.h).
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "store/catalog.h"
@@ -153,8 +155,8 @@ TEST_F(CatalogGroupsTest, RegroupStoresRecomputedHashesSoLaterLookupsProbeLikeWi
   const std::map<std::string, uint64_t> recomputed = {{Hash('a'), Low(20)}, {Hash('b'), Low(22)}};
   const HashesOf fresh = [&](const GroupingItem& item) {
     const auto it = recomputed.find(item.blob);  // others: their stored hashes
-    return Result<ItemHashes>(it == recomputed.end() ? ItemHashes{}
-                                                     : ItemHashes{{it->second}, {}, {}, {}});
+    return Result<ItemHashes>(
+        it == recomputed.end() ? ItemHashes{} : ItemHashes{{it->second}, {}, {}, {}, {}, {}});
   };
   auto report = RegroupStore(*catalog_, 6, fresh);
   ASSERT_TRUE(report.ok()) << report.status().ToString();
@@ -189,7 +191,7 @@ std::vector<uint8_t> PictureThumb(int p, int shift = 0) {
 TEST_F(CatalogGroupsTest, VerifiedMatchingUsesStoredThumbnailsAfterReopenAndInRegroup) {
   Reopen(6);  // verified defaults: candidates within 10 bits, thumbnails within 26
   auto add = [&](char c, uint64_t phash, std::vector<uint8_t> thumb) {
-    FrameRecord frame{0, 0, phash, std::move(thumb)};
+    FrameRecord frame{0, 0, phash, std::move(thumb), {}};
     auto added = catalog_->AddItem({Hash(c), 1, "png", 8, 8, 1, kItemOk, ""}, nullptr,
                                    std::span(&frame, 1), "cat");
     EXPECT_TRUE(added.ok()) << added.status().ToString();
@@ -241,6 +243,74 @@ TEST_F(CatalogGroupsTest, VerifiedMatchingUsesStoredThumbnailsAfterReopenAndInRe
   auto frames = catalog_->Frames(Hash('c'));
   ASSERT_TRUE(frames.ok());
   EXPECT_EQ(frames->at(0).thumb, PictureThumb(1, 12));
+}
+
+// A store from schema 4 has no second hashes: after the migration its founders are candidates
+// through their first hash only, and a regroup that recomputes the second hashes stores them, so
+// a later item whose first hash moved but whose whole-frame hash is near joins.
+TEST_F(CatalogGroupsTest, SecondHashesComeFromTheMigrationAsNoneAndFromARegroup) {
+  CatalogOptions options;
+  options.candidate_distance = 6;
+  options.second_distance = 6;
+  auto reopen = [&] {
+    catalog_.reset();
+    auto catalog = Catalog::Open(path_ / "catalog.sqlite", options);
+    ASSERT_TRUE(catalog.ok()) << catalog.status().ToString();
+    catalog_ = std::move(catalog).value();
+  };
+  reopen();
+  auto add = [&](char c, uint64_t phash, std::optional<uint64_t> second) {
+    FrameRecord frame{0, 0, phash, PictureThumb(1), second};
+    auto added = catalog_->AddItem({Hash(c), 1, "png", 8, 8, 1, kItemOk, ""}, nullptr,
+                                   std::span(&frame, 1), "cat");
+    EXPECT_TRUE(added.ok()) << added.status().ToString();
+    return added.ok() ? added->group : -1;
+  };
+  const uint64_t second_a = 0xF0F0F0F0F0F0F0F0ull;
+  const int64_t a = add('a', 0, std::nullopt);
+  // Back to schema 4: no phash2 column.
+  catalog_.reset();
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((path_ / "catalog.sqlite").c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "ALTER TABLE frames DROP COLUMN phash2; PRAGMA user_version=4",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  reopen();
+  EXPECT_EQ(catalog_->schema_version(), kCatalogSchemaVersion);
+  auto frames = catalog_->Frames(Hash('a'));
+  ASSERT_TRUE(frames.ok());
+  EXPECT_FALSE(frames->at(0).phash2.has_value());
+  // B: A's picture, its first hash 12 bits away (no candidate), its second hash 2 bits from
+  // what A's would be: A has none yet, so B founds a group.
+  const int64_t b = add('b', Low(12), second_a ^ 0x3);
+  EXPECT_NE(b, a);
+  // Regrouping with the second hashes recomputed (A's = second_a) stores them; B then joins A.
+  const HashesOf recomputed = [&](const GroupingItem& item) {
+    ItemHashes hashes;
+    hashes.own = item.phashes;
+    hashes.own_thumbs = PictureThumb(1);
+    hashes.own_second = {item.blob == Hash('a') ? second_a : second_a ^ 0x3};
+    return Result<ItemHashes>(hashes);
+  };
+  MatchRule rule = options.Rule();
+  auto regrouped = RegroupStore(*catalog_, rule, recomputed);
+  ASSERT_TRUE(regrouped.ok()) << regrouped.status().ToString();
+  EXPECT_EQ(regrouped->changed, 1);
+  EXPECT_EQ(KeyOf('b'), Hash('a'));
+  frames = catalog_->Frames(Hash('a'));
+  ASSERT_TRUE(frames.ok());
+  EXPECT_EQ(frames->at(0).phash2, second_a);
+  // After a reopen the founder index loads A's second hash: C (first hash 13 bits off, second
+  // 3 bits) joins; D (both far) founds a group; without the second source C would not join.
+  reopen();
+  EXPECT_EQ(add('c', Low(13), second_a ^ 0x7), a);
+  EXPECT_NE(add('d', Low(13), ~second_a), a);
+  options.second_distance = -1;
+  reopen();
+  EXPECT_NE(add('e', Low(13), second_a ^ 0x7), a);
 }
 
 }  // namespace

@@ -136,9 +136,9 @@ struct Catalog::Impl {
   Status LoadFounderIndex() {
     if (founders_loaded) return Status::Ok();
     founders = std::make_unique<NearDupIndex>(options.Rule().IndexRadius());
-    MEMES_ASSIGN_OR_RETURN(
-        StatementLease stmt,
-        Cached("SELECT f.phash, g.id, f.thumb FROM groups g JOIN frames f ON f.blob=g.key"));
+    MEMES_ASSIGN_OR_RETURN(StatementLease stmt,
+                           Cached("SELECT f.phash, g.id, f.thumb, f.phash2 FROM groups g "
+                                  "JOIN frames f ON f.blob=g.key"));
     for (;;) {
       MEMES_ASSIGN_OR_RETURN(const bool row, stmt->Step());
       if (!row) break;
@@ -147,7 +147,9 @@ struct Catalog::Impl {
                     thumb.size() == kThumbBytes
                         ? std::span(reinterpret_cast<const uint8_t*>(thumb.data()), thumb.size())
                         : std::span<const uint8_t>(),
-                    /*defer=*/true);
+                    /*defer=*/true,
+                    stmt->IsNull(3) ? std::nullopt
+                                    : std::optional<uint64_t>(static_cast<uint64_t>(stmt->Int(3))));
     }
     founders->Flush();
     founders_loaded = true;
@@ -163,8 +165,8 @@ struct Catalog::Impl {
   Status InsertFrames(const std::string& blob, std::span<const FrameRecord> frames) {
     MEMES_ASSIGN_OR_RETURN(
         StatementLease stmt,
-        Cached("INSERT OR REPLACE INTO frames(blob, frame_index, timestamp_ms, phash, thumb) "
-               "VALUES(?,?,?,?,?)"));
+        Cached("INSERT OR REPLACE INTO frames(blob, frame_index, timestamp_ms, phash, thumb, "
+               "phash2) VALUES(?,?,?,?,?,?)"));
     for (const FrameRecord& frame : frames) {
       stmt->Bind(1, blob)
           .Bind(2, int64_t{frame.index})
@@ -174,6 +176,11 @@ struct Catalog::Impl {
         stmt->BindBlob(5, frame.thumb.data(), frame.thumb.size());
       } else {
         stmt->BindNull(5);
+      }
+      if (frame.phash2) {
+        stmt->Bind(6, static_cast<int64_t>(*frame.phash2));
+      } else {
+        stmt->BindNull(6);
       }
       MEMES_RETURN_IF_ERROR(stmt->Run());
     }
@@ -194,9 +201,11 @@ struct Catalog::Impl {
   // The group of the founder nearest to any of `probes` (see Catalog::FindGroup), or 0.
   // Memory only once the index is loaded: callers run it before taking the write lock.
   Result<int64_t> LookupGroup(std::span<const uint64_t> probes,
-                              std::span<const uint8_t> probe_thumbs) {
+                              std::span<const uint8_t> probe_thumbs,
+                              std::span<const uint64_t> second_probes = {}) {
     MEMES_RETURN_IF_ERROR(LoadFounderIndex());
-    const auto match = founders->NearestAccepted(probes, probe_thumbs, options.Rule());
+    const auto match =
+        founders->NearestAccepted(probes, probe_thumbs, options.Rule(), second_probes);
     return match ? match->group : int64_t{0};
   }
 
@@ -214,7 +223,8 @@ struct Catalog::Impl {
       for (const FrameRecord& frame : frames) {
         founders->Add(frame.phash, group,
                       frame.thumb.size() == kThumbBytes ? std::span<const uint8_t>(frame.thumb)
-                                                        : std::span<const uint8_t>());
+                                                        : std::span<const uint8_t>(),
+                      /*defer=*/false, frame.phash2);
       }
     }
     return group;

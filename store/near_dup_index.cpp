@@ -44,31 +44,36 @@ NearDupIndex::NearDupIndex(int max_distance, int blocks)
     for (uint32_t mask = 0; mask <= block_mask_[block] && radius >= 0; ++mask) {
       if (__builtin_popcount(mask) <= radius) block_masks_[block].push_back(mask);
     }
-    offsets_[block].assign(size_t{block_mask_[block]} + 2, 0);
+    for (Tables& tables : tables_) tables.offsets[block].assign(size_t{block_mask_[block]} + 2, 0);
   }
 }
 
 void NearDupIndex::Clear() {
   size_ = 0;
   indexed_ = 0;
-  for (int block = 0; block < blocks_; ++block) {
-    std::fill(offsets_[block].begin(), offsets_[block].end(), 0);
-    csr_spread_[block].clear();
-    csr_slot_[block].clear();
+  for (Tables& tables : tables_) {
+    for (int block = 0; block < blocks_; ++block) {
+      std::fill(tables.offsets[block].begin(), tables.offsets[block].end(), 0);
+      tables.csr_spread[block].clear();
+      tables.csr_slot[block].clear();
+    }
+    tables.spreads.clear();
   }
-  spreads_.clear();
+  has_second_.clear();
   groups_.clear();
   has_thumb_.clear();
   thumbs_.clear();
   thumb_stats_.clear();
 }
 
-void NearDupIndex::Add(uint64_t hash, int64_t group, std::span<const uint8_t> thumb, bool defer) {
+void NearDupIndex::Add(uint64_t hash, int64_t group, std::span<const uint8_t> thumb, bool defer,
+                       std::optional<uint64_t> second) {
   assert(thumb.empty() || thumb.size() == kThumbBytes);
-  const uint64_t spread = Spread(hash);
   assert(groups_.size() < UINT32_MAX);
   ++size_;
-  spreads_.push_back(spread);
+  tables_[0].spreads.push_back(Spread(hash));
+  tables_[1].spreads.push_back(second ? Spread(*second) : 0);
+  has_second_.push_back(second.has_value());
   groups_.push_back(group);
   has_thumb_.push_back(!thumb.empty());
   if (thumb.empty()) {
@@ -82,36 +87,51 @@ void NearDupIndex::Add(uint64_t hash, int64_t group, std::span<const uint8_t> th
 }
 
 void NearDupIndex::Rebuild() {
-  for (int block = 0; block < blocks_; ++block) {
-    // A block no probe reads (its radius is negative) needs no table.
-    if (block_masks_[block].empty()) continue;
-    std::vector<uint32_t>& offsets = offsets_[block];
-    std::fill(offsets.begin(), offsets.end(), 0);
-    for (size_t slot = 0; slot < size_; ++slot) ++offsets[BlockOf(spreads_[slot], block) + 1];
-    for (size_t v = 1; v < offsets.size(); ++v) offsets[v] += offsets[v - 1];
-    std::vector<uint64_t>& spreads = csr_spread_[block];
-    std::vector<uint32_t>& slots = csr_slot_[block];
-    spreads.resize(size_);
-    slots.resize(size_);
-    // offsets[v] serves as the fill cursor of bucket v and ends as bucket v + 1's start; shifted
-    // back below.
-    for (size_t slot = 0; slot < size_; ++slot) {
-      const uint32_t at = offsets[BlockOf(spreads_[slot], block)]++;
-      spreads[at] = spreads_[slot];
-      slots[at] = static_cast<uint32_t>(slot);
+  for (int source = 0; source < 2; ++source) {
+    Tables& tables = tables_[source];
+    // Source 1 holds only the slots that have a second hash; none: no tables to build.
+    size_t entries = 0;
+    for (size_t slot = 0; slot < size_; ++slot) entries += source == 0 || has_second_[slot];
+    for (int block = 0; block < blocks_; ++block) {
+      // A block no probe reads (its radius is negative) needs no table.
+      if (block_masks_[block].empty()) continue;
+      std::vector<uint32_t>& offsets = tables.offsets[block];
+      std::fill(offsets.begin(), offsets.end(), 0);
+      std::vector<uint64_t>& spreads = tables.csr_spread[block];
+      std::vector<uint32_t>& slots = tables.csr_slot[block];
+      spreads.resize(entries);
+      slots.resize(entries);
+      if (entries == 0) continue;
+      for (size_t slot = 0; slot < size_; ++slot) {
+        if (source == 0 || has_second_[slot]) ++offsets[BlockOf(tables.spreads[slot], block) + 1];
+      }
+      for (size_t v = 1; v < offsets.size(); ++v) offsets[v] += offsets[v - 1];
+      // offsets[v] serves as the fill cursor of bucket v and ends as bucket v + 1's start;
+      // shifted back below.
+      for (size_t slot = 0; slot < size_; ++slot) {
+        if (source == 1 && !has_second_[slot]) continue;
+        const uint32_t at = offsets[BlockOf(tables.spreads[slot], block)]++;
+        spreads[at] = tables.spreads[slot];
+        slots[at] = static_cast<uint32_t>(slot);
+      }
+      for (size_t v = offsets.size() - 1; v > 0; --v) offsets[v] = offsets[v - 1];
+      offsets[0] = 0;
     }
-    for (size_t v = offsets.size() - 1; v > 0; --v) offsets[v] = offsets[v - 1];
-    offsets[0] = 0;
   }
   indexed_ = size_;
 }
 
 std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
-    std::span<const uint64_t> probes, std::span<const uint8_t> probe_thumbs,
-    const MatchRule& rule) const {
+    std::span<const uint64_t> probes, std::span<const uint8_t> probe_thumbs, const MatchRule& rule,
+    std::span<const uint64_t> second_probes) const {
   assert(rule.IndexRadius() <= max_distance_);
   assert(probe_thumbs.empty() || probe_thumbs.size() == probes.size() * kThumbBytes);
-  const int radius = rule.IndexRadius();
+  assert(second_probes.empty() || second_probes.size() == probes.size());
+  // With a second source the first hash's radius is the candidate radius alone (a hash-only
+  // pair still needs rule.distance on it).
+  const bool second = rule.verify && rule.second_distance >= 0 && !second_probes.empty();
+  const int radius =
+      rule.verify ? std::max(rule.distance, rule.candidate_distance) : rule.IndexRadius();
   std::optional<Match> best;
   double best_score = 0;
   for (size_t p = 0; p < probes.size(); ++p) {
@@ -126,13 +146,13 @@ std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
     if (!probe_has_thumb && p < 64 &&
         std::find(probes.begin(), probes.begin() + p, probe) != probes.begin() + p)
       continue;
-    ForEachSlotWithin(probe, [&](uint32_t slot, int distance) {
-      if (distance > radius) return;
+    auto consider = [&](uint32_t slot, int distance) {
       double score = 0, thumb = -1;
       if (probe_has_thumb && has_thumb_[slot]) {
         thumb = ThumbDistance(probe_thumb, probe_stats,
                               std::span(thumbs_).subspan(size_t{slot} * kThumbBytes, kThumbBytes),
-                              thumb_stats_[slot], rule.trim, rule.contrast, rule.thumb_distance);
+                              thumb_stats_[slot], rule.trim, rule.contrast, rule.thumb_distance,
+                              rule.tolerance);
         if (thumb > rule.thumb_distance) return;
         score = thumb;
       } else if (distance > rule.distance) {
@@ -145,7 +165,20 @@ std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
         best = Match{group, distance, thumb};
         best_score = score;
       }
+    };
+    ForEachSlotWithin(probe, [&](uint32_t slot, int distance) {
+      if (distance <= radius) consider(slot, distance);
     });
+    // The second source nominates only thumbnail-verified candidates: without thumbnails a
+    // pair is matched by the first hash alone, as before the second hash existed.
+    if (second && probe_has_thumb) {
+      ForEachSlotWithin(
+          second_probes[p],
+          [&](uint32_t slot, int distance) {
+            if (distance <= rule.second_distance && has_thumb_[slot]) consider(slot, distance);
+          },
+          /*source=*/1);
+    }
   }
   return best;
 }
@@ -187,14 +220,14 @@ ThumbStats StatsOf(std::span<const uint8_t> thumb) {
 }
 
 double ThumbDistance(std::span<const uint8_t> a, std::span<const uint8_t> b, double trim,
-                     bool contrast) {
+                     bool contrast, double tolerance) {
   return ThumbDistance(a, StatsOf(a), b, StatsOf(b), trim, contrast,
-                       std::numeric_limits<double>::infinity());
+                       std::numeric_limits<double>::infinity(), tolerance);
 }
 
 double ThumbDistance(std::span<const uint8_t> a, const ThumbStats& stats_a,
                      std::span<const uint8_t> b, const ThumbStats& stats_b, double trim,
-                     bool contrast, double limit) {
+                     bool contrast, double limit, double tolerance) {
   assert(a.size() == kThumbBytes && b.size() == kThumbBytes);
   assert(trim >= 0 && trim < 1);
   constexpr int kCells = kThumbSide * kThumbSide;
@@ -208,6 +241,11 @@ double ThumbDistance(std::span<const uint8_t> a, const ThumbStats& stats_a,
   // gain_b - shift.
   float shift[3];
   for (int c = 0; c < 3; ++c) shift[c] = stats_a.mean[c] * gain_a - stats_b.mean[c] * gain_b;
+  const float slack = static_cast<float>(tolerance);
+  auto channel = [&](float a_value, float b_value, int c) {
+    const float d = std::abs(a_value * gain_a - b_value * gain_b - shift[c]);
+    return d > slack ? d - slack : 0.f;
+  };
   if (trim == 0) {
     // No cell is left out: the sum only grows, so stop once it passes the limit.
     const double bound = limit * kCells;
@@ -215,8 +253,7 @@ double ThumbDistance(std::span<const uint8_t> a, const ThumbStats& stats_a,
     for (int row = 0; row < kThumbSide; ++row) {
       float row_sum = 0;
       for (int i = row * kThumbSide; i < (row + 1) * kThumbSide; ++i) {
-        for (int c = 0; c < 3; ++c)
-          row_sum += std::abs(a[3 * i + c] * gain_a - b[3 * i + c] * gain_b - shift[c]);
+        for (int c = 0; c < 3; ++c) row_sum += channel(a[3 * i + c], b[3 * i + c], c);
       }
       total += row_sum;
       if (total > bound) return total / kCells;
@@ -226,8 +263,7 @@ double ThumbDistance(std::span<const uint8_t> a, const ThumbStats& stats_a,
   std::array<float, kCells> cell{};
   for (int i = 0; i < kCells; ++i) {
     float sum = 0;
-    for (int c = 0; c < 3; ++c)
-      sum += std::abs(a[3 * i + c] * gain_a - b[3 * i + c] * gain_b - shift[c]);
+    for (int c = 0; c < 3; ++c) sum += channel(a[3 * i + c], b[3 * i + c], c);
     cell[i] = sum;
   }
   const int kept = std::max(1, static_cast<int>(kCells * (1 - trim) + 0.5));
@@ -246,16 +282,20 @@ std::vector<size_t> AssignFounders(std::span<const GroupingCandidate> items,
     const bool use_probes = !item.probes.empty();
     const std::span<const uint64_t> probes = use_probes ? item.probes : item.own;
     const std::span<const uint8_t> thumbs = use_probes ? item.probe_thumbs : item.own_thumbs;
-    const auto match = founders.NearestAccepted(probes, thumbs, rule);
+    const std::span<const uint64_t> second = use_probes ? item.probe_second : item.own_second;
+    const auto match = founders.NearestAccepted(probes, thumbs, rule, second);
     if (match) {
       founder_of[i] = static_cast<size_t>(match->group);
       continue;
     }
     founder_of[i] = i;
     for (size_t k = 0; k < item.own.size(); ++k) {
-      founders.Add(item.own[k], static_cast<int64_t>(i),
-                   item.own_thumbs.empty() ? std::span<const uint8_t>()
-                                           : item.own_thumbs.subspan(k * kThumbBytes, kThumbBytes));
+      founders.Add(
+          item.own[k], static_cast<int64_t>(i),
+          item.own_thumbs.empty() ? std::span<const uint8_t>()
+                                  : item.own_thumbs.subspan(k * kThumbBytes, kThumbBytes),
+          /*defer=*/false,
+          item.own_second.empty() ? std::nullopt : std::optional<uint64_t>(item.own_second[k]));
     }
   }
   return founder_of;

@@ -8,6 +8,9 @@
 // only those buckets are read. Each block is a CSR table (an offset per block value into one
 // contiguous array of spread hashes), so a bucket read is two offsets and a run of popcounts;
 // hashes added since the last rebuild sit in a small append buffer that probes scan.
+// A stored frame may carry a second hash (transform::FrameHashes, the whole frame's, beside the
+// content window's): it has tables of its own, and a probe pair nominates the candidates near
+// on either (MatchRule::second_distance).
 // Thread-safety: none; concurrent const calls are safe while nothing is added.
 #pragma once
 
@@ -37,9 +40,10 @@ inline constexpr size_t kThumbBytes = 3 * kThumbSide * kThumbSide;
 // drawing of the same subject scores high everywhere, a captioned copy only where the text is.
 // Requires: a.size() == b.size() == kThumbBytes; 0 <= trim < 1.
 // `contrast`: each channel also scaled to a common spread first (a contrast change costs
-// nothing either).
+// nothing either). `tolerance`: each channel's difference counts only past this much (after
+// the scaling), so a palette's quantisation step or JPEG noise within it costs nothing.
 double ThumbDistance(std::span<const uint8_t> a, std::span<const uint8_t> b, double trim,
-                     bool contrast = false);
+                     bool contrast = false, double tolerance = 0);
 
 // A thumbnail's per-channel mean and its spread (standard deviation over all channels), what
 // ThumbDistance takes off and divides by; computed once per thumbnail.
@@ -53,11 +57,12 @@ ThumbStats StatsOf(std::span<const uint8_t> thumb);
 // exact figure); below or at it the result is exact.
 double ThumbDistance(std::span<const uint8_t> a, const ThumbStats& stats_a,
                      std::span<const uint8_t> b, const ThumbStats& stats_b, double trim,
-                     bool contrast, double limit);
+                     bool contrast, double limit, double tolerance = 0);
 
 // Defaults of the verified rule, chosen from bench/dedupe_bench (docs/benchmarks.md).
 inline constexpr int kDefaultCandidateDistance = 10;
 inline constexpr double kDefaultThumbDistance = 26;
+inline constexpr int kDefaultSecondDistance = -1;
 
 // When an item joins a founder (store/FORMAT.md, "Near-duplicate groups").
 struct MatchRule {
@@ -73,8 +78,16 @@ struct MatchRule {
   double thumb_distance = kDefaultThumbDistance;
   double trim = 0;
   bool contrast = true;
+  double tolerance = 0;  // ThumbDistance's per-channel tolerance
+  // The second candidate source (verified rule only): a founder whose second hash is within
+  // `second_distance` bits of a probe's second hash is a candidate too (-1: not used). Two
+  // small radii on two hashes that a caption or crop moves differently read far fewer buckets
+  // than one large radius on one hash.
+  int second_distance = kDefaultSecondDistance;
   // The radius the founder index must search.
-  int IndexRadius() const { return verify ? std::max(distance, candidate_distance) : distance; }
+  int IndexRadius() const {
+    return verify ? std::max({distance, candidate_distance, second_distance}) : distance;
+  }
 };
 
 class NearDupIndex {
@@ -104,7 +117,9 @@ class NearDupIndex {
   // kAppendBuffer): the CSR tables are rebuilt when the append buffer is full.
   // `defer`: the rebuild waits for Flush() (or a later Add without it), for loading many
   // hashes at once in O(size); until then lookups scan the whole buffer.
-  void Add(uint64_t hash, int64_t group, std::span<const uint8_t> thumb = {}, bool defer = false);
+  // `second`: the frame's second hash (transform::FrameHashes), if it has one.
+  void Add(uint64_t hash, int64_t group, std::span<const uint8_t> thumb = {}, bool defer = false,
+           std::optional<uint64_t> second = std::nullopt);
   // Moves the append buffer into the CSR tables.
   void Flush() {
     if (indexed_ != size_) Rebuild();
@@ -119,21 +134,26 @@ class NearDupIndex {
   // probe, kThumbBytes each, or empty), the best first: the smallest thumbnail distance
   // (hash-only acceptances count as 0), then the smallest Hamming distance, then the lowest
   // group id.
+  // `second_probes`: empty, or each probe's second hash (parallel to `probes`, sharing its
+  // thumbnail); with rule.second_distance >= 0 a stored second hash within that many bits of
+  // one makes a candidate too (the Match's `distance` is then on the second hash).
   std::optional<Match> NearestAccepted(std::span<const uint64_t> probes,
-                                       std::span<const uint8_t> probe_thumbs,
-                                       const MatchRule& rule) const;
+                                       std::span<const uint8_t> probe_thumbs, const MatchRule& rule,
+                                       std::span<const uint64_t> second_probes = {}) const;
 
   // The cost of one probe, for benchmarks: buckets it reads and stored entries in them
   // (the append buffer's entries included).
   struct ProbeCost {
     size_t buckets = 0, entries = 0;
   };
-  ProbeCost CostOf(uint64_t probe) const {
+  // `source`: 0 the first hash's tables, 1 the second's.
+  ProbeCost CostOf(uint64_t probe, int source = 0) const {
     const uint64_t spread = Spread(probe);
+    const Tables& tables = tables_[source];
     ProbeCost cost;
     for (int block = 0; block < blocks_; ++block) {
       const uint32_t key = BlockOf(spread, block);
-      const std::vector<uint32_t>& offsets = offsets_[block];
+      const std::vector<uint32_t>& offsets = tables.offsets[block];
       for (const uint32_t flip : block_masks_[block]) {
         ++cost.buckets;
         cost.entries += offsets[(key ^ flip) + 1] - offsets[key ^ flip];
@@ -143,10 +163,12 @@ class NearDupIndex {
     return cost;
   }
 
-  // Calls visit(group, distance) once for every stored hash within max_distance of `probe`.
+  // Calls visit(group, distance) once for every stored hash within max_distance of `probe`
+  // (`source` 1: every stored second hash).
   template <typename Visit>
-  void ForEachWithin(uint64_t probe, Visit&& visit) const {
-    ForEachSlotWithin(probe, [&](uint32_t slot, int distance) { visit(groups_[slot], distance); });
+  void ForEachWithin(uint64_t probe, Visit&& visit, int source = 0) const {
+    ForEachSlotWithin(
+        probe, [&](uint32_t slot, int distance) { visit(groups_[slot], distance); }, source);
   }
 
   // Stored hashes a probe sees in the append buffer before they are merged into the CSR arrays:
@@ -159,13 +181,14 @@ class NearDupIndex {
   // within radius in one block or more; it is reported from the first such block only (the
   // earlier blocks' partial distances are checked for it), so no caller needs a seen-set.
   template <typename Visit>
-  void ForEachSlotWithin(uint64_t probe, Visit&& visit) const {
+  void ForEachSlotWithin(uint64_t probe, Visit&& visit, int source = 0) const {
     const uint64_t spread = Spread(probe);
+    const Tables& tables = tables_[source];
     for (int block = 0; block < blocks_; ++block) {
       const uint32_t key = BlockOf(spread, block);
-      const std::vector<uint32_t>& offsets = offsets_[block];
-      const uint64_t* spreads = csr_spread_[block].data();
-      const uint32_t* slots = csr_slot_[block].data();
+      const std::vector<uint32_t>& offsets = tables.offsets[block];
+      const uint64_t* spreads = tables.csr_spread[block].data();
+      const uint32_t* slots = tables.csr_slot[block].data();
       for (const uint32_t flip : block_masks_[block]) {
         const uint32_t end = offsets[(key ^ flip) + 1];
         for (uint32_t at = offsets[key ^ flip]; at < end; ++at) {
@@ -177,7 +200,8 @@ class NearDupIndex {
       }
     }
     for (size_t slot = indexed_; slot < size_; ++slot) {
-      const int distance = __builtin_popcountll(spreads_[slot] ^ spread);
+      if (source == 1 && !has_second_[slot]) continue;
+      const int distance = __builtin_popcountll(tables.spreads[slot] ^ spread);
       if (distance <= max_distance_) visit(static_cast<uint32_t>(slot), distance);
     }
   }
@@ -219,17 +243,22 @@ class NearDupIndex {
   // block b's width with at most that many bits set (empty for a block that need not be read).
   std::array<int, kMaxBlocks> block_radius_{};
   std::array<std::vector<uint32_t>, kMaxBlocks> block_masks_;
-  // CSR per block b: the entries whose block b of Spread(hash) equals v are
-  // csr_spread_[b][offsets_[b][v] .. offsets_[b][v + 1]) (their spread hashes, inline, so a
-  // bucket is one contiguous run of popcounts) with their slots at the same places in
-  // csr_slot_[b]. offsets_[b] has 2^width + 1 entries. Invariant: every slot below indexed_ is
-  // in exactly one bucket of each block.
-  std::array<std::vector<uint32_t>, kMaxBlocks> offsets_;
-  std::array<std::vector<uint64_t>, kMaxBlocks> csr_spread_;
-  std::array<std::vector<uint32_t>, kMaxBlocks> csr_slot_;
-  // Per slot (one per Add): its spread hash, its group, and its thumbnail at slot * kThumbBytes
-  // in thumbs_ (has_thumb_ false: added without one; its bytes are zeros).
-  std::vector<uint64_t> spreads_;
+  // The tables of one hash source (0: the first hash, 1: the second). CSR per block b: the
+  // entries whose block b of Spread(hash) equals v are csr_spread[b][offsets[b][v] ..
+  // offsets[b][v + 1]) (their spread hashes, inline, so a bucket is one contiguous run of
+  // popcounts) with their slots at the same places in csr_slot[b]. offsets[b] has 2^width + 1
+  // entries. Invariant: every slot below indexed_ (with a hash of this source) is in exactly one
+  // bucket of each block. `spreads`: per slot, its spread hash (0 for a slot without one).
+  struct Tables {
+    std::array<std::vector<uint32_t>, kMaxBlocks> offsets;
+    std::array<std::vector<uint64_t>, kMaxBlocks> csr_spread;
+    std::array<std::vector<uint32_t>, kMaxBlocks> csr_slot;
+    std::vector<uint64_t> spreads;
+  };
+  std::array<Tables, 2> tables_;
+  // Per slot (one per Add): whether it has a second hash, its group, and its thumbnail at
+  // slot * kThumbBytes in thumbs_ (has_thumb_ false: added without one; its bytes are zeros).
+  std::vector<bool> has_second_;
   std::vector<int64_t> groups_;
   std::vector<bool> has_thumb_;
   std::vector<uint8_t> thumbs_;
@@ -241,11 +270,14 @@ class NearDupIndex {
 // hashes it probes founders with (those frames in all eight orientations, or `own` alone).
 // Thumbnails (kThumbBytes each) beside them: `own_thumbs` one per `own` hash, `probe_thumbs`
 // one per probe; either may be empty (hash-only matching for that side).
+// `own_second` / `probe_second`: the second hashes beside `own` / `probes` (parallel), or empty.
 struct GroupingCandidate {
   std::span<const uint64_t> own;
   std::span<const uint64_t> probes;
   std::span<const uint8_t> own_thumbs = {};
   std::span<const uint8_t> probe_thumbs = {};
+  std::span<const uint64_t> own_second = {};
+  std::span<const uint64_t> probe_second = {};
 };
 
 // Groups `items` in order the way Catalog::AddItem does one at a time: an item joins the

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -233,6 +234,104 @@ TEST(NearDupIndex, NearestAcceptedAgreesWithBruteForceOnHashesAndThumbnails) {
         EXPECT_EQ(got->group, expected->group) << p;
         EXPECT_EQ(got->distance, expected->distance) << p;
       }
+    }
+  }
+}
+
+// The second candidate source: stored frames carry a second hash (some do not: rows from before
+// it existed), probes a second hash each; a candidate is within candidate_distance on the first
+// or second_distance on the second, then the thumbnail decides. Against a brute-force scan, at
+// radii where the two sources differ, across rebuilds of the tables (adds in two halves).
+TEST(NearDupIndex, ASecondHashSourceAgreesWithBruteForceOnRandomHashes) {
+  std::mt19937_64 random(33);
+  std::vector<uint64_t> centres(30), second_centres(30);
+  for (uint64_t& centre : centres) centre = random();
+  for (uint64_t& centre : second_centres) centre = random();
+  struct Stored {
+    uint64_t hash;
+    std::optional<uint64_t> second;
+    int64_t group;
+    std::vector<uint8_t> thumb;
+  };
+  std::vector<Stored> stored;
+  for (int i = 0; i < 2500; ++i) {
+    const int centre = static_cast<int>(random() % centres.size());
+    Stored s{Flip(centres[centre], random() % 20, random), std::nullopt,
+             1 + static_cast<int64_t>(random() % 400),
+             Thumb(random() % 4 ? centre : centre + 100, random, 6)};
+    if (random() % 4 != 0) s.second = Flip(second_centres[centre], random() % 20, random);
+    stored.push_back(std::move(s));
+  }
+  for (const auto& [first_radius, second_radius] :
+       std::vector<std::pair<int, int>>{{6, 6}, {4, 8}, {8, 3}}) {
+    MatchRule rule;
+    rule.candidate_distance = first_radius;
+    rule.second_distance = second_radius;
+    rule.distance = std::min(rule.distance, first_radius);
+    NearDupIndex index(rule.IndexRadius());
+    for (size_t i = 0; i < stored.size(); ++i) {
+      const Stored& s = stored[i];
+      // The second half goes through the append buffer and a rebuild at each kAppendBuffer.
+      index.Add(s.hash, s.group, s.thumb, /*defer=*/i < stored.size() / 2, s.second);
+      if (i + 1 == stored.size() / 2) index.Flush();
+    }
+    for (int p = 0; p < 300; ++p) {
+      const int centre = static_cast<int>(random() % centres.size());
+      const uint64_t probes[] = {Flip(centres[centre], random() % 20, random),
+                                 Flip(centres[random() % centres.size()], random() % 20, random)};
+      const uint64_t seconds[] = {Flip(second_centres[centre], random() % 16, random),
+                                  Flip(second_centres[centre], random() % 16, random)};
+      std::vector<uint8_t> thumbs = Thumb(centre, random, 6);
+      const auto other = Thumb(centre + 200, random, 6);
+      thumbs.insert(thumbs.end(), other.begin(), other.end());
+      std::optional<NearDupIndex::Match> expected;
+      double expected_score = 0;
+      for (int k = 0; k < 2; ++k) {
+        for (const Stored& s : stored) {
+          const int first = __builtin_popcountll(s.hash ^ probes[k]);
+          const int second = s.second ? __builtin_popcountll(*s.second ^ seconds[k]) : 65;
+          // Each source that nominates the pair offers it with its own distance.
+          for (const int distance :
+               {first <= first_radius ? first : -1, second <= second_radius ? second : -1}) {
+            if (distance < 0) continue;
+            const double thumb =
+                ThumbDistance(std::span(thumbs).subspan(k * kThumbBytes, kThumbBytes), s.thumb,
+                              rule.trim, rule.contrast);
+            if (thumb > rule.thumb_distance) continue;
+            if (!expected || thumb < expected_score ||
+                (thumb == expected_score &&
+                 (distance < expected->distance ||
+                  (distance == expected->distance && s.group < expected->group)))) {
+              expected = NearDupIndex::Match{s.group, distance, thumb};
+              expected_score = thumb;
+            }
+          }
+        }
+      }
+      const auto got = index.NearestAccepted(probes, thumbs, rule, seconds);
+      ASSERT_EQ(got.has_value(), expected.has_value())
+          << "probe " << p << " radii " << first_radius << "/" << second_radius;
+      if (got) {
+        EXPECT_EQ(got->group, expected->group) << p;
+        EXPECT_EQ(got->distance, expected->distance) << p;
+      }
+      // Source 1 alone: every stored second hash within the index radius, once each.
+      std::map<int64_t, int> found, want;
+      index.ForEachWithin(
+          seconds[0],
+          [&](int64_t group, int distance) {
+            auto [it, added] = found.emplace(group, distance);
+            if (!added) it->second = std::min(it->second, distance);
+          },
+          /*source=*/1);
+      for (const Stored& s : stored) {
+        if (!s.second) continue;
+        const int distance = __builtin_popcountll(*s.second ^ seconds[0]);
+        if (distance > index.max_distance()) continue;
+        auto [it, added] = want.emplace(s.group, distance);
+        if (!added) it->second = std::min(it->second, distance);
+      }
+      EXPECT_EQ(found, want) << p;
     }
   }
 }

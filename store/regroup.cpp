@@ -66,8 +66,10 @@ Result<RegroupReport> RegroupStore(Catalog& catalog, const MatchRule& rule,
     // Thumbnails count only when there is one per hash.
     if (h.own_thumbs.size() != h.own.size() * kThumbBytes) h.own_thumbs.clear();
     if (h.probe_thumbs.size() != h.probes.size() * kThumbBytes) h.probe_thumbs.clear();
+    if (h.own_second.size() != h.own.size()) h.own_second.clear();
+    if (h.probe_second.size() != h.probes.size()) h.probe_second.clear();
     report.verified_items += !h.own_thumbs.empty();
-    candidates[i] = {h.own, h.probes, h.own_thumbs, h.probe_thumbs};
+    candidates[i] = {h.own, h.probes, h.own_thumbs, h.probe_thumbs, h.own_second, h.probe_second};
   }
   std::vector<size_t> founder = AssignFounders(candidates, rule);
 
@@ -105,31 +107,42 @@ Result<RegroupReport> RegroupStore(Catalog& catalog, const MatchRule& rule,
     (void)changed;  // equals report.changed: both compare the same keys
     // Every item with recomputed thumbnails is written (the catalog skips equal ones), so a
     // store from before schema 4 gets them; hashes only where they changed.
+    // Second hashes likewise (a store from before schema 5 gets them).
     std::vector<std::pair<std::string, std::vector<uint64_t>>> rehashed;
     std::vector<std::vector<uint8_t>> thumbs;
+    std::vector<std::vector<uint64_t>> seconds;
     for (size_t i = 0; i < items.size(); ++i) {
-      if (hashes[i].own_thumbs.empty() && hashes[i].own == items[i].phashes) continue;
+      if (hashes[i].own_thumbs.empty() && hashes[i].own_second.empty() &&
+          hashes[i].own == items[i].phashes) {
+        continue;
+      }
       if (hashes[i].own.size() != items[i].phashes.size()) continue;
       rehashed.emplace_back(items[i].blob, hashes[i].own);
       thumbs.push_back(hashes[i].own_thumbs);
+      seconds.push_back(hashes[i].own_second);
     }
     // A mix of items with and without thumbnails: write the hashes alone for those without.
     std::vector<std::pair<std::string, std::vector<uint64_t>>> with, without;
     std::vector<std::vector<uint8_t>> with_thumbs;
+    std::vector<std::vector<uint64_t>> with_seconds, without_seconds;
     for (size_t k = 0; k < rehashed.size(); ++k) {
       if (thumbs[k].empty()) {
         without.push_back(std::move(rehashed[k]));
+        without_seconds.push_back(std::move(seconds[k]));
       } else {
         with.push_back(std::move(rehashed[k]));
         with_thumbs.push_back(std::move(thumbs[k]));
+        with_seconds.push_back(std::move(seconds[k]));
       }
     }
     if (!with.empty()) {
-      MEMES_ASSIGN_OR_RETURN(const int64_t n, catalog.RewriteFrameHashes(with, with_thumbs));
+      MEMES_ASSIGN_OR_RETURN(const int64_t n,
+                             catalog.RewriteFrameHashes(with, with_thumbs, with_seconds));
       report.rehashed_frames += n;
     }
     if (!without.empty()) {
-      MEMES_ASSIGN_OR_RETURN(const int64_t n, catalog.RewriteFrameHashes(without));
+      MEMES_ASSIGN_OR_RETURN(const int64_t n,
+                             catalog.RewriteFrameHashes(without, {}, without_seconds));
       report.rehashed_frames += n;
     }
   }

@@ -31,11 +31,15 @@ struct RegroupReport {
 // eight orientations; empty: `own` alone).
 // `own_thumbs` / `probe_thumbs`: one verification thumbnail (kThumbBytes) per own hash / per
 // probe, or empty (hash-only matching for this item).
+// `own_second` / `probe_second`: the second hashes (transform::FrameHashes) beside `own` /
+// `probes`, or empty (no second candidate source for this item).
 struct ItemHashes {
   std::vector<uint64_t> own;
   std::vector<uint64_t> probes;
   std::vector<uint8_t> own_thumbs;
   std::vector<uint8_t> probe_thumbs;
+  std::vector<uint64_t> own_second;
+  std::vector<uint64_t> probe_second;
 };
 using HashesOf = std::function<Result<ItemHashes>(const GroupingItem&)>;
 

@@ -203,8 +203,7 @@ Status Store::SyncFrames() { return frames_writer_.Sync(); }
 Result<ItemFrames> Store::ReadFrames(const std::string& blob,
                                      const FramesLocation& location) const {
   if (!IsBlobHash(blob)) return InvalidArgument("not a blob hash", blob);
-  MEMES_ASSIGN_OR_RETURN(FramesRecord record,
-                         frames_reader_.Read(blob, location, settings_.size));
+  MEMES_ASSIGN_OR_RETURN(FramesRecord record, frames_reader_.Read(blob, location, settings_.size));
   ItemFrames frames;
   frames.image_size = record.image_size;
   frames.count = record.count;
@@ -240,6 +239,8 @@ Result<AddResult> Store::AddItem(const ItemRecord& item, const SourceRecord* sou
   std::vector<uint64_t> probes;
   std::vector<uint8_t> probe_thumbs;
   bool thumbs = true;  // every probe has a thumbnail
+  std::vector<uint64_t> second_probes;
+  bool seconds = true;  // every probe has a second hash
   if (!known) {
     if (!frames.empty()) {
       MEMES_ASSIGN_OR_RETURN(location, AppendFrames(item.blob, frames));
@@ -254,21 +255,29 @@ Result<AddResult> Store::AddItem(const ItemRecord& item, const SourceRecord* sou
         thumbs &= frame.record.thumb.size() == kThumbBytes;
         probe_thumbs.insert(probe_thumbs.end(), frame.record.thumb.begin(),
                             frame.record.thumb.end());
+        seconds &= frame.record.phash2.has_value();
+        second_probes.push_back(frame.record.phash2.value_or(0));
       } else {
         probes.insert(probes.end(), frame.orientation_hashes.begin(),
                       frame.orientation_hashes.end());
         thumbs &= frame.orientation_thumbs.size() == frame.orientation_hashes.size() * kThumbBytes;
         probe_thumbs.insert(probe_thumbs.end(), frame.orientation_thumbs.begin(),
                             frame.orientation_thumbs.end());
+        seconds &= frame.orientation_seconds.size() == frame.orientation_hashes.size();
+        second_probes.insert(second_probes.end(), frame.orientation_seconds.begin(),
+                             frame.orientation_seconds.end());
       }
     }
   }
   AddResult result;
   // One transaction (a savepoint inside a batch): the item and its frames' place together.
   MEMES_RETURN_IF_ERROR(catalog_->InTransaction([&]() -> Status {
-    MEMES_ASSIGN_OR_RETURN(result, catalog_->AddItem(item, source, records, label, probes,
-                                                     thumbs ? std::span<const uint8_t>(probe_thumbs)
-                                                            : std::span<const uint8_t>()));
+    MEMES_ASSIGN_OR_RETURN(
+        result,
+        catalog_->AddItem(
+            item, source, records, label, probes,
+            thumbs ? std::span<const uint8_t>(probe_thumbs) : std::span<const uint8_t>(),
+            seconds ? std::span<const uint64_t>(second_probes) : std::span<const uint64_t>()));
     if (result.new_item && location.in_segment()) {
       MEMES_RETURN_IF_ERROR(catalog_->SetFramesLocation(item.blob, location));
     }

@@ -51,6 +51,9 @@ struct FrameData {
   // The frame's verification thumbnail in the same eight orientations (kThumbBytes each,
   // transform::ContentThumbsOf), or empty. record.thumb is orientation 0.
   std::span<const uint8_t> orientation_thumbs = {};
+  // The second candidate hash in the same eight orientations (transform::FrameHashes), or
+  // empty. record.phash2 is orientation 0.
+  std::span<const uint64_t> orientation_seconds = {};
 };
 
 // The frames of one item as read from frames/.

@@ -235,18 +235,20 @@ TEST(Store, OldLayoutFramesFilesStillReadAndCompactionMigratesThem) {
     ASSERT_TRUE((*store)->catalog().AddItem(Item(blob), nullptr, records, "cat").ok());
   }
   {
-    // Make the catalog a schema-2 one: without the location columns and the thumbnails.
+    // Make the catalog a schema-2 one: without the location columns, the thumbnails and the
+    // second hashes.
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open((dir / "catalog.sqlite").c_str(), &db), SQLITE_OK);
-    for (const char* sql : {"ALTER TABLE items DROP COLUMN frames_segment",
-                            "ALTER TABLE items DROP COLUMN frames_offset",
-                            "ALTER TABLE items DROP COLUMN frames_length",
-                            "ALTER TABLE frames DROP COLUMN thumb", "PRAGMA user_version=2"}) {
+    for (const char* sql :
+         {"ALTER TABLE items DROP COLUMN frames_segment",
+          "ALTER TABLE items DROP COLUMN frames_offset",
+          "ALTER TABLE items DROP COLUMN frames_length", "ALTER TABLE frames DROP COLUMN thumb",
+          "ALTER TABLE frames DROP COLUMN phash2", "PRAGMA user_version=2"}) {
       ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sql;
     }
     sqlite3_close(db);
   }
-  auto store = Store::Open(dir);  // migrates to schema 3, then 4 (frames.thumb)
+  auto store = Store::Open(dir);  // migrates to 3, 4 (frames.thumb), 5 (frames.phash2)
   ASSERT_TRUE(store.ok());
   EXPECT_EQ((*store)->catalog().schema_version(), kCatalogSchemaVersion);
   auto index = (*store)->catalog().PackIndex();

@@ -42,6 +42,8 @@ struct Frame {
   // The verification thumbnail in the same eight orientations (signature.h ContentThumbsOf):
   // grouping checks a hash candidate against it before joining.
   ContentThumbs orientation_thumbs{};
+  // The second candidate hash in the same eight orientations (signature.h FrameHashes).
+  OrientationHashes second_hashes{};
   // Only with DecodeOptions::keep_full_size: the composited canvas before fitting,
   // full_width*full_height*3 bytes of interleaved RGB, row-major.
   std::vector<uint8_t> full_rgb;

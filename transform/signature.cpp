@@ -83,6 +83,28 @@ cv::Mat WindowGrey(std::span<const uint8_t> planar, int size) {
   return out;
 }
 
+// The whole frame in grey, resampled to kHashSide² floats: the second signature's picture,
+// which no content window moves (store/FORMAT.md, "Second candidate hash").
+cv::Mat FrameGrey(std::span<const uint8_t> planar, int size) {
+  const size_t plane = static_cast<size_t>(size) * size;
+  cv::Mat grey(size, size, CV_32F);
+  for (int y = 0; y < size; ++y) {
+    float* row = grey.ptr<float>(y);
+    for (int x = 0; x < size; ++x) {
+      const size_t at = static_cast<size_t>(y) * size + x;
+      row[x] = 0.299f * planar[at] + 0.587f * planar[plane + at] + 0.114f * planar[2 * plane + at];
+    }
+  }
+  if (size == kHashSide) return grey;
+  cv::Mat out;
+  cv::resize(grey, out, cv::Size(kHashSide, kHashSide), 0, 0,
+             size > kHashSide ? cv::INTER_AREA : cv::INTER_LINEAR);
+  return out;
+}
+
+// MedianDctBits of a grey picture in the eight orientations of phash.h.
+OrientationHashes OrientationHashesOf(const cv::Mat& grey);
+
 }  // namespace
 
 ContentWindow FindContentWindow(std::span<const uint8_t> planar, int size) {
@@ -143,7 +165,17 @@ uint64_t ContentHash(std::span<const uint8_t> planar, int size) {
 }
 
 OrientationHashes ContentHashes(std::span<const uint8_t> planar, int size) {
-  const cv::Mat grey = WindowGrey(planar, size);
+  return OrientationHashesOf(WindowGrey(planar, size));
+}
+
+OrientationHashes FrameHashes(std::span<const uint8_t> planar, int size) {
+  assert(planar.size() == 3u * size * size);
+  return OrientationHashesOf(FrameGrey(planar, size));
+}
+
+namespace {
+
+OrientationHashes OrientationHashesOf(const cv::Mat& grey) {
   cv::Mat mirrored;
   cv::flip(grey, mirrored, 1);  // left-right
   OrientationHashes hashes{};
@@ -161,6 +193,8 @@ OrientationHashes ContentHashes(std::span<const uint8_t> planar, int size) {
   }
   return hashes;
 }
+
+}  // namespace
 
 }  // namespace memes::transform
 

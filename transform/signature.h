@@ -43,6 +43,13 @@ uint64_t ContentHash(std::span<const uint8_t> planar, int size);
 // Requires: planar.size() == 3*size*size.
 OrientationHashes ContentHashes(std::span<const uint8_t> planar, int size);
 
+// The second candidate hash: the median DCT hash (as ContentHash) of the whole frame, in the
+// eight orientations of phash.h. A caption or a crop moves the content window, and with it
+// every coefficient of ContentHash; here it changes only the pixels it covers, so a copy the
+// first hash misses is often near on this one (and the other way round for a letterbox).
+// store/FORMAT.md, "Second candidate hash". Requires: planar.size() == 3*size*size.
+OrientationHashes FrameHashes(std::span<const uint8_t> planar, int size);
+
 // The verification thumbnail of a frame: its content window (as ContentHash finds it) in
 // colour, area-averaged to kThumbSide×kThumbSide, RGB bytes interleaved row by row. A hash
 // within a loose radius only nominates candidates; store::ThumbDistance on these thumbnails

@@ -1,0 +1,126 @@
+// Missed pairs by cause (dedupe_bench_misses.h).
+#include "bench/dedupe_bench_misses.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <span>
+
+namespace memes::bench {
+
+namespace {
+
+using store::kThumbBytes;
+
+// The best way `a` can reach `b`: over a's probes and b's own frames, the smallest Hamming
+// distance (`bits`), the thumbnail distance at that pair (`thumb_at_bits`) and the smallest
+// thumbnail distance among pairs within the rule's candidate radius (`thumb`, -1 when none).
+struct Reach {
+  int bits = 65;
+  double thumb_at_bits = -1, thumb = -1;
+};
+
+// With a second source, a pair within rule.second_distance on the second hash counts as within
+// the candidate radius (its first-hash bits are reported).
+Reach ReachOf(const Hashed& a, const Hashed& b, const store::MatchRule& rule) {
+  Reach reach;
+  const bool thumbs = !a.probe_thumbs.empty() && !b.own_thumbs.empty();
+  const bool second = rule.second_distance >= 0 && !a.probe_second.empty() && !b.own_second.empty();
+  for (size_t p = 0; p < a.probes.size(); ++p) {
+    for (size_t o = 0; o < b.own.size(); ++o) {
+      const int bits = __builtin_popcountll(a.probes[p] ^ b.own[o]);
+      const bool candidate = bits <= rule.candidate_distance ||
+                             (second && __builtin_popcountll(a.probe_second[p] ^ b.own_second[o]) <=
+                                            rule.second_distance);
+      double thumb = -1;
+      if (thumbs) {
+        thumb =
+            store::ThumbDistance(std::span(a.probe_thumbs).subspan(p * kThumbBytes, kThumbBytes),
+                                 std::span(b.own_thumbs).subspan(o * kThumbBytes, kThumbBytes),
+                                 rule.trim, rule.contrast, rule.tolerance);
+      }
+      if (bits < reach.bits || (bits == reach.bits && thumb < reach.thumb_at_bits)) {
+        reach.bits = bits;
+        reach.thumb_at_bits = thumb;
+      }
+      if (candidate && thumb >= 0 && (reach.thumb < 0 || thumb < reach.thumb)) {
+        reach.thumb = thumb;
+      }
+    }
+  }
+  return reach;
+}
+
+}  // namespace
+
+void ExplainMisses(const std::vector<Hashed>& items, const std::vector<size_t>& group,
+                   const store::MatchRule& rule, const std::vector<std::string>& listed) {
+  std::map<int, size_t> original, animation;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (items[i].item->transform == "original") original[items[i].item->truth] = i;
+    if (items[i].item->transform == "animation") animation[items[i].item->truth] = i;
+  }
+  struct Counts {
+    int missed = 0, not_candidate = 0, thumb_refuses = 0, order_other = 0, order_same = 0;
+  };
+  std::map<std::string, Counts> by;
+  std::vector<std::string> lines;
+  auto describe = [&](size_t founder) {
+    const BenchItem& f = *items[founder].item;
+    return f.transform + " of " + f.name;
+  };
+  for (size_t i = 0; i < items.size(); ++i) {
+    const std::string& t = items[i].item->transform;
+    if (t == "original" || t == "animation" || t == "other-vendor") continue;
+    const auto& anchors = t.rfind("anim-", 0) == 0 ? animation : original;
+    const auto a = anchors.find(items[i].item->truth);
+    if (a == anchors.end() || group[a->second] == group[i]) continue;
+    Counts& c = by[t];
+    ++c.missed;
+    // Either side may have come first: the copy probes the original or the other way round.
+    const Reach forward = ReachOf(items[i], items[a->second], rule);
+    const Reach backward = ReachOf(items[a->second], items[i], rule);
+    const Reach& best = forward.bits <= backward.bits ? forward : backward;
+    const double thumb = std::max(forward.thumb, backward.thumb) < 0
+                             ? -1
+                             : std::min(forward.thumb < 0 ? 1e9 : forward.thumb,
+                                        backward.thumb < 0 ? 1e9 : backward.thumb);
+    const char* cause;
+    if (forward.thumb < 0 && backward.thumb < 0) {
+      ++c.not_candidate;
+      cause = "not a candidate";
+    } else if (thumb > rule.thumb_distance) {
+      ++c.thumb_refuses;
+      cause = "thumbnail refuses";
+    } else {
+      // The pair would be accepted: one of them joined (or was joined by) another founder.
+      const bool other = items[group[i]].item->truth != items[i].item->truth ||
+                         items[group[a->second]].item->truth != items[i].item->truth;
+      ++(other ? c.order_other : c.order_same);
+      cause = other ? "order: a look-alike's group" : "order: split between two founders";
+    }
+    if (std::find(listed.begin(), listed.end(), t) != listed.end()) {
+      char line[512];
+      std::snprintf(line, sizeof line, "| %s | %s | %d | %.1f | %.1f | %s | %s | %s |", t.c_str(),
+                    items[i].item->name.c_str(), best.bits, best.thumb_at_bits, thumb, cause,
+                    describe(group[i]).c_str(), describe(group[a->second]).c_str());
+      lines.push_back(line);
+    }
+  }
+  std::printf(
+      "\n## Missed pairs by cause (rule: candidates <= %d bits, thumbnail <= %.0f)\n\n"
+      "| transform | missed | not a candidate | thumbnail refuses | order: look-alike's group | "
+      "order: two founders |\n|---|---|---|---|---|---|\n",
+      rule.candidate_distance, rule.thumb_distance);
+  for (const auto& [t, c] : by) {
+    std::printf("| %s | %d | %d | %d | %d | %d |\n", t.c_str(), c.missed, c.not_candidate,
+                c.thumb_refuses, c.order_other, c.order_same);
+  }
+  if (lines.empty()) return;
+  std::printf(
+      "\n| transform | picture | nearest bits | thumbnail there | best thumbnail within radius | "
+      "cause | copy's founder | original's founder |\n|---|---|---|---|---|---|---|---|\n");
+  for (const std::string& line : lines) std::printf("%s\n", line.c_str());
+}
+
+}  // namespace memes::bench
