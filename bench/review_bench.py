@@ -11,8 +11,11 @@
       emoji drawn from each (seeded), every emoji as Apple, Google and Twitter draw it (the 32 px
       sprite sheets, on white), its three pictures one near-duplicate group; KIND uniform only
   review_bench.py score OUT REVIEW_DIR         precision and recall of `memes review`'s flagged set
-      and of the NumPy peer (confident_learning.py) on the same pred_probs.npy, against the
-      injected errors; one JSON line.
+      and of the NumPy peer (confident_learning.py, cleanlab's details; and its variant with the
+      paper's) on the same pred_probs.npy, against the injected errors; one JSON line.
+  review_bench.py mean OUT REVIEW_DIR...        the NumPy peer on the mean of several reviews'
+      out-of-fold probabilities (other --seed: other folds and initialisations), against the
+      injected errors; one JSON line (the reviews must have scored the same items).
   review_bench.py testset SHARDS N             replaces SHARDS/test_batch.bin (a pack with
       --test-fraction 0) by the first N Fashion-MNIST test images with their true labels, in the
       pack's class order, and updates dataset.json (records, bytes, sha256, test counts), so
@@ -160,6 +163,19 @@ def precision_at_recall(quality, errors, recall):
     return needed / length
 
 
+def cpp_rule(review, peer):
+    """With REVIEW_SELECT (bench/review_bench_select): whether the C++ selection built now flags
+    the peer's set on these probabilities (a review made by an older binary is re-selected)."""
+    select = os.environ.get("REVIEW_SELECT")
+    if not select or not os.path.exists(select):
+        return {}
+    import subprocess
+    rows = subprocess.run([select, review], capture_output=True, text=True, check=True).stdout
+    mask = np.zeros(len(peer), bool)
+    mask[[int(row) for row in rows.split()]] = True
+    return {"select_now_same_as_peer": bool(np.array_equal(mask, peer))}
+
+
 def score(out, review):
     truth, given = np.load(f"{out}/truth.npy")
     n = len(truth)
@@ -178,11 +194,11 @@ def score(out, review):
     position = {h: i for i, h in enumerate(hashes)}
     for line in open(f"{review}/suspects.csv").read().splitlines()[1:]:
         ours[position[line.split(",")[0]]] = True
-    peer = confident_learning.find_label_issues(pred_probs, labels)
-    peer_cleanlab = confident_learning.find_label_issues(pred_probs, labels, "cleanlab")
+    peer = confident_learning.find_label_issues(pred_probs, labels)  # cleanlab's details
+    peer_paper = confident_learning.find_label_issues(pred_probs, labels, "paper")
     p_ours, r_ours = precision_recall(ours, errors)
     p_peer, r_peer = precision_recall(peer, errors)
-    p_cl, r_cl = precision_recall(peer_cleanlab, errors)
+    p_paper, r_paper = precision_recall(peer_paper, errors)
     oof_accuracy = float(np.mean(to_fashion[pred_probs.argmax(1)] == truth[rows]))
     # The rankings alone (cleanlab.rank's self_confidence and normalized_margin), whatever the
     # selection: precision of the worst-first prefix that holds 85 % of the injected errors.
@@ -200,10 +216,12 @@ def score(out, review):
                                "recall": round(r_ours, 4)},
                       "peer": {"flagged": int(peer.sum()), "precision": round(p_peer, 4),
                                "recall": round(r_peer, 4)},
-                      "peer_cleanlab_variant": {"flagged": int(peer_cleanlab.sum()),
-                                                "precision": round(p_cl, 4),
-                                                "recall": round(r_cl, 4)},
+                      "peer_paper_variant": {"flagged": int(peer_paper.sum()),
+                                             "precision": round(p_paper, 4),
+                                             "recall": round(r_paper, 4)},
                       "same_set": bool(np.array_equal(ours, peer)),
+                      "same_set_as_paper_variant": bool(np.array_equal(ours, peer_paper)),
+                      **cpp_rule(review, peer),
                       # cleanlab's other filter_by choices, the paper's details (item 2 of #14).
                       "peer_filters": {
                           name: dict(zip(("flagged", "precision", "recall"),
@@ -213,6 +231,32 @@ def score(out, review):
                           for mask in [confident_learning.find_label_issues(
                               pred_probs, labels, filter_by=name)]},
                       "ranked_precision_at_recall_0.85": ranked}))
+
+
+def mean(out, reviews):
+    truth, given = np.load(f"{out}/truth.npy")
+    n = len(truth)
+    row_of_blob = {hashlib.sha256(f"review-bench record {i}".encode()).hexdigest(): i
+                   for i in range(n)}
+    hashes = open(f"{reviews[0]}/hashes.txt").read().split()
+    names = open(f"{reviews[0]}/classes.txt").read().split("\n")[:-1]
+    for review in reviews[1:]:
+        assert open(f"{review}/hashes.txt").read().split() == hashes, review
+        assert open(f"{review}/classes.txt").read().split("\n")[:-1] == names, review
+    rows = np.array([row_of_blob[h] for h in hashes])
+    bench_classes = open(f"{out}/classes.txt").read().split("\n")[:-1]
+    to_fashion = np.array([bench_classes.index(name) for name in names])
+    pred_probs = np.mean([np.load(f"{review}/pred_probs.npy") for review in reviews], axis=0)
+    labels = np.load(f"{reviews[0]}/labels.npy")
+    errors = truth[rows] != given[rows]
+    peer = confident_learning.find_label_issues(pred_probs, labels)
+    p_peer, r_peer = precision_recall(peer, errors)
+    print(json.dumps({"reviews": len(reviews), "items": int(len(rows)),
+                      "injected": int(errors.sum()),
+                      "oof_accuracy_vs_true": round(
+                          float(np.mean(to_fashion[pred_probs.argmax(1)] == truth[rows])), 4),
+                      "peer": {"flagged": int(peer.sum()), "precision": round(p_peer, 4),
+                               "recall": round(r_peer, 4)}}))
 
 
 def testset(shards, n):
@@ -281,6 +325,8 @@ if __name__ == "__main__":
         make_emoji(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), sys.argv[5], int(sys.argv[6]))
     elif sys.argv[1] == "make":
         make(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), sys.argv[5], int(sys.argv[6]))
+    elif sys.argv[1] == "mean":
+        mean(sys.argv[2], sys.argv[3:])
     elif sys.argv[1] == "testset":
         testset(sys.argv[2], int(sys.argv[3]))
     elif sys.argv[1] == "decide":

@@ -32,21 +32,30 @@ struct LabelScores {
 // Requires: probs.size() == labels.size() * classes, classes >= 2, 0 <= labels[i] < classes.
 LabelScores ScoreLabels(std::span<const float> probs, std::span<const int> labels, int classes);
 
-// Confident learning's estimate of the label noise and the items it selects.
+// Confident learning's estimate of the label noise and the items it selects, with the details
+// of cleanlab 2.x's find_label_issues (count.py, filter.py), which #14 names as the reference:
+// bench/confident_learning.py's variant "cleanlab" is the NumPy peer of exactly this.
 struct ConfidentLearning {
-  std::vector<double> thresholds;  // t_j: mean p[i][j] over the items labelled j (C)
+  // t_j: mean p[i][j] over the items labelled j, at least 2e-6; 2 (never reached) for a class
+  // nobody is labelled with (C).
+  std::vector<double> thresholds;
   // The confident joint C[given][true] (C x C) row-major: item i counts in row label[i], column
-  // argmax of p[i][k] over the k with p[i][k] >= t_k (items with no such k are not counted).
+  // the one class k with p[i][k] >= t_k - 1e-6, or argmax_k p[i][k] when several classes pass
+  // (items with none are not counted); then every diagonal cell is raised to at least 1.
   std::vector<int64_t> confident_joint;
   // Q[given][true]: the confident joint calibrated to the label counts and normalised to sum 1.
   std::vector<double> joint;
-  // prune_by_noise_rate: for each off-diagonal (i, j), the round(N * Q[i][j]) items labelled i
-  // with the largest margin p[x][j] - p[x][i]; then, as find_label_issues does, items whose
-  // argmax is their given label are kept out. Sorted by item index.
+  // How many items labelled i to flag as really j: N * Q rounded to whole items keeping each
+  // row's total, then at least 1 on the diagonal (what it gains taken evenly from the row's other
+  // non-zero cells, truncated): cleanlab's _keep_at_least_n_per_class.
+  std::vector<int64_t> prune_counts;
+  // prune_by_noise_rate: for each off-diagonal (i, j), the prune_counts[i][j] items labelled i
+  // with the largest margin p[x][j] - p[x][i] (a label held by one item is never pruned); then
+  // items whose given label is their argmax once it gets 1e-6 more are kept out. Sorted by item
+  // index.
   std::vector<int64_t> flagged;
 };
-// Requires as ScoreLabels. A class with no items has threshold 1 (nothing confidently in it)
-// and contributes no row.
+// Requires as ScoreLabels.
 ConfidentLearning FindLabelIssues(std::span<const float> probs, std::span<const int> labels,
                                   int classes);
 

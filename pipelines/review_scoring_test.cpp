@@ -74,6 +74,11 @@ TEST(ReviewConfidentLearning, FlagsFlippedLabelsOfSeparableData) {
   double q = 0;
   for (double v : cl.joint) q += v;
   EXPECT_NEAR(q, 1.0, 1e-9);
+  for (int i = 0; i < classes; ++i) {
+    int64_t row = 0, items = std::count(labels.begin(), labels.end(), i);
+    for (int j = 0; j < classes; ++j) row += cl.prune_counts[i * classes + j];
+    EXPECT_EQ(row, items) << "prune counts keep row " << i << "'s label count";
+  }
   EXPECT_TRUE(std::is_sorted(cl.flagged.begin(), cl.flagged.end()));
 }
 
@@ -81,6 +86,53 @@ TEST(ReviewConfidentLearning, CleanLabelsFlagNothing) {
   const std::vector<float> probs = {0.9f, 0.1f, 0.8f, 0.2f, 0.3f, 0.7f, 0.1f, 0.9f};
   const std::vector<int> labels = {0, 0, 1, 1};
   EXPECT_TRUE(FindLabelIssues(probs, labels, 2).flagged.empty());
+}
+
+// cleanlab's details (#14 names find_label_issues the reference; bench/confident_learning.py
+// variant "cleanlab" is the peer). With two classes above their thresholds an item counts
+// under its most likely class even when that one is below its own threshold.
+TEST(ReviewConfidentLearning, SeveralClassesAboveThresholdCountUnderTheArgmax) {
+  const std::vector<float> probs = {0.9f, 0.05f, 0.05f, 0.9f, 0.05f, 0.05f,
+                                    0.9f, 0.05f, 0.05f, 0.9f, 0.05f, 0.05f,  // 0
+                                    0.4f, 0.3f,  0.3f,                       // 1: x
+                                    0.2f, 0.3f,  0.5f,                       // 1
+                                    0.1f, 0.6f,  0.3f,  0.1f, 0.6f,  0.3f};  // 2
+  const std::vector<int> labels = {0, 0, 0, 0, 1, 1, 2, 2};
+  const ConfidentLearning cl = FindLabelIssues(probs, labels, 3);
+  ASSERT_NEAR(cl.thresholds[0], 0.9, 1e-6);
+  ASSERT_NEAR(cl.thresholds[1], 0.3, 1e-6);
+  ASSERT_NEAR(cl.thresholds[2], 0.3, 1e-6);
+  // x passes the thresholds of 1 and 2 (0.3 each), not of 0 (0.9), yet 0 is its argmax.
+  EXPECT_EQ(cl.confident_joint[1 * 3 + 0], 1);
+  EXPECT_EQ(cl.confident_joint[1 * 3 + 1], 0 + 1) << "the diagonal is raised to 1";
+  EXPECT_EQ(cl.confident_joint[1 * 3 + 2], 1);
+}
+
+// An item whose given label ties with another class for the argmax is the model agreeing with
+// its label: selected by the prune count, but spared (cleanlab adds 1e-6 to the given label).
+TEST(ReviewConfidentLearning, ATieWithTheGivenLabelIsSpared) {
+  const std::vector<float> probs = {
+      0.45f, 0.3f,  0.25f, 0.45f, 0.3f, 0.25f, 0.45f, 0.3f, 0.25f, 0.45f, 0.3f, 0.25f,  // 0
+      0.45f, 0.45f, 0.1f,                                                               // 1: tie
+      0.1f,  0.8f,  0.1f,  0.1f,  0.8f, 0.1f,  0.1f,  0.8f, 0.1f,  0.1f,  0.8f, 0.1f,   // 1
+      0.1f,  0.1f,  0.8f,  0.1f,  0.1f, 0.8f,  0.1f,  0.1f, 0.8f,  0.1f,  0.1f, 0.8f};  // 2
+  const std::vector<int> labels = {0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 2, 2, 2};
+  const ConfidentLearning cl = FindLabelIssues(probs, labels, 3);
+  ASSERT_EQ(cl.prune_counts[1 * 3 + 0], 1) << "the tie is the one item labelled 1 counted as 0";
+  EXPECT_TRUE(cl.flagged.empty());
+}
+
+// A class nobody is labelled with has threshold 2: a probability of 1 for it is not confident
+// evidence of noise (the class cannot be anyone's true class in the counts).
+TEST(ReviewConfidentLearning, AClassWithoutItemsIsNeverConfident) {
+  const std::vector<float> probs = {0.9f, 0.1f, 0.0f, 0.9f, 0.1f, 0.0f, 0.9f, 0.1f, 0.0f,
+                                    0.0f, 0.0f, 1.0f,  // labelled 0, all on class 2
+                                    0.1f, 0.9f, 0.0f, 0.1f, 0.9f, 0.0f, 0.1f, 0.9f, 0.0f};
+  const std::vector<int> labels = {0, 0, 0, 0, 1, 1, 1};
+  const ConfidentLearning cl = FindLabelIssues(probs, labels, 3);
+  EXPECT_EQ(cl.thresholds[2], 2.0);
+  EXPECT_EQ(cl.confident_joint[0 * 3 + 2], 0);
+  EXPECT_TRUE(cl.flagged.empty());
 }
 
 }  // namespace
