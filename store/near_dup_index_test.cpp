@@ -153,6 +153,26 @@ TEST(ThumbDistance, BrightnessAndContrastCostNothingAndAnotherPictureCostsMuch) 
   EXPECT_GT(ThumbDistance(a, captioned, 0, false), ThumbDistance(a, captioned, 0.1, false) + 5);
 }
 
+// A tolerance forgives per-channel differences up to it (a palette's quantisation step) and
+// takes that much off larger ones; 0 is the plain distance; a limit stays exact below it.
+TEST(ThumbDistance, ATolerancePerChannelForgivesSmallDifferencesOnly) {
+  std::mt19937_64 random(9);
+  const auto a = Thumb(1, random);
+  const auto noisy = Thumb(1, random, 6);  // the same picture, each byte moved up to 6
+  const double plain = ThumbDistance(a, noisy, 0, false);
+  ASSERT_GT(plain, 0);
+  EXPECT_EQ(ThumbDistance(a, noisy, 0, false, 0), plain);
+  EXPECT_LT(ThumbDistance(a, noisy, 0, false, 4), plain);
+  EXPECT_EQ(ThumbDistance(a, noisy, 0, false, 20), 0);
+  const auto other = Thumb(2, random);
+  const double far = ThumbDistance(a, other, 0, true);
+  EXPECT_GT(ThumbDistance(a, other, 0, true, 8), far - 3 * 8 - 1e-9);
+  EXPECT_GT(ThumbDistance(a, other, 0, true, 8), kDefaultThumbDistance);
+  const double limited = ThumbDistance(a, StatsOf(a), noisy, StatsOf(noisy), 0, false,
+                                       /*limit=*/1000, /*tolerance=*/4);
+  EXPECT_DOUBLE_EQ(limited, ThumbDistance(a, noisy, 0, false, 4));
+}
+
 // The verified rule against a brute-force scan: every stored hash within the radius, judged by
 // the rule, the best by (thumbnail distance, Hamming distance, group).
 TEST(ThumbDistance, ALimitStopsEarlyAboveItAndIsExactBelowIt) {
