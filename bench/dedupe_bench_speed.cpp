@@ -1,5 +1,6 @@
 // The speed half of dedupe_bench (dedupe_bench_speed.h).
 #include "bench/dedupe_bench_speed.h"
+#include "core/mix.h"
 
 #include <algorithm>
 #include <array>
@@ -24,13 +25,6 @@ namespace memes::bench {
 namespace fs = std::filesystem;
 
 namespace {
-
-uint64_t Mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 
 // `count` hashes shaped like real ones: each a real hash with 10–20 random bits flipped (so the
 // index's buckets fill as unevenly as with real pictures, without exact repeats).
@@ -237,9 +231,9 @@ void CommitSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& 
   // orientation probes; item numbers are unique across the stores (distinct blobs).
   auto add = [&](Bench& bench, size_t i) {
     char blob[65];
-    std::snprintf(blob, sizeof blob, "%016llx%016llx%016llx%016llx", (unsigned long long)Mix(i),
-                  (unsigned long long)Mix(i + 1), (unsigned long long)Mix(i + 2),
-                  (unsigned long long)Mix(i + 3));
+    std::snprintf(blob, sizeof blob, "%016llx%016llx%016llx%016llx",
+                  (unsigned long long)SplitMix64(i), (unsigned long long)SplitMix64(i + 1),
+                  (unsigned long long)SplitMix64(i + 2), (unsigned long long)SplitMix64(i + 3));
     const size_t k_hash = i % hashes.size();
     const auto thumb = thumbs[k_hash % thumbs.size()];
     memes::store::FrameRecord frame{0, 0, hashes[k_hash], {}, seconds[k_hash]};
@@ -247,8 +241,8 @@ void CommitSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& 
     std::vector<uint64_t> probes(8), second_probes(8);
     std::vector<uint8_t> probe_thumbs;
     for (int k = 0; k < 8; ++k) {
-      probes[k] = hashes[k_hash] ^ Mix(i * 8 + k);
-      second_probes[k] = seconds[k_hash] ^ Mix(i * 8 + k + 4);
+      probes[k] = hashes[k_hash] ^ SplitMix64(i * 8 + k);
+      second_probes[k] = seconds[k_hash] ^ SplitMix64(i * 8 + k + 4);
       if (verify) probe_thumbs.insert(probe_thumbs.end(), thumb.begin(), thumb.end());
     }
     probes[0] = frame.phash;

@@ -1,4 +1,5 @@
 #include "pipelines/review_scoring.h"
+#include "core/mix.h"
 
 #include <algorithm>
 #include <cassert>
@@ -9,16 +10,9 @@ namespace memes::pipelines {
 
 namespace {
 
-uint64_t Mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
 uint64_t KeyHash(const std::string& key, uint64_t seed) {
-  uint64_t hash = Mix(seed);
-  for (unsigned char c : key) hash = Mix(hash ^ c);
+  uint64_t hash = SplitMix64(seed);
+  for (unsigned char c : key) hash = SplitMix64(hash ^ c);
   return hash;
 }
 

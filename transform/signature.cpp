@@ -59,8 +59,8 @@ std::optional<cv::Mat> WindowMap(const ContentWindow& window, int side) {
   return map;
 }
 
-// The frame's window resampled to kHashSide² grey floats.
-cv::Mat WindowGrey(std::span<const uint8_t> planar, int size) {
+// A size² planar RGB frame as size² grey floats (BT.601 luma).
+cv::Mat PlanarGrey(std::span<const uint8_t> planar, int size) {
   const size_t plane = static_cast<size_t>(size) * size;
   cv::Mat grey(size, size, CV_32F);
   for (int y = 0; y < size; ++y) {
@@ -70,6 +70,12 @@ cv::Mat WindowGrey(std::span<const uint8_t> planar, int size) {
       row[x] = 0.299f * planar[at] + 0.587f * planar[plane + at] + 0.114f * planar[2 * plane + at];
     }
   }
+  return grey;
+}
+
+// The frame's window resampled to kHashSide² grey floats.
+cv::Mat WindowGrey(std::span<const uint8_t> planar, int size) {
+  const cv::Mat grey = PlanarGrey(planar, size);
   const ContentWindow window = FindContentWindow(planar, size);
   cv::Mat out;
   const auto to_window = WindowMap(window, kHashSide);
@@ -86,15 +92,7 @@ cv::Mat WindowGrey(std::span<const uint8_t> planar, int size) {
 // The whole frame in grey, resampled to kHashSide² floats: the second signature's picture,
 // which no content window moves (store/FORMAT.md, "Second candidate hash").
 cv::Mat FrameGrey(std::span<const uint8_t> planar, int size) {
-  const size_t plane = static_cast<size_t>(size) * size;
-  cv::Mat grey(size, size, CV_32F);
-  for (int y = 0; y < size; ++y) {
-    float* row = grey.ptr<float>(y);
-    for (int x = 0; x < size; ++x) {
-      const size_t at = static_cast<size_t>(y) * size + x;
-      row[x] = 0.299f * planar[at] + 0.587f * planar[plane + at] + 0.114f * planar[2 * plane + at];
-    }
-  }
+  const cv::Mat grey = PlanarGrey(planar, size);
   if (size == kHashSide) return grey;
   cv::Mat out;
   cv::resize(grey, out, cv::Size(kHashSide, kHashSide), 0, 0,
