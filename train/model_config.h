@@ -30,8 +30,9 @@ namespace memes::train {
 struct ModelConfig {
   std::string preset = "custom";
   std::string family = "se-resnext";  // se-resnext | airbench
-  // classic | fast. Architecture side of the fast recipe: whitening stem, dirac init, BatchNorm
-  // with frozen weights and momentum 0.4, a lookahead copy of the weights kept as buffers (so a
+  // classic | fast. Architecture side of the fast recipe: whitening stem, dirac init (airbench
+  // family only; SE-ResNeXt keeps He init, see model.cpp), BatchNorm with frozen weights and
+  // momentum 0.4, a lookahead copy of the weights kept as buffers (so a
   // checkpoint resumes exactly). The training side lives in train/recipe.h.
   std::string recipe = "classic";
   // Parts of the fast recipe switched off for an ablation (`--recipe-off`), sorted, each one of

@@ -39,7 +39,7 @@ Result<TestProbabilities> PredictChecked(const TestProbabilitiesOptions& options
   // its 6-view test-time augmentation, as its training's test accuracy did; a classic one the
   // image and its mirror (training augments with flips).
   const int tta_level = meta.config.recipe == "fast" ? kFastTtaLevel : 1;
-  result.views = tta_level == kFastTtaLevel ? 6 : 2;
+  result.views = tta_level == kFastTtaLevel ? kFastTtaViews : 2;
   torch::NoGradGuard no_grad;
   std::vector<uint32_t> order(count);
   std::iota(order.begin(), order.end(), 0u);

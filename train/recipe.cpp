@@ -4,6 +4,10 @@
 
 namespace memes::train {
 
+double BatchNormBiasLrScale(const ModelConfig& config) {
+  return config.family == "airbench" && config.RecipeHas("bn") ? kFastBiasLrScale : 1.0;
+}
+
 Result<std::string> ResolveRecipe(const TrainOptions& options) {
   std::string recipe = options.recipe;
   if (recipe.empty()) recipe = options.preset == "fast" ? "fast" : "classic";

@@ -9,6 +9,7 @@
 
 #include "train/checkpoint.h"
 #include "train/model.h"
+#include "train/recipe.h"
 #include "train/test_shards.h"
 #include "train/train_api.h"
 
@@ -49,6 +50,29 @@ TEST(RecipeOffTest, DiracOffKeepsTheDefaultInit) {
       torch::equal(Param(full, "groups.1.conv1.weight").narrow(0, 0, 8).narrow(1, 0, 8), identity));
   EXPECT_FALSE(
       torch::equal(Param(off, "groups.1.conv1.weight").narrow(0, 0, 8).narrow(1, 0, 8), identity));
+}
+
+// On SE-ResNeXt the fast recipe keeps He init (dirac made `small --recipe fast` learn worse) and
+// the BatchNorm biases the common rate (airbench's 64x kept it at chance).
+TEST(RecipeOffTest, SeResNeXtWithTheFastRecipeKeepsHeInitAndTheCommonBiasRate) {
+  auto config = PresetConfig("tiny", 4, 32);
+  ASSERT_TRUE(config.ok());
+  config->recipe = "fast";
+  ASSERT_TRUE(ValidateConfig(*config).ok());
+  SeResNeXt model(*config);
+  for (const auto& named : model->named_modules("", false)) {
+    auto* conv = named.value()->as<torch::nn::Conv2d>();
+    if (!conv || conv->options.groups() != 1) continue;
+    const auto& w = conv->weight;  // (out, in, k, k)
+    const int64_t n = std::min(w.size(0), w.size(1));
+    auto identity = torch::zeros_like(w.narrow(0, 0, n));
+    torch::nn::init::dirac_(identity);
+    EXPECT_FALSE(torch::equal(w.narrow(0, 0, n), identity)) << named.key();
+  }
+  EXPECT_FALSE(model->named_parameters()["stem_bn.weight"].requires_grad());
+  EXPECT_DOUBLE_EQ(BatchNormBiasLrScale(*config), 1.0);
+  EXPECT_DOUBLE_EQ(BatchNormBiasLrScale(FastConfig({})), kFastBiasLrScale);
+  EXPECT_DOUBLE_EQ(BatchNormBiasLrScale(FastConfig({"bn"})), 1.0);
 }
 
 TEST(RecipeOffTest, BnOffLetsBatchNormWeightsLearnWithLibTorchDefaults) {

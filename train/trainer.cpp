@@ -108,8 +108,8 @@ Optimizer MakeOptimizer(SeResNeXt& model, const TrainOptions& options) {
   std::vector<torch::optim::OptimizerParamGroup> groups;
   Optimizer optimizer;
   if (options.recipe == "fast") {
-    // `--recipe-off bn`: the biases learn at the common rate.
-    const double bias_lr_scale = model->config().RecipeHas("bn") ? kFastBiasLrScale : 1.0;
+    // `--recipe-off bn`, and SE-ResNeXt: the biases learn at the common rate.
+    const double bias_lr_scale = BatchNormBiasLrScale(model->config());
     std::vector<torch::Tensor> biases = model->BatchNormBiases(), others;
     for (const auto& p : model->parameters()) {
       const bool bias = std::any_of(biases.begin(), biases.end(),
@@ -379,6 +379,11 @@ Status RunTrainingChecked(const TrainOptions& given) {
     scaler.set_scale(state.loss_scale);
   }
   MEMES_RETURN_IF_ERROR(dist->BroadcastParameters(*model));
+  if (config.family != "airbench" && std::find(config.recipe_off.begin(), config.recipe_off.end(),
+                                               "dirac") != config.recipe_off.end()) {
+    MEMES_LOG(kWarning) << "--recipe-off dirac changes nothing on " << config.preset
+                        << ": the fast recipe on SE-ResNeXt keeps He init (train/README.md)";
+  }
   if (options.sync_bn && config.preset == "fast") {
     return InvalidArgument(
         "--sync-bn is not supported with the fast preset (its conv groups keep "
