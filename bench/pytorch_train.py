@@ -9,6 +9,8 @@ BatchNorm weights frozen (momentum 0.4, eps 1e-12), BN biases at 64x the rate, N
 loss with label smoothing 0.2, triangular schedule, lookahead every 5 steps, alternating flip and
 2-pixel translation (zero fill), 6-view test-time augmentation. Widths 32, 64, 64 as memes's
 `fast` preset unless --widths says otherwise (airbench's own are 64,256,256).
+With --recipe fast and an SE-ResNeXt preset: `memes train --preset P --recipe fast` (the same recipe
+with the whitening layer before the SE-ResNeXt stem, He init, BN biases at the common rate).
 Prints one JSON line per epoch: epoch, train_seconds, images_per_s, train_loss, train_acc,
 test_loss, test_acc."""
 import argparse
@@ -82,6 +84,28 @@ class Airbench(torch.nn.Module):
         return self.head(x.flatten(2).amax(2)) / 9
 
 
+class FastSeResNeXt(torch.nn.Module):
+    """`memes train --preset P --recipe fast` for an SE-ResNeXt preset (train/README.md): the frozen
+    whitening layer and GELU before the stem (whose conv takes 24 channels), He init kept, BatchNorm
+    weights frozen except bn_expand's, momentum 0.4 (LibTorch's eps), biases at the common rate."""
+    def __init__(self, config):
+        super().__init__()
+        self.whiten = torch.nn.Conv2d(3, 24, 2, padding=0, bias=True)
+        self.whiten.weight.requires_grad = False
+        with torch.no_grad():
+            self.whiten.bias.zero_()
+        self.net = se_resnext.SeResNeXt(config)
+        self.net.stem_conv = torch.nn.Conv2d(24, config["stem_channels"], 3, padding=1, bias=False)
+        torch.nn.init.kaiming_normal_(self.net.stem_conv.weight, mode="fan_out", nonlinearity="relu")
+        for name, m in self.net.named_modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.momentum = 0.4
+                m.weight.requires_grad = name.endswith("bn_expand")
+
+    def forward(self, x):
+        return self.net(F.gelu(self.whiten(x)))
+
+
 def init_whitening(conv, images, eps=5e-4):
     c = images.shape[1]
     patches = images.double().unfold(2, 2, 1).unfold(3, 2, 1).permute(0, 2, 3, 1, 4, 5).reshape(-1, c * 4)
@@ -114,15 +138,20 @@ def main_fast(a, train_x, train_y, test_x, test_y, mean, std, classes, size):
     kilostep = 1024 * (1 + 1 / (1 - momentum))
     lr = 11.5 / kilostep
     wd = 0.0153 * batch / kilostep
-    model = Airbench(classes, widths=tuple(int(w) for w in a.widths.split(",")))
+    if a.preset == "fast":
+        model = Airbench(classes, widths=tuple(int(w) for w in a.widths.split(",")))
+        bias_scale = 64
+    else:
+        model = FastSeResNeXt(se_resnext.preset(a.preset, classes, size))
+        bias_scale = 1
     init_whitening(model.whiten, (train_x[:5000].float() / 255 - mean) / std)
     biases = [m.bias for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     bias_ids = {id(b) for b in biases}
     others = [p for p in model.parameters() if id(p) not in bias_ids and p.requires_grad]
-    optimizer = torch.optim.SGD([dict(params=biases, lr=lr * 64, weight_decay=wd / (lr * 64)),
+    optimizer = torch.optim.SGD([dict(params=biases, lr=lr * bias_scale, weight_decay=wd / (lr * bias_scale)),
                                  dict(params=others, lr=lr, weight_decay=wd / lr)],
                                 momentum=momentum, nesterov=True)
-    scales = [64, 1]
+    scales = [bias_scale, 1]
     steps = n // batch + (1 if n % batch > 1 else 0)
     total = steps * epochs
     tracked = list(model.parameters()) + [b for b in model.buffers() if b.is_floating_point()]
@@ -198,6 +227,8 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("shards")
     p.add_argument("--preset", default="small")
+    p.add_argument("--recipe", default="classic",
+                   help="classic | fast: an SE-ResNeXt preset with the fast recipe (the fast preset always is)")
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--batch-size", type=int, default=0, help="0: 128 (fast: 1024, scaled down)")
     p.add_argument("--threads", type=int, default=2)
@@ -223,7 +254,7 @@ def main():
     test_x, test_y = load_split(a.shards, ["test_batch.bin"], a.limit_test, size)
     mean = torch.tensor(manifest["mean"]).view(1, 3, 1, 1)
     std = torch.tensor(manifest["std"]).view(1, 3, 1, 1)
-    if a.preset == "fast":
+    if a.preset == "fast" or a.recipe == "fast":
         main_fast(a, train_x, train_y, test_x, test_y, mean, std, len(manifest["classes"]), size)
         return
     if not a.batch_size:
