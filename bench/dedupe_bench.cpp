@@ -461,6 +461,47 @@ void SignatureVariants(const std::vector<memes::bench::BenchItem>& set) {
   }
 }
 
+// "C:T:TRIM:CONTRAST[:SECOND[:TOLERANCE[:REPS[:REP_THUMB]]]]": candidate bits, thumbnail
+// distance, trim share, contrast 0/1, second-hash bits (-1 off), per-channel tolerance,
+// representatives per group, thumbnail radius for a representative (-1: T).
+memes::store::MatchRule ParseRule(const std::string& text) {
+  int c = 0, contrast = 0, second = -1, reps = 1;
+  double t = 0, trim = 0, tolerance = 0, rep_thumb = -1;
+  std::sscanf(text.c_str(), "%d:%lf:%lf:%d:%d:%lf:%d:%lf", &c, &t, &trim, &contrast, &second,
+              &tolerance, &reps, &rep_thumb);
+  memes::store::MatchRule rule;
+  rule.candidate_distance = c;
+  rule.thumb_distance = t;
+  rule.trim = trim;
+  rule.contrast = contrast != 0;
+  rule.second_distance = second;
+  rule.tolerance = tolerance;
+  rule.representatives = reps;
+  rule.representative_thumb_distance = rep_thumb;
+  return rule;
+}
+
+std::string RuleName(const memes::store::MatchRule& rule) {
+  char name[240], extra[120] = "";
+  size_t used = 0;
+  if (rule.second_distance >= 0)
+    used +=
+        std::snprintf(extra + used, sizeof extra - used, " or frame <= %d", rule.second_distance);
+  if (rule.tolerance > 0)
+    used += std::snprintf(extra + used, sizeof extra - used, ", tolerance %.0f", rule.tolerance);
+  if (rule.representatives > 1) {
+    used += std::snprintf(extra + used, sizeof extra - used, ", %d representatives",
+                          rule.representatives);
+    if (rule.representative_thumb_distance >= 0)
+      std::snprintf(extra + used, sizeof extra - used, " within %.0f",
+                    rule.representative_thumb_distance);
+  }
+  std::snprintf(name, sizeof name, "verified: content <= %d%s, thumbnail <= %.0f (trim %.0f %%%s)",
+                rule.candidate_distance, extra, rule.thumb_distance, rule.trim * 100,
+                rule.contrast ? ", contrast" : "");
+  return name;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -468,10 +509,9 @@ int main(int argc, char** argv) {
   size_t stored = 200000;
   bool variants = false, commit = true, thumb_pairs = false, quick = false, speed = true,
        list_merges = false, misses = false;
-  // (candidate bits, thumbnail distance, trim) of the verified rules to measure.
-  // (candidate bits, thumbnail distance, trim, contrast, second-hash bits or -1, tolerance).
-  std::vector<std::tuple<int, double, double, int, int, double>> verified_grid = {
-      {10, 26, 0, 1, -1, 0}, {6, 26, 0, 1, 6, 0}, {8, 26, 0, 1, 6, 0}};
+  // The verified rules to measure (--grid).
+  std::vector<memes::store::MatchRule> verified_grid = {
+      ParseRule("10:26:0:1"), ParseRule("6:26:0:1:6"), ParseRule("8:26:0:1:6")};
   fs::path store_dir = fs::exists("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path();
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
@@ -504,18 +544,12 @@ int main(int argc, char** argv) {
     else if (flag == "--speed")
       speed = value == "1";
     else if (flag == "--grid") {
-      // "C:T:TRIM:CONTRAST[:SECOND[:TOLERANCE]],…"
+      // "C:T:TRIM:CONTRAST[:SECOND[:TOLERANCE[:REPS[:REP_THUMB]]]],…"
       verified_grid.clear();
       for (size_t at = 0; at < value.size();) {
         size_t end = value.find(',', at);
         if (end == std::string::npos) end = value.size();
-        int c = 0;
-        double t = 0, trim = 0;
-        int contrast = 0, second = -1;
-        double tolerance = 0;
-        std::sscanf(value.substr(at, end - at).c_str(), "%d:%lf:%lf:%d:%d:%lf", &c, &t, &trim,
-                    &contrast, &second, &tolerance);
-        verified_grid.emplace_back(c, t, trim, contrast, second, tolerance);
+        verified_grid.push_back(ParseRule(value.substr(at, end - at)));
         at = end + 1;
       }
     } else {
@@ -624,26 +658,11 @@ int main(int argc, char** argv) {
     methods.push_back({"content: founder <= " + std::to_string(t) + " + 8 orientations",
                        FounderJoin(items, t, true)});
   }
-  for (const auto& [candidates, thumb, trim, contrast, second, tolerance] : verified_grid) {
-    memes::store::MatchRule rule;
-    rule.tolerance = tolerance;
-    rule.contrast = contrast != 0;
-    rule.candidate_distance = candidates;
-    rule.thumb_distance = thumb;
-    rule.trim = trim;
-    rule.second_distance = second;
-    char name[200], second_text[48] = "";
-    if (second >= 0) std::snprintf(second_text, sizeof second_text, " or frame <= %d", second);
-    if (tolerance > 0) {
-      std::snprintf(second_text + std::strlen(second_text),
-                    sizeof second_text - std::strlen(second_text), ", tolerance %.0f", tolerance);
-    }
-    std::snprintf(name, sizeof name,
-                  "verified: content <= %d%s, thumbnail <= %.0f (trim %.0f %%%s)", candidates,
-                  second_text, thumb, trim * 100, contrast ? ", contrast" : "");
+  for (const memes::store::MatchRule& rule : verified_grid) {
+    const std::string name = RuleName(rule);
     const auto t0 = Clock::now();
     methods.push_back({name, VerifiedJoin(items, rule)});
-    std::fprintf(stderr, "%s: %.1f s\n", name, Seconds(t0));
+    std::fprintf(stderr, "%s: %.1f s\n", name.c_str(), Seconds(t0));
   }
   std::printf("## Pair recall per transform, precision, largest group\n\n| method |");
   for (const auto& t : memes::bench::PositiveTransforms()) std::printf(" %s |", t.c_str());
@@ -670,14 +689,7 @@ int main(int argc, char** argv) {
   }
   if (misses && !verified_grid.empty()) {
     // The missed pairs of the last verified rule, by cause; the cheap transforms listed.
-    const auto& [candidates, thumb, trim, contrast, second, tolerance] = verified_grid.back();
-    memes::store::MatchRule rule;
-    rule.tolerance = tolerance;
-    rule.second_distance = second;
-    rule.contrast = contrast != 0;
-    rule.candidate_distance = candidates;
-    rule.thumb_distance = thumb;
-    rule.trim = trim;
+    const memes::store::MatchRule& rule = verified_grid.back();
     memes::bench::ExplainMisses(items, methods.back().group, rule,
                                 {"jpeg", "rescale", "pad", "palette"});
   }

@@ -77,6 +77,7 @@ nlohmann::ordered_json DedupeJson(const store::GroupSummary& groups,
       method["thumb_threshold"] = rule->thumb_distance;
       method["second_threshold"] = rule->second_distance;
     }
+    method["representatives"] = rule->representatives;
     method["orientations"] = rule->probe_orientations;
     json["rule"] = method;
   }
@@ -92,6 +93,7 @@ struct DedupeArgs {
   int candidate_threshold = store::kDefaultCandidateDistance;
   double thumb_threshold = store::kDefaultThumbDistance;
   int second_threshold = store::kDefaultSecondDistance;
+  int representatives = store::kDefaultRepresentatives;
   bool dry_run = false;
   bool report = false;
   std::string out;  // report folder (default STORE/dedupe-report)
@@ -105,6 +107,7 @@ store::MatchRule Rule(const DedupeArgs& args) {
   rule.candidate_distance = args.candidate_threshold;
   rule.thumb_distance = args.thumb_threshold;
   rule.second_distance = args.second_threshold;
+  rule.representatives = args.representatives;
   return rule;
 }
 
@@ -120,6 +123,8 @@ std::string MethodText(const DedupeArgs& args) {
   } else {
     text << "hash within " << args.threshold << " bits";
   }
+  text << " of one of a group's " << args.representatives << " representative"
+       << (args.representatives == 1 ? "" : "s");
   return text.str();
 }
 
@@ -166,6 +171,9 @@ int RunRegroup(store::Store& store, const DedupeArgs& args) {
             << report->largest_after << "); " << report->changed << " items changed group\n";
   if (report->merged_groups > 0) {
     std::cout << report->merged_groups << " groups made by `memes label group` were kept whole\n";
+  }
+  if (report->representatives > 0) {
+    std::cout << report->representatives << " members represent their group beside its founder\n";
   }
   if (report->rehashed_frames > 0) {
     std::cout << report->rehashed_frames
@@ -336,6 +344,12 @@ void AddDedupeCommand(CLI::App& app, CommandRegistry& registry) {
       ->add_option("--second-threshold", args->second_threshold,
                    "verified: bits between whole-frame hashes for a candidate too (-1: off)")
       ->check(CLI::Range(-1, store::kMaxNearDuplicateDistance))
+      ->capture_default_str();
+  command
+      ->add_option("--representatives", args->representatives,
+                   "a group's representatives, its founder counted: an item joins when one "
+                   "accepts it (1: the founder alone)")
+      ->check(CLI::Range(1, 64))
       ->capture_default_str();
   command->add_flag("--dry-run", args->dry_run,
                     "Report what regrouping would change; write nothing");

@@ -155,9 +155,9 @@ void ReadImage(const toml::table& table, ImageSettings& image, Problems& problem
 }
 
 void ReadDedupe(const toml::table& table, DedupeSettings& dedupe, Problems& problems) {
-  static const std::set<std::string_view> kKeys = {"threshold",       "orientations",
-                                                   "method",          "candidate_threshold",
-                                                   "thumb_threshold", "second_threshold"};
+  static const std::set<std::string_view> kKeys = {
+      "threshold",       "orientations",     "method",         "candidate_threshold",
+      "thumb_threshold", "second_threshold", "representatives"};
   RejectUnknownKeys(table, "dedupe", kKeys, problems);
   ReadInteger(table, "dedupe", "threshold", 0, store::kMaxNearDuplicateDistance, dedupe.threshold,
               problems);
@@ -176,6 +176,7 @@ void ReadDedupe(const toml::table& table, DedupeSettings& dedupe, Problems& prob
   ReadDouble(table, "dedupe", "thumb_threshold", 0, 765, dedupe.thumb_threshold, problems);
   ReadInteger(table, "dedupe", "second_threshold", -1, store::kMaxNearDuplicateDistance,
               dedupe.second_threshold, problems);
+  ReadInteger(table, "dedupe", "representatives", 1, 64, dedupe.representatives, problems);
 }
 
 void ReadPoliteness(const toml::table& table, Politeness& p, Problems& problems) {

@@ -78,6 +78,8 @@ struct DedupeSettings {
   double thumb_threshold = store::kDefaultThumbDistance;
   // verified: bits between whole-frame hashes for a candidate too (-1: no second source).
   int second_threshold = store::kDefaultSecondDistance;
+  // A group's representatives, the founder counted (store::MatchRule::representatives).
+  int representatives = store::kDefaultRepresentatives;
 };
 
 struct PipelineConfig {

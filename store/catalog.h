@@ -21,7 +21,7 @@
 
 namespace memes::store {
 
-inline constexpr int kCatalogSchemaVersion = 5;
+inline constexpr int kCatalogSchemaVersion = 6;
 inline constexpr int kDefaultNearDuplicateDistance = 6;
 
 // Item status values.
@@ -148,6 +148,9 @@ struct CatalogOptions {
   double thumb_distance = kDefaultThumbDistance;
   // The second candidate source's radius (MatchRule::second_distance; -1: not used).
   int second_distance = kDefaultSecondDistance;
+  // A group's representatives, the founder included (MatchRule::representatives; 1: the
+  // founder alone). Requires: >= 1.
+  int representatives = kDefaultRepresentatives;
   MatchRule Rule() const {
     MatchRule rule;
     rule.distance = near_duplicate_distance;
@@ -155,6 +158,7 @@ struct CatalogOptions {
     rule.candidate_distance = candidate_distance;
     rule.thumb_distance = thumb_distance;
     rule.second_distance = second_distance;
+    rule.representatives = representatives;
     return rule;
   }
 };
@@ -270,8 +274,11 @@ class Catalog {
   // group keyed by that founder (created when new; a group whose key stays keeps its id and so
   // its split side); groups left empty are deleted. Items not named keep their group. Returns
   // the number of items whose group key changed.
+  // `representatives`: the members (not founders) whose frames attract for their group from now
+  // on (items.representative); every other item's mark is cleared.
   // Requires: every blob exists and every founder is itself named as its own founder.
-  Result<int64_t> Regroup(std::span<const std::pair<std::string, std::string>> founder_of);
+  Result<int64_t> Regroup(std::span<const std::pair<std::string, std::string>> founder_of,
+                          std::span<const std::string> representatives = {});
   // Replaces the stored hashes of items' kept frames (frames.phash, by frame index order) in one
   // transaction, e.g. with a new signature recomputed from the frames cache; drops the founder
   // index so the next lookup reloads it. Returns the number of frames whose hash changed.

@@ -62,12 +62,13 @@ void NearDupIndex::Clear() {
   has_second_.clear();
   groups_.clear();
   has_thumb_.clear();
+  founder_.clear();
   thumbs_.clear();
   thumb_stats_.clear();
 }
 
 void NearDupIndex::Add(uint64_t hash, int64_t group, std::span<const uint8_t> thumb, bool defer,
-                       std::optional<uint64_t> second) {
+                       std::optional<uint64_t> second, bool founder) {
   assert(thumb.empty() || thumb.size() == kThumbBytes);
   assert(groups_.size() < UINT32_MAX);
   ++size_;
@@ -76,6 +77,7 @@ void NearDupIndex::Add(uint64_t hash, int64_t group, std::span<const uint8_t> th
   has_second_.push_back(second.has_value());
   groups_.push_back(group);
   has_thumb_.push_back(!thumb.empty());
+  founder_.push_back(founder);
   if (thumb.empty()) {
     thumbs_.resize(thumbs_.size() + kThumbBytes, 0);
     thumb_stats_.emplace_back();
@@ -134,6 +136,9 @@ std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
       rule.verify ? std::max(rule.distance, rule.candidate_distance) : rule.IndexRadius();
   std::optional<Match> best;
   double best_score = 0;
+  // Per group whose founder's own frames accept a probe: the best such score (few entries: only
+  // accepted candidates of founder frames).
+  std::vector<std::pair<int64_t, double>> founder_scores;
   for (size_t p = 0; p < probes.size(); ++p) {
     const uint64_t probe = probes[p];
     const bool probe_has_thumb = rule.verify && !probe_thumbs.empty();
@@ -159,6 +164,15 @@ std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
         return;
       }
       const int64_t group = groups_[slot];
+      if (founder_[slot]) {
+        auto it = std::find_if(founder_scores.begin(), founder_scores.end(),
+                               [&](const auto& entry) { return entry.first == group; });
+        if (it == founder_scores.end()) {
+          founder_scores.emplace_back(group, thumb);
+        } else if (thumb < it->second) {
+          it->second = thumb;
+        }
+      }
       if (!best || score < best_score ||
           (score == best_score &&
            (distance < best->distance || (distance == best->distance && group < best->group)))) {
@@ -180,7 +194,23 @@ std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
           /*source=*/1);
     }
   }
+  if (best) {
+    for (const auto& [group, thumb] : founder_scores) {
+      if (group != best->group) continue;
+      best->founder_accepts = true;
+      best->founder_thumb_distance = thumb;
+    }
+  }
   return best;
+}
+
+bool MayRepresent(const NearDupIndex::Match& match, int representatives, const MatchRule& rule) {
+  if (representatives >= rule.representatives || !match.founder_accepts) return false;
+  // Identical to a representative already there: it would add frames, not reach.
+  if (match.distance == 0 && match.thumb_distance <= 0) return false;
+  const double radius = rule.representative_thumb_distance < 0 ? rule.thumb_distance
+                                                               : rule.representative_thumb_distance;
+  return match.founder_thumb_distance <= radius;
 }
 
 std::optional<NearDupIndex::Match> NearDupIndex::Nearest(std::span<const uint64_t> probes) const {
@@ -273,10 +303,24 @@ double ThumbDistance(std::span<const uint8_t> a, const ThumbStats& stats_a,
   return total / kept;
 }
 
-std::vector<size_t> AssignFounders(std::span<const GroupingCandidate> items,
-                                   const MatchRule& rule) {
+std::vector<size_t> AssignFounders(std::span<const GroupingCandidate> items, const MatchRule& rule,
+                                   std::vector<bool>* representative) {
   NearDupIndex founders(rule.IndexRadius());
   std::vector<size_t> founder_of(items.size());
+  std::vector<int> representatives(items.size(), 0);  // per founder position
+  if (representative != nullptr) representative->assign(items.size(), false);
+  const auto add_frames = [&](const GroupingCandidate& item, size_t group, bool founder) {
+    for (size_t k = 0; k < item.own.size(); ++k) {
+      founders.Add(
+          item.own[k], static_cast<int64_t>(group),
+          item.own_thumbs.empty() ? std::span<const uint8_t>()
+                                  : item.own_thumbs.subspan(k * kThumbBytes, kThumbBytes),
+          /*defer=*/false,
+          item.own_second.empty() ? std::nullopt : std::optional<uint64_t>(item.own_second[k]),
+          founder);
+    }
+    ++representatives[group];
+  };
   for (size_t i = 0; i < items.size(); ++i) {
     const GroupingCandidate& item = items[i];
     const bool use_probes = !item.probes.empty();
@@ -285,18 +329,17 @@ std::vector<size_t> AssignFounders(std::span<const GroupingCandidate> items,
     const std::span<const uint64_t> second = use_probes ? item.probe_second : item.own_second;
     const auto match = founders.NearestAccepted(probes, thumbs, rule, second);
     if (match) {
-      founder_of[i] = static_cast<size_t>(match->group);
+      const size_t group = static_cast<size_t>(match->group);
+      founder_of[i] = group;
+      if (MayRepresent(*match, representatives[group], rule)) {
+        add_frames(item, group, /*founder=*/false);
+        if (representative != nullptr) (*representative)[i] = true;
+      }
       continue;
     }
     founder_of[i] = i;
-    for (size_t k = 0; k < item.own.size(); ++k) {
-      founders.Add(
-          item.own[k], static_cast<int64_t>(i),
-          item.own_thumbs.empty() ? std::span<const uint8_t>()
-                                  : item.own_thumbs.subspan(k * kThumbBytes, kThumbBytes),
-          /*defer=*/false,
-          item.own_second.empty() ? std::nullopt : std::optional<uint64_t>(item.own_second[k]));
-    }
+    add_frames(item, i, /*founder=*/true);
+    if (representative != nullptr) (*representative)[i] = true;
   }
   return founder_of;
 }

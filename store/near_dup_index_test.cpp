@@ -392,6 +392,7 @@ TEST(AssignFounders, AVerifiedChainDoesNotGrowOneGroup) {
     if (i % 4 == 1) c[i] = static_cast<uint8_t>(a[i] + step);
   }
   MatchRule rule;
+  rule.representatives = 1;  // the founder alone
   ASSERT_LE(ThumbDistance(a, b, rule.trim, rule.contrast), rule.thumb_distance);
   ASSERT_LE(ThumbDistance(b, c, rule.trim, rule.contrast), rule.thumb_distance);
   ASSERT_GT(ThumbDistance(a, c, rule.trim, rule.contrast), rule.thumb_distance);
@@ -403,6 +404,66 @@ TEST(AssignFounders, AVerifiedChainDoesNotGrowOneGroup) {
   EXPECT_EQ(AssignFounders(items, rule), (std::vector<size_t>{0, 0, 2}));
   // Hash only at 6 bits, C is within reach of A: all three in one group.
   EXPECT_EQ(AssignFounders(items, 6), (std::vector<size_t>{0, 0, 0}));
+  // With representatives whose radius is below A–B, B does not become one: still two groups.
+  rule.representatives = 4;
+  rule.representative_thumb_distance = ThumbDistance(a, b, rule.trim, rule.contrast) / 2;
+  EXPECT_EQ(AssignFounders(items, rule), (std::vector<size_t>{0, 0, 2}));
+}
+
+// A chain A–B–C–D, each step within the rule, each pair two steps apart not: with
+// representatives, B (accepted by the founder A) represents the group, so C joins through B;
+// C was not accepted by A, so it does not represent, and D (near C only) founds a group. A
+// member is thus at most two accepting steps from its founder, never three.
+TEST(AssignFounders, RepresentativesReachTwoStepsFromTheFounderAndNoFurther) {
+  std::mt19937_64 random(8);
+  // 3 bits a step: A–C 6 bits, A–D 9 bits, all within the 10-bit candidate radius, so the
+  // thumbnails decide.
+  const std::vector<uint64_t> hashes = {0, 0x7, 0x3F, 0x1FF};
+  const auto a = Thumb(1, random);
+  std::vector<std::vector<uint8_t>> thumbs(4, a);
+  // Step k moves the bytes i % 4 < k by 20 levels.
+  for (size_t i = 0; i < kThumbBytes; ++i) {
+    const int step = a[i] > 128 ? -20 : 20;
+    for (int k = 1; k < 4; ++k) {
+      if (static_cast<int>(i % 4) < k) thumbs[k][i] = static_cast<uint8_t>(a[i] + step);
+    }
+  }
+  MatchRule rule;
+  rule.representatives = 4;
+  auto distance = [&](int x, int y) {
+    return ThumbDistance(thumbs[x], thumbs[y], rule.trim, rule.contrast);
+  };
+  for (int k = 0; k + 1 < 4; ++k) ASSERT_LE(distance(k, k + 1), rule.thumb_distance);
+  for (int k = 0; k + 2 < 4; ++k) ASSERT_GT(distance(k, k + 2), rule.thumb_distance);
+  ASSERT_GT(distance(0, 3), rule.thumb_distance);
+  std::vector<GroupingCandidate> items;
+  for (int i = 0; i < 4; ++i) items.push_back({std::span(&hashes[i], 1), {}, thumbs[i], {}});
+  std::vector<bool> represents;
+  EXPECT_EQ(AssignFounders(items, rule, &represents), (std::vector<size_t>{0, 0, 0, 3}));
+  EXPECT_EQ(represents, (std::vector<bool>{true, true, false, true}));
+  // The founder alone: C founds a group, and D joins it.
+  rule.representatives = 1;
+  EXPECT_EQ(AssignFounders(items, rule), (std::vector<size_t>{0, 0, 2, 2}));
+}
+
+// The set is fixed: once a group holds `representatives` of them, a member the founder
+// accepts attracts nothing; an identical copy of a representative never takes a place.
+TEST(AssignFounders, RepresentativesAreCappedAndSkipIdenticalCopies) {
+  // Hash only, 4 bits. A founds; A' is identical (no place); B (3 bits) takes the second
+  // place; C (3 other bits) is accepted by A but the set is full; D, 3 bits from C and 6 from
+  // A and B, founds a group since C does not represent.
+  const std::vector<uint64_t> hashes = {0, 0, 0x7, 0x7ull << 20, 0x3Full << 20};
+  MatchRule rule;
+  rule.verify = false;
+  rule.distance = 4;
+  rule.representatives = 2;
+  std::vector<GroupingCandidate> items;
+  for (const uint64_t& hash : hashes) items.push_back({std::span(&hash, 1), {}});
+  std::vector<bool> represents;
+  EXPECT_EQ(AssignFounders(items, rule, &represents), (std::vector<size_t>{0, 0, 0, 0, 4}));
+  EXPECT_EQ(represents, (std::vector<bool>{true, false, true, false, true}));
+  rule.representatives = 3;
+  EXPECT_EQ(AssignFounders(items, rule), (std::vector<size_t>{0, 0, 0, 0, 0}));
 }
 
 }  // namespace

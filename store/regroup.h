@@ -24,6 +24,7 @@ struct RegroupReport {
   int64_t largest_before = 0, largest_after = 0;
   int64_t rehashed_frames = 0;  // stored frame hashes replaced by recomputed ones
   int64_t verified_items = 0;   // items regrouped with thumbnails (the rest: hash only)
+  int64_t representatives = 0;  // members that represent their group beside its founder
 };
 
 // The hashes one item is regrouped with, recomputed from its frames when the caller can: `own`
