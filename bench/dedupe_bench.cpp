@@ -461,14 +461,16 @@ void SignatureVariants(const std::vector<memes::bench::BenchItem>& set) {
   }
 }
 
-// "C:T:TRIM:CONTRAST[:SECOND[:TOLERANCE[:REPS[:REP_THUMB]]]]": candidate bits, thumbnail
-// distance, trim share, contrast 0/1, second-hash bits (-1 off), per-channel tolerance,
-// representatives per group, thumbnail radius for a representative (-1: T).
+// "C:T:TRIM:CONTRAST[:SECOND[:TOLERANCE[:REPS[:REP_THUMB[:COLOUR]]]]]": candidate bits,
+// thumbnail distance, trim share, contrast 0/1, second-hash bits (-1 off), per-channel
+// tolerance, representatives per group, thumbnail radius for a representative (-1: T), chroma
+// distance of the mean colours (-1 off), mean of the worst thumbnail cells (-1 off).
 memes::store::MatchRule ParseRule(const std::string& text) {
   int c = 0, contrast = 0, second = -1, reps = 1;
-  double t = 0, trim = 0, tolerance = 0, rep_thumb = -1;
-  std::sscanf(text.c_str(), "%d:%lf:%lf:%d:%d:%lf:%d:%lf", &c, &t, &trim, &contrast, &second,
-              &tolerance, &reps, &rep_thumb);
+  double t = 0, trim = 0, tolerance = 0, rep_thumb = -1, colour = -1, peak = -1;
+  int margin = 0;
+  std::sscanf(text.c_str(), "%d:%lf:%lf:%d:%d:%lf:%d:%lf:%lf:%lf:%d", &c, &t, &trim, &contrast,
+              &second, &tolerance, &reps, &rep_thumb, &colour, &peak, &margin);
   memes::store::MatchRule rule;
   rule.candidate_distance = c;
   rule.thumb_distance = t;
@@ -478,6 +480,9 @@ memes::store::MatchRule ParseRule(const std::string& text) {
   rule.tolerance = tolerance;
   rule.representatives = reps;
   rule.representative_thumb_distance = rep_thumb;
+  rule.colour_distance = colour;
+  rule.peak_distance = peak;
+  rule.peak_margin = margin;
   return rule;
 }
 
@@ -496,6 +501,12 @@ std::string RuleName(const memes::store::MatchRule& rule) {
       std::snprintf(extra + used, sizeof extra - used, " within %.0f",
                     rule.representative_thumb_distance);
   }
+  if (rule.colour_distance >= 0)
+    std::snprintf(extra + std::strlen(extra), sizeof extra - std::strlen(extra), ", colour <= %.0f",
+                  rule.colour_distance);
+  if (rule.peak_distance >= 0)
+    std::snprintf(extra + std::strlen(extra), sizeof extra - std::strlen(extra),
+                  ", peak <= %.0f (margin %d)", rule.peak_distance, rule.peak_margin);
   std::snprintf(name, sizeof name, "verified: content <= %d%s, thumbnail <= %.0f (trim %.0f %%%s)",
                 rule.candidate_distance, extra, rule.thumb_distance, rule.trim * 100,
                 rule.contrast ? ", contrast" : "");
@@ -544,7 +555,7 @@ int main(int argc, char** argv) {
     else if (flag == "--speed")
       speed = value == "1";
     else if (flag == "--grid") {
-      // "C:T:TRIM:CONTRAST[:SECOND[:TOLERANCE[:REPS[:REP_THUMB]]]],…"
+      // "C:T:TRIM:CONTRAST[:SECOND[:TOLERANCE[:REPS[:REP_THUMB[:COLOUR[:PEAK]]]]]],…"
       verified_grid.clear();
       for (size_t at = 0; at < value.size();) {
         size_t end = value.find(',', at);

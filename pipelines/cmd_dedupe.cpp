@@ -76,6 +76,8 @@ nlohmann::ordered_json DedupeJson(const store::GroupSummary& groups,
       method["candidate_threshold"] = rule->candidate_distance;
       method["thumb_threshold"] = rule->thumb_distance;
       method["second_threshold"] = rule->second_distance;
+      method["colour_threshold"] = rule->colour_distance;
+      method["peak_threshold"] = rule->peak_distance;
     }
     method["representatives"] = rule->representatives;
     method["orientations"] = rule->probe_orientations;
@@ -94,6 +96,8 @@ struct DedupeArgs {
   double thumb_threshold = store::kDefaultThumbDistance;
   int second_threshold = store::kDefaultSecondDistance;
   int representatives = store::kDefaultRepresentatives;
+  double colour_threshold = store::kDefaultColourDistance;
+  double peak_threshold = store::kDefaultPeakDistance;
   bool dry_run = false;
   bool report = false;
   std::string out;  // report folder (default STORE/dedupe-report)
@@ -108,6 +112,8 @@ store::MatchRule Rule(const DedupeArgs& args) {
   rule.thumb_distance = args.thumb_threshold;
   rule.second_distance = args.second_threshold;
   rule.representatives = args.representatives;
+  rule.colour_distance = args.colour_threshold;
+  rule.peak_distance = args.peak_threshold;
   return rule;
 }
 
@@ -118,8 +124,10 @@ std::string MethodText(const DedupeArgs& args) {
     if (args.second_threshold >= 0) {
       text << " or whole-frame hash within " << args.second_threshold << " bits";
     }
-    text << ", thumbnail within " << args.thumb_threshold << "; " << args.threshold
-         << " bits where a frame has no thumbnail";
+    text << ", thumbnail within " << args.thumb_threshold;
+    if (args.colour_threshold >= 0) text << ", mean colour within " << args.colour_threshold;
+    if (args.peak_threshold >= 0) text << ", worst cells within " << args.peak_threshold;
+    text << "; " << args.threshold << " bits where a frame has no thumbnail";
   } else {
     text << "hash within " << args.threshold << " bits";
   }
@@ -344,6 +352,16 @@ void AddDedupeCommand(CLI::App& app, CommandRegistry& registry) {
       ->add_option("--second-threshold", args->second_threshold,
                    "verified: bits between whole-frame hashes for a candidate too (-1: off)")
       ->check(CLI::Range(-1, store::kMaxNearDuplicateDistance))
+      ->capture_default_str();
+  command
+      ->add_option("--colour-threshold", args->colour_threshold,
+                   "verified: chroma distance of the thumbnails' mean colours (-1: off)")
+      ->check(CLI::Range(-1.0, 1020.0))
+      ->capture_default_str();
+  command
+      ->add_option("--peak-threshold", args->peak_threshold,
+                   "verified: mean of the worst inner thumbnail cells (-1: off)")
+      ->check(CLI::Range(-1.0, 765.0))
       ->capture_default_str();
   command
       ->add_option("--representatives", args->representatives,

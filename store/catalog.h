@@ -151,6 +151,9 @@ struct CatalogOptions {
   // A group's representatives, the founder included (MatchRule::representatives; 1: the
   // founder alone). Requires: >= 1.
   int representatives = kDefaultRepresentatives;
+  // The verified rule's extra checks (MatchRule::colour_distance / peak_distance; < 0: off).
+  double colour_distance = kDefaultColourDistance;
+  double peak_distance = kDefaultPeakDistance;
   MatchRule Rule() const {
     MatchRule rule;
     rule.distance = near_duplicate_distance;
@@ -159,6 +162,8 @@ struct CatalogOptions {
     rule.thumb_distance = thumb_distance;
     rule.second_distance = second_distance;
     rule.representatives = representatives;
+    rule.colour_distance = colour_distance;
+    rule.peak_distance = peak_distance;
     return rule;
   }
 };

@@ -5,6 +5,7 @@
 #include <cassert>
 #include <cmath>
 #include <cstdlib>
+#include <functional>
 #include <limits>
 
 namespace memes::store {
@@ -159,6 +160,14 @@ std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
                               thumb_stats_[slot], rule.trim, rule.contrast, rule.thumb_distance,
                               rule.tolerance);
         if (thumb > rule.thumb_distance) return;
+        if (rule.colour_distance >= 0 &&
+            ColourDistance(probe_stats, thumb_stats_[slot]) > rule.colour_distance)
+          return;
+        if (rule.peak_distance >= 0 &&
+            ThumbPeak(probe_thumb, probe_stats,
+                      std::span(thumbs_).subspan(size_t{slot} * kThumbBytes, kThumbBytes),
+                      thumb_stats_[slot], rule.contrast, rule.peak_margin) > rule.peak_distance)
+          return;
         score = thumb;
       } else if (distance > rule.distance) {
         return;
@@ -247,6 +256,32 @@ ThumbStats StatsOf(std::span<const uint8_t> thumb) {
   }
   stats.spread = std::sqrt(var);
   return stats;
+}
+
+double ThumbPeak(std::span<const uint8_t> a, const ThumbStats& stats_a, std::span<const uint8_t> b,
+                 const ThumbStats& stats_b, bool contrast, int margin) {
+  assert(a.size() == kThumbBytes && b.size() == kThumbBytes);
+  constexpr int kCells = kThumbSide * kThumbSide;
+  constexpr float kUnitSpread = 48, kMinSpread = 8;  // as in ThumbDistance
+  const float gain_a = contrast ? kUnitSpread / std::max(kMinSpread, stats_a.spread) : 1;
+  const float gain_b = contrast ? kUnitSpread / std::max(kMinSpread, stats_b.spread) : 1;
+  std::array<float, kCells> cell{};
+  for (int i = 0; i < kCells; ++i) {
+    const int row = i / kThumbSide, column = i % kThumbSide;
+    if (row < margin || column < margin || row >= kThumbSide - margin ||
+        column >= kThumbSide - margin)
+      continue;
+    float sum = 0;
+    for (int c = 0; c < 3; ++c) {
+      sum += std::abs((a[3 * i + c] - stats_a.mean[c]) * gain_a -
+                      (b[3 * i + c] - stats_b.mean[c]) * gain_b);
+    }
+    cell[i] = sum;
+  }
+  std::partial_sort(cell.begin(), cell.begin() + kPeakCells, cell.end(), std::greater<float>());
+  double total = 0;
+  for (int i = 0; i < kPeakCells; ++i) total += cell[i];
+  return total / kPeakCells;
 }
 
 double ThumbDistance(std::span<const uint8_t> a, std::span<const uint8_t> b, double trim,

@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -52,6 +53,18 @@ struct ThumbStats {
   float spread = 0;
 };
 ThumbStats StatsOf(std::span<const uint8_t> thumb);
+// How far apart two thumbnails' mean colours are in chroma: |d(R - G)| + |d(B - G)| of the
+// means, so a brightness change costs nothing and a tint on one channel costs its size.
+inline double ColourDistance(const ThumbStats& a, const ThumbStats& b) {
+  return std::abs((a.mean[0] - a.mean[1]) - (b.mean[0] - b.mean[1])) +
+         std::abs((a.mean[2] - a.mean[1]) - (b.mean[2] - b.mean[1]));
+}
+
+// The mean of the kPeakCells largest cell differences of ThumbDistance (trim 0, the same
+// normalisation with `contrast`).
+double ThumbPeak(std::span<const uint8_t> a, const ThumbStats& stats_a, std::span<const uint8_t> b,
+                 const ThumbStats& stats_b, bool contrast, int margin = 0);
+
 // ThumbDistance with both thumbnails' stats given. `limit`: with trim == 0 the comparison stops
 // once the distance must exceed it and returns some value above `limit` (a rejection needs no
 // exact figure); below or at it the result is exact.
@@ -61,9 +74,13 @@ double ThumbDistance(std::span<const uint8_t> a, const ThumbStats& stats_a,
 
 // Defaults of the verified rule, chosen from bench/dedupe_bench (docs/benchmarks.md).
 inline constexpr int kDefaultCandidateDistance = 10;
-inline constexpr double kDefaultThumbDistance = 26;
+inline constexpr double kDefaultThumbDistance = 30;
 inline constexpr int kDefaultSecondDistance = -1;
-inline constexpr int kDefaultRepresentatives = 1;
+inline constexpr int kDefaultRepresentatives = 4;
+inline constexpr double kDefaultColourDistance = 30;
+inline constexpr double kDefaultPeakDistance = 70;
+inline constexpr int kDefaultPeakMargin = 2;
+inline constexpr int kPeakCells = 8;
 
 // When an item joins a founder (store/FORMAT.md, "Near-duplicate groups").
 struct MatchRule {
@@ -94,6 +111,18 @@ struct MatchRule {
   // (see MayRepresent). 1: the founder alone.
   int representatives = kDefaultRepresentatives;
   double representative_thumb_distance = -1;
+  // Verified pairs only: the thumbnails' mean colours must agree within this much in chroma
+  // (ColourDistance; < 0: not checked). ThumbDistance takes each mean off, so without it a
+  // brown and a red heart of one shape match.
+  double colour_distance = kDefaultColourDistance;
+  // Verified pairs only: the mean of the kPeakCells worst cells of the two thumbnails
+  // (ThumbPeak) must be within this (< 0: not checked). A copy differs a little everywhere, a
+  // look-alike (another keycap digit, another clock hour) much in a few cells, which the mean
+  // over all 144 cells dilutes.
+  double peak_distance = kDefaultPeakDistance;
+  // Cells at each edge that ThumbPeak leaves out: a caption or a crop changes the edge rows,
+  // what tells look-alikes apart (a digit, a clock's hands, a face) sits inside.
+  int peak_margin = kDefaultPeakMargin;
   // The radius the founder index must search.
   int IndexRadius() const {
     return verify ? std::max({distance, candidate_distance, second_distance}) : distance;

@@ -175,6 +175,36 @@ TEST(ThumbDistance, ATolerancePerChannelForgivesSmallDifferencesOnly) {
 
 // The verified rule against a brute-force scan: every stored hash within the radius, judged by
 // the rule, the best by (thumbnail distance, Hamming distance, group).
+// A look-alike differs much in a few inner cells (a keycap's digit): the mean over all cells
+// barely moves, the peak does; the same change on the edge rows (a caption) is left out of
+// the peak by the margin. A tint moves the colour distance by its size, brightness not at all.
+TEST(ThumbPeak, SeesAFewChangedInnerCellsThatTheMeanDilutes) {
+  std::mt19937_64 random(5);
+  const auto a = Thumb(1, random);
+  std::vector<uint8_t> inner(a), edge(a);
+  for (int cell :
+       {5 * kThumbSide + 5, 5 * kThumbSide + 6, 6 * kThumbSide + 5, 6 * kThumbSide + 6}) {
+    for (int c = 0; c < 3; ++c) inner[3 * cell + c] = static_cast<uint8_t>(255 - a[3 * cell + c]);
+  }
+  for (int column = 0; column < kThumbSide; ++column) {
+    const int cell = (kThumbSide - 1) * kThumbSide + column;
+    for (int c = 0; c < 3; ++c) edge[3 * cell + c] = static_cast<uint8_t>(255 - a[3 * cell + c]);
+  }
+  const ThumbStats sa = StatsOf(a), si = StatsOf(inner), se = StatsOf(edge);
+  EXPECT_LT(ThumbDistance(a, inner, 0, true), kDefaultThumbDistance);
+  EXPECT_GT(ThumbPeak(a, sa, inner, si, true, kDefaultPeakMargin), kDefaultPeakDistance);
+  EXPECT_LT(ThumbPeak(a, sa, edge, se, true, kDefaultPeakMargin), kDefaultPeakDistance);
+  EXPECT_GT(ThumbPeak(a, sa, edge, se, true, 0), kDefaultPeakDistance);
+  EXPECT_EQ(ThumbPeak(a, sa, a, sa, true, kDefaultPeakMargin), 0);
+  std::vector<uint8_t> brighter(a), tinted(a);
+  for (size_t i = 0; i < kThumbBytes; ++i) {
+    brighter[i] = static_cast<uint8_t>(std::min(255, a[i] + 10));
+    if (i % 3 == 0) tinted[i] = static_cast<uint8_t>(std::min(255, a[i] + 20));
+  }
+  EXPECT_NEAR(ColourDistance(sa, StatsOf(brighter)), 0, 0.5);
+  EXPECT_NEAR(ColourDistance(sa, StatsOf(tinted)), 20, 1);
+}
+
 TEST(ThumbDistance, ALimitStopsEarlyAboveItAndIsExactBelowIt) {
   std::mt19937_64 random(3);
   for (int pair = 0; pair < 40; ++pair) {
