@@ -131,8 +131,8 @@ std::string MethodText(const DedupeArgs& args) {
   } else {
     text << "hash within " << args.threshold << " bits";
   }
-  text << " of one of a group's " << args.representatives << " representative"
-       << (args.representatives == 1 ? "" : "s");
+  text << "; " << args.representatives
+       << (args.representatives == 1 ? " representative" : " representatives") << " a group";
   return text.str();
 }
 
