@@ -137,15 +137,33 @@ std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
       rule.verify ? std::max(rule.distance, rule.candidate_distance) : rule.IndexRadius();
   std::optional<Match> best;
   double best_score = 0;
-  // Per group whose founder's own frames accept a probe: the best such score (few entries: only
-  // accepted candidates of founder frames).
-  std::vector<std::pair<int64_t, double>> founder_scores;
+  // The peak check (a full pass over both thumbnails and a partial sort) runs only for a pair
+  // that would become the best so far, or, after the scan, for the best group's founder frames
+  // (Match::founder_accepts): the founder-frame pairs the other stages accepted wait here
+  // (few: only accepted candidates). state: 0 peak not checked, 1 accepted, 2 refused.
+  struct FounderPair {
+    int64_t group;
+    uint32_t slot, probe;
+    double thumb;
+    int state;
+  };
+  std::vector<FounderPair> founder_pairs;
+  const bool probe_has_thumb = rule.verify && !probe_thumbs.empty();
+  auto probe_thumb_of = [&](size_t p) {
+    return probe_has_thumb ? probe_thumbs.subspan(p * kThumbBytes, kThumbBytes)
+                           : std::span<const uint8_t>();
+  };
+  auto thumb_of = [&](uint32_t slot) {
+    return std::span(thumbs_).subspan(size_t{slot} * kThumbBytes, kThumbBytes);
+  };
+  auto peak_accepts = [&](size_t p, const ThumbStats& probe_stats, uint32_t slot) {
+    return rule.peak_distance < 0 ||
+           ThumbPeak(probe_thumb_of(p), probe_stats, thumb_of(slot), thumb_stats_[slot],
+                     rule.contrast, rule.peak_margin) <= rule.peak_distance;
+  };
   for (size_t p = 0; p < probes.size(); ++p) {
     const uint64_t probe = probes[p];
-    const bool probe_has_thumb = rule.verify && !probe_thumbs.empty();
-    const std::span<const uint8_t> probe_thumb =
-        probe_has_thumb ? probe_thumbs.subspan(p * kThumbBytes, kThumbBytes)
-                        : std::span<const uint8_t>();
+    const std::span<const uint8_t> probe_thumb = probe_thumb_of(p);
     const ThumbStats probe_stats = probe_has_thumb ? StatsOf(probe_thumb) : ThumbStats();
     // A symmetric picture has the same hash in several orientations: probe it once, unless the
     // thumbnails (which see colour) tell the orientations apart.
@@ -154,37 +172,30 @@ std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
       continue;
     auto consider = [&](uint32_t slot, int distance) {
       double score = 0, thumb = -1;
-      if (probe_has_thumb && has_thumb_[slot]) {
-        thumb = ThumbDistance(probe_thumb, probe_stats,
-                              std::span(thumbs_).subspan(size_t{slot} * kThumbBytes, kThumbBytes),
-                              thumb_stats_[slot], rule.trim, rule.contrast, rule.thumb_distance,
-                              rule.tolerance);
-        if (thumb > rule.thumb_distance) return;
+      const bool verified = probe_has_thumb && has_thumb_[slot];
+      if (verified) {
+        // The colour check first: it costs two stats already at hand.
         if (rule.colour_distance >= 0 &&
             ColourDistance(probe_stats, thumb_stats_[slot]) > rule.colour_distance)
           return;
-        if (rule.peak_distance >= 0 &&
-            ThumbPeak(probe_thumb, probe_stats,
-                      std::span(thumbs_).subspan(size_t{slot} * kThumbBytes, kThumbBytes),
-                      thumb_stats_[slot], rule.contrast, rule.peak_margin) > rule.peak_distance)
-          return;
+        thumb = ThumbDistance(probe_thumb, probe_stats, thumb_of(slot), thumb_stats_[slot],
+                              rule.trim, rule.contrast, rule.thumb_distance, rule.tolerance);
+        if (thumb > rule.thumb_distance) return;
         score = thumb;
       } else if (distance > rule.distance) {
         return;
       }
       const int64_t group = groups_[slot];
-      if (founder_[slot]) {
-        auto it = std::find_if(founder_scores.begin(), founder_scores.end(),
-                               [&](const auto& entry) { return entry.first == group; });
-        if (it == founder_scores.end()) {
-          founder_scores.emplace_back(group, thumb);
-        } else if (thumb < it->second) {
-          it->second = thumb;
-        }
-      }
-      if (!best || score < best_score ||
+      const bool would_be_best =
+          !best || score < best_score ||
           (score == best_score &&
-           (distance < best->distance || (distance == best->distance && group < best->group)))) {
+           (distance < best->distance || (distance == best->distance && group < best->group)));
+      int state = verified ? 0 : 1;
+      if (would_be_best && verified) state = peak_accepts(p, probe_stats, slot) ? 1 : 2;
+      if (founder_[slot]) {
+        founder_pairs.push_back({group, slot, static_cast<uint32_t>(p), thumb, state});
+      }
+      if (would_be_best && state == 1) {
         best = Match{group, distance, thumb};
         best_score = score;
       }
@@ -204,10 +215,17 @@ std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
     }
   }
   if (best) {
-    for (const auto& [group, thumb] : founder_scores) {
-      if (group != best->group) continue;
+    for (FounderPair& pair : founder_pairs) {
+      if (pair.group != best->group) continue;
+      if (pair.state == 0) {
+        pair.state =
+            peak_accepts(pair.probe, StatsOf(probe_thumb_of(pair.probe)), pair.slot) ? 1 : 2;
+      }
+      if (pair.state != 1) continue;
+      if (!best->founder_accepts || pair.thumb < best->founder_thumb_distance) {
+        best->founder_thumb_distance = pair.thumb;
+      }
       best->founder_accepts = true;
-      best->founder_thumb_distance = thumb;
     }
   }
   return best;

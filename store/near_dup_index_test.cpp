@@ -239,13 +239,25 @@ TEST(NearDupIndex, NearestAcceptedAgreesWithBruteForceOnHashesAndThumbnails) {
         Flip(centres[centre], random() % 16, random), 1 + static_cast<int64_t>(random() % 400), {}};
     // Pictures agree with the hash centre mostly (same picture), sometimes not (look-alike).
     if (random() % 5 != 0) s.thumb = Thumb(random() % 4 ? centre : centre + 100, random, 6);
+    // Look-alikes only the extra checks catch: a spot of inverted inner cells (the peak), a
+    // tint (the colour).
+    if (!s.thumb.empty() && random() % 4 == 0) {
+      for (int cell : {5 * kThumbSide + 5, 5 * kThumbSide + 6, 6 * kThumbSide + 5}) {
+        for (int c = 0; c < 3; ++c) s.thumb[3 * cell + c] = 255 - s.thumb[3 * cell + c];
+      }
+    } else if (!s.thumb.empty() && random() % 4 == 0) {
+      for (size_t b = 0; b < kThumbBytes; b += 3) s.thumb[b] = std::min(255, s.thumb[b] + 45);
+    }
     stored.push_back(std::move(s));
   }
   for (const bool verify : {true, false}) {
     MatchRule rule;
     rule.verify = verify;
     NearDupIndex index(rule.IndexRadius());
-    for (const Stored& s : stored) index.Add(s.hash, s.group, s.thumb);
+    // Every third stored frame a representative's, not its founder's.
+    for (size_t i = 0; i < stored.size(); ++i) {
+      index.Add(stored[i].hash, stored[i].group, stored[i].thumb, false, std::nullopt, i % 3 != 0);
+    }
     for (int p = 0; p < 300; ++p) {
       const int centre = static_cast<int>(random() % centres.size());
       // Two probes (two orientations) with a thumbnail each.
@@ -256,18 +268,30 @@ TEST(NearDupIndex, NearestAcceptedAgreesWithBruteForceOnHashesAndThumbnails) {
       thumbs.insert(thumbs.end(), second.begin(), second.end());
       std::optional<NearDupIndex::Match> expected;
       double expected_score = 0;
+      std::map<int64_t, double> founder_thumb;  // group -> best accepted founder-frame thumb
       for (int k = 0; k < 2; ++k) {
-        for (const Stored& s : stored) {
+        for (size_t i = 0; i < stored.size(); ++i) {
+          const Stored& s = stored[i];
           const int distance = __builtin_popcountll(s.hash ^ probes[k]);
           if (distance > rule.IndexRadius()) continue;
           double score = 0, thumb = -1;
           if (verify && !s.thumb.empty()) {
-            thumb = ThumbDistance(std::span(thumbs).subspan(k * kThumbBytes, kThumbBytes), s.thumb,
-                                  rule.trim, rule.contrast);
+            const auto probe_thumb =
+                std::span<const uint8_t>(thumbs).subspan(k * kThumbBytes, kThumbBytes);
+            thumb = ThumbDistance(probe_thumb, s.thumb, rule.trim, rule.contrast);
             if (thumb > rule.thumb_distance) continue;
+            const ThumbStats a = StatsOf(probe_thumb), b = StatsOf(s.thumb);
+            if (ColourDistance(a, b) > rule.colour_distance) continue;
+            if (ThumbPeak(probe_thumb, a, s.thumb, b, rule.contrast, rule.peak_margin) >
+                rule.peak_distance)
+              continue;
             score = thumb;
           } else if (distance > rule.distance) {
             continue;
+          }
+          if (i % 3 != 0) {
+            auto [it, added] = founder_thumb.emplace(s.group, thumb);
+            if (!added) it->second = std::min(it->second, thumb);
           }
           if (!expected || score < expected_score ||
               (score == expected_score &&
@@ -283,6 +307,11 @@ TEST(NearDupIndex, NearestAcceptedAgreesWithBruteForceOnHashesAndThumbnails) {
       if (got) {
         EXPECT_EQ(got->group, expected->group) << p;
         EXPECT_EQ(got->distance, expected->distance) << p;
+        const auto founder = founder_thumb.find(expected->group);
+        EXPECT_EQ(got->founder_accepts, founder != founder_thumb.end()) << p;
+        if (founder != founder_thumb.end()) {
+          EXPECT_NEAR(got->founder_thumb_distance, founder->second, 1e-4) << p;
+        }
       }
     }
   }
