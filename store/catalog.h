@@ -133,7 +133,8 @@ struct ItemRows {
 
 struct CatalogOptions {
   // A new item joins a group when one of its probe hashes (its kept frames' hashes in all eight
-  // orientations) is within this many bits of one of the group founder's kept frames' hashes.
+  // orientations) is within this many bits of one of a group representative's kept frames'
+  // hashes (hash-only matching, and pairs without thumbnails).
   // Requires: 0 <= near_duplicate_distance <= kMaxNearDuplicateDistance (near_dup_index.h).
   // The default comes from bench/dedupe_bench (docs/benchmarks.md).
   int near_duplicate_distance = kDefaultNearDuplicateDistance;
@@ -194,11 +195,13 @@ class Catalog {
   // --- crawl side -------------------------------------------------------------------------
   // Records an item, one source of it (may be null), its kept frames and (when the item has no
   // label yet) its label, in one transaction. An exact duplicate (same blob) only gains the
-  // source. A new item with frames joins the group of the founder nearest to any of `probes`
-  // (ties: the lowest group id) when that founder has a kept frame within
-  // near_duplicate_distance bits, or founds a group of its own (keyed by its blob) whose
-  // founder hashes are its frames' phashes. Only founders attract: a chain of items each near
-  // the last does not grow one group (FORMAT.md, "Near-duplicate groups").
+  // source. A new item with frames joins the group whose representative (its founder, or one of
+  // up to CatalogOptions::representatives - 1 members the founder accepted) accepts it best
+  // (MatchRule, ties: the lowest group id), or founds a group of its own (keyed by its blob)
+  // whose founder hashes are its frames' phashes; it becomes a representative itself when
+  // store::MayRepresent says so (items.representative). Members that joined through another
+  // representative never attract: a chain of items each near the last does not grow one group
+  // past two steps from its founder (FORMAT.md, "Near-duplicate groups").
   // `probes`: the kept frames' hashes in all eight orientations (transform::ContentHashes),
   // so a rotated or mirrored re-upload joins; empty means the frames' phashes alone.
   // `probe_thumbs`: one verification thumbnail per probe (kThumbBytes each) or empty; with

@@ -45,7 +45,8 @@ struct ItemHashes {
 using HashesOf = std::function<Result<ItemHashes>(const GroupingItem&)>;
 
 // Groups every item again, in the order they were catalogued, as Catalog::AddItem would with
-// `rule` (founder-only joining; an int is the hash-only radius with the verified defaults). Groups
+// `rule` (its representatives, MatchRule::representatives; an int is the hash-only radius with
+// the verified defaults), rewriting the representative marks too. Groups
 // that `memes label group` made stay whole: the new groups of all current members of a group
 // holding a merged item are united under the earliest-founded of them. Writes the result in one
 // transaction unless `dry_run`, and then also stores the recomputed `own` hashes (and thumbnails)
