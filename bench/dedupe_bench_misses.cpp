@@ -15,6 +15,9 @@ using store::kThumbBytes;
 // The best way `a` can reach `b`: over a's probes and b's own frames, the smallest Hamming
 // distance (`bits`), the thumbnail distance at that pair (`thumb_at_bits`) and the smallest
 // thumbnail distance among pairs within the rule's candidate radius (`thumb`, -1 when none).
+// The thumbnail distance reported for a pair the colour or peak check refuses.
+constexpr double kRefusedByCheck = 999;
+
 struct Reach {
   int bits = 65;
   double thumb_at_bits = -1, thumb = -1;
@@ -34,10 +37,20 @@ Reach ReachOf(const Hashed& a, const Hashed& b, const store::MatchRule& rule) {
                                             rule.second_distance);
       double thumb = -1;
       if (thumbs) {
+        const auto probe_thumb = std::span(a.probe_thumbs).subspan(p * kThumbBytes, kThumbBytes);
+        const auto own_thumb = std::span(b.own_thumbs).subspan(o * kThumbBytes, kThumbBytes);
         thumb =
-            store::ThumbDistance(std::span(a.probe_thumbs).subspan(p * kThumbBytes, kThumbBytes),
-                                 std::span(b.own_thumbs).subspan(o * kThumbBytes, kThumbBytes),
-                                 rule.trim, rule.contrast, rule.tolerance);
+            store::ThumbDistance(probe_thumb, own_thumb, rule.trim, rule.contrast, rule.tolerance);
+        // A pair the colour or peak check refuses counts as a thumbnail refusal.
+        const store::ThumbStats probe_stats = store::StatsOf(probe_thumb),
+                                own_stats = store::StatsOf(own_thumb);
+        if ((rule.colour_distance >= 0 &&
+             store::ColourDistance(probe_stats, own_stats) > rule.colour_distance) ||
+            (rule.peak_distance >= 0 &&
+             store::ThumbPeak(probe_thumb, probe_stats, own_thumb, own_stats, rule.contrast,
+                              rule.peak_margin) > rule.peak_distance)) {
+          thumb = kRefusedByCheck;
+        }
       }
       if (bits < reach.bits || (bits == reach.bits && thumb < reach.thumb_at_bits)) {
         reach.bits = bits;

@@ -76,7 +76,10 @@ nlohmann::ordered_json DedupeJson(const store::GroupSummary& groups,
       method["candidate_threshold"] = rule->candidate_distance;
       method["thumb_threshold"] = rule->thumb_distance;
       method["second_threshold"] = rule->second_distance;
+      method["colour_threshold"] = rule->colour_distance;
+      method["peak_threshold"] = rule->peak_distance;
     }
+    method["representatives"] = rule->representatives;
     method["orientations"] = rule->probe_orientations;
     json["rule"] = method;
   }
@@ -92,6 +95,9 @@ struct DedupeArgs {
   int candidate_threshold = store::kDefaultCandidateDistance;
   double thumb_threshold = store::kDefaultThumbDistance;
   int second_threshold = store::kDefaultSecondDistance;
+  int representatives = store::kDefaultRepresentatives;
+  double colour_threshold = store::kDefaultColourDistance;
+  double peak_threshold = store::kDefaultPeakDistance;
   bool dry_run = false;
   bool report = false;
   std::string out;  // report folder (default STORE/dedupe-report)
@@ -105,6 +111,9 @@ store::MatchRule Rule(const DedupeArgs& args) {
   rule.candidate_distance = args.candidate_threshold;
   rule.thumb_distance = args.thumb_threshold;
   rule.second_distance = args.second_threshold;
+  rule.representatives = args.representatives;
+  rule.colour_distance = args.colour_threshold;
+  rule.peak_distance = args.peak_threshold;
   return rule;
 }
 
@@ -115,11 +124,15 @@ std::string MethodText(const DedupeArgs& args) {
     if (args.second_threshold >= 0) {
       text << " or whole-frame hash within " << args.second_threshold << " bits";
     }
-    text << ", thumbnail within " << args.thumb_threshold << "; " << args.threshold
-         << " bits where a frame has no thumbnail";
+    text << ", thumbnail within " << args.thumb_threshold;
+    if (args.colour_threshold >= 0) text << ", mean colour within " << args.colour_threshold;
+    if (args.peak_threshold >= 0) text << ", worst cells within " << args.peak_threshold;
+    text << "; " << args.threshold << " bits where a frame has no thumbnail";
   } else {
     text << "hash within " << args.threshold << " bits";
   }
+  text << "; " << args.representatives
+       << (args.representatives == 1 ? " representative" : " representatives") << " a group";
   return text.str();
 }
 
@@ -166,6 +179,9 @@ int RunRegroup(store::Store& store, const DedupeArgs& args) {
             << report->largest_after << "); " << report->changed << " items changed group\n";
   if (report->merged_groups > 0) {
     std::cout << report->merged_groups << " groups made by `memes label group` were kept whole\n";
+  }
+  if (report->representatives > 0) {
+    std::cout << report->representatives << " members represent their group beside its founder\n";
   }
   if (report->rehashed_frames > 0) {
     std::cout << report->rehashed_frames
@@ -336,6 +352,22 @@ void AddDedupeCommand(CLI::App& app, CommandRegistry& registry) {
       ->add_option("--second-threshold", args->second_threshold,
                    "verified: bits between whole-frame hashes for a candidate too (-1: off)")
       ->check(CLI::Range(-1, store::kMaxNearDuplicateDistance))
+      ->capture_default_str();
+  command
+      ->add_option("--colour-threshold", args->colour_threshold,
+                   "verified: chroma distance of the thumbnails' mean colours (-1: off)")
+      ->check(CLI::Range(-1.0, 1020.0))
+      ->capture_default_str();
+  command
+      ->add_option("--peak-threshold", args->peak_threshold,
+                   "verified: mean of the worst inner thumbnail cells (-1: off)")
+      ->check(CLI::Range(-1.0, 765.0))
+      ->capture_default_str();
+  command
+      ->add_option("--representatives", args->representatives,
+                   "a group's representatives, its founder counted: an item joins when one "
+                   "accepts it (1: the founder alone)")
+      ->check(CLI::Range(1, 64))
       ->capture_default_str();
   command->add_flag("--dry-run", args->dry_run,
                     "Report what regrouping would change; write nothing");

@@ -98,6 +98,9 @@ Result<CrawlReport> RunCrawl(const PipelineConfig& config, const CrawlOptions& o
   store_options.catalog.candidate_distance = config.dedupe.candidate_threshold;
   store_options.catalog.thumb_distance = config.dedupe.thumb_threshold;
   store_options.catalog.second_distance = config.dedupe.second_threshold;
+  store_options.catalog.representatives = config.dedupe.representatives;
+  store_options.catalog.colour_distance = config.dedupe.colour_threshold;
+  store_options.catalog.peak_distance = config.dedupe.peak_threshold;
   MEMES_ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store,
                          store::Store::Open(config.store, store_options));
   if (!(store->image_settings() == store_options.image_settings)) {

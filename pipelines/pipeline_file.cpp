@@ -155,9 +155,10 @@ void ReadImage(const toml::table& table, ImageSettings& image, Problems& problem
 }
 
 void ReadDedupe(const toml::table& table, DedupeSettings& dedupe, Problems& problems) {
-  static const std::set<std::string_view> kKeys = {"threshold",       "orientations",
-                                                   "method",          "candidate_threshold",
-                                                   "thumb_threshold", "second_threshold"};
+  static const std::set<std::string_view> kKeys = {
+      "threshold",           "orientations",     "method",
+      "candidate_threshold", "thumb_threshold",  "second_threshold",
+      "representatives",     "colour_threshold", "peak_threshold"};
   RejectUnknownKeys(table, "dedupe", kKeys, problems);
   ReadInteger(table, "dedupe", "threshold", 0, store::kMaxNearDuplicateDistance, dedupe.threshold,
               problems);
@@ -176,6 +177,9 @@ void ReadDedupe(const toml::table& table, DedupeSettings& dedupe, Problems& prob
   ReadDouble(table, "dedupe", "thumb_threshold", 0, 765, dedupe.thumb_threshold, problems);
   ReadInteger(table, "dedupe", "second_threshold", -1, store::kMaxNearDuplicateDistance,
               dedupe.second_threshold, problems);
+  ReadInteger(table, "dedupe", "representatives", 1, 64, dedupe.representatives, problems);
+  ReadDouble(table, "dedupe", "colour_threshold", -1, 1020, dedupe.colour_threshold, problems);
+  ReadDouble(table, "dedupe", "peak_threshold", -1, 765, dedupe.peak_threshold, problems);
 }
 
 void ReadPoliteness(const toml::table& table, Politeness& p, Problems& problems) {

@@ -78,6 +78,12 @@ struct DedupeSettings {
   double thumb_threshold = store::kDefaultThumbDistance;
   // verified: bits between whole-frame hashes for a candidate too (-1: no second source).
   int second_threshold = store::kDefaultSecondDistance;
+  // A group's representatives, the founder counted (store::MatchRule::representatives).
+  int representatives = store::kDefaultRepresentatives;
+  // verified: the extra checks on the thumbnails (store::MatchRule::colour_distance and
+  // peak_distance; -1: off).
+  double colour_threshold = store::kDefaultColourDistance;
+  double peak_threshold = store::kDefaultPeakDistance;
 };
 
 struct PipelineConfig {

@@ -130,7 +130,9 @@ TEST(PipelineFile, DedupeTableSetsThresholdAndOrientations) {
   EXPECT_EQ(defaults->dedupe.thumb_threshold, store::kDefaultThumbDistance);
   auto hash = ParsePipelineText(std::string(kGood) +
                                     "\n[dedupe]\nmethod = \"hash\"\ncandidate_threshold = 12\n"
-                                    "thumb_threshold = 20.5\nsecond_threshold = 7\n",
+                                    "thumb_threshold = 20.5\nsecond_threshold = 7\n"
+                                    "representatives = 1\ncolour_threshold = -1\n"
+                                    "peak_threshold = 55.5\n",
                                 "good.toml", "/data");
   ASSERT_TRUE(hash.ok()) << hash.status().ToString();
   EXPECT_FALSE(hash->dedupe.verify);
@@ -138,6 +140,12 @@ TEST(PipelineFile, DedupeTableSetsThresholdAndOrientations) {
   EXPECT_EQ(hash->dedupe.thumb_threshold, 20.5);
   EXPECT_EQ(hash->dedupe.second_threshold, 7);
   EXPECT_EQ(defaults->dedupe.second_threshold, store::kDefaultSecondDistance);
+  EXPECT_EQ(hash->dedupe.representatives, 1);
+  EXPECT_EQ(hash->dedupe.colour_threshold, -1);
+  EXPECT_EQ(hash->dedupe.peak_threshold, 55.5);
+  EXPECT_EQ(defaults->dedupe.representatives, store::kDefaultRepresentatives);
+  EXPECT_EQ(defaults->dedupe.colour_threshold, store::kDefaultColourDistance);
+  EXPECT_EQ(defaults->dedupe.peak_threshold, store::kDefaultPeakDistance);
   auto bad = ParsePipelineText(
       "[classes]\na = [\"x\"]\n[dedupe]\nthreshold = 16\nmethod = \"cnn\"\nwindow = 3\n", "d.toml",
       ".");

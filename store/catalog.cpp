@@ -68,6 +68,12 @@ ALTER TABLE frames ADD COLUMN thumb BLOB;
     R"sql(
 ALTER TABLE frames ADD COLUMN phash2 INTEGER;
 )sql",
+    // 5 -> 6: a group's representatives beyond its founder (MatchRule::representatives): 1 for a
+    // member whose frames attract for its group too. 0 for every older row, which is what a
+    // store grouped with the founder alone holds.
+    R"sql(
+ALTER TABLE items ADD COLUMN representative INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 static_assert(std::size(kMigrations) == kCatalogSchemaVersion);
 
@@ -117,6 +123,10 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const std::filesystem::path& path
                            std::to_string(kMaxNearDuplicateDistance) + " bits (or -1: off), not " +
                            std::to_string(options.second_distance));
   }
+  if (options.representatives < 1) {
+    return InvalidArgument("a near-duplicate group needs at least 1 representative, not " +
+                           std::to_string(options.representatives));
+  }
   auto impl = std::make_unique<Impl>();
   MEMES_ASSIGN_OR_RETURN(impl->db, Database::Open(path));
   impl->options = options;
@@ -141,7 +151,7 @@ Result<AddResult> Catalog::AddItem(const ItemRecord& item, const SourceRecord* s
   AddResult result;
   // The near-duplicate lookup runs before the write lock is taken; it reads only memory once
   // the founder index is loaded. (For an exact duplicate the answer goes unused.)
-  int64_t near_group = 0;
+  LookedUp near_group;
   const auto lookup_start = std::chrono::steady_clock::now();
   if (!frames.empty()) {
     std::vector<uint64_t> own, own_second;
@@ -181,7 +191,7 @@ Result<AddResult> Catalog::AddItem(const ItemRecord& item, const SourceRecord* s
           StatementLease insert,
           impl_->Cached(
               "INSERT INTO items(blob, bytes, format, width, height, frame_count, status, "
-              "error, group_id, added_at) VALUES(?,?,?,?,?,?,?,?,?,?)"));
+              "error, group_id, added_at, representative) VALUES(?,?,?,?,?,?,?,?,?,?,?)"));
       insert->Bind(1, item.blob)
           .Bind(2, static_cast<int64_t>(item.bytes))
           .Bind(3, item.format)
@@ -195,8 +205,11 @@ Result<AddResult> Catalog::AddItem(const ItemRecord& item, const SourceRecord* s
       } else {
         insert->BindNull(9);
       }
-      MEMES_RETURN_IF_ERROR(insert->Bind(10, CatalogNow()).Run());
+      const bool represents = near_group.group != 0 && near_group.represents;
+      MEMES_RETURN_IF_ERROR(
+          insert->Bind(10, CatalogNow()).Bind(11, int64_t{represents ? 1 : 0}).Run());
       MEMES_RETURN_IF_ERROR(impl_->InsertFrames(item.blob, frames));
+      if (represents) impl_->AddRepresentative(near_group.group, frames);
     }
     if (source != nullptr) {
       MEMES_ASSIGN_OR_RETURN(
@@ -239,7 +252,9 @@ Result<int64_t> Catalog::FindGroup(std::span<const uint64_t> probes,
                                    std::span<const uint64_t> second_probes) {
   if (probe_thumbs.size() != probes.size() * kThumbBytes) probe_thumbs = {};
   if (second_probes.size() != probes.size()) second_probes = {};
-  return impl_->LookupGroup(probes, probe_thumbs, second_probes);
+  MEMES_ASSIGN_OR_RETURN(const LookedUp found,
+                         impl_->LookupGroup(probes, probe_thumbs, second_probes));
+  return found.group;
 }
 
 Status Catalog::SetFrames(const std::string& blob, std::span<const FrameRecord> frames,

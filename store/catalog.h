@@ -21,7 +21,7 @@
 
 namespace memes::store {
 
-inline constexpr int kCatalogSchemaVersion = 5;
+inline constexpr int kCatalogSchemaVersion = 6;
 inline constexpr int kDefaultNearDuplicateDistance = 6;
 
 // Item status values.
@@ -133,7 +133,8 @@ struct ItemRows {
 
 struct CatalogOptions {
   // A new item joins a group when one of its probe hashes (its kept frames' hashes in all eight
-  // orientations) is within this many bits of one of the group founder's kept frames' hashes.
+  // orientations) is within this many bits of one of a group representative's kept frames'
+  // hashes (hash-only matching, and pairs without thumbnails).
   // Requires: 0 <= near_duplicate_distance <= kMaxNearDuplicateDistance (near_dup_index.h).
   // The default comes from bench/dedupe_bench (docs/benchmarks.md).
   int near_duplicate_distance = kDefaultNearDuplicateDistance;
@@ -148,6 +149,12 @@ struct CatalogOptions {
   double thumb_distance = kDefaultThumbDistance;
   // The second candidate source's radius (MatchRule::second_distance; -1: not used).
   int second_distance = kDefaultSecondDistance;
+  // A group's representatives, the founder included (MatchRule::representatives; 1: the
+  // founder alone). Requires: >= 1.
+  int representatives = kDefaultRepresentatives;
+  // The verified rule's extra checks (MatchRule::colour_distance / peak_distance; < 0: off).
+  double colour_distance = kDefaultColourDistance;
+  double peak_distance = kDefaultPeakDistance;
   MatchRule Rule() const {
     MatchRule rule;
     rule.distance = near_duplicate_distance;
@@ -155,6 +162,9 @@ struct CatalogOptions {
     rule.candidate_distance = candidate_distance;
     rule.thumb_distance = thumb_distance;
     rule.second_distance = second_distance;
+    rule.representatives = representatives;
+    rule.colour_distance = colour_distance;
+    rule.peak_distance = peak_distance;
     return rule;
   }
 };
@@ -185,11 +195,13 @@ class Catalog {
   // --- crawl side -------------------------------------------------------------------------
   // Records an item, one source of it (may be null), its kept frames and (when the item has no
   // label yet) its label, in one transaction. An exact duplicate (same blob) only gains the
-  // source. A new item with frames joins the group of the founder nearest to any of `probes`
-  // (ties: the lowest group id) when that founder has a kept frame within
-  // near_duplicate_distance bits, or founds a group of its own (keyed by its blob) whose
-  // founder hashes are its frames' phashes. Only founders attract: a chain of items each near
-  // the last does not grow one group (FORMAT.md, "Near-duplicate groups").
+  // source. A new item with frames joins the group whose representative (its founder, or one of
+  // up to CatalogOptions::representatives - 1 members the founder accepted) accepts it best
+  // (MatchRule, ties: the lowest group id), or founds a group of its own (keyed by its blob)
+  // whose founder hashes are its frames' phashes; it becomes a representative itself when
+  // store::MayRepresent says so (items.representative). Members that joined through another
+  // representative never attract: a chain of items each near the last does not grow one group
+  // past two steps from its founder (FORMAT.md, "Near-duplicate groups").
   // `probes`: the kept frames' hashes in all eight orientations (transform::ContentHashes),
   // so a rotated or mirrored re-upload joins; empty means the frames' phashes alone.
   // `probe_thumbs`: one verification thumbnail per probe (kThumbBytes each) or empty; with
@@ -270,8 +282,11 @@ class Catalog {
   // group keyed by that founder (created when new; a group whose key stays keeps its id and so
   // its split side); groups left empty are deleted. Items not named keep their group. Returns
   // the number of items whose group key changed.
+  // `representatives`: the members (not founders) whose frames attract for their group from now
+  // on (items.representative); every other item's mark is cleared.
   // Requires: every blob exists and every founder is itself named as its own founder.
-  Result<int64_t> Regroup(std::span<const std::pair<std::string, std::string>> founder_of);
+  Result<int64_t> Regroup(std::span<const std::pair<std::string, std::string>> founder_of,
+                          std::span<const std::string> representatives = {});
   // Replaces the stored hashes of items' kept frames (frames.phash, by frame index order) in one
   // transaction, e.g. with a new signature recomputed from the frames cache; drops the founder
   // index so the next lookup reloads it. Returns the number of frames whose hash changed.

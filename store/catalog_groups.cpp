@@ -54,9 +54,18 @@ Result<int64_t> Catalog::ExactDuplicateSources() {
   return row ? stmt->Int(0) : 0;
 }
 
-Result<int64_t> Catalog::Regroup(std::span<const std::pair<std::string, std::string>> founder_of) {
+Result<int64_t> Catalog::Regroup(std::span<const std::pair<std::string, std::string>> founder_of,
+                                 std::span<const std::string> representatives) {
   int64_t changed = 0;
   const Status status = impl_->InTransaction([&]() -> Status {
+    MEMES_RETURN_IF_ERROR(
+        impl_->db->Exec("UPDATE items SET representative=0 WHERE representative<>0"));
+    MEMES_ASSIGN_OR_RETURN(StatementLease represent,
+                           impl_->Cached("UPDATE items SET representative=1 WHERE blob=?"));
+    for (const std::string& blob : representatives) {
+      represent->Reset();
+      MEMES_RETURN_IF_ERROR(represent->Bind(1, blob).Run());
+    }
     MEMES_ASSIGN_OR_RETURN(StatementLease find_group,
                            impl_->Cached("SELECT id FROM groups WHERE key=?"));
     MEMES_ASSIGN_OR_RETURN(StatementLease add_group,

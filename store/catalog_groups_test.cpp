@@ -32,9 +32,12 @@ class CatalogGroupsTest : public ::testing::Test {
     catalog_.reset();
     fs::remove_all(path_);
   }
-  void Reopen(int distance) {
+  void Reopen(int distance, int representatives = 1) {
     catalog_.reset();
-    auto catalog = Catalog::Open(path_ / "catalog.sqlite", {distance});
+    CatalogOptions options;
+    options.near_duplicate_distance = distance;
+    options.representatives = representatives;
+    auto catalog = Catalog::Open(path_ / "catalog.sqlite", options);
     ASSERT_TRUE(catalog.ok()) << catalog.status().ToString();
     catalog_ = std::move(catalog).value();
   }
@@ -71,6 +74,68 @@ TEST_F(CatalogGroupsTest, OnlyTheFounderAttractsSoAChainDoesNotGrowOneGroup) {
   EXPECT_NE(c, a) << "C is near B but far from the founder A: a group of its own";
   // D is near C's founder C (and near B): it joins C, the nearer founder.
   EXPECT_EQ(Add('d', Low(14) ^ 1), c);
+}
+
+// Hash only (no thumbnails), 8 bits, two representatives: B, accepted by the founder A,
+// represents the group, so C (near B only) joins it; C does not represent, so D (near C only)
+// founds a group. The representatives persist: after a reopen E (near B only) still joins, the
+// set stays capped at two, and a regroup with the same rule changes nothing.
+TEST_F(CatalogGroupsTest, RepresentativesAttractPersistAndStayCapped) {
+  Reopen(8, 2);
+  const int64_t a = Add('a', 0);
+  EXPECT_EQ(Add('b', Low(7)), a);
+  EXPECT_EQ(Add('c', Low(14)), a) << "7 bits from the representative B";
+  const int64_t d = Add('d', Low(21));
+  EXPECT_NE(d, a) << "7 bits from C, which does not represent";
+  Reopen(8, 2);
+  EXPECT_EQ(Add('e', Low(7) | (Low(7) << 40)), a) << "7 bits from B, 14 from A";
+  // F: 7 bits from A, accepted, but the set (A, B) is full; G near F only founds a group.
+  EXPECT_EQ(Add('f', Low(7) << 50), a);
+  EXPECT_NE(Add('g', Low(14) << 50), a);
+  MatchRule rule;
+  rule.verify = false;
+  rule.distance = 8;
+  rule.representatives = 2;
+  auto regrouped = RegroupStore(
+      *catalog_, rule, [](const GroupingItem&) { return Result<ItemHashes>(ItemHashes{}); });
+  ASSERT_TRUE(regrouped.ok()) << regrouped.status().ToString();
+  EXPECT_EQ(regrouped->changed, 0);
+  EXPECT_EQ(regrouped->representatives, 1);
+  // Founder alone: regrouping moves C and E out of A's group.
+  rule.representatives = 1;
+  regrouped = RegroupStore(*catalog_, rule,
+                           [](const GroupingItem&) { return Result<ItemHashes>(ItemHashes{}); });
+  ASSERT_TRUE(regrouped.ok());
+  EXPECT_EQ(regrouped->representatives, 0);
+  EXPECT_NE(KeyOf('c'), Hash('a'));
+  EXPECT_NE(KeyOf('e'), Hash('a'));
+  EXPECT_EQ(KeyOf('b'), Hash('a'));
+  // The marks went with the regroup: with two representatives again, B no longer attracts.
+  Reopen(8, 2);
+  EXPECT_NE(Add('h', Low(7) | (Low(7) << 30)), a);
+}
+
+// A store from schema 5 has no representative marks: it migrates with every item marked 0,
+// which is the founder-only grouping it was made with.
+TEST_F(CatalogGroupsTest, TheMigrationToRepresentativesKeepsFounderOnlyGroups) {
+  const int64_t a = Add('a', 0);
+  EXPECT_EQ(Add('b', Low(7)), a);
+  catalog_.reset();
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((path_ / "catalog.sqlite").c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "ALTER TABLE items DROP COLUMN representative; "
+                           "PRAGMA user_version=5",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(db);
+  }
+  Reopen(8, 4);
+  EXPECT_EQ(catalog_->schema_version(), kCatalogSchemaVersion);
+  EXPECT_NE(Add('c', Low(14)), a) << "B was not marked a representative by the old grouping";
+  EXPECT_EQ(Add('d', Low(6) << 20), a) << "a new member the founder accepts represents";
+  EXPECT_EQ(Add('e', Low(12) << 20), a) << "6 bits from D, 12 from A";
 }
 
 TEST_F(CatalogGroupsTest, NearestFounderWinsAndTiesGoToTheOlderGroup) {
@@ -252,6 +317,7 @@ TEST_F(CatalogGroupsTest, SecondHashesComeFromTheMigrationAsNoneAndFromARegroup)
   CatalogOptions options;
   options.candidate_distance = 6;
   options.second_distance = 6;
+  options.representatives = 1;  // the founder alone: what the second source finds is the point
   auto reopen = [&] {
     catalog_.reset();
     auto catalog = Catalog::Open(path_ / "catalog.sqlite", options);
@@ -273,7 +339,9 @@ TEST_F(CatalogGroupsTest, SecondHashesComeFromTheMigrationAsNoneAndFromARegroup)
   {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open((path_ / "catalog.sqlite").c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db, "ALTER TABLE frames DROP COLUMN phash2; PRAGMA user_version=4",
+    ASSERT_EQ(sqlite3_exec(db,
+                           "ALTER TABLE items DROP COLUMN representative; "
+                           "ALTER TABLE frames DROP COLUMN phash2; PRAGMA user_version=4",
                            nullptr, nullptr, nullptr),
               SQLITE_OK);
     sqlite3_close(db);

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -38,6 +39,12 @@ class StatementLease {
   Statement* statement_;
 };
 
+// What the near-duplicate lookup before an item's transaction found.
+struct LookedUp {
+  int64_t group = 0;        // 0: none, the item founds a group
+  bool represents = false;  // it becomes one of the group's representatives
+};
+
 struct Catalog::Impl {
   std::unique_ptr<Database> db;
   std::map<std::string, std::unique_ptr<Statement>, std::less<>> statements;
@@ -57,7 +64,10 @@ struct Catalog::Impl {
   int version = 0;
   // The kept frames' hashes of every group founder (groups.key), tagged with the group id;
   // loaded on the first lookup (commands that never add items never pay for it).
+  // Also the frames of the groups' other representatives (items.representative), and per
+  // group how many representatives it has, the founder counted.
   std::unique_ptr<NearDupIndex> founders;
+  std::unordered_map<int64_t, int> representatives;
   bool founders_loaded = false;
 
   Result<int> UserVersion() {
@@ -132,13 +142,19 @@ struct Catalog::Impl {
     return std::optional<std::string>(stmt->Text(0));
   }
 
-  // Loads the founders' frame hashes into `founders` unless loaded already.
+  // Loads the founders' and representatives' frame hashes into `founders` unless loaded
+  // already.
   Status LoadFounderIndex() {
     if (founders_loaded) return Status::Ok();
     founders = std::make_unique<NearDupIndex>(options.Rule().IndexRadius());
-    MEMES_ASSIGN_OR_RETURN(StatementLease stmt,
-                           Cached("SELECT f.phash, g.id, f.thumb, f.phash2 FROM groups g "
-                                  "JOIN frames f ON f.blob=g.key"));
+    representatives.clear();
+    MEMES_ASSIGN_OR_RETURN(
+        StatementLease stmt,
+        Cached(
+            "SELECT f.phash, g.id, f.thumb, f.phash2, 1 FROM groups g "
+            "JOIN frames f ON f.blob=g.key "
+            "UNION ALL SELECT f.phash, i.group_id, f.thumb, f.phash2, 0 FROM items i "
+            "JOIN frames f ON f.blob=i.blob WHERE i.representative=1 AND i.group_id IS NOT NULL"));
     for (;;) {
       MEMES_ASSIGN_OR_RETURN(const bool row, stmt->Step());
       if (!row) break;
@@ -149,16 +165,43 @@ struct Catalog::Impl {
                         : std::span<const uint8_t>(),
                     /*defer=*/true,
                     stmt->IsNull(3) ? std::nullopt
-                                    : std::optional<uint64_t>(static_cast<uint64_t>(stmt->Int(3))));
+                                    : std::optional<uint64_t>(static_cast<uint64_t>(stmt->Int(3))),
+                    /*founder=*/stmt->Int(4) != 0);
     }
     founders->Flush();
+    MEMES_ASSIGN_OR_RETURN(StatementLease count,
+                           Cached("SELECT group_id, COUNT(*) FROM items WHERE representative=1 "
+                                  "AND group_id IS NOT NULL GROUP BY group_id"));
+    for (;;) {
+      MEMES_ASSIGN_OR_RETURN(const bool row, count->Step());
+      if (!row) break;
+      representatives[count->Int(0)] = static_cast<int>(count->Int(1));
+    }
     founders_loaded = true;
     return Status::Ok();
+  }
+  // A group's representatives, the founder counted.
+  int RepresentativesOf(int64_t group) const {
+    const auto it = representatives.find(group);
+    return 1 + (it == representatives.end() ? 0 : it->second);
+  }
+  // Inside the write transaction of an item that joined `group` as a representative: its
+  // frames attract from now on (the same invariant as JoinOrFound's).
+  void AddRepresentative(int64_t group, std::span<const FrameRecord> frames) {
+    if (!founders_loaded) return;
+    for (const FrameRecord& frame : frames) {
+      founders->Add(frame.phash, group,
+                    frame.thumb.size() == kThumbBytes ? std::span<const uint8_t>(frame.thumb)
+                                                      : std::span<const uint8_t>(),
+                    /*defer=*/false, frame.phash2, /*founder=*/false);
+    }
+    ++representatives[group];
   }
   // Forgets the founder index (groups changed, or a transaction that added founders rolled
   // back); the next lookup reloads it from the catalog.
   void InvalidateFounderIndex() {
     founders.reset();
+    representatives.clear();
     founders_loaded = false;
   }
 
@@ -198,24 +241,26 @@ struct Catalog::Impl {
         .Run();
   }
 
-  // The group of the founder nearest to any of `probes` (see Catalog::FindGroup), or 0.
+  // The group whose representative accepts `probes` best (see Catalog::FindGroup; group 0:
+  // none), and whether the item would become one of its representatives (MayRepresent).
   // Memory only once the index is loaded: callers run it before taking the write lock.
-  Result<int64_t> LookupGroup(std::span<const uint64_t> probes,
-                              std::span<const uint8_t> probe_thumbs,
-                              std::span<const uint64_t> second_probes = {}) {
+  Result<LookedUp> LookupGroup(std::span<const uint64_t> probes,
+                               std::span<const uint8_t> probe_thumbs,
+                               std::span<const uint64_t> second_probes = {}) {
     MEMES_RETURN_IF_ERROR(LoadFounderIndex());
-    const auto match =
-        founders->NearestAccepted(probes, probe_thumbs, options.Rule(), second_probes);
-    return match ? match->group : int64_t{0};
+    const MatchRule rule = options.Rule();
+    const auto match = founders->NearestAccepted(probes, probe_thumbs, rule, second_probes);
+    if (!match) return LookedUp{};
+    return LookedUp{match->group, MayRepresent(*match, RepresentativesOf(match->group), rule)};
   }
 
   // Inside the item's write transaction: `looked_up` when LookupGroup found one, else a new
   // group keyed by `blob`, whose frames become founder hashes at once (so the next item of the
   // same transaction sees them). Invariant: a caller whose transaction fails calls
   // InvalidateFounderIndex, so the index never holds a founder the catalog does not.
-  Result<int64_t> JoinOrFound(const std::string& blob, int64_t looked_up,
+  Result<int64_t> JoinOrFound(const std::string& blob, const LookedUp& looked_up,
                               std::span<const FrameRecord> frames) {
-    if (looked_up != 0) return looked_up;
+    if (looked_up.group != 0) return looked_up.group;
     MEMES_ASSIGN_OR_RETURN(StatementLease stmt, Cached("INSERT INTO groups(key) VALUES(?)"));
     MEMES_RETURN_IF_ERROR(stmt->Bind(1, blob).Run());
     const int64_t group = db->LastInsertRowId();

@@ -184,8 +184,9 @@ Result<int64_t> Catalog::MergeGroups(std::span<const GroupMerge> merges) {
                            impl_->Cached("SELECT group_id FROM items WHERE blob=?"));
     MEMES_ASSIGN_OR_RETURN(StatementLease members,
                            impl_->Cached("SELECT blob FROM items WHERE group_id=? ORDER BY blob"));
-    MEMES_ASSIGN_OR_RETURN(StatementLease move,
-                           impl_->Cached("UPDATE items SET group_id=? WHERE group_id=?"));
+    MEMES_ASSIGN_OR_RETURN(
+        StatementLease move,
+        impl_->Cached("UPDATE items SET group_id=?, representative=0 WHERE group_id=?"));
     MEMES_ASSIGN_OR_RETURN(StatementLease remove, impl_->Cached("DELETE FROM groups WHERE id=?"));
     for (const GroupMerge& merge : merges) {
       std::set<int64_t> groups;

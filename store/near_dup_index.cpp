@@ -5,6 +5,7 @@
 #include <cassert>
 #include <cmath>
 #include <cstdlib>
+#include <functional>
 #include <limits>
 
 namespace memes::store {
@@ -62,12 +63,13 @@ void NearDupIndex::Clear() {
   has_second_.clear();
   groups_.clear();
   has_thumb_.clear();
+  founder_.clear();
   thumbs_.clear();
   thumb_stats_.clear();
 }
 
 void NearDupIndex::Add(uint64_t hash, int64_t group, std::span<const uint8_t> thumb, bool defer,
-                       std::optional<uint64_t> second) {
+                       std::optional<uint64_t> second, bool founder) {
   assert(thumb.empty() || thumb.size() == kThumbBytes);
   assert(groups_.size() < UINT32_MAX);
   ++size_;
@@ -76,6 +78,7 @@ void NearDupIndex::Add(uint64_t hash, int64_t group, std::span<const uint8_t> th
   has_second_.push_back(second.has_value());
   groups_.push_back(group);
   has_thumb_.push_back(!thumb.empty());
+  founder_.push_back(founder);
   if (thumb.empty()) {
     thumbs_.resize(thumbs_.size() + kThumbBytes, 0);
     thumb_stats_.emplace_back();
@@ -134,12 +137,33 @@ std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
       rule.verify ? std::max(rule.distance, rule.candidate_distance) : rule.IndexRadius();
   std::optional<Match> best;
   double best_score = 0;
+  // The peak check (a full pass over both thumbnails and a partial sort) runs only for a pair
+  // that would become the best so far, or, after the scan, for the best group's founder frames
+  // (Match::founder_accepts): the founder-frame pairs the other stages accepted wait here
+  // (few: only accepted candidates). state: 0 peak not checked, 1 accepted, 2 refused.
+  struct FounderPair {
+    int64_t group;
+    uint32_t slot, probe;
+    double thumb;
+    int state;
+  };
+  std::vector<FounderPair> founder_pairs;
+  const bool probe_has_thumb = rule.verify && !probe_thumbs.empty();
+  auto probe_thumb_of = [&](size_t p) {
+    return probe_has_thumb ? probe_thumbs.subspan(p * kThumbBytes, kThumbBytes)
+                           : std::span<const uint8_t>();
+  };
+  auto thumb_of = [&](uint32_t slot) {
+    return std::span(thumbs_).subspan(size_t{slot} * kThumbBytes, kThumbBytes);
+  };
+  auto peak_accepts = [&](size_t p, const ThumbStats& probe_stats, uint32_t slot) {
+    return rule.peak_distance < 0 ||
+           ThumbPeak(probe_thumb_of(p), probe_stats, thumb_of(slot), thumb_stats_[slot],
+                     rule.contrast, rule.peak_margin) <= rule.peak_distance;
+  };
   for (size_t p = 0; p < probes.size(); ++p) {
     const uint64_t probe = probes[p];
-    const bool probe_has_thumb = rule.verify && !probe_thumbs.empty();
-    const std::span<const uint8_t> probe_thumb =
-        probe_has_thumb ? probe_thumbs.subspan(p * kThumbBytes, kThumbBytes)
-                        : std::span<const uint8_t>();
+    const std::span<const uint8_t> probe_thumb = probe_thumb_of(p);
     const ThumbStats probe_stats = probe_has_thumb ? StatsOf(probe_thumb) : ThumbStats();
     // A symmetric picture has the same hash in several orientations: probe it once, unless the
     // thumbnails (which see colour) tell the orientations apart.
@@ -148,20 +172,30 @@ std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
       continue;
     auto consider = [&](uint32_t slot, int distance) {
       double score = 0, thumb = -1;
-      if (probe_has_thumb && has_thumb_[slot]) {
-        thumb = ThumbDistance(probe_thumb, probe_stats,
-                              std::span(thumbs_).subspan(size_t{slot} * kThumbBytes, kThumbBytes),
-                              thumb_stats_[slot], rule.trim, rule.contrast, rule.thumb_distance,
-                              rule.tolerance);
+      const bool verified = probe_has_thumb && has_thumb_[slot];
+      if (verified) {
+        // The colour check first: it costs two stats already at hand.
+        if (rule.colour_distance >= 0 &&
+            ColourDistance(probe_stats, thumb_stats_[slot]) > rule.colour_distance)
+          return;
+        thumb = ThumbDistance(probe_thumb, probe_stats, thumb_of(slot), thumb_stats_[slot],
+                              rule.trim, rule.contrast, rule.thumb_distance, rule.tolerance);
         if (thumb > rule.thumb_distance) return;
         score = thumb;
       } else if (distance > rule.distance) {
         return;
       }
       const int64_t group = groups_[slot];
-      if (!best || score < best_score ||
+      const bool would_be_best =
+          !best || score < best_score ||
           (score == best_score &&
-           (distance < best->distance || (distance == best->distance && group < best->group)))) {
+           (distance < best->distance || (distance == best->distance && group < best->group)));
+      int state = verified ? 0 : 1;
+      if (would_be_best && verified) state = peak_accepts(p, probe_stats, slot) ? 1 : 2;
+      if (founder_[slot]) {
+        founder_pairs.push_back({group, slot, static_cast<uint32_t>(p), thumb, state});
+      }
+      if (would_be_best && state == 1) {
         best = Match{group, distance, thumb};
         best_score = score;
       }
@@ -180,7 +214,30 @@ std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
           /*source=*/1);
     }
   }
+  if (best) {
+    for (FounderPair& pair : founder_pairs) {
+      if (pair.group != best->group) continue;
+      if (pair.state == 0) {
+        pair.state =
+            peak_accepts(pair.probe, StatsOf(probe_thumb_of(pair.probe)), pair.slot) ? 1 : 2;
+      }
+      if (pair.state != 1) continue;
+      if (!best->founder_accepts || pair.thumb < best->founder_thumb_distance) {
+        best->founder_thumb_distance = pair.thumb;
+      }
+      best->founder_accepts = true;
+    }
+  }
   return best;
+}
+
+bool MayRepresent(const NearDupIndex::Match& match, int representatives, const MatchRule& rule) {
+  if (representatives >= rule.representatives || !match.founder_accepts) return false;
+  // Identical to a representative already there: it would add frames, not reach.
+  if (match.distance == 0 && match.thumb_distance <= 0) return false;
+  const double radius = rule.representative_thumb_distance < 0 ? rule.thumb_distance
+                                                               : rule.representative_thumb_distance;
+  return match.founder_thumb_distance <= radius;
 }
 
 std::optional<NearDupIndex::Match> NearDupIndex::Nearest(std::span<const uint64_t> probes) const {
@@ -217,6 +274,32 @@ ThumbStats StatsOf(std::span<const uint8_t> thumb) {
   }
   stats.spread = std::sqrt(var);
   return stats;
+}
+
+double ThumbPeak(std::span<const uint8_t> a, const ThumbStats& stats_a, std::span<const uint8_t> b,
+                 const ThumbStats& stats_b, bool contrast, int margin) {
+  assert(a.size() == kThumbBytes && b.size() == kThumbBytes);
+  constexpr int kCells = kThumbSide * kThumbSide;
+  constexpr float kUnitSpread = 48, kMinSpread = 8;  // as in ThumbDistance
+  const float gain_a = contrast ? kUnitSpread / std::max(kMinSpread, stats_a.spread) : 1;
+  const float gain_b = contrast ? kUnitSpread / std::max(kMinSpread, stats_b.spread) : 1;
+  std::array<float, kCells> cell{};
+  for (int i = 0; i < kCells; ++i) {
+    const int row = i / kThumbSide, column = i % kThumbSide;
+    if (row < margin || column < margin || row >= kThumbSide - margin ||
+        column >= kThumbSide - margin)
+      continue;
+    float sum = 0;
+    for (int c = 0; c < 3; ++c) {
+      sum += std::abs((a[3 * i + c] - stats_a.mean[c]) * gain_a -
+                      (b[3 * i + c] - stats_b.mean[c]) * gain_b);
+    }
+    cell[i] = sum;
+  }
+  std::partial_sort(cell.begin(), cell.begin() + kPeakCells, cell.end(), std::greater<float>());
+  double total = 0;
+  for (int i = 0; i < kPeakCells; ++i) total += cell[i];
+  return total / kPeakCells;
 }
 
 double ThumbDistance(std::span<const uint8_t> a, std::span<const uint8_t> b, double trim,
@@ -273,10 +356,24 @@ double ThumbDistance(std::span<const uint8_t> a, const ThumbStats& stats_a,
   return total / kept;
 }
 
-std::vector<size_t> AssignFounders(std::span<const GroupingCandidate> items,
-                                   const MatchRule& rule) {
+std::vector<size_t> AssignFounders(std::span<const GroupingCandidate> items, const MatchRule& rule,
+                                   std::vector<bool>* representative) {
   NearDupIndex founders(rule.IndexRadius());
   std::vector<size_t> founder_of(items.size());
+  std::vector<int> representatives(items.size(), 0);  // per founder position
+  if (representative != nullptr) representative->assign(items.size(), false);
+  const auto add_frames = [&](const GroupingCandidate& item, size_t group, bool founder) {
+    for (size_t k = 0; k < item.own.size(); ++k) {
+      founders.Add(
+          item.own[k], static_cast<int64_t>(group),
+          item.own_thumbs.empty() ? std::span<const uint8_t>()
+                                  : item.own_thumbs.subspan(k * kThumbBytes, kThumbBytes),
+          /*defer=*/false,
+          item.own_second.empty() ? std::nullopt : std::optional<uint64_t>(item.own_second[k]),
+          founder);
+    }
+    ++representatives[group];
+  };
   for (size_t i = 0; i < items.size(); ++i) {
     const GroupingCandidate& item = items[i];
     const bool use_probes = !item.probes.empty();
@@ -285,18 +382,17 @@ std::vector<size_t> AssignFounders(std::span<const GroupingCandidate> items,
     const std::span<const uint64_t> second = use_probes ? item.probe_second : item.own_second;
     const auto match = founders.NearestAccepted(probes, thumbs, rule, second);
     if (match) {
-      founder_of[i] = static_cast<size_t>(match->group);
+      const size_t group = static_cast<size_t>(match->group);
+      founder_of[i] = group;
+      if (MayRepresent(*match, representatives[group], rule)) {
+        add_frames(item, group, /*founder=*/false);
+        if (representative != nullptr) (*representative)[i] = true;
+      }
       continue;
     }
     founder_of[i] = i;
-    for (size_t k = 0; k < item.own.size(); ++k) {
-      founders.Add(
-          item.own[k], static_cast<int64_t>(i),
-          item.own_thumbs.empty() ? std::span<const uint8_t>()
-                                  : item.own_thumbs.subspan(k * kThumbBytes, kThumbBytes),
-          /*defer=*/false,
-          item.own_second.empty() ? std::nullopt : std::optional<uint64_t>(item.own_second[k]));
-    }
+    add_frames(item, i, /*founder=*/true);
+    if (representative != nullptr) (*representative)[i] = true;
   }
   return founder_of;
 }

@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -52,6 +53,18 @@ struct ThumbStats {
   float spread = 0;
 };
 ThumbStats StatsOf(std::span<const uint8_t> thumb);
+// How far apart two thumbnails' mean colours are in chroma: |d(R - G)| + |d(B - G)| of the
+// means, so a brightness change costs nothing and a tint on one channel costs its size.
+inline double ColourDistance(const ThumbStats& a, const ThumbStats& b) {
+  return std::abs((a.mean[0] - a.mean[1]) - (b.mean[0] - b.mean[1])) +
+         std::abs((a.mean[2] - a.mean[1]) - (b.mean[2] - b.mean[1]));
+}
+
+// The mean of the kPeakCells largest cell differences of ThumbDistance (trim 0, the same
+// normalisation with `contrast`).
+double ThumbPeak(std::span<const uint8_t> a, const ThumbStats& stats_a, std::span<const uint8_t> b,
+                 const ThumbStats& stats_b, bool contrast, int margin = 0);
+
 // ThumbDistance with both thumbnails' stats given. `limit`: with trim == 0 the comparison stops
 // once the distance must exceed it and returns some value above `limit` (a rejection needs no
 // exact figure); below or at it the result is exact.
@@ -61,8 +74,13 @@ double ThumbDistance(std::span<const uint8_t> a, const ThumbStats& stats_a,
 
 // Defaults of the verified rule, chosen from bench/dedupe_bench (docs/benchmarks.md).
 inline constexpr int kDefaultCandidateDistance = 10;
-inline constexpr double kDefaultThumbDistance = 26;
+inline constexpr double kDefaultThumbDistance = 30;
 inline constexpr int kDefaultSecondDistance = -1;
+inline constexpr int kDefaultRepresentatives = 4;
+inline constexpr double kDefaultColourDistance = 30;
+inline constexpr double kDefaultPeakDistance = 70;
+inline constexpr int kDefaultPeakMargin = 2;
+inline constexpr int kPeakCells = 8;
 
 // When an item joins a founder (store/FORMAT.md, "Near-duplicate groups").
 struct MatchRule {
@@ -84,6 +102,27 @@ struct MatchRule {
   // small radii on two hashes that a caption or crop moves differently read far fewer buckets
   // than one large radius on one hash.
   int second_distance = kDefaultSecondDistance;
+  // A group's fixed representative set: the founder plus up to `representatives` - 1 members,
+  // each the founder accepted directly (by this rule) within `representative_thumb_distance`
+  // (< 0: thumb_distance) and not identical to a representative already there; later items
+  // join when any representative accepts them. So an original whose copy founded the group
+  // attracts its other copies too (founder order), while no chain can grow: a member is
+  // accepted by a representative that the founder accepted, two steps at most
+  // (see MayRepresent). 1: the founder alone.
+  int representatives = kDefaultRepresentatives;
+  double representative_thumb_distance = -1;
+  // Verified pairs only: the thumbnails' mean colours must agree within this much in chroma
+  // (ColourDistance; < 0: not checked). ThumbDistance takes each mean off, so without it a
+  // brown and a red heart of one shape match.
+  double colour_distance = kDefaultColourDistance;
+  // Verified pairs only: the mean of the kPeakCells worst cells of the two thumbnails
+  // (ThumbPeak) must be within this (< 0: not checked). A copy differs a little everywhere, a
+  // look-alike (another keycap digit, another clock hour) much in a few cells, which the mean
+  // over all 144 cells dilutes.
+  double peak_distance = kDefaultPeakDistance;
+  // Cells at each edge that ThumbPeak leaves out: a caption or a crop changes the edge rows,
+  // what tells look-alikes apart (a digit, a clock's hands, a face) sits inside.
+  int peak_margin = kDefaultPeakMargin;
   // The radius the founder index must search.
   int IndexRadius() const {
     return verify ? std::max({distance, candidate_distance, second_distance}) : distance;
@@ -96,6 +135,10 @@ class NearDupIndex {
     int64_t group = 0;
     int distance = 0;            // Hamming distance between the probe and the stored hash
     double thumb_distance = -1;  // ThumbDistance of the pair; -1 when not verified
+    // Whether one of the group founder's own frames accepts the probe too (not only another
+    // representative), and that best acceptance's ThumbDistance (-1: by hash alone).
+    bool founder_accepts = false;
+    double founder_thumb_distance = -1;
   };
 
   static constexpr int kMinBlocks = 4, kMaxBlocks = 8;
@@ -118,8 +161,10 @@ class NearDupIndex {
   // `defer`: the rebuild waits for Flush() (or a later Add without it), for loading many
   // hashes at once in O(size); until then lookups scan the whole buffer.
   // `second`: the frame's second hash (transform::FrameHashes), if it has one.
+  // `founder`: false for a frame of a representative that is not the group's founder
+  // (MatchRule::representatives); Match::founder_accepts looks at founder frames only.
   void Add(uint64_t hash, int64_t group, std::span<const uint8_t> thumb = {}, bool defer = false,
-           std::optional<uint64_t> second = std::nullopt);
+           std::optional<uint64_t> second = std::nullopt, bool founder = true);
   // Moves the append buffer into the CSR tables.
   void Flush() {
     if (indexed_ != size_) Rebuild();
@@ -261,6 +306,7 @@ class NearDupIndex {
   std::vector<bool> has_second_;
   std::vector<int64_t> groups_;
   std::vector<bool> has_thumb_;
+  std::vector<bool> founder_;  // per slot: a frame of its group's founder
   std::vector<uint8_t> thumbs_;
   // Per slot: its thumbnail's ThumbStats, computed once at Add instead of at every comparison.
   std::vector<ThumbStats> thumb_stats_;
@@ -280,11 +326,23 @@ struct GroupingCandidate {
   std::span<const uint64_t> probe_second = {};
 };
 
+// Whether an item that joined through `match` becomes one of its group's representatives, the
+// group holding `representatives` of them (the founder counted) so far. Invariant it keeps: every
+// representative is accepted by the founder's own frames within the representative radius, so
+// every member is within two accepting steps of the founder — its hash within 2 x the
+// candidate radius and its thumbnail within thumb_distance + representative radius (ThumbDistance
+// is an L1 distance between normalised thumbnails, so the triangle inequality holds), whatever
+// the arrival order.
+bool MayRepresent(const NearDupIndex::Match& match, int representatives, const MatchRule& rule);
+
 // Groups `items` in order the way Catalog::AddItem does one at a time: an item joins the
-// earlier founder `rule` accepts best (NearDupIndex::NearestAccepted), otherwise founds a
-// group. Returns, per item, the position of its founder (its own position for a founder).
+// earlier group whose representative `rule` accepts best (NearDupIndex::NearestAccepted),
+// otherwise founds a group. Returns, per item, the position of its founder (its own position
+// for a founder); `representative` (if given) gets, per item, whether it represents its group
+// (founders included).
 // Requires: 0 <= rule.IndexRadius() <= kMaxNearDuplicateDistance.
-std::vector<size_t> AssignFounders(std::span<const GroupingCandidate> items, const MatchRule& rule);
+std::vector<size_t> AssignFounders(std::span<const GroupingCandidate> items, const MatchRule& rule,
+                                   std::vector<bool>* representative = nullptr);
 // Hash-only matching within max_distance.
 std::vector<size_t> AssignFounders(std::span<const GroupingCandidate> items, int max_distance);
 

@@ -175,6 +175,36 @@ TEST(ThumbDistance, ATolerancePerChannelForgivesSmallDifferencesOnly) {
 
 // The verified rule against a brute-force scan: every stored hash within the radius, judged by
 // the rule, the best by (thumbnail distance, Hamming distance, group).
+// A look-alike differs much in a few inner cells (a keycap's digit): the mean over all cells
+// barely moves, the peak does; the same change on the edge rows (a caption) is left out of
+// the peak by the margin. A tint moves the colour distance by its size, brightness not at all.
+TEST(ThumbPeak, SeesAFewChangedInnerCellsThatTheMeanDilutes) {
+  std::mt19937_64 random(5);
+  const auto a = Thumb(1, random);
+  std::vector<uint8_t> inner(a), edge(a);
+  for (int cell :
+       {5 * kThumbSide + 5, 5 * kThumbSide + 6, 6 * kThumbSide + 5, 6 * kThumbSide + 6}) {
+    for (int c = 0; c < 3; ++c) inner[3 * cell + c] = static_cast<uint8_t>(255 - a[3 * cell + c]);
+  }
+  for (int column = 0; column < kThumbSide; ++column) {
+    const int cell = (kThumbSide - 1) * kThumbSide + column;
+    for (int c = 0; c < 3; ++c) edge[3 * cell + c] = static_cast<uint8_t>(255 - a[3 * cell + c]);
+  }
+  const ThumbStats sa = StatsOf(a), si = StatsOf(inner), se = StatsOf(edge);
+  EXPECT_LT(ThumbDistance(a, inner, 0, true), kDefaultThumbDistance);
+  EXPECT_GT(ThumbPeak(a, sa, inner, si, true, kDefaultPeakMargin), kDefaultPeakDistance);
+  EXPECT_LT(ThumbPeak(a, sa, edge, se, true, kDefaultPeakMargin), kDefaultPeakDistance);
+  EXPECT_GT(ThumbPeak(a, sa, edge, se, true, 0), kDefaultPeakDistance);
+  EXPECT_EQ(ThumbPeak(a, sa, a, sa, true, kDefaultPeakMargin), 0);
+  std::vector<uint8_t> brighter(a), tinted(a);
+  for (size_t i = 0; i < kThumbBytes; ++i) {
+    brighter[i] = static_cast<uint8_t>(std::min(255, a[i] + 10));
+    if (i % 3 == 0) tinted[i] = static_cast<uint8_t>(std::min(255, a[i] + 20));
+  }
+  EXPECT_NEAR(ColourDistance(sa, StatsOf(brighter)), 0, 0.5);
+  EXPECT_NEAR(ColourDistance(sa, StatsOf(tinted)), 20, 1);
+}
+
 TEST(ThumbDistance, ALimitStopsEarlyAboveItAndIsExactBelowIt) {
   std::mt19937_64 random(3);
   for (int pair = 0; pair < 40; ++pair) {
@@ -209,13 +239,25 @@ TEST(NearDupIndex, NearestAcceptedAgreesWithBruteForceOnHashesAndThumbnails) {
         Flip(centres[centre], random() % 16, random), 1 + static_cast<int64_t>(random() % 400), {}};
     // Pictures agree with the hash centre mostly (same picture), sometimes not (look-alike).
     if (random() % 5 != 0) s.thumb = Thumb(random() % 4 ? centre : centre + 100, random, 6);
+    // Look-alikes only the extra checks catch: a spot of inverted inner cells (the peak), a
+    // tint (the colour).
+    if (!s.thumb.empty() && random() % 4 == 0) {
+      for (int cell : {5 * kThumbSide + 5, 5 * kThumbSide + 6, 6 * kThumbSide + 5}) {
+        for (int c = 0; c < 3; ++c) s.thumb[3 * cell + c] = 255 - s.thumb[3 * cell + c];
+      }
+    } else if (!s.thumb.empty() && random() % 4 == 0) {
+      for (size_t b = 0; b < kThumbBytes; b += 3) s.thumb[b] = std::min(255, s.thumb[b] + 45);
+    }
     stored.push_back(std::move(s));
   }
   for (const bool verify : {true, false}) {
     MatchRule rule;
     rule.verify = verify;
     NearDupIndex index(rule.IndexRadius());
-    for (const Stored& s : stored) index.Add(s.hash, s.group, s.thumb);
+    // Every third stored frame a representative's, not its founder's.
+    for (size_t i = 0; i < stored.size(); ++i) {
+      index.Add(stored[i].hash, stored[i].group, stored[i].thumb, false, std::nullopt, i % 3 != 0);
+    }
     for (int p = 0; p < 300; ++p) {
       const int centre = static_cast<int>(random() % centres.size());
       // Two probes (two orientations) with a thumbnail each.
@@ -226,18 +268,30 @@ TEST(NearDupIndex, NearestAcceptedAgreesWithBruteForceOnHashesAndThumbnails) {
       thumbs.insert(thumbs.end(), second.begin(), second.end());
       std::optional<NearDupIndex::Match> expected;
       double expected_score = 0;
+      std::map<int64_t, double> founder_thumb;  // group -> best accepted founder-frame thumb
       for (int k = 0; k < 2; ++k) {
-        for (const Stored& s : stored) {
+        for (size_t i = 0; i < stored.size(); ++i) {
+          const Stored& s = stored[i];
           const int distance = __builtin_popcountll(s.hash ^ probes[k]);
           if (distance > rule.IndexRadius()) continue;
           double score = 0, thumb = -1;
           if (verify && !s.thumb.empty()) {
-            thumb = ThumbDistance(std::span(thumbs).subspan(k * kThumbBytes, kThumbBytes), s.thumb,
-                                  rule.trim, rule.contrast);
+            const auto probe_thumb =
+                std::span<const uint8_t>(thumbs).subspan(k * kThumbBytes, kThumbBytes);
+            thumb = ThumbDistance(probe_thumb, s.thumb, rule.trim, rule.contrast);
             if (thumb > rule.thumb_distance) continue;
+            const ThumbStats a = StatsOf(probe_thumb), b = StatsOf(s.thumb);
+            if (ColourDistance(a, b) > rule.colour_distance) continue;
+            if (ThumbPeak(probe_thumb, a, s.thumb, b, rule.contrast, rule.peak_margin) >
+                rule.peak_distance)
+              continue;
             score = thumb;
           } else if (distance > rule.distance) {
             continue;
+          }
+          if (i % 3 != 0) {
+            auto [it, added] = founder_thumb.emplace(s.group, thumb);
+            if (!added) it->second = std::min(it->second, thumb);
           }
           if (!expected || score < expected_score ||
               (score == expected_score &&
@@ -253,6 +307,11 @@ TEST(NearDupIndex, NearestAcceptedAgreesWithBruteForceOnHashesAndThumbnails) {
       if (got) {
         EXPECT_EQ(got->group, expected->group) << p;
         EXPECT_EQ(got->distance, expected->distance) << p;
+        const auto founder = founder_thumb.find(expected->group);
+        EXPECT_EQ(got->founder_accepts, founder != founder_thumb.end()) << p;
+        if (founder != founder_thumb.end()) {
+          EXPECT_NEAR(got->founder_thumb_distance, founder->second, 1e-4) << p;
+        }
       }
     }
   }
@@ -392,6 +451,7 @@ TEST(AssignFounders, AVerifiedChainDoesNotGrowOneGroup) {
     if (i % 4 == 1) c[i] = static_cast<uint8_t>(a[i] + step);
   }
   MatchRule rule;
+  rule.representatives = 1;  // the founder alone
   ASSERT_LE(ThumbDistance(a, b, rule.trim, rule.contrast), rule.thumb_distance);
   ASSERT_LE(ThumbDistance(b, c, rule.trim, rule.contrast), rule.thumb_distance);
   ASSERT_GT(ThumbDistance(a, c, rule.trim, rule.contrast), rule.thumb_distance);
@@ -403,6 +463,66 @@ TEST(AssignFounders, AVerifiedChainDoesNotGrowOneGroup) {
   EXPECT_EQ(AssignFounders(items, rule), (std::vector<size_t>{0, 0, 2}));
   // Hash only at 6 bits, C is within reach of A: all three in one group.
   EXPECT_EQ(AssignFounders(items, 6), (std::vector<size_t>{0, 0, 0}));
+  // With representatives whose radius is below A–B, B does not become one: still two groups.
+  rule.representatives = 4;
+  rule.representative_thumb_distance = ThumbDistance(a, b, rule.trim, rule.contrast) / 2;
+  EXPECT_EQ(AssignFounders(items, rule), (std::vector<size_t>{0, 0, 2}));
+}
+
+// A chain A–B–C–D, each step within the rule, each pair two steps apart not: with
+// representatives, B (accepted by the founder A) represents the group, so C joins through B;
+// C was not accepted by A, so it does not represent, and D (near C only) founds a group. A
+// member is thus at most two accepting steps from its founder, never three.
+TEST(AssignFounders, RepresentativesReachTwoStepsFromTheFounderAndNoFurther) {
+  std::mt19937_64 random(8);
+  // 3 bits a step: A–C 6 bits, A–D 9 bits, all within the 10-bit candidate radius, so the
+  // thumbnails decide.
+  const std::vector<uint64_t> hashes = {0, 0x7, 0x3F, 0x1FF};
+  const auto a = Thumb(1, random);
+  std::vector<std::vector<uint8_t>> thumbs(4, a);
+  // Step k moves the bytes i % 4 < k by 20 levels.
+  for (size_t i = 0; i < kThumbBytes; ++i) {
+    const int step = a[i] > 128 ? -20 : 20;
+    for (int k = 1; k < 4; ++k) {
+      if (static_cast<int>(i % 4) < k) thumbs[k][i] = static_cast<uint8_t>(a[i] + step);
+    }
+  }
+  MatchRule rule;
+  rule.representatives = 4;
+  auto distance = [&](int x, int y) {
+    return ThumbDistance(thumbs[x], thumbs[y], rule.trim, rule.contrast);
+  };
+  for (int k = 0; k + 1 < 4; ++k) ASSERT_LE(distance(k, k + 1), rule.thumb_distance);
+  for (int k = 0; k + 2 < 4; ++k) ASSERT_GT(distance(k, k + 2), rule.thumb_distance);
+  ASSERT_GT(distance(0, 3), rule.thumb_distance);
+  std::vector<GroupingCandidate> items;
+  for (int i = 0; i < 4; ++i) items.push_back({std::span(&hashes[i], 1), {}, thumbs[i], {}});
+  std::vector<bool> represents;
+  EXPECT_EQ(AssignFounders(items, rule, &represents), (std::vector<size_t>{0, 0, 0, 3}));
+  EXPECT_EQ(represents, (std::vector<bool>{true, true, false, true}));
+  // The founder alone: C founds a group, and D joins it.
+  rule.representatives = 1;
+  EXPECT_EQ(AssignFounders(items, rule), (std::vector<size_t>{0, 0, 2, 2}));
+}
+
+// The set is fixed: once a group holds `representatives` of them, a member the founder
+// accepts attracts nothing; an identical copy of a representative never takes a place.
+TEST(AssignFounders, RepresentativesAreCappedAndSkipIdenticalCopies) {
+  // Hash only, 4 bits. A founds; A' is identical (no place); B (3 bits) takes the second
+  // place; C (3 other bits) is accepted by A but the set is full; D, 3 bits from C and 6 from
+  // A and B, founds a group since C does not represent.
+  const std::vector<uint64_t> hashes = {0, 0, 0x7, 0x7ull << 20, 0x3Full << 20};
+  MatchRule rule;
+  rule.verify = false;
+  rule.distance = 4;
+  rule.representatives = 2;
+  std::vector<GroupingCandidate> items;
+  for (const uint64_t& hash : hashes) items.push_back({std::span(&hash, 1), {}});
+  std::vector<bool> represents;
+  EXPECT_EQ(AssignFounders(items, rule, &represents), (std::vector<size_t>{0, 0, 0, 0, 4}));
+  EXPECT_EQ(represents, (std::vector<bool>{true, false, true, false, true}));
+  rule.representatives = 3;
+  EXPECT_EQ(AssignFounders(items, rule), (std::vector<size_t>{0, 0, 0, 0, 0}));
 }
 
 }  // namespace

@@ -71,7 +71,8 @@ Result<RegroupReport> RegroupStore(Catalog& catalog, const MatchRule& rule,
     report.verified_items += !h.own_thumbs.empty();
     candidates[i] = {h.own, h.probes, h.own_thumbs, h.probe_thumbs, h.own_second, h.probe_second};
   }
-  std::vector<size_t> founder = AssignFounders(candidates, rule);
+  std::vector<bool> represents;
+  std::vector<size_t> founder = AssignFounders(candidates, rule, &represents);
 
   // Keep `label group` merges: unite the new groups of every member of a merged old group.
   std::set<std::string> merged_keys;
@@ -90,7 +91,13 @@ Result<RegroupReport> RegroupStore(Catalog& catalog, const MatchRule& rule,
       const size_t a = Root(parent, it->second), b = Root(parent, founder[i]);
       if (a != b) parent[std::max(a, b)] = std::min(a, b);
     }
-    for (size_t i = 0; i < items.size(); ++i) founder[i] = Root(parent, founder[i]);
+    for (size_t i = 0; i < items.size(); ++i) {
+      // A representative of a group united under another founder no longer represents: the
+      // founder that accepted it is not the group's (the bound of MayRepresent would not hold).
+      const size_t root = Root(parent, founder[i]);
+      if (root != founder[i]) represents[i] = false;
+      founder[i] = root;
+    }
   }
 
   Histogram(
@@ -98,12 +105,15 @@ Result<RegroupReport> RegroupStore(Catalog& catalog, const MatchRule& rule,
       report.groups_after, report.largest_after);
   std::vector<std::pair<std::string, std::string>> founder_of;
   founder_of.reserve(items.size());
+  std::vector<std::string> representatives;  // beyond the founders
   for (size_t i = 0; i < items.size(); ++i) {
     if (items[founder[i]].blob != items[i].group_key) ++report.changed;
     founder_of.emplace_back(items[i].blob, items[founder[i]].blob);
+    if (represents[i] && founder[i] != i) representatives.push_back(items[i].blob);
   }
+  report.representatives = static_cast<int64_t>(representatives.size());
   if (!dry_run) {
-    MEMES_ASSIGN_OR_RETURN(const int64_t changed, catalog.Regroup(founder_of));
+    MEMES_ASSIGN_OR_RETURN(const int64_t changed, catalog.Regroup(founder_of, representatives));
     (void)changed;  // equals report.changed: both compare the same keys
     // Every item with recomputed thumbnails is written (the catalog skips equal ones), so a
     // store from before schema 4 gets them; hashes only where they changed.

@@ -24,6 +24,7 @@ struct RegroupReport {
   int64_t largest_before = 0, largest_after = 0;
   int64_t rehashed_frames = 0;  // stored frame hashes replaced by recomputed ones
   int64_t verified_items = 0;   // items regrouped with thumbnails (the rest: hash only)
+  int64_t representatives = 0;  // members that represent their group beside its founder
 };
 
 // The hashes one item is regrouped with, recomputed from its frames when the caller can: `own`
@@ -44,7 +45,8 @@ struct ItemHashes {
 using HashesOf = std::function<Result<ItemHashes>(const GroupingItem&)>;
 
 // Groups every item again, in the order they were catalogued, as Catalog::AddItem would with
-// `rule` (founder-only joining; an int is the hash-only radius with the verified defaults). Groups
+// `rule` (its representatives, MatchRule::representatives; an int is the hash-only radius with
+// the verified defaults), rewriting the representative marks too. Groups
 // that `memes label group` made stay whole: the new groups of all current members of a group
 // holding a merged item are united under the earliest-founded of them. Writes the result in one
 // transaction unless `dry_run`, and then also stores the recomputed `own` hashes (and thumbnails)
