@@ -107,33 +107,8 @@ uint64_t VariantHash(const cv::Mat& grey32, const Variant& v) {
   return bits;
 }
 
-std::array<uint64_t, 8> VariantHashes(const std::vector<uint8_t>& planar, const Variant& v) {
-  const int size = 32;
-  if (v.moments < 0) return memes::transform::ContentHashes(planar, size);
-  if (v.moments > 0) {
-    cv::Mat g32 = MomentWindow(planar, v.moments, v.noise);
-    std::array<uint64_t, 8> out{};
-    cv::Mat m;
-    cv::flip(g32, m, 1);
-    const cv::RotateFlags r[] = {cv::ROTATE_90_COUNTERCLOCKWISE, cv::ROTATE_180,
-                                 cv::ROTATE_90_CLOCKWISE};
-    for (int mir = 0; mir < 2; ++mir) {
-      const cv::Mat& b = mir ? m : g32;
-      out[4 * mir] = VariantHash(b, v);
-      for (int t = 1; t < 4; ++t) {
-        cv::Mat turned;
-        cv::rotate(b, turned, r[t - 1]);
-        out[4 * mir + t] = VariantHash(turned, v);
-      }
-    }
-    return out;
-  }
-  cv::Mat grey(size, size, CV_32F);
-  for (int i = 0; i < size * size; ++i)
-    grey.at<float>(i / size, i % size) =
-        0.299f * planar[i] + 0.587f * planar[1024 + i] + 0.114f * planar[2048 + i];
-  cv::Mat g32;
-  cv::resize(grey, g32, cv::Size(32, 32), 0, 0, cv::INTER_LINEAR);
+// The variant's hash of `g32` (32x32 grey) in the 8 orientations: 4 turns, then the same mirrored.
+std::array<uint64_t, 8> OrientedHashes(const cv::Mat& g32, const Variant& v) {
   std::array<uint64_t, 8> out{};
   cv::Mat m;
   cv::flip(g32, m, 1);
@@ -149,6 +124,21 @@ std::array<uint64_t, 8> VariantHashes(const std::vector<uint8_t>& planar, const 
     }
   }
   return out;
+}
+
+std::array<uint64_t, 8> VariantHashes(const std::vector<uint8_t>& planar, const Variant& v) {
+  const int size = 32;
+  if (v.moments < 0) return memes::transform::ContentHashes(planar, size);
+  if (v.moments > 0) {
+    return OrientedHashes(MomentWindow(planar, v.moments, v.noise), v);
+  }
+  cv::Mat grey(size, size, CV_32F);
+  for (int i = 0; i < size * size; ++i)
+    grey.at<float>(i / size, i % size) =
+        0.299f * planar[i] + 0.587f * planar[1024 + i] + 0.114f * planar[2048 + i];
+  cv::Mat g32;
+  cv::resize(grey, g32, cv::Size(32, 32), 0, 0, cv::INTER_LINEAR);
+  return OrientedHashes(g32, v);
 }
 
 }  // namespace
