@@ -159,7 +159,7 @@ void SeResNeXtImpl::BuildSeResNeXt() {
   // The fast recipe's BatchNorm on SE-ResNeXt: airbench's frozen weights and momentum, except
   // bn_expand, whose weight starts at 0 (the block starts as the identity) and so must learn.
   // No dirac init here: on top of the zero-init residual blocks it kept `small --recipe fast`
-  // 4-40 points behind He init at equal steps (docs/benchmarks.md); the convs keep He init.
+  // 4-30 points behind He init at equal steps (docs/benchmarks.md); the convs keep He init.
   for (auto& named : named_modules(/*name_prefix=*/"", /*include_self=*/false)) {
     if (auto* bn = named.value()->as<torch::nn::BatchNorm2d>(); bn && config.RecipeHas("bn")) {
       bn->options.momentum(0.4);
