@@ -222,10 +222,11 @@ std::pair<double, double> SplitError(const std::vector<Hashed>& items,
   return {worst, std::abs(double(test) / all - fraction)};
 }
 
-// "C:T:TRIM:CONTRAST[:SECOND[:TOLERANCE[:REPS[:REP_THUMB[:COLOUR]]]]]": candidate bits,
-// thumbnail distance, trim share, contrast 0/1, second-hash bits (-1 off), per-channel
-// tolerance, representatives per group, thumbnail radius for a representative (-1: T), chroma
-// distance of the mean colours (-1 off), mean of the worst thumbnail cells (-1 off).
+// "C:T:TRIM:CONTRAST[:SECOND[:TOLERANCE[:REPS[:REP_THUMB[:COLOUR[:PEAK[:MARGIN]]]]]]]":
+// candidate bits, thumbnail distance, trim share, contrast 0/1, second-hash bits (-1 off),
+// per-channel tolerance, representatives per group, thumbnail radius for a representative (-1:
+// T), chroma distance of the mean colours (-1 off), mean of the worst thumbnail cells (-1 off),
+// edge cells the peak leaves out.
 memes::store::MatchRule ParseRule(const std::string& text) {
   int c = 0, contrast = 0, second = -1, reps = 1;
   double t = 0, trim = 0, tolerance = 0, rep_thumb = -1, colour = -1, peak = -1;

@@ -41,6 +41,15 @@ class CatalogGroupsTest : public ::testing::Test {
     ASSERT_TRUE(catalog.ok()) << catalog.status().ToString();
     catalog_ = std::move(catalog).value();
   }
+  // Closes the catalog and runs `sql` on its file: a store of an older schema for the migration
+  // tests.
+  void Downgrade(const char* sql) {
+    catalog_.reset();
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((path_ / "catalog.sqlite").c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
   static std::string Hash(char c) { return std::string(64, c); }
   int64_t Add(char c, uint64_t phash, std::vector<uint64_t> probes = {}) {
     const FrameRecord frames[] = {{0, 0, phash}};
@@ -120,17 +129,8 @@ TEST_F(CatalogGroupsTest, RepresentativesAttractPersistAndStayCapped) {
 TEST_F(CatalogGroupsTest, TheMigrationToRepresentativesKeepsFounderOnlyGroups) {
   const int64_t a = Add('a', 0);
   EXPECT_EQ(Add('b', Low(7)), a);
-  catalog_.reset();
-  {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open((path_ / "catalog.sqlite").c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db,
-                           "ALTER TABLE items DROP COLUMN representative; "
-                           "PRAGMA user_version=5",
-                           nullptr, nullptr, nullptr),
-              SQLITE_OK);
-    sqlite3_close(db);
-  }
+  ASSERT_NO_FATAL_FAILURE(
+      Downgrade("ALTER TABLE items DROP COLUMN representative; PRAGMA user_version=5"));
   Reopen(8, 4);
   EXPECT_EQ(catalog_->schema_version(), kCatalogSchemaVersion);
   EXPECT_NE(Add('c', Low(14)), a) << "B was not marked a representative by the old grouping";
@@ -335,17 +335,9 @@ TEST_F(CatalogGroupsTest, SecondHashesComeFromTheMigrationAsNoneAndFromARegroup)
   const uint64_t second_a = 0xF0F0F0F0F0F0F0F0ull;
   const int64_t a = add('a', 0, std::nullopt);
   // Back to schema 4: no phash2 column.
-  catalog_.reset();
-  {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open((path_ / "catalog.sqlite").c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db,
-                           "ALTER TABLE items DROP COLUMN representative; "
-                           "ALTER TABLE frames DROP COLUMN phash2; PRAGMA user_version=4",
-                           nullptr, nullptr, nullptr),
-              SQLITE_OK);
-    sqlite3_close(db);
-  }
+  ASSERT_NO_FATAL_FAILURE(
+      Downgrade("ALTER TABLE items DROP COLUMN representative; "
+                "ALTER TABLE frames DROP COLUMN phash2; PRAGMA user_version=4"));
   reopen();
   EXPECT_EQ(catalog_->schema_version(), kCatalogSchemaVersion);
   auto frames = catalog_->Frames(Hash('a'));

@@ -189,13 +189,17 @@ struct Catalog::Impl {
   // frames attract from now on (the same invariant as JoinOrFound's).
   void AddRepresentative(int64_t group, std::span<const FrameRecord> frames) {
     if (!founders_loaded) return;
+    IndexFrames(group, frames, /*founder=*/false);
+    ++representatives[group];
+  }
+  // Puts `frames` into the loaded founder index for `group`.
+  void IndexFrames(int64_t group, std::span<const FrameRecord> frames, bool founder) {
     for (const FrameRecord& frame : frames) {
       founders->Add(frame.phash, group,
                     frame.thumb.size() == kThumbBytes ? std::span<const uint8_t>(frame.thumb)
                                                       : std::span<const uint8_t>(),
-                    /*defer=*/false, frame.phash2, /*founder=*/false);
+                    /*defer=*/false, frame.phash2, founder);
     }
-    ++representatives[group];
   }
   // Forgets the founder index (groups changed, or a transaction that added founders rolled
   // back); the next lookup reloads it from the catalog.
@@ -264,14 +268,7 @@ struct Catalog::Impl {
     MEMES_ASSIGN_OR_RETURN(StatementLease stmt, Cached("INSERT INTO groups(key) VALUES(?)"));
     MEMES_RETURN_IF_ERROR(stmt->Bind(1, blob).Run());
     const int64_t group = db->LastInsertRowId();
-    if (founders_loaded) {
-      for (const FrameRecord& frame : frames) {
-        founders->Add(frame.phash, group,
-                      frame.thumb.size() == kThumbBytes ? std::span<const uint8_t>(frame.thumb)
-                                                        : std::span<const uint8_t>(),
-                      /*defer=*/false, frame.phash2);
-      }
-    }
+    if (founders_loaded) IndexFrames(group, frames, /*founder=*/true);
     return group;
   }
 };

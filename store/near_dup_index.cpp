@@ -10,6 +10,19 @@
 
 namespace memes::store {
 
+namespace {
+
+// The factor ThumbDistance and ThumbPeak scale a thumbnail's values by after taking its mean off:
+// 1, or (with `contrast`) kUnitSpread over the thumbnail's standard deviation (one for all three
+// channels, so a red and a purple heart of one shape stay apart; at least kMinSpread, so a flat
+// picture is not blown up).
+float ThumbGain(const ThumbStats& stats, bool contrast) {
+  constexpr float kUnitSpread = 48, kMinSpread = 8;
+  return contrast ? kUnitSpread / std::max(kMinSpread, stats.spread) : 1;
+}
+
+}  // namespace
+
 int NearDupIndex::DefaultBlocks(int /*max_distance*/) { return kMinBlocks; }
 
 NearDupIndex::NearDupIndex(int max_distance, int blocks)
@@ -280,9 +293,7 @@ double ThumbPeak(std::span<const uint8_t> a, const ThumbStats& stats_a, std::spa
                  const ThumbStats& stats_b, bool contrast, int margin) {
   assert(a.size() == kThumbBytes && b.size() == kThumbBytes);
   constexpr int kCells = kThumbSide * kThumbSide;
-  constexpr float kUnitSpread = 48, kMinSpread = 8;  // as in ThumbDistance
-  const float gain_a = contrast ? kUnitSpread / std::max(kMinSpread, stats_a.spread) : 1;
-  const float gain_b = contrast ? kUnitSpread / std::max(kMinSpread, stats_b.spread) : 1;
+  const float gain_a = ThumbGain(stats_a, contrast), gain_b = ThumbGain(stats_b, contrast);
   std::array<float, kCells> cell{};
   for (int i = 0; i < kCells; ++i) {
     const int row = i / kThumbSide, column = i % kThumbSide;
@@ -314,12 +325,8 @@ double ThumbDistance(std::span<const uint8_t> a, const ThumbStats& stats_a,
   assert(a.size() == kThumbBytes && b.size() == kThumbBytes);
   assert(trim >= 0 && trim < 1);
   constexpr int kCells = kThumbSide * kThumbSide;
-  // Per channel: value -> (value - mean) * gain, gain 1 or (with `contrast`) kUnitSpread over
-  // the thumbnail's standard deviation (one for all three channels, so a red and a purple heart
-  // of one shape stay apart; at least kMinSpread, so a flat picture is not blown up).
-  constexpr float kUnitSpread = 48, kMinSpread = 8;
-  const float gain_a = contrast ? kUnitSpread / std::max(kMinSpread, stats_a.spread) : 1;
-  const float gain_b = contrast ? kUnitSpread / std::max(kMinSpread, stats_b.spread) : 1;
+  // Per channel: value -> (value - mean) * gain (ThumbGain).
+  const float gain_a = ThumbGain(stats_a, contrast), gain_b = ThumbGain(stats_b, contrast);
   // (value - mean_a) * gain_a - (value_b - mean_b) * gain_b = value_a * gain_a - value_b *
   // gain_b - shift.
   float shift[3];

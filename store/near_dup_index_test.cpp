@@ -173,8 +173,6 @@ TEST(ThumbDistance, ATolerancePerChannelForgivesSmallDifferencesOnly) {
   EXPECT_DOUBLE_EQ(limited, ThumbDistance(a, noisy, 0, false, 4));
 }
 
-// The verified rule against a brute-force scan: every stored hash within the radius, judged by
-// the rule, the best by (thumbnail distance, Hamming distance, group).
 // A look-alike differs much in a few inner cells (a keycap's digit): the mean over all cells
 // barely moves, the peak does; the same change on the edge rows (a caption) is left out of
 // the peak by the margin. A tint moves the colour distance by its size, brightness not at all.
@@ -223,6 +221,8 @@ TEST(ThumbDistance, ALimitStopsEarlyAboveItAndIsExactBelowIt) {
   }
 }
 
+// The verified rule against a brute-force scan: every stored hash within the radius, judged by
+// the rule, the best by (thumbnail distance, Hamming distance, group).
 TEST(NearDupIndex, NearestAcceptedAgreesWithBruteForceOnHashesAndThumbnails) {
   std::mt19937_64 random(21);
   std::vector<uint64_t> centres(30);

@@ -207,6 +207,13 @@ class FastRecipeTrainingTest : public ::testing::Test {
     ASSERT_TRUE(testing::WriteShardFolder(root_ / "shards", spec));
   }
   void TearDown() override { fs::remove_all(root_); }
+  // The last line of a run's metrics.jsonl: its last epoch.
+  static nlohmann::json LastEpoch(const fs::path& run_dir) {
+    std::ifstream in(run_dir / "metrics.jsonl");
+    std::string line, last;
+    while (std::getline(in, line)) last = line;
+    return nlohmann::json::parse(last);
+  }
 
   TrainOptions Options(const std::string& run) const {
     TrainOptions options;
@@ -273,10 +280,8 @@ TEST_F(FastRecipeTrainingTest, FastPresetLearnsSyntheticClasses) {
   TrainOptions options = Options("learn");
   options.epochs = 8;
   ASSERT_TRUE(RunTraining(options).ok());
-  std::ifstream in(options.run_dir / "metrics.jsonl");
-  std::string line, last;
-  while (std::getline(in, line)) last = line;
-  EXPECT_GE(nlohmann::json::parse(last)["test_acc"].get<double>(), 0.9) << last;
+  const nlohmann::json last = LastEpoch(options.run_dir);
+  EXPECT_GE(last["test_acc"].get<double>(), 0.9) << last;
 }
 
 // The fast recipe trains an SE-ResNeXt end to end. A guard, not the defect's reproduction: the
@@ -291,10 +296,8 @@ TEST_F(FastRecipeTrainingTest, SeResNeXtWithTheFastRecipeLearnsSyntheticClasses)
   options.epochs = 8;
   options.given_options = {"--batch-size", "--epochs", "--recipe"};
   ASSERT_TRUE(RunTraining(options).ok());
-  std::ifstream in(options.run_dir / "metrics.jsonl");
-  std::string line, last;
-  while (std::getline(in, line)) last = line;
-  EXPECT_GE(nlohmann::json::parse(last)["test_acc"].get<double>(), 0.9) << last;
+  const nlohmann::json last = LastEpoch(options.run_dir);
+  EXPECT_GE(last["test_acc"].get<double>(), 0.9) << last;
 }
 
 // eval of a fast-recipe model scores what training reported: the 6-view test-time augmentation
@@ -302,10 +305,7 @@ TEST_F(FastRecipeTrainingTest, SeResNeXtWithTheFastRecipeLearnsSyntheticClasses)
 TEST_F(FastRecipeTrainingTest, EvalReportsWhatTrainingReported) {
   TrainOptions options = Options("eval");
   ASSERT_TRUE(RunTraining(options).ok());
-  std::ifstream in(options.run_dir / "metrics.jsonl");
-  std::string line, last;
-  while (std::getline(in, line)) last = line;
-  const auto trained = nlohmann::json::parse(last);
+  const nlohmann::json trained = LastEpoch(options.run_dir);
   EvalOptions eval;
   eval.model = options.run_dir / "last.pt";
   eval.shards = root_ / "shards";
@@ -316,8 +316,8 @@ TEST_F(FastRecipeTrainingTest, EvalReportsWhatTrainingReported) {
   std::ifstream report_file(eval.out_dir / "eval.json");
   const auto report = nlohmann::json::parse(report_file);
   EXPECT_EQ(report["tta_views"].get<int>(), 6);
-  EXPECT_DOUBLE_EQ(report["top1"].get<double>(), trained["test_acc"].get<double>()) << last;
-  EXPECT_NEAR(report["loss"].get<double>(), trained["test_loss"].get<double>(), 1e-5) << last;
+  EXPECT_DOUBLE_EQ(report["top1"].get<double>(), trained["test_acc"].get<double>()) << trained;
+  EXPECT_NEAR(report["loss"].get<double>(), trained["test_loss"].get<double>(), 1e-5) << trained;
 }
 
 // Only the last epoch pays for the 6 views unless --tta-every-epoch; metrics.jsonl says which.
