@@ -129,7 +129,8 @@ int main(int argc, char** argv) {
       ++failed;
       continue;
     }
-    Hashed content{&item, {}, {}, {}, {}, {}, {}}, phash{&item, {}, {}, {}, {}, {}, {}};
+    Hashed content{}, phash{};
+    content.item = phash.item = &item;
     for (const auto& frame : decoded->frames) {
       const auto old_hashes = memes::transform::PerceptualHashes(frame.planar, 32);
       phash.own.push_back(old_hashes[0]);
@@ -141,9 +142,16 @@ int main(int argc, char** argv) {
       content.own_thumbs.insert(content.own_thumbs.end(), thumbs[0].begin(), thumbs[0].end());
       for (const auto& thumb : thumbs)
         content.probe_thumbs.insert(content.probe_thumbs.end(), thumb.begin(), thumb.end());
-      const auto second = memes::transform::FrameHashes(frame.planar, 32);
+      const auto second = memes::transform::BandHashes(frame.planar, 32);
       content.own_second.push_back(second[0]);
       content.probe_second.insert(content.probe_second.end(), second.begin(), second.end());
+      const auto band_thumbs = memes::transform::BandThumbsOf(frame.planar, 32);
+      content.own_second_thumbs.insert(content.own_second_thumbs.end(), band_thumbs[0].begin(),
+                                       band_thumbs[0].end());
+      for (const auto& thumb : band_thumbs) {
+        content.probe_second_thumbs.insert(content.probe_second_thumbs.end(), thumb.begin(),
+                                           thumb.end());
+      }
     }
     items.push_back(std::move(content));
     phash_items.push_back(std::move(phash));

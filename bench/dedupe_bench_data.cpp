@@ -149,9 +149,16 @@ std::vector<uint8_t> Positive(const std::string& transform, const cv::Mat& bgra,
   if (transform == "caption") {
     cv::Mat out = OnWhite(bgra);
     static const char* kWords[] = {"LOL", "wow", "OK!", "meme", "haha", "2024"};
-    const std::string word = kWords[random() % 6];
+    // One draw picks the word and the edge (top or bottom, where meme captions sit), so the
+    // set's other copies keep the random stream they had when captions were bottom-only.
+    const uint64_t draw = random();
+    const std::string word = kWords[draw % 6];
+    const bool top = (draw / 6) % 2 == 1;
     const double scale = out.cols / 160.0;
-    const cv::Point at(static_cast<int>(out.cols * 0.1 * unit(random)), out.rows - 4);
+    int baseline = 0;
+    const cv::Size text = cv::getTextSize(word, cv::FONT_HERSHEY_SIMPLEX, scale, 3, &baseline);
+    const cv::Point at(static_cast<int>(out.cols * 0.1 * unit(random)),
+                       top ? 4 + text.height : out.rows - 4);
     cv::putText(out, word, at, cv::FONT_HERSHEY_SIMPLEX, scale, cv::Scalar(255, 255, 255), 3,
                 cv::LINE_AA);
     cv::putText(out, word, at, cv::FONT_HERSHEY_SIMPLEX, scale, cv::Scalar(0, 0, 0), 1,

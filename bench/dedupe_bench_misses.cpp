@@ -23,41 +23,58 @@ struct Reach {
   double thumb_at_bits = -1, thumb = -1;
 };
 
+// The thumbnail checks of one pair (ThumbDistance; kRefusedByCheck when the colour or peak
+// check refuses it).
+double CheckedThumb(std::span<const uint8_t> probe_thumb, std::span<const uint8_t> own_thumb,
+                    const store::MatchRule& rule) {
+  const double thumb =
+      store::ThumbDistance(probe_thumb, own_thumb, rule.trim, rule.contrast, rule.tolerance);
+  const store::ThumbStats probe_stats = store::StatsOf(probe_thumb),
+                          own_stats = store::StatsOf(own_thumb);
+  if ((rule.colour_distance >= 0 &&
+       store::ColourDistance(probe_stats, own_stats) > rule.colour_distance) ||
+      (rule.peak_distance >= 0 &&
+       store::ThumbPeak(probe_thumb, probe_stats, own_thumb, own_stats, rule.contrast,
+                        rule.peak_margin) > rule.peak_distance)) {
+    return kRefusedByCheck;
+  }
+  return thumb;
+}
+
 // With a second source, a pair within rule.second_distance on the second hash counts as within
-// the candidate radius (its first-hash bits are reported).
+// the candidate radius (its first-hash bits are reported), checked on the second thumbnails.
 Reach ReachOf(const Hashed& a, const Hashed& b, const store::MatchRule& rule) {
   Reach reach;
   const bool thumbs = !a.probe_thumbs.empty() && !b.own_thumbs.empty();
-  const bool second = rule.second_distance >= 0 && !a.probe_second.empty() && !b.own_second.empty();
+  const bool second = rule.second_distance >= 0 && !a.probe_second.empty() &&
+                      !b.own_second.empty() && !a.probe_second_thumbs.empty() &&
+                      !b.own_second_thumbs.empty();
+  auto thumb_at = [](const std::vector<uint8_t>& all, size_t k) {
+    return std::span(all).subspan(k * kThumbBytes, kThumbBytes);
+  };
   for (size_t p = 0; p < a.probes.size(); ++p) {
     for (size_t o = 0; o < b.own.size(); ++o) {
       const int bits = __builtin_popcountll(a.probes[p] ^ b.own[o]);
-      const bool candidate = bits <= rule.candidate_distance ||
-                             (second && __builtin_popcountll(a.probe_second[p] ^ b.own_second[o]) <=
-                                            rule.second_distance);
+      const bool first_candidate = bits <= rule.candidate_distance;
+      const bool second_candidate =
+          second &&
+          __builtin_popcountll(a.probe_second[p] ^ b.own_second[o]) <= rule.second_distance;
       double thumb = -1;
-      if (thumbs) {
-        const auto probe_thumb = std::span(a.probe_thumbs).subspan(p * kThumbBytes, kThumbBytes);
-        const auto own_thumb = std::span(b.own_thumbs).subspan(o * kThumbBytes, kThumbBytes);
-        thumb =
-            store::ThumbDistance(probe_thumb, own_thumb, rule.trim, rule.contrast, rule.tolerance);
-        // A pair the colour or peak check refuses counts as a thumbnail refusal.
-        const store::ThumbStats probe_stats = store::StatsOf(probe_thumb),
-                                own_stats = store::StatsOf(own_thumb);
-        if ((rule.colour_distance >= 0 &&
-             store::ColourDistance(probe_stats, own_stats) > rule.colour_distance) ||
-            (rule.peak_distance >= 0 &&
-             store::ThumbPeak(probe_thumb, probe_stats, own_thumb, own_stats, rule.contrast,
-                              rule.peak_margin) > rule.peak_distance)) {
-          thumb = kRefusedByCheck;
-        }
-      }
+      if (thumbs)
+        thumb = CheckedThumb(thumb_at(a.probe_thumbs, p), thumb_at(b.own_thumbs, o), rule);
       if (bits < reach.bits || (bits == reach.bits && thumb < reach.thumb_at_bits)) {
         reach.bits = bits;
         reach.thumb_at_bits = thumb;
       }
-      if (candidate && thumb >= 0 && (reach.thumb < 0 || thumb < reach.thumb)) {
-        reach.thumb = thumb;
+      // The best thumbnail among the sources that nominate the pair.
+      double candidate_thumb = first_candidate ? thumb : -1;
+      if (second_candidate) {
+        const double band = CheckedThumb(thumb_at(a.probe_second_thumbs, p),
+                                         thumb_at(b.own_second_thumbs, o), rule);
+        if (candidate_thumb < 0 || band < candidate_thumb) candidate_thumb = band;
+      }
+      if (candidate_thumb >= 0 && (reach.thumb < 0 || candidate_thumb < reach.thumb)) {
+        reach.thumb = candidate_thumb;
       }
     }
   }

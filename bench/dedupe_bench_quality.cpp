@@ -39,8 +39,8 @@ std::vector<size_t> VerifiedJoin(const std::vector<Hashed>& items,
                                  const memes::store::MatchRule& rule) {
   std::vector<memes::store::GroupingCandidate> candidates;
   for (const Hashed& h : items)
-    candidates.push_back(
-        {h.own, h.probes, h.own_thumbs, h.probe_thumbs, h.own_second, h.probe_second});
+    candidates.push_back({h.own, h.probes, h.own_thumbs, h.probe_thumbs, h.own_second,
+                          h.probe_second, h.own_second_thumbs, h.probe_second_thumbs});
   return memes::store::AssignFounders(candidates, rule);
 }
 

@@ -236,7 +236,7 @@ void CommitSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& 
                   (unsigned long long)SplitMix64(i + 2), (unsigned long long)SplitMix64(i + 3));
     const size_t k_hash = i % hashes.size();
     const auto thumb = thumbs[k_hash % thumbs.size()];
-    memes::store::FrameRecord frame{0, 0, hashes[k_hash], {}, seconds[k_hash]};
+    memes::store::FrameRecord frame{0, 0, hashes[k_hash], {}, seconds[k_hash], {}};
     if (verify) frame.thumb.assign(thumb.begin(), thumb.end());
     std::vector<uint64_t> probes(8), second_probes(8);
     std::vector<uint8_t> probe_thumbs;

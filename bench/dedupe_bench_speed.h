@@ -24,7 +24,8 @@ struct Hashed {
   std::vector<uint64_t> own;                       // kept frames' phashes
   std::vector<uint64_t> probes;                    // kept frames × 8 orientations
   std::vector<uint8_t> own_thumbs, probe_thumbs;   // verification thumbnails beside them
-  std::vector<uint64_t> own_second, probe_second;  // second hashes (transform::FrameHashes)
+  std::vector<uint64_t> own_second, probe_second;  // second hashes (transform::BandHashes)
+  std::vector<uint8_t> own_second_thumbs, probe_second_thumbs;  // transform::BandThumbsOf
 };
 
 // Prints the index-speed table (and, when `commit`, the commit-time table into a store under

@@ -32,6 +32,11 @@ struct Variant {
   int blur;            // box blur side before the DCT (0: none)
   double moments = 0;  // > 0: window centre ± moments·σ of the ink around the border colour
   int noise = 16;
+  // > 0: the band signature: in each orientation, the top `band_top` and bottom `band_bottom`
+  // rows (of 32) are left out before hashing (a caption's usual place), then the content
+  // window (band_window) or the whole band stretched to 32×32.
+  int band_top = 0, band_bottom = 0;
+  bool band_window = false;
 };
 
 // Grey 32×32 of the window centre ± k·σ (per axis) of the "ink": each pixel's largest channel
@@ -126,8 +131,58 @@ std::array<uint64_t, 8> OrientedHashes(const cv::Mat& g32, const Variant& v) {
   return out;
 }
 
+// A planar 3×32×32 frame in orientation k of phash.h (k quarter turns counter-clockwise,
+// 4..7 mirrored first).
+std::vector<uint8_t> Oriented(const std::vector<uint8_t>& planar, int k) {
+  std::vector<uint8_t> out(planar.size());
+  const cv::RotateFlags r[] = {cv::ROTATE_90_COUNTERCLOCKWISE, cv::ROTATE_180,
+                               cv::ROTATE_90_CLOCKWISE};
+  for (int c = 0; c < 3; ++c) {
+    cv::Mat plane(32, 32, CV_8U, const_cast<uint8_t*>(planar.data()) + 1024 * c);
+    cv::Mat base = plane.clone(), turned;
+    if (k >= 4) cv::flip(plane, base, 1);
+    if (k % 4 == 0) {
+      turned = base;
+    } else {
+      cv::rotate(base, turned, r[k % 4 - 1]);
+    }
+    std::memcpy(out.data() + 1024 * c, turned.data, 1024);
+  }
+  return out;
+}
+
+uint64_t BandHash(const std::vector<uint8_t>& planar, const Variant& v) {
+  if (v.band_window) {
+    // The rows left out take the border colour of the full frame, so the window is the ink
+    // between them.
+    const auto window = memes::transform::FindContentWindow(planar, 32);
+    std::vector<uint8_t> masked = planar;
+    if (window.bordered) {
+      for (int y = 0; y < 32; ++y) {
+        if (y >= v.band_top && y < 32 - v.band_bottom) continue;
+        for (int x = 0; x < 32; ++x)
+          for (int c = 0; c < 3; ++c) masked[1024 * c + 32 * y + x] = window.border_rgb[c];
+      }
+      return memes::transform::ContentHash(masked, 32);
+    }
+  }
+  cv::Mat grey(32, 32, CV_32F);
+  for (int i = 0; i < 1024; ++i)
+    grey.at<float>(i / 32, i % 32) =
+        0.299f * planar[i] + 0.587f * planar[1024 + i] + 0.114f * planar[2048 + i];
+  cv::Mat band = grey.rowRange(v.band_top, 32 - v.band_bottom), g32;
+  cv::resize(band, g32, cv::Size(32, 32), 0, 0, cv::INTER_LINEAR);
+  return VariantHash(g32, v);
+}
+
 std::array<uint64_t, 8> VariantHashes(const std::vector<uint8_t>& planar, const Variant& v) {
   const int size = 32;
+  if (v.band_top > 0 || v.band_bottom > 0) {
+    std::array<uint64_t, 8> out{};
+    for (int k = 0; k < 8; ++k) out[k] = BandHash(Oriented(planar, k), v);
+    return out;
+  }
+  if (v.moments == -2) return memes::transform::BandHashes(planar, size);
   if (v.moments < 0) return memes::transform::ContentHashes(planar, size);
   if (v.moments > 0) {
     return OrientedHashes(MomentWindow(planar, v.moments, v.noise), v);
@@ -152,7 +207,12 @@ void SignatureVariants(const std::vector<memes::bench::BenchItem>& set) {
       {"transform::ContentHashes (chosen: moments k=2, median)", false, true, 0, -1},
       {"moments k=2.5, median", false, true, 0, 2.5},
       {"moments k=2, mean", false, false, 0, 2.0},
-      {"moments k=2, median, blur 3", false, true, 3, 2.0}};
+      {"moments k=2, median, blur 3", false, true, 3, 2.0},
+      {"transform::BandHashes (the second hash: rows 8-23)", false, true, 0, -2},
+      {"band rows 6-23, whole band, median", false, true, 0, 0, 16, 6, 8, false},
+      {"band rows 6-23, content window, median", false, true, 0, 0, 16, 6, 8, true},
+      {"band rows 4-25, content window, median", false, true, 0, 0, 16, 4, 6, true},
+      {"band rows 8-21, content window, median", false, true, 0, 0, 16, 8, 10, true}};
   // Per item: frames' planar pixels.
   std::vector<std::vector<std::vector<uint8_t>>> frames(set.size());
   for (size_t i = 0; i < set.size(); ++i) {

@@ -38,9 +38,16 @@ store::ItemHashes FrameSignatures(const store::ItemFrames& frames) {
     const auto turned = transform::ContentHashes(frames.Frame(k), frames.image_size);
     hashes.own.push_back(turned[0]);
     hashes.probes.insert(hashes.probes.end(), turned.begin(), turned.end());
-    const auto second = transform::FrameHashes(frames.Frame(k), frames.image_size);
+    const auto second = transform::BandHashes(frames.Frame(k), frames.image_size);
     hashes.own_second.push_back(second[0]);
     hashes.probe_second.insert(hashes.probe_second.end(), second.begin(), second.end());
+    const auto second_thumbs = transform::BandThumbsOf(frames.Frame(k), frames.image_size);
+    hashes.own_second_thumbs.insert(hashes.own_second_thumbs.end(), second_thumbs[0].begin(),
+                                    second_thumbs[0].end());
+    for (const auto& thumb : second_thumbs) {
+      hashes.probe_second_thumbs.insert(hashes.probe_second_thumbs.end(), thumb.begin(),
+                                        thumb.end());
+    }
     const auto thumbs = transform::ContentThumbsOf(frames.Frame(k), frames.image_size);
     hashes.own_thumbs.insert(hashes.own_thumbs.end(), thumbs[0].begin(), thumbs[0].end());
     for (const auto& thumb : thumbs) {
@@ -122,7 +129,7 @@ std::string MethodText(const DedupeArgs& args) {
   if (args.method == "verified") {
     text << "verified: hash within " << args.candidate_threshold << " bits";
     if (args.second_threshold >= 0) {
-      text << " or whole-frame hash within " << args.second_threshold << " bits";
+      text << " or middle-band hash within " << args.second_threshold << " bits";
     }
     text << ", thumbnail within " << args.thumb_threshold;
     if (args.colour_threshold >= 0) text << ", mean colour within " << args.colour_threshold;

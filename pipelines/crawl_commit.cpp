@@ -147,7 +147,7 @@ void Committer::Commit(ImageWork& image) {
     for (const transform::Frame& frame : decoded->frames) {
       store::FrameData data;
       data.record = {
-          frame.index, static_cast<int64_t>(frame.time_seconds * 1000), frame.phash, {}, {}};
+          frame.index, static_cast<int64_t>(frame.time_seconds * 1000), frame.phash, {}, {}, {}};
       data.pixels = frame.planar;
       // Near-duplicate grouping probes founders with every kept frame in all eight
       // orientations; transform::Frame always carries all eight (orientation 0 is frame.phash).
@@ -161,6 +161,9 @@ void Committer::Commit(ImageWork& image) {
                                                          sizeof(transform::ContentThumbs));
       data.record.phash2 = frame.second_hashes[0];
       data.orientation_seconds = frame.second_hashes;
+      data.record.thumb2.assign(frame.second_thumbs[0].begin(), frame.second_thumbs[0].end());
+      data.orientation_second_thumbs =
+          std::span<const uint8_t>(frame.second_thumbs[0].data(), sizeof(transform::ContentThumbs));
       frames.push_back(data);
     }
   } else {

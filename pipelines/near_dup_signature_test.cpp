@@ -46,14 +46,28 @@ transform::Frame FirstFrame(const std::vector<uint8_t>& bytes) {
   return decoded.ok() && !decoded->frames.empty() ? decoded->frames[0] : transform::Frame{};
 }
 
-// The frame's eight orientations as probes, with their thumbnails.
+// The frame's eight orientations as probes, with their thumbnails and second hashes.
 std::optional<store::NearDupIndex::Match> Probe(const store::NearDupIndex& index,
-                                                const transform::Frame& frame) {
+                                                const transform::Frame& frame,
+                                                const store::MatchRule& rule = {}) {
   static_assert(sizeof(transform::ContentThumbs) == transform::kOrientations * store::kThumbBytes);
-  return index.NearestAccepted(frame.orientation_hashes,
-                               std::span<const uint8_t>(frame.orientation_thumbs[0].data(),
-                                                        sizeof(transform::ContentThumbs)),
-                               store::MatchRule{});
+  return index.NearestAccepted(
+      frame.orientation_hashes,
+      std::span<const uint8_t>(frame.orientation_thumbs[0].data(),
+                               sizeof(transform::ContentThumbs)),
+      rule, frame.second_hashes,
+      std::span<const uint8_t>(frame.second_thumbs[0].data(), sizeof(transform::ContentThumbs)));
+}
+
+// `picture` on white with a word over its top or bottom edge, white with a black outline (how
+// meme captions are drawn), the text within the outer quarter of the height.
+cv::Mat Captioned(const cv::Mat& bgra, const char* word, bool top) {
+  cv::Mat out = OnWhite(bgra);
+  const cv::Point at(6, top ? 13 : out.rows - 4);
+  cv::putText(out, word, at, cv::FONT_HERSHEY_SIMPLEX, 0.4, cv::Scalar(255, 255, 255), 3,
+              cv::LINE_AA);
+  cv::putText(out, word, at, cv::FONT_HERSHEY_SIMPLEX, 0.4, cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
+  return out;
 }
 
 TEST(NearDupSignature, CopiesOfADrawingJoinItAndAnotherDrawingOfTheSubjectDoesNot) {
@@ -97,6 +111,30 @@ TEST(NearDupSignature, CopiesOfADrawingJoinItAndAnotherDrawingOfTheSubjectDoesNo
   for (const uint64_t hash : other.orientation_hashes)
     nearest_bits = std::min(nearest_bits, __builtin_popcountll(hash ^ original.phash));
   EXPECT_FALSE(Probe(index, other)) << "hash " << nearest_bits << " bits away";
+}
+
+// A caption moves the content window (so the content hash and thumbnail), not the middle band:
+// the second source finds the captioned copy, and only it; another drawing with a caption stays
+// apart.
+TEST(NearDupSignature, ACaptionedCopyJoinsThroughTheMiddleBand) {
+  const transform::Frame original =
+      FirstFrame(transform::testing::Encode(OnWhite(Sticker(0)), ".png"));
+  store::NearDupIndex index(store::MatchRule{}.IndexRadius());
+  index.Add(original.phash, 1, original.orientation_thumbs[0], /*defer=*/false,
+            original.second_hashes[0], /*founder=*/true, original.second_thumbs[0]);
+  store::MatchRule content_only;
+  content_only.second_distance = -1;
+  for (const bool top : {false, true}) {
+    const transform::Frame copy =
+        FirstFrame(transform::testing::Encode(Captioned(Sticker(0), "LOL wow", top), ".png"));
+    EXPECT_FALSE(Probe(index, copy, content_only)) << (top ? "top" : "bottom");
+    const auto match = Probe(index, copy);
+    ASSERT_TRUE(match) << (top ? "top" : "bottom");
+    EXPECT_EQ(match->group, 1);
+  }
+  const transform::Frame other =
+      FirstFrame(transform::testing::Encode(Captioned(Sticker(1), "LOL wow", false), ".png"));
+  EXPECT_FALSE(Probe(index, other));
 }
 
 }  // namespace

@@ -74,6 +74,14 @@ ALTER TABLE frames ADD COLUMN phash2 INTEGER;
     R"sql(
 ALTER TABLE items ADD COLUMN representative INTEGER NOT NULL DEFAULT 0;
 )sql",
+    // 6 -> 7: the second candidate hash is now the frame's middle band (transform::BandHashes)
+    // with a thumbnail of its own (thumb2). The whole-frame hashes of versions 5 and 6 mean
+    // something else, so they are dropped: until `memes dedupe` recomputes both from the frames
+    // cache, older frames are candidates through their first hash only.
+    R"sql(
+ALTER TABLE frames ADD COLUMN thumb2 BLOB;
+UPDATE frames SET phash2=NULL;
+)sql",
 };
 static_assert(std::size(kMigrations) == kCatalogSchemaVersion);
 
@@ -145,7 +153,8 @@ Result<AddResult> Catalog::AddItem(const ItemRecord& item, const SourceRecord* s
                                    const std::optional<std::string>& label,
                                    std::span<const uint64_t> probes,
                                    std::span<const uint8_t> probe_thumbs,
-                                   std::span<const uint64_t> second_probes) {
+                                   std::span<const uint64_t> second_probes,
+                                   std::span<const uint8_t> second_probe_thumbs) {
   if (item.blob.size() != 64)
     return InvalidArgument("blob hash must be 64 hex characters", item.blob);
   AddResult result;
@@ -155,23 +164,26 @@ Result<AddResult> Catalog::AddItem(const ItemRecord& item, const SourceRecord* s
   const auto lookup_start = std::chrono::steady_clock::now();
   if (!frames.empty()) {
     std::vector<uint64_t> own, own_second;
-    std::vector<uint8_t> own_thumbs;
+    std::vector<uint8_t> own_thumbs, own_second_thumbs;
     if (probes.empty() || !impl_->options.probe_orientations) {
-      bool thumbs = true, seconds = true;
+      bool thumbs = true, seconds = true, second_thumbs = true;
       for (const FrameRecord& frame : frames) {
         own.push_back(frame.phash);
         thumbs &= frame.thumb.size() == kThumbBytes;
         own_thumbs.insert(own_thumbs.end(), frame.thumb.begin(), frame.thumb.end());
         seconds &= frame.phash2.has_value();
         own_second.push_back(frame.phash2.value_or(0));
+        second_thumbs &= frame.thumb2.size() == kThumbBytes;
+        own_second_thumbs.insert(own_second_thumbs.end(), frame.thumb2.begin(), frame.thumb2.end());
       }
       probes = own;
       probe_thumbs = thumbs ? std::span<const uint8_t>(own_thumbs) : std::span<const uint8_t>();
       second_probes = seconds ? std::span<const uint64_t>(own_second) : std::span<const uint64_t>();
+      second_probe_thumbs = seconds && second_thumbs ? std::span<const uint8_t>(own_second_thumbs)
+                                                     : std::span<const uint8_t>();
     }
-    if (probe_thumbs.size() != probes.size() * kThumbBytes) probe_thumbs = {};
-    if (second_probes.size() != probes.size()) second_probes = {};
-    MEMES_ASSIGN_OR_RETURN(near_group, impl_->LookupGroup(probes, probe_thumbs, second_probes));
+    MEMES_ASSIGN_OR_RETURN(
+        near_group, impl_->LookupGroup(probes, probe_thumbs, second_probes, second_probe_thumbs));
   }
   const auto transaction_start = std::chrono::steady_clock::now();
   result.lookup_seconds = std::chrono::duration<double>(transaction_start - lookup_start).count();
@@ -249,11 +261,11 @@ Result<AddResult> Catalog::AddItem(const ItemRecord& item, const SourceRecord* s
 
 Result<int64_t> Catalog::FindGroup(std::span<const uint64_t> probes,
                                    std::span<const uint8_t> probe_thumbs,
-                                   std::span<const uint64_t> second_probes) {
-  if (probe_thumbs.size() != probes.size() * kThumbBytes) probe_thumbs = {};
-  if (second_probes.size() != probes.size()) second_probes = {};
-  MEMES_ASSIGN_OR_RETURN(const LookedUp found,
-                         impl_->LookupGroup(probes, probe_thumbs, second_probes));
+                                   std::span<const uint64_t> second_probes,
+                                   std::span<const uint8_t> second_probe_thumbs) {
+  MEMES_ASSIGN_OR_RETURN(
+      const LookedUp found,
+      impl_->LookupGroup(probes, probe_thumbs, second_probes, second_probe_thumbs));
   return found.group;
 }
 
@@ -417,23 +429,24 @@ Status Catalog::ForEachLabelRow(const std::function<Status(const LabelRow&)>& vi
 Result<std::vector<FrameRecord>> Catalog::Frames(const std::string& blob) {
   MEMES_ASSIGN_OR_RETURN(
       StatementLease stmt,
-      impl_->Cached("SELECT frame_index, timestamp_ms, phash, thumb, phash2 FROM frames "
+      impl_->Cached("SELECT frame_index, timestamp_ms, phash, thumb, phash2, thumb2 FROM frames "
                     "WHERE blob=? ORDER BY frame_index"));
   stmt->Bind(1, blob);
   std::vector<FrameRecord> frames;
   for (;;) {
     MEMES_ASSIGN_OR_RETURN(const bool row, stmt->Step());
     if (!row) break;
-    frames.push_back({static_cast<int>(stmt->Int(0)),
-                      stmt->Int(1),
-                      static_cast<uint64_t>(stmt->Int(2)),
-                      {},
-                      {}});
+    frames.push_back(
+        {static_cast<int>(stmt->Int(0)), stmt->Int(1), static_cast<uint64_t>(stmt->Int(2))});
     if (!stmt->IsNull(3)) {
       const std::string thumb = stmt->Text(3);
       if (thumb.size() == kThumbBytes) frames.back().thumb.assign(thumb.begin(), thumb.end());
     }
     if (!stmt->IsNull(4)) frames.back().phash2 = static_cast<uint64_t>(stmt->Int(4));
+    if (!stmt->IsNull(5)) {
+      const std::string thumb = stmt->Text(5);
+      if (thumb.size() == kThumbBytes) frames.back().thumb2.assign(thumb.begin(), thumb.end());
+    }
   }
   return frames;
 }

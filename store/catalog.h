@@ -21,7 +21,7 @@
 
 namespace memes::store {
 
-inline constexpr int kCatalogSchemaVersion = 6;
+inline constexpr int kCatalogSchemaVersion = 7;
 inline constexpr int kDefaultNearDuplicateDistance = 6;
 
 // Item status values.
@@ -55,9 +55,12 @@ struct FrameRecord {
   // Verification thumbnail (kThumbBytes, near_dup_index.h) or empty: a store written before
   // schema 4 until `memes dedupe` recomputes it; such a founder is matched by hash alone.
   std::vector<uint8_t> thumb;
-  // The second candidate hash (transform::FrameHashes), or none: a store written before
-  // schema 5 until `memes dedupe` recomputes it.
+  // The second candidate hash (transform::BandHashes), or none: a store written before
+  // schema 7 until `memes dedupe` recomputes it.
   std::optional<uint64_t> phash2;
+  // The second hash's verification thumbnail (kThumbBytes, transform::BandThumbsOf) or empty;
+  // a frame without one is never a candidate of the second source.
+  std::vector<uint8_t> thumb2;
 };
 
 struct AddResult {
@@ -206,8 +209,10 @@ class Catalog {
   // so a rotated or mirrored re-upload joins; empty means the frames' phashes alone.
   // `probe_thumbs`: one verification thumbnail per probe (kThumbBytes each) or empty; with
   // CatalogOptions::verify the match is the verified rule (near_dup_index.h MatchRule).
-  // `second_probes`: each probe's second hash (transform::FrameHashes, parallel to `probes`), or
-  // empty (then the frames' phash2 when every frame has one and `probes` is empty).
+  // `second_probes`: each probe's second hash (transform::BandHashes, parallel to `probes`), or
+  // empty (then the frames' phash2 when every frame has one and `probes` is empty), with
+  // `second_probe_thumbs` one second thumbnail per probe (kThumbBytes each; without them the
+  // second source is not used).
   // The lookup reads an in-memory index (loaded from the catalog on first use, updated by each
   // founding item) before the write transaction begins.
   // Requires: item.blob is 64 lower-case hex characters; frames sorted by index.
@@ -216,12 +221,14 @@ class Catalog {
                             const std::optional<std::string>& label,
                             std::span<const uint64_t> probes = {},
                             std::span<const uint8_t> probe_thumbs = {},
-                            std::span<const uint64_t> second_probes = {});
+                            std::span<const uint64_t> second_probes = {},
+                            std::span<const uint8_t> second_probe_thumbs = {});
   // The group AddItem would join with these probes (0: it would found one), without writing:
   // the lookup half of AddItem (bench/dedupe_bench).
   Result<int64_t> FindGroup(std::span<const uint64_t> probes,
                             std::span<const uint8_t> probe_thumbs = {},
-                            std::span<const uint64_t> second_probes = {});
+                            std::span<const uint64_t> second_probes = {},
+                            std::span<const uint8_t> second_probe_thumbs = {});
   // Replaces the kept frames of an existing item (after a frames-cache rebuild) and where their
   // pixels are.
   Status SetFrames(const std::string& blob, std::span<const FrameRecord> frames,
@@ -294,11 +301,14 @@ class Catalog {
   // nothing changed).
   // `thumbs` (optional, parallel to `hashes`): kThumbBytes per frame, stored beside them.
   // `seconds` (optional, parallel to `hashes`): each frame's second hash (frames.phash2); an
-  // empty vector leaves that item's second hashes as they are.
+  // empty vector leaves that item's second hashes as they are. `second_thumbs` (optional,
+  // parallel to `seconds`): kThumbBytes per frame, stored beside each written second hash
+  // (frames.thumb2; NULL where an item's vector is empty).
   Result<int64_t> RewriteFrameHashes(
       std::span<const std::pair<std::string, std::vector<uint64_t>>> hashes,
       std::span<const std::vector<uint8_t>> thumbs = {},
-      std::span<const std::vector<uint64_t>> seconds = {});
+      std::span<const std::vector<uint64_t>> seconds = {},
+      std::span<const std::vector<uint8_t>> second_thumbs = {});
   // Sources beyond each item's first: downloads whose bytes were already stored.
   Result<int64_t> ExactDuplicateSources();
   // The item fetched from `url` (its first source), if any.

@@ -116,7 +116,8 @@ Result<int64_t> Catalog::Regroup(std::span<const std::pair<std::string, std::str
 
 Result<int64_t> Catalog::RewriteFrameHashes(
     std::span<const std::pair<std::string, std::vector<uint64_t>>> hashes,
-    std::span<const std::vector<uint8_t>> thumbs, std::span<const std::vector<uint64_t>> seconds) {
+    std::span<const std::vector<uint8_t>> thumbs, std::span<const std::vector<uint64_t>> seconds,
+    std::span<const std::vector<uint8_t>> second_thumbs) {
   if (!thumbs.empty() && thumbs.size() != hashes.size()) {
     return InvalidArgument("thumbnails for " + std::to_string(thumbs.size()) + " of " +
                            std::to_string(hashes.size()) + " items");
@@ -124,6 +125,10 @@ Result<int64_t> Catalog::RewriteFrameHashes(
   if (!seconds.empty() && seconds.size() != hashes.size()) {
     return InvalidArgument("second hashes for " + std::to_string(seconds.size()) + " of " +
                            std::to_string(hashes.size()) + " items");
+  }
+  if (!second_thumbs.empty() && second_thumbs.size() != seconds.size()) {
+    return InvalidArgument("second thumbnails for " + std::to_string(second_thumbs.size()) +
+                           " of " + std::to_string(seconds.size()) + " items");
   }
   int64_t changed = 0;
   const Status status = impl_->InTransaction([&]() -> Status {
@@ -139,7 +144,7 @@ Result<int64_t> Catalog::RewriteFrameHashes(
         impl_->Cached("UPDATE frames SET thumb=? WHERE blob=? AND frame_index=?"));
     MEMES_ASSIGN_OR_RETURN(
         StatementLease update_second,
-        impl_->Cached("UPDATE frames SET phash2=? WHERE blob=? AND frame_index=?"));
+        impl_->Cached("UPDATE frames SET phash2=?, thumb2=? WHERE blob=? AND frame_index=?"));
     for (size_t item = 0; item < hashes.size(); ++item) {
       const auto& [blob, new_hashes] = hashes[item];
       std::vector<std::pair<int64_t, uint64_t>> stored;  // frame index, hash
@@ -171,12 +176,25 @@ Result<int64_t> Catalog::RewriteFrameHashes(
                                    std::to_string(stored.size()) + " stored frames",
                                blob);
       }
+      const std::vector<uint8_t>* new_second_thumbs =
+          new_seconds && !second_thumbs.empty() && !second_thumbs[item].empty()
+              ? &second_thumbs[item]
+              : nullptr;
+      if (new_second_thumbs && new_second_thumbs->size() != stored.size() * kThumbBytes) {
+        return InvalidArgument(std::to_string(new_second_thumbs->size()) +
+                                   " second thumbnail bytes for " + std::to_string(stored.size()) +
+                                   " stored frames",
+                               blob);
+      }
       for (size_t k = 0; k < stored.size() && new_seconds; ++k) {
         update_second->Reset();
-        MEMES_RETURN_IF_ERROR(update_second->Bind(1, static_cast<int64_t>((*new_seconds)[k]))
-                                  .Bind(2, blob)
-                                  .Bind(3, stored[k].first)
-                                  .Run());
+        update_second->Bind(1, static_cast<int64_t>((*new_seconds)[k]));
+        if (new_second_thumbs) {
+          update_second->BindBlob(2, new_second_thumbs->data() + k * kThumbBytes, kThumbBytes);
+        } else {
+          update_second->BindNull(2);
+        }
+        MEMES_RETURN_IF_ERROR(update_second->Bind(3, blob).Bind(4, stored[k].first).Run());
       }
       for (size_t k = 0; k < stored.size() && new_thumbs; ++k) {
         const uint8_t* thumb = new_thumbs->data() + k * kThumbBytes;

@@ -130,7 +130,8 @@ TEST_F(CatalogGroupsTest, TheMigrationToRepresentativesKeepsFounderOnlyGroups) {
   const int64_t a = Add('a', 0);
   EXPECT_EQ(Add('b', Low(7)), a);
   ASSERT_NO_FATAL_FAILURE(
-      Downgrade("ALTER TABLE items DROP COLUMN representative; PRAGMA user_version=5"));
+      Downgrade("ALTER TABLE items DROP COLUMN representative; "
+                "ALTER TABLE frames DROP COLUMN thumb2; PRAGMA user_version=5"));
   Reopen(8, 4);
   EXPECT_EQ(catalog_->schema_version(), kCatalogSchemaVersion);
   EXPECT_NE(Add('c', Low(14)), a) << "B was not marked a representative by the old grouping";
@@ -311,8 +312,9 @@ TEST_F(CatalogGroupsTest, VerifiedMatchingUsesStoredThumbnailsAfterReopenAndInRe
 }
 
 // A store from schema 4 has no second hashes: after the migration its founders are candidates
-// through their first hash only, and a regroup that recomputes the second hashes stores them, so
-// a later item whose first hash moved but whose whole-frame hash is near joins.
+// through their first hash only, and a regroup that recomputes the second hashes and their
+// thumbnails stores them, so a later item whose first hash moved but whose band hash is near
+// joins.
 TEST_F(CatalogGroupsTest, SecondHashesComeFromTheMigrationAsNoneAndFromARegroup) {
   CatalogOptions options;
   options.candidate_distance = 6;
@@ -326,7 +328,8 @@ TEST_F(CatalogGroupsTest, SecondHashesComeFromTheMigrationAsNoneAndFromARegroup)
   };
   reopen();
   auto add = [&](char c, uint64_t phash, std::optional<uint64_t> second) {
-    FrameRecord frame{0, 0, phash, PictureThumb(1), second};
+    FrameRecord frame{
+        0, 0, phash, PictureThumb(1), second, second ? PictureThumb(2) : std::vector<uint8_t>()};
     auto added = catalog_->AddItem({Hash(c), 1, "png", 8, 8, 1, kItemOk, ""}, nullptr,
                                    std::span(&frame, 1), "cat");
     EXPECT_TRUE(added.ok()) << added.status().ToString();
@@ -337,6 +340,7 @@ TEST_F(CatalogGroupsTest, SecondHashesComeFromTheMigrationAsNoneAndFromARegroup)
   // Back to schema 4: no phash2 column.
   ASSERT_NO_FATAL_FAILURE(
       Downgrade("ALTER TABLE items DROP COLUMN representative; "
+                "ALTER TABLE frames DROP COLUMN thumb2; "
                 "ALTER TABLE frames DROP COLUMN phash2; PRAGMA user_version=4"));
   reopen();
   EXPECT_EQ(catalog_->schema_version(), kCatalogSchemaVersion);
@@ -353,6 +357,7 @@ TEST_F(CatalogGroupsTest, SecondHashesComeFromTheMigrationAsNoneAndFromARegroup)
     hashes.own = item.phashes;
     hashes.own_thumbs = PictureThumb(1);
     hashes.own_second = {item.blob == Hash('a') ? second_a : second_a ^ 0x3};
+    hashes.own_second_thumbs = PictureThumb(2);
     return Result<ItemHashes>(hashes);
   };
   MatchRule rule = options.Rule();
@@ -363,6 +368,7 @@ TEST_F(CatalogGroupsTest, SecondHashesComeFromTheMigrationAsNoneAndFromARegroup)
   frames = catalog_->Frames(Hash('a'));
   ASSERT_TRUE(frames.ok());
   EXPECT_EQ(frames->at(0).phash2, second_a);
+  EXPECT_EQ(frames->at(0).thumb2, PictureThumb(2));
   // After a reopen the founder index loads A's second hash: C (first hash 13 bits off, second
   // 3 bits) joins; D (both far) founds a group; without the second source C would not join.
   reopen();
@@ -371,6 +377,31 @@ TEST_F(CatalogGroupsTest, SecondHashesComeFromTheMigrationAsNoneAndFromARegroup)
   options.second_distance = -1;
   reopen();
   EXPECT_NE(add('e', Low(13), second_a ^ 0x7), a);
+}
+
+// Schema 7 redefined the second hash (the middle band's, with a thumbnail of its own): the
+// whole-frame second hashes a schema-6 store holds are dropped by the migration, not compared
+// with band hashes; the first hash and its thumbnail stay.
+TEST_F(CatalogGroupsTest, TheMigrationToBandHashesDropsTheOldSecondHashes) {
+  FrameRecord frame{0, 0, 0x1234, PictureThumb(1), 0xF0F0F0F0F0F0F0F0ull, PictureThumb(2)};
+  ASSERT_TRUE(catalog_
+                  ->AddItem({Hash('a'), 1, "png", 8, 8, 1, kItemOk, ""}, nullptr,
+                            std::span(&frame, 1), "cat")
+                  .ok());
+  auto frames = catalog_->Frames(Hash('a'));
+  ASSERT_TRUE(frames.ok());
+  EXPECT_EQ(frames->at(0).phash2, 0xF0F0F0F0F0F0F0F0ull);
+  EXPECT_EQ(frames->at(0).thumb2, PictureThumb(2));
+  ASSERT_NO_FATAL_FAILURE(
+      Downgrade("ALTER TABLE frames DROP COLUMN thumb2; PRAGMA user_version=6"));
+  Reopen(8);
+  EXPECT_EQ(catalog_->schema_version(), kCatalogSchemaVersion);
+  frames = catalog_->Frames(Hash('a'));
+  ASSERT_TRUE(frames.ok());
+  EXPECT_FALSE(frames->at(0).phash2.has_value());
+  EXPECT_TRUE(frames->at(0).thumb2.empty());
+  EXPECT_EQ(frames->at(0).phash, 0x1234u);
+  EXPECT_EQ(frames->at(0).thumb, PictureThumb(1));
 }
 
 }  // namespace

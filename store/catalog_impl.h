@@ -151,22 +151,26 @@ struct Catalog::Impl {
     MEMES_ASSIGN_OR_RETURN(
         StatementLease stmt,
         Cached(
-            "SELECT f.phash, g.id, f.thumb, f.phash2, 1 FROM groups g "
+            "SELECT f.phash, g.id, f.thumb, f.phash2, 1, f.thumb2 FROM groups g "
             "JOIN frames f ON f.blob=g.key "
-            "UNION ALL SELECT f.phash, i.group_id, f.thumb, f.phash2, 0 FROM items i "
+            "UNION ALL SELECT f.phash, i.group_id, f.thumb, f.phash2, 0, f.thumb2 FROM items i "
             "JOIN frames f ON f.blob=i.blob WHERE i.representative=1 AND i.group_id IS NOT NULL"));
     for (;;) {
       MEMES_ASSIGN_OR_RETURN(const bool row, stmt->Step());
       if (!row) break;
       const std::string thumb = stmt->IsNull(2) ? std::string() : stmt->Text(2);
-      founders->Add(static_cast<uint64_t>(stmt->Int(0)), stmt->Int(1),
-                    thumb.size() == kThumbBytes
-                        ? std::span(reinterpret_cast<const uint8_t*>(thumb.data()), thumb.size())
-                        : std::span<const uint8_t>(),
-                    /*defer=*/true,
-                    stmt->IsNull(3) ? std::nullopt
-                                    : std::optional<uint64_t>(static_cast<uint64_t>(stmt->Int(3))),
-                    /*founder=*/stmt->Int(4) != 0);
+      const std::string thumb2 = stmt->IsNull(5) ? std::string() : stmt->Text(5);
+      auto bytes = [](const std::string& blob) {
+        return blob.size() == kThumbBytes
+                   ? std::span(reinterpret_cast<const uint8_t*>(blob.data()), blob.size())
+                   : std::span<const uint8_t>();
+      };
+      const std::optional<uint64_t> second =
+          stmt->IsNull(3) ? std::nullopt
+                          : std::optional<uint64_t>(static_cast<uint64_t>(stmt->Int(3)));
+      founders->Add(static_cast<uint64_t>(stmt->Int(0)), stmt->Int(1), bytes(thumb),
+                    /*defer=*/true, second, /*founder=*/stmt->Int(4) != 0,
+                    second ? bytes(thumb2) : std::span<const uint8_t>());
     }
     founders->Flush();
     MEMES_ASSIGN_OR_RETURN(StatementLease count,
@@ -198,7 +202,10 @@ struct Catalog::Impl {
       founders->Add(frame.phash, group,
                     frame.thumb.size() == kThumbBytes ? std::span<const uint8_t>(frame.thumb)
                                                       : std::span<const uint8_t>(),
-                    /*defer=*/false, frame.phash2, founder);
+                    /*defer=*/false, frame.phash2, founder,
+                    frame.phash2 && frame.thumb2.size() == kThumbBytes
+                        ? std::span<const uint8_t>(frame.thumb2)
+                        : std::span<const uint8_t>());
     }
   }
   // Forgets the founder index (groups changed, or a transaction that added founders rolled
@@ -213,7 +220,7 @@ struct Catalog::Impl {
     MEMES_ASSIGN_OR_RETURN(
         StatementLease stmt,
         Cached("INSERT OR REPLACE INTO frames(blob, frame_index, timestamp_ms, phash, thumb, "
-               "phash2) VALUES(?,?,?,?,?,?)"));
+               "phash2, thumb2) VALUES(?,?,?,?,?,?,?)"));
     for (const FrameRecord& frame : frames) {
       stmt->Bind(1, blob)
           .Bind(2, int64_t{frame.index})
@@ -228,6 +235,11 @@ struct Catalog::Impl {
         stmt->Bind(6, static_cast<int64_t>(*frame.phash2));
       } else {
         stmt->BindNull(6);
+      }
+      if (frame.phash2 && frame.thumb2.size() == kThumbBytes) {
+        stmt->BindBlob(7, frame.thumb2.data(), frame.thumb2.size());
+      } else {
+        stmt->BindNull(7);
       }
       MEMES_RETURN_IF_ERROR(stmt->Run());
     }
@@ -248,12 +260,22 @@ struct Catalog::Impl {
   // The group whose representative accepts `probes` best (see Catalog::FindGroup; group 0:
   // none), and whether the item would become one of its representatives (MayRepresent).
   // Memory only once the index is loaded: callers run it before taking the write lock.
+  // Probe data of the wrong size is left out (thumbnails: one per probe; second hashes: one
+  // per probe, with one second thumbnail each).
   Result<LookedUp> LookupGroup(std::span<const uint64_t> probes,
                                std::span<const uint8_t> probe_thumbs,
-                               std::span<const uint64_t> second_probes = {}) {
+                               std::span<const uint64_t> second_probes = {},
+                               std::span<const uint8_t> second_probe_thumbs = {}) {
     MEMES_RETURN_IF_ERROR(LoadFounderIndex());
+    if (probe_thumbs.size() != probes.size() * kThumbBytes) probe_thumbs = {};
+    if (second_probes.size() != probes.size() ||
+        second_probe_thumbs.size() != probes.size() * kThumbBytes) {
+      second_probes = {};
+      second_probe_thumbs = {};
+    }
     const MatchRule rule = options.Rule();
-    const auto match = founders->NearestAccepted(probes, probe_thumbs, rule, second_probes);
+    const auto match =
+        founders->NearestAccepted(probes, probe_thumbs, rule, second_probes, second_probe_thumbs);
     if (!match) return LookedUp{};
     return LookedUp{match->group, MayRepresent(*match, RepresentativesOf(match->group), rule)};
   }

@@ -8,9 +8,10 @@
 // only those buckets are read. Each block is a CSR table (an offset per block value into one
 // contiguous array of spread hashes), so a bucket read is two offsets and a run of popcounts;
 // hashes added since the last rebuild sit in a small append buffer that probes scan.
-// A stored frame may carry a second hash (transform::FrameHashes, the whole frame's, beside the
-// content window's): it has tables of its own, and a probe pair nominates the candidates near
-// on either (MatchRule::second_distance).
+// A stored frame may carry a second hash (transform::BandHashes, the frame's middle band, beside
+// the content window's) with a thumbnail of its own: it has tables of its own, and a probe pair
+// nominates the candidates near on either (MatchRule::second_distance), each verified on the
+// thumbnails of the source that nominated it.
 // Thread-safety: none; concurrent const calls are safe while nothing is added.
 #pragma once
 
@@ -75,7 +76,7 @@ double ThumbDistance(std::span<const uint8_t> a, const ThumbStats& stats_a,
 // Defaults of the verified rule, chosen from bench/dedupe_bench (docs/benchmarks.md).
 inline constexpr int kDefaultCandidateDistance = 10;
 inline constexpr double kDefaultThumbDistance = 30;
-inline constexpr int kDefaultSecondDistance = -1;
+inline constexpr int kDefaultSecondDistance = 6;
 inline constexpr int kDefaultRepresentatives = 4;
 inline constexpr double kDefaultColourDistance = 30;
 inline constexpr double kDefaultPeakDistance = 70;
@@ -98,9 +99,10 @@ struct MatchRule {
   bool contrast = true;
   double tolerance = 0;  // ThumbDistance's per-channel tolerance
   // The second candidate source (verified rule only): a founder whose second hash is within
-  // `second_distance` bits of a probe's second hash is a candidate too (-1: not used). Two
-  // small radii on two hashes that a caption or crop moves differently read far fewer buckets
-  // than one large radius on one hash.
+  // `second_distance` bits of a probe's second hash is a candidate too (-1: not used), and is
+  // joined when the second thumbnails pass the same checks (thumb, colour, peak). The second
+  // hash and thumbnail see the frame without the rows a caption covers
+  // (transform::BandHashes), so a captioned copy whose content window moved is still found.
   int second_distance = kDefaultSecondDistance;
   // A group's fixed representative set: the founder plus up to `representatives` - 1 members,
   // each the founder accepted directly (by this rule) within `representative_thumb_distance`
@@ -163,8 +165,11 @@ class NearDupIndex {
   // `second`: the frame's second hash (transform::FrameHashes), if it has one.
   // `founder`: false for a frame of a representative that is not the group's founder
   // (MatchRule::representatives); Match::founder_accepts looks at founder frames only.
+  // `second_thumb`: the second hash's thumbnail (kThumbBytes), or empty (then the slot is never
+  // a candidate of the second source). Requires: second_thumb empty unless `second` is given.
   void Add(uint64_t hash, int64_t group, std::span<const uint8_t> thumb = {}, bool defer = false,
-           std::optional<uint64_t> second = std::nullopt, bool founder = true);
+           std::optional<uint64_t> second = std::nullopt, bool founder = true,
+           std::span<const uint8_t> second_thumb = {});
   // Moves the append buffer into the CSR tables.
   void Flush() {
     if (indexed_ != size_) Rebuild();
@@ -179,12 +184,15 @@ class NearDupIndex {
   // probe, kThumbBytes each, or empty), the best first: the smallest thumbnail distance
   // (hash-only acceptances count as 0), then the smallest Hamming distance, then the lowest
   // group id.
-  // `second_probes`: empty, or each probe's second hash (parallel to `probes`, sharing its
-  // thumbnail); with rule.second_distance >= 0 a stored second hash within that many bits of
-  // one makes a candidate too (the Match's `distance` is then on the second hash).
+  // `second_probes`: empty, or each probe's second hash (parallel to `probes`), with
+  // `second_probe_thumbs` its second thumbnail (kThumbBytes each); with rule.second_distance >= 0
+  // a stored second hash within that many bits of one makes a candidate too, verified on the
+  // second thumbnails (the Match's `distance` and `thumb_distance` are then the second's).
+  // Without second thumbnails the second source is not used.
   std::optional<Match> NearestAccepted(std::span<const uint64_t> probes,
                                        std::span<const uint8_t> probe_thumbs, const MatchRule& rule,
-                                       std::span<const uint64_t> second_probes = {}) const;
+                                       std::span<const uint64_t> second_probes = {},
+                                       std::span<const uint8_t> second_probe_thumbs = {}) const;
 
   // The cost of one probe, for benchmarks: buckets it reads and stored entries in them
   // (the append buffer's entries included).
@@ -310,13 +318,19 @@ class NearDupIndex {
   std::vector<uint8_t> thumbs_;
   // Per slot: its thumbnail's ThumbStats, computed once at Add instead of at every comparison.
   std::vector<ThumbStats> thumb_stats_;
+  // Per slot: where its second thumbnail is (index into second_thumb_stats_ and, times
+  // kThumbBytes, into second_thumbs_), or -1 for a slot without one.
+  std::vector<int32_t> second_thumb_at_;
+  std::vector<uint8_t> second_thumbs_;
+  std::vector<ThumbStats> second_thumb_stats_;
 };
 
 // One item to group: the hashes it founds a group with (its kept frames' phashes) and the
 // hashes it probes founders with (those frames in all eight orientations, or `own` alone).
 // Thumbnails (kThumbBytes each) beside them: `own_thumbs` one per `own` hash, `probe_thumbs`
 // one per probe; either may be empty (hash-only matching for that side).
-// `own_second` / `probe_second`: the second hashes beside `own` / `probes` (parallel), or empty.
+// `own_second` / `probe_second`: the second hashes beside `own` / `probes` (parallel), or empty;
+// `own_second_thumbs` / `probe_second_thumbs` their thumbnails (kThumbBytes each), or empty.
 struct GroupingCandidate {
   std::span<const uint64_t> own;
   std::span<const uint64_t> probes;
@@ -324,6 +338,8 @@ struct GroupingCandidate {
   std::span<const uint8_t> probe_thumbs = {};
   std::span<const uint64_t> own_second = {};
   std::span<const uint64_t> probe_second = {};
+  std::span<const uint8_t> own_second_thumbs = {};
+  std::span<const uint8_t> probe_second_thumbs = {};
 };
 
 // Whether an item that joined through `match` becomes one of its group's representatives, the

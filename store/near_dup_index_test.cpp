@@ -317,10 +317,12 @@ TEST(NearDupIndex, NearestAcceptedAgreesWithBruteForceOnHashesAndThumbnails) {
   }
 }
 
-// The second candidate source: stored frames carry a second hash (some do not: rows from before
-// it existed), probes a second hash each; a candidate is within candidate_distance on the first
-// or second_distance on the second, then the thumbnail decides. Against a brute-force scan, at
-// radii where the two sources differ, across rebuilds of the tables (adds in two halves).
+// The second candidate source: stored frames carry a second hash and its thumbnail (some do not:
+// rows from before it existed), probes a second hash and thumbnail each. The first source's
+// candidates (within candidate_distance, verified on the first thumbnails) decide when any is
+// accepted; only then the second's (within second_distance, verified on the second
+// thumbnails). Against a brute-force scan, at radii where the two sources differ, across
+// rebuilds of the tables (adds in two halves).
 TEST(NearDupIndex, ASecondHashSourceAgreesWithBruteForceOnRandomHashes) {
   std::mt19937_64 random(33);
   std::vector<uint64_t> centres(30), second_centres(30);
@@ -330,15 +332,22 @@ TEST(NearDupIndex, ASecondHashSourceAgreesWithBruteForceOnRandomHashes) {
     uint64_t hash;
     std::optional<uint64_t> second;
     int64_t group;
-    std::vector<uint8_t> thumb;
+    std::vector<uint8_t> thumb, second_thumb;
   };
   std::vector<Stored> stored;
   for (int i = 0; i < 2500; ++i) {
     const int centre = static_cast<int>(random() % centres.size());
-    Stored s{Flip(centres[centre], random() % 20, random), std::nullopt,
+    Stored s{Flip(centres[centre], random() % 20, random),
+             std::nullopt,
              1 + static_cast<int64_t>(random() % 400),
-             Thumb(random() % 4 ? centre : centre + 100, random, 6)};
-    if (random() % 4 != 0) s.second = Flip(second_centres[centre], random() % 20, random);
+             Thumb(random() % 4 ? centre : centre + 100, random, 6),
+             {}};
+    if (random() % 4 != 0) {
+      s.second = Flip(second_centres[centre], random() % 20, random);
+      // A second thumbnail that often differs from the first: each source must be verified on
+      // its own thumbnails.
+      s.second_thumb = Thumb(random() % 2 ? centre + 50 : centre + 150, random, 6);
+    }
     stored.push_back(std::move(s));
   }
   for (const auto& [first_radius, second_radius] :
@@ -351,7 +360,8 @@ TEST(NearDupIndex, ASecondHashSourceAgreesWithBruteForceOnRandomHashes) {
     for (size_t i = 0; i < stored.size(); ++i) {
       const Stored& s = stored[i];
       // The second half goes through the append buffer and a rebuild at each kAppendBuffer.
-      index.Add(s.hash, s.group, s.thumb, /*defer=*/i < stored.size() / 2, s.second);
+      index.Add(s.hash, s.group, s.thumb, /*defer=*/i < stored.size() / 2, s.second,
+                /*founder=*/true, s.second_thumb);
       if (i + 1 == stored.size() / 2) index.Flush();
     }
     for (int p = 0; p < 300; ++p) {
@@ -363,31 +373,37 @@ TEST(NearDupIndex, ASecondHashSourceAgreesWithBruteForceOnRandomHashes) {
       std::vector<uint8_t> thumbs = Thumb(centre, random, 6);
       const auto other = Thumb(centre + 200, random, 6);
       thumbs.insert(thumbs.end(), other.begin(), other.end());
-      std::optional<NearDupIndex::Match> expected;
-      double expected_score = 0;
-      for (int k = 0; k < 2; ++k) {
-        for (const Stored& s : stored) {
-          const int first = __builtin_popcountll(s.hash ^ probes[k]);
-          const int second = s.second ? __builtin_popcountll(*s.second ^ seconds[k]) : 65;
-          // Each source that nominates the pair offers it with its own distance.
-          for (const int distance :
-               {first <= first_radius ? first : -1, second <= second_radius ? second : -1}) {
-            if (distance < 0) continue;
-            const double thumb =
-                ThumbDistance(std::span(thumbs).subspan(k * kThumbBytes, kThumbBytes), s.thumb,
-                              rule.trim, rule.contrast);
+      std::vector<uint8_t> second_thumbs = Thumb(centre + 50, random, 6);
+      const auto other_second = Thumb(centre + 250, random, 6);
+      second_thumbs.insert(second_thumbs.end(), other_second.begin(), other_second.end());
+      // The best pair one source accepts.
+      auto best_of = [&](int source) {
+        std::optional<NearDupIndex::Match> best;
+        double best_score = 0;
+        for (int k = 0; k < 2; ++k) {
+          for (const Stored& s : stored) {
+            const int distance = source == 0 ? __builtin_popcountll(s.hash ^ probes[k])
+                                 : s.second  ? __builtin_popcountll(*s.second ^ seconds[k])
+                                             : 65;
+            if (distance > (source == 0 ? first_radius : second_radius)) continue;
+            const auto probe_thumb = std::span(source == 0 ? thumbs : second_thumbs)
+                                         .subspan(k * kThumbBytes, kThumbBytes);
+            const double thumb = ThumbDistance(probe_thumb, source == 0 ? s.thumb : s.second_thumb,
+                                               rule.trim, rule.contrast);
             if (thumb > rule.thumb_distance) continue;
-            if (!expected || thumb < expected_score ||
-                (thumb == expected_score &&
-                 (distance < expected->distance ||
-                  (distance == expected->distance && s.group < expected->group)))) {
-              expected = NearDupIndex::Match{s.group, distance, thumb};
-              expected_score = thumb;
+            if (!best || thumb < best_score ||
+                (thumb == best_score && (distance < best->distance ||
+                                         (distance == best->distance && s.group < best->group)))) {
+              best = NearDupIndex::Match{s.group, distance, thumb};
+              best_score = thumb;
             }
           }
         }
-      }
-      const auto got = index.NearestAccepted(probes, thumbs, rule, seconds);
+        return best;
+      };
+      std::optional<NearDupIndex::Match> expected = best_of(0);
+      if (!expected) expected = best_of(1);
+      const auto got = index.NearestAccepted(probes, thumbs, rule, seconds, second_thumbs);
       ASSERT_EQ(got.has_value(), expected.has_value())
           << "probe " << p << " radii " << first_radius << "/" << second_radius;
       if (got) {
@@ -413,6 +429,37 @@ TEST(NearDupIndex, ASecondHashSourceAgreesWithBruteForceOnRandomHashes) {
       EXPECT_EQ(found, want) << p;
     }
   }
+}
+
+// An item the first source places stays there even when the second offers a closer thumbnail
+// (a captioned copy's group, say): the second source places only what the first cannot.
+TEST(NearDupIndex, TheSecondSourceIsReadOnlyWhenTheFirstAcceptsNothing) {
+  std::mt19937_64 random(5);
+  MatchRule rule;  // verified defaults, second source on
+  ASSERT_GE(rule.second_distance, 0);
+  NearDupIndex index(rule.IndexRadius());
+  const uint64_t hash = 0x0123456789ABCDEFull, band = 0xFEDCBA9876543210ull;
+  const auto picture = Thumb(1, random), band_thumb = Thumb(7, random);
+  // Group 1: its first hash and thumbnail near the probe's, its second hash far.
+  index.Add(hash ^ 0xF, 1, Thumb(1, random, 4), false, ~band, true, Thumb(3, random));
+  // Group 2: first hash far, second hash and second thumbnail equal to the probe's.
+  index.Add(~hash, 2, Thumb(2, random), false, band, true, band_thumb);
+  const uint64_t probes[] = {hash}, seconds[] = {band};
+  auto match = index.NearestAccepted(probes, picture, rule, seconds, band_thumb);
+  ASSERT_TRUE(match);
+  EXPECT_EQ(match->group, 1);
+  EXPECT_GT(match->thumb_distance, 0) << "the second source's exact thumbnail did not win";
+  // Without the first source's candidate the second places it.
+  const uint64_t moved[] = {hash ^ 0xFFFFFF};
+  match = index.NearestAccepted(moved, picture, rule, seconds, band_thumb);
+  ASSERT_TRUE(match);
+  EXPECT_EQ(match->group, 2);
+  EXPECT_EQ(match->thumb_distance, 0);
+  // The second source's candidate is verified on the second thumbnails: another band picture
+  // is refused although its hash is equal.
+  EXPECT_FALSE(index.NearestAccepted(moved, picture, rule, seconds, Thumb(8, random)));
+  // Without second thumbnails the second source is not used.
+  EXPECT_FALSE(index.NearestAccepted(moved, picture, rule, seconds));
 }
 
 TEST(NearDupIndex, AThumbnailRejectsALookAlikeAndAcceptsACopyWhoseHashMoved) {

@@ -68,8 +68,15 @@ Result<RegroupReport> RegroupStore(Catalog& catalog, const MatchRule& rule,
     if (h.probe_thumbs.size() != h.probes.size() * kThumbBytes) h.probe_thumbs.clear();
     if (h.own_second.size() != h.own.size()) h.own_second.clear();
     if (h.probe_second.size() != h.probes.size()) h.probe_second.clear();
+    if (h.own_second.empty() || h.own_second_thumbs.size() != h.own.size() * kThumbBytes) {
+      h.own_second_thumbs.clear();
+    }
+    if (h.probe_second.empty() || h.probe_second_thumbs.size() != h.probes.size() * kThumbBytes) {
+      h.probe_second_thumbs.clear();
+    }
     report.verified_items += !h.own_thumbs.empty();
-    candidates[i] = {h.own, h.probes, h.own_thumbs, h.probe_thumbs, h.own_second, h.probe_second};
+    candidates[i] = {h.own,        h.probes,       h.own_thumbs,        h.probe_thumbs,
+                     h.own_second, h.probe_second, h.own_second_thumbs, h.probe_second_thumbs};
   }
   std::vector<bool> represents;
   std::vector<size_t> founder = AssignFounders(candidates, rule, &represents);
@@ -121,6 +128,7 @@ Result<RegroupReport> RegroupStore(Catalog& catalog, const MatchRule& rule,
     std::vector<std::pair<std::string, std::vector<uint64_t>>> rehashed;
     std::vector<std::vector<uint8_t>> thumbs;
     std::vector<std::vector<uint64_t>> seconds;
+    std::vector<std::vector<uint8_t>> second_thumbs;
     for (size_t i = 0; i < items.size(); ++i) {
       if (hashes[i].own_thumbs.empty() && hashes[i].own_second.empty() &&
           hashes[i].own == items[i].phashes) {
@@ -130,29 +138,35 @@ Result<RegroupReport> RegroupStore(Catalog& catalog, const MatchRule& rule,
       rehashed.emplace_back(items[i].blob, hashes[i].own);
       thumbs.push_back(hashes[i].own_thumbs);
       seconds.push_back(hashes[i].own_second);
+      second_thumbs.push_back(hashes[i].own_second_thumbs);
     }
     // A mix of items with and without thumbnails: write the hashes alone for those without.
     std::vector<std::pair<std::string, std::vector<uint64_t>>> with, without;
     std::vector<std::vector<uint8_t>> with_thumbs;
     std::vector<std::vector<uint64_t>> with_seconds, without_seconds;
+    std::vector<std::vector<uint8_t>> with_second_thumbs, without_second_thumbs;
     for (size_t k = 0; k < rehashed.size(); ++k) {
       if (thumbs[k].empty()) {
         without.push_back(std::move(rehashed[k]));
         without_seconds.push_back(std::move(seconds[k]));
+        without_second_thumbs.push_back(std::move(second_thumbs[k]));
       } else {
         with.push_back(std::move(rehashed[k]));
         with_thumbs.push_back(std::move(thumbs[k]));
         with_seconds.push_back(std::move(seconds[k]));
+        with_second_thumbs.push_back(std::move(second_thumbs[k]));
       }
     }
     if (!with.empty()) {
-      MEMES_ASSIGN_OR_RETURN(const int64_t n,
-                             catalog.RewriteFrameHashes(with, with_thumbs, with_seconds));
+      MEMES_ASSIGN_OR_RETURN(
+          const int64_t n,
+          catalog.RewriteFrameHashes(with, with_thumbs, with_seconds, with_second_thumbs));
       report.rehashed_frames += n;
     }
     if (!without.empty()) {
-      MEMES_ASSIGN_OR_RETURN(const int64_t n,
-                             catalog.RewriteFrameHashes(without, {}, without_seconds));
+      MEMES_ASSIGN_OR_RETURN(
+          const int64_t n,
+          catalog.RewriteFrameHashes(without, {}, without_seconds, without_second_thumbs));
       report.rehashed_frames += n;
     }
   }

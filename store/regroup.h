@@ -32,8 +32,9 @@ struct RegroupReport {
 // eight orientations; empty: `own` alone).
 // `own_thumbs` / `probe_thumbs`: one verification thumbnail (kThumbBytes) per own hash / per
 // probe, or empty (hash-only matching for this item).
-// `own_second` / `probe_second`: the second hashes (transform::FrameHashes) beside `own` /
-// `probes`, or empty (no second candidate source for this item).
+// `own_second` / `probe_second`: the second hashes (transform::BandHashes) beside `own` /
+// `probes`, or empty (no second candidate source for this item), with `own_second_thumbs` /
+// `probe_second_thumbs` their thumbnails (transform::BandThumbsOf).
 struct ItemHashes {
   std::vector<uint64_t> own;
   std::vector<uint64_t> probes;
@@ -41,6 +42,8 @@ struct ItemHashes {
   std::vector<uint8_t> probe_thumbs;
   std::vector<uint64_t> own_second;
   std::vector<uint64_t> probe_second;
+  std::vector<uint8_t> own_second_thumbs;
+  std::vector<uint8_t> probe_second_thumbs;
 };
 using HashesOf = std::function<Result<ItemHashes>(const GroupingItem&)>;
 

@@ -240,7 +240,8 @@ Result<AddResult> Store::AddItem(const ItemRecord& item, const SourceRecord* sou
   std::vector<uint8_t> probe_thumbs;
   bool thumbs = true;  // every probe has a thumbnail
   std::vector<uint64_t> second_probes;
-  bool seconds = true;  // every probe has a second hash
+  std::vector<uint8_t> second_probe_thumbs;
+  bool seconds = true;  // every probe has a second hash and its thumbnail
   if (!known) {
     if (!frames.empty()) {
       MEMES_ASSIGN_OR_RETURN(location, AppendFrames(item.blob, frames));
@@ -255,17 +256,24 @@ Result<AddResult> Store::AddItem(const ItemRecord& item, const SourceRecord* sou
         thumbs &= frame.record.thumb.size() == kThumbBytes;
         probe_thumbs.insert(probe_thumbs.end(), frame.record.thumb.begin(),
                             frame.record.thumb.end());
-        seconds &= frame.record.phash2.has_value();
+        seconds &= frame.record.phash2.has_value() && frame.record.thumb2.size() == kThumbBytes;
         second_probes.push_back(frame.record.phash2.value_or(0));
+        second_probe_thumbs.insert(second_probe_thumbs.end(), frame.record.thumb2.begin(),
+                                   frame.record.thumb2.end());
       } else {
         probes.insert(probes.end(), frame.orientation_hashes.begin(),
                       frame.orientation_hashes.end());
         thumbs &= frame.orientation_thumbs.size() == frame.orientation_hashes.size() * kThumbBytes;
         probe_thumbs.insert(probe_thumbs.end(), frame.orientation_thumbs.begin(),
                             frame.orientation_thumbs.end());
-        seconds &= frame.orientation_seconds.size() == frame.orientation_hashes.size();
+        seconds &=
+            frame.orientation_seconds.size() == frame.orientation_hashes.size() &&
+            frame.orientation_second_thumbs.size() == frame.orientation_hashes.size() * kThumbBytes;
         second_probes.insert(second_probes.end(), frame.orientation_seconds.begin(),
                              frame.orientation_seconds.end());
+        second_probe_thumbs.insert(second_probe_thumbs.end(),
+                                   frame.orientation_second_thumbs.begin(),
+                                   frame.orientation_second_thumbs.end());
       }
     }
   }
@@ -277,7 +285,8 @@ Result<AddResult> Store::AddItem(const ItemRecord& item, const SourceRecord* sou
         catalog_->AddItem(
             item, source, records, label, probes,
             thumbs ? std::span<const uint8_t>(probe_thumbs) : std::span<const uint8_t>(),
-            seconds ? std::span<const uint64_t>(second_probes) : std::span<const uint64_t>()));
+            seconds ? std::span<const uint64_t>(second_probes) : std::span<const uint64_t>(),
+            seconds ? std::span<const uint8_t>(second_probe_thumbs) : std::span<const uint8_t>()));
     if (result.new_item && location.in_segment()) {
       MEMES_RETURN_IF_ERROR(catalog_->SetFramesLocation(item.blob, location));
     }

@@ -51,9 +51,12 @@ struct FrameData {
   // The frame's verification thumbnail in the same eight orientations (kThumbBytes each,
   // transform::ContentThumbsOf), or empty. record.thumb is orientation 0.
   std::span<const uint8_t> orientation_thumbs = {};
-  // The second candidate hash in the same eight orientations (transform::FrameHashes), or
+  // The second candidate hash in the same eight orientations (transform::BandHashes), or
   // empty. record.phash2 is orientation 0.
   std::span<const uint64_t> orientation_seconds = {};
+  // Its verification thumbnail in the same eight orientations (kThumbBytes each,
+  // transform::BandThumbsOf), or empty. record.thumb2 is orientation 0.
+  std::span<const uint8_t> orientation_second_thumbs = {};
 };
 
 // The frames of one item as read from frames/.

@@ -244,12 +244,13 @@ TEST(Store, OldLayoutFramesFilesStillReadAndCompactionMigratesThem) {
           "ALTER TABLE items DROP COLUMN frames_offset",
           "ALTER TABLE items DROP COLUMN frames_length", "ALTER TABLE frames DROP COLUMN thumb",
           "ALTER TABLE frames DROP COLUMN phash2", "ALTER TABLE items DROP COLUMN representative",
-          "PRAGMA user_version=2"}) {
+          "ALTER TABLE frames DROP COLUMN thumb2", "PRAGMA user_version=2"}) {
       ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sql;
     }
     sqlite3_close(db);
   }
-  auto store = Store::Open(dir);  // migrates to 3, 4 (frames.thumb), 5 (frames.phash2)
+  auto store =
+      Store::Open(dir);  // migrates to 3, 4 (frames.thumb), 5 (frames.phash2), 6, 7 (thumb2)
   ASSERT_TRUE(store.ok());
   EXPECT_EQ((*store)->catalog().schema_version(), kCatalogSchemaVersion);
   auto index = (*store)->catalog().PackIndex();

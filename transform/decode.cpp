@@ -164,7 +164,8 @@ Result<Decoded> Decode(std::span<const uint8_t> bytes, const DecodeOptions& opti
     frame.orientation_hashes = ContentHashes(entry.planar, options.size);
     frame.phash = frame.orientation_hashes[0];
     frame.orientation_thumbs = ContentThumbsOf(entry.planar, options.size);
-    frame.second_hashes = FrameHashes(entry.planar, options.size);
+    frame.second_hashes = BandHashes(entry.planar, options.size);
+    frame.second_thumbs = BandThumbsOf(entry.planar, options.size);
     frame.planar = std::move(entry.planar);
     if (options.keep_full_size) {
       const cv::Mat& full = entry.full_rgb;

@@ -42,8 +42,10 @@ struct Frame {
   // The verification thumbnail in the same eight orientations (signature.h ContentThumbsOf):
   // grouping checks a hash candidate against it before joining.
   ContentThumbs orientation_thumbs{};
-  // The second candidate hash in the same eight orientations (signature.h FrameHashes).
+  // The second candidate hash and its verification thumbnail in the same eight orientations
+  // (signature.h BandHashes, BandThumbsOf).
   OrientationHashes second_hashes{};
+  ContentThumbs second_thumbs{};
   // Only with DecodeOptions::keep_full_size: the composited canvas before fitting,
   // full_width*full_height*3 bytes of interleaved RGB, row-major.
   std::vector<uint8_t> full_rgb;

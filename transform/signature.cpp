@@ -89,14 +89,28 @@ cv::Mat WindowGrey(std::span<const uint8_t> planar, int size) {
   return out;
 }
 
-// The whole frame in grey, resampled to kHashSide² floats: the second signature's picture,
-// which no content window moves (store/FORMAT.md, "Second candidate hash").
-cv::Mat FrameGrey(std::span<const uint8_t> planar, int size) {
-  const cv::Mat grey = PlanarGrey(planar, size);
-  if (size == kHashSide) return grey;
+// A picture (any type) turned to orientation k of phash.h: k quarter turns counter-clockwise,
+// 4..7 mirrored left-right first. A fresh matrix: cv::rotate into one that shares the input's
+// pixels would read what it has already written.
+cv::Mat Oriented(const cv::Mat& picture, int k) {
+  static constexpr cv::RotateFlags kCounterClockwise[] = {cv::ROTATE_90_COUNTERCLOCKWISE,
+                                                          cv::ROTATE_180, cv::ROTATE_90_CLOCKWISE};
+  cv::Mat base = picture;
+  if (k >= 4) cv::flip(picture, base, 1);
+  if (k % 4 == 0) return base.clone();
+  cv::Mat turned;
+  cv::rotate(base, turned, kCounterClockwise[k % 4 - 1]);
+  return turned;
+}
+
+// The middle band of a square picture (BandTop), resized to side×side: area-averaged where it
+// shrinks, linear where it stretches (a 32-row frame's 16-row band to 32 rows).
+cv::Mat Band(const cv::Mat& square, int side) {
+  const int top = BandTop(square.rows);
+  const cv::Mat band = square.rowRange(top, square.rows - top);
   cv::Mat out;
-  cv::resize(grey, out, cv::Size(kHashSide, kHashSide), 0, 0,
-             size > kHashSide ? cv::INTER_AREA : cv::INTER_LINEAR);
+  const bool shrinks = band.cols > side || band.rows > side;
+  cv::resize(band, out, cv::Size(side, side), 0, 0, shrinks ? cv::INTER_AREA : cv::INTER_LINEAR);
   return out;
 }
 
@@ -166,29 +180,20 @@ OrientationHashes ContentHashes(std::span<const uint8_t> planar, int size) {
   return OrientationHashesOf(WindowGrey(planar, size));
 }
 
-OrientationHashes FrameHashes(std::span<const uint8_t> planar, int size) {
-  assert(planar.size() == 3u * size * size);
-  return OrientationHashesOf(FrameGrey(planar, size));
+OrientationHashes BandHashes(std::span<const uint8_t> planar, int size) {
+  assert(planar.size() == 3u * size * size && size >= 4);
+  const cv::Mat grey = PlanarGrey(planar, size);
+  OrientationHashes hashes{};
+  for (int k = 0; k < kOrientations; ++k)
+    hashes[k] = MedianDctBits(Band(Oriented(grey, k), kHashSide));
+  return hashes;
 }
 
 namespace {
 
 OrientationHashes OrientationHashesOf(const cv::Mat& grey) {
-  cv::Mat mirrored;
-  cv::flip(grey, mirrored, 1);  // left-right
   OrientationHashes hashes{};
-  // cv::rotate names turns by direction; index k - 1 holds k counter-clockwise quarter turns.
-  static constexpr cv::RotateFlags kCounterClockwise[] = {cv::ROTATE_90_COUNTERCLOCKWISE,
-                                                          cv::ROTATE_180, cv::ROTATE_90_CLOCKWISE};
-  for (int mirror = 0; mirror < 2; ++mirror) {
-    const cv::Mat& base = mirror ? mirrored : grey;
-    hashes[4 * mirror] = MedianDctBits(base);
-    for (int turns = 1; turns < 4; ++turns) {
-      cv::Mat turned;
-      cv::rotate(base, turned, kCounterClockwise[turns - 1]);
-      hashes[4 * mirror + turns] = MedianDctBits(turned);
-    }
-  }
+  for (int k = 0; k < kOrientations; ++k) hashes[k] = MedianDctBits(Oriented(grey, k));
   return hashes;
 }
 
@@ -198,8 +203,10 @@ OrientationHashes OrientationHashesOf(const cv::Mat& grey) {
 
 namespace memes::transform {
 
-ContentThumbs ContentThumbsOf(std::span<const uint8_t> planar, int size) {
-  assert(planar.size() == 3u * size * size);
+namespace {
+
+// A size² planar RGB frame as size² RGB float pixels.
+cv::Mat PlanarColour(std::span<const uint8_t> planar, int size) {
   const size_t plane = static_cast<size_t>(size) * size;
   cv::Mat rgb(size, size, CV_32FC3);
   for (int y = 0; y < size; ++y) {
@@ -209,6 +216,37 @@ ContentThumbs ContentThumbsOf(std::span<const uint8_t> planar, int size) {
       row[x] = {float(planar[at]), float(planar[plane + at]), float(planar[2 * plane + at])};
     }
   }
+  return rgb;
+}
+
+// A kThumbSide² RGB float picture as thumbnail bytes (RGB interleaved row by row).
+ContentThumb ThumbBytes(const cv::Mat& thumb) {
+  ContentThumb out{};
+  for (int y = 0; y < kThumbSide; ++y) {
+    const cv::Vec3f* row = thumb.ptr<cv::Vec3f>(y);
+    for (int x = 0; x < kThumbSide; ++x) {
+      for (int c = 0; c < 3; ++c) {
+        out[3 * (y * kThumbSide + x) + c] = cv::saturate_cast<uint8_t>(row[x][c]);
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+ContentThumbs BandThumbsOf(std::span<const uint8_t> planar, int size) {
+  assert(planar.size() == 3u * size * size && size >= 4);
+  const cv::Mat rgb = PlanarColour(planar, size);
+  ContentThumbs thumbs{};
+  for (int k = 0; k < kOrientations; ++k)
+    thumbs[k] = ThumbBytes(Band(Oriented(rgb, k), kThumbSide));
+  return thumbs;
+}
+
+ContentThumbs ContentThumbsOf(std::span<const uint8_t> planar, int size) {
+  assert(planar.size() == 3u * size * size);
+  const cv::Mat rgb = PlanarColour(planar, size);
   const ContentWindow window = FindContentWindow(planar, size);
   // The window at 4× the thumbnail's side, then each thumbnail cell the mean of 4×4 of it:
   // an area average, so a palette's banding and JPEG noise average out within a cell.
@@ -223,33 +261,9 @@ ContentThumbs ContentThumbsOf(std::span<const uint8_t> planar, int size) {
                    cv::Scalar(window.border_rgb[0], window.border_rgb[1], window.border_rgb[2]));
   }
   cv::resize(fine, thumb, cv::Size(kThumbSide, kThumbSide), 0, 0, cv::INTER_AREA);
+  // Orientation k as ContentHashes turns the grey window.
   ContentThumbs thumbs{};
-  // Orientation k as ContentHashes turns the grey window: k quarter turns counter-clockwise,
-  // 4..7 mirrored first.
-  cv::Mat mirrored;
-  cv::flip(thumb, mirrored, 1);
-  static constexpr cv::RotateFlags kCounterClockwise[] = {cv::ROTATE_90_COUNTERCLOCKWISE,
-                                                          cv::ROTATE_180, cv::ROTATE_90_CLOCKWISE};
-  for (int k = 0; k < kOrientations; ++k) {
-    const cv::Mat& base = k >= 4 ? mirrored : thumb;
-    // Rotated into a fresh matrix: cv::rotate into one that shares `base`'s pixels would read
-    // what it has already written.
-    cv::Mat turned;
-    if (k % 4 == 0) {
-      turned = base;
-    } else {
-      cv::rotate(base, turned, kCounterClockwise[k % 4 - 1]);
-    }
-    ContentThumb& out = thumbs[k];
-    for (int y = 0; y < kThumbSide; ++y) {
-      const cv::Vec3f* row = turned.ptr<cv::Vec3f>(y);
-      for (int x = 0; x < kThumbSide; ++x) {
-        for (int c = 0; c < 3; ++c) {
-          out[3 * (y * kThumbSide + x) + c] = cv::saturate_cast<uint8_t>(row[x][c]);
-        }
-      }
-    }
-  }
+  for (int k = 0; k < kOrientations; ++k) thumbs[k] = ThumbBytes(Oriented(thumb, k));
   return thumbs;
 }
 

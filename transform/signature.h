@@ -43,12 +43,18 @@ uint64_t ContentHash(std::span<const uint8_t> planar, int size);
 // Requires: planar.size() == 3*size*size.
 OrientationHashes ContentHashes(std::span<const uint8_t> planar, int size);
 
-// The second candidate hash: the median DCT hash (as ContentHash) of the whole frame, in the
-// eight orientations of phash.h. A caption or a crop moves the content window, and with it
-// every coefficient of ContentHash; here it changes only the pixels it covers, so a copy the
-// first hash misses is often near on this one (and the other way round for a letterbox).
-// store/FORMAT.md, "Second candidate hash". Requires: planar.size() == 3*size*size.
-OrientationHashes FrameHashes(std::span<const uint8_t> planar, int size);
+// The second candidate hash: the median DCT hash (as ContentHash) of the frame's middle band,
+// rows [size/4, size - size/4) of the frame turned to each of the eight orientations of phash.h,
+// stretched to 32×32 (no content window). A caption over the top or bottom quarter of a
+// picture (where meme text, subtitles and most watermarks sit) adds ink that moves the content
+// window and so every coefficient of ContentHash; the band does not see it. A letterbox or a
+// crop moves the band instead, which the content window undoes: the two hashes fail on
+// different copies. store/FORMAT.md, "Second candidate hash". Requires: planar.size() ==
+// 3*size*size, size >= 4.
+OrientationHashes BandHashes(std::span<const uint8_t> planar, int size);
+
+// The rows of the band: [BandTop(size), size - BandTop(size)).
+inline constexpr int BandTop(int size) { return size / 4; }
 
 // The verification thumbnail of a frame: its content window (as ContentHash finds it) in
 // colour, area-averaged to kThumbSide×kThumbSide, RGB bytes interleaved row by row. A hash
@@ -62,5 +68,10 @@ using ContentThumb = std::array<uint8_t, kThumbBytes>;
 using ContentThumbs = std::array<ContentThumb, kOrientations>;
 // Requires: planar.size() == 3*size*size.
 ContentThumbs ContentThumbsOf(std::span<const uint8_t> planar, int size);
+
+// The second hash's verification thumbnail: the middle band of BandHashes in colour,
+// area-averaged to kThumbSide×kThumbSide, in the eight orientations ([k] matches BandHashes[k]:
+// the frame is turned first, then the band cut). Requires: as BandHashes.
+ContentThumbs BandThumbsOf(std::span<const uint8_t> planar, int size);
 
 }  // namespace memes::transform

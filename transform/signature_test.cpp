@@ -93,6 +93,37 @@ TEST(ContentHashes, OrientationsMatchRotatedAndMirroredCopies) {
   EXPECT_GT(HammingDistance(of_mirror[0], hashes[0]), 6);
 }
 
+// The middle band ignores what covers the top and bottom quarters (a caption), which moves
+// the content window; its orientations are those of the turned frame, as ContentHashes'.
+TEST(BandHashes, ACaptionOverAnEdgeLeavesTheBandAndMovesTheContentWindow) {
+  const Frame frame = FirstFrame(Sticker());
+  EXPECT_EQ(frame.second_hashes, BandHashes(frame.planar, kSize)) << "decode stores BandHashes";
+  EXPECT_EQ(frame.second_thumbs, BandThumbsOf(frame.planar, kSize));
+  for (const int y : {3, 27}) {  // a bar of text-like ink over the top or the bottom rows
+    std::vector<uint8_t> captioned = frame.planar;
+    for (int row = y; row < y + 4; ++row) {
+      for (int x = 2; x < 30; x += 2) {
+        for (int c = 0; c < 3; ++c) captioned[(c * kSize + row) * kSize + x] = 0;
+      }
+    }
+    EXPECT_EQ(BandHashes(captioned, kSize)[0], frame.second_hashes[0]) << y;
+    EXPECT_EQ(BandThumbsOf(captioned, kSize)[0], frame.second_thumbs[0]) << y;
+    EXPECT_GT(HammingDistance(ContentHash(captioned, kSize), frame.phash), 6) << y;
+  }
+  for (int turns = 1; turns < 4; ++turns) {
+    const auto turned = RotatePlanar(frame.planar, kSize, 4 - turns);
+    EXPECT_EQ(BandHashes(turned, kSize)[turns], frame.second_hashes[0]) << turns;
+    EXPECT_EQ(BandThumbsOf(turned, kSize)[turns], frame.second_thumbs[0]) << turns;
+  }
+  EXPECT_EQ(BandHashes(Mirrored(frame.planar), kSize)[4], frame.second_hashes[0]);
+  // Another drawing of the subject is far on the band too.
+  const Frame other = FirstFrame(Sticker(1));
+  int nearest = 64;
+  for (const uint64_t probe : other.second_hashes)
+    nearest = std::min(nearest, HammingDistance(probe, frame.second_hashes[0]));
+  EXPECT_GT(nearest, 6);
+}
+
 TEST(ContentHash, MedianThresholdSetsHalfTheBits) {
   for (int variant = 0; variant < 2; ++variant) {
     const int ones = __builtin_popcountll(FirstFrame(Sticker(variant)).phash);
