@@ -49,12 +49,13 @@ std::vector<uint64_t> StoredHashes(const std::vector<Hashed>& items, size_t coun
   return out;
 }
 
-// The thumbnail of real hash k (the items' own frames in order).
-std::vector<std::span<const uint8_t>> RealThumbs(const std::vector<Hashed>& items) {
+// The thumbnail of real hash k (the items' own frames in order); `second`: the second hash's.
+std::vector<std::span<const uint8_t>> RealThumbs(const std::vector<Hashed>& items,
+                                                 bool second = false) {
   std::vector<std::span<const uint8_t>> out;
   for (const Hashed& h : items) {
     for (size_t k = 0; k < h.own.size(); ++k)
-      out.push_back(std::span(h.own_thumbs)
+      out.push_back(std::span(second ? h.own_second_thumbs : h.own_thumbs)
                         .subspan(k * memes::store::kThumbBytes, memes::store::kThumbBytes));
   }
   return out;
@@ -69,7 +70,7 @@ void IndexSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& h
 void CommitSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& hashes,
                  const std::vector<uint64_t>& seconds, size_t stored, const fs::path& store_dir,
                  bool verify, int candidate = memes::store::kDefaultCandidateDistance,
-                 int second = -1);
+                 int second = memes::store::kDefaultSecondDistance);
 
 // Items in the linear scan's sample.
 constexpr size_t kLinearSample = 100;
@@ -117,11 +118,12 @@ void SpeedFigures(const std::vector<Hashed>& items, size_t stored, const fs::pat
       }
     }
     if (d == memes::store::kDefaultCandidateDistance) {
-      // The verified rule (the default): thumbnails compared for every candidate.
+      // The verified rule (the default, with its second source when it has one): thumbnails
+      // compared for every candidate.
       const memes::store::MatchRule rule;
       for (int m = memes::store::NearDupIndex::kMinBlocks;
            m <= memes::store::NearDupIndex::kMaxBlocks; ++m) {
-        IndexSpeed(items, hashes, d, m, linear, linear_found, &rule);
+        IndexSpeed(items, hashes, d, m, linear, linear_found, &rule, &second_hashes);
       }
     }
     std::printf("| %d | linear scan | - | %zu | %.0f | - | 1 | - | - |\n", d, hashes.size(),
@@ -148,14 +150,16 @@ namespace {
 void IndexSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& hashes, int distance,
                 int blocks, double linear_per_item, size_t linear_found,
                 const memes::store::MatchRule* rule, const std::vector<uint64_t>* second) {
-  memes::store::NearDupIndex index(distance, blocks);
-  const auto thumbs = RealThumbs(items);
   const bool two = rule && rule->second_distance >= 0 && second;
+  memes::store::NearDupIndex index(two ? rule->IndexRadius() : distance, blocks);
+  const auto thumbs = RealThumbs(items);
+  const auto second_thumbs = RealThumbs(items, /*second=*/true);
   auto start = Clock::now();
   for (size_t i = 0; i < hashes.size(); ++i) {
     index.Add(hashes[i], static_cast<int64_t>(i),
               rule ? thumbs[i % thumbs.size()] : std::span<const uint8_t>(), /*defer=*/true,
-              two ? std::optional<uint64_t>((*second)[i]) : std::nullopt);
+              two ? std::optional<uint64_t>((*second)[i]) : std::nullopt, /*founder=*/true,
+              two ? second_thumbs[i % second_thumbs.size()] : std::span<const uint8_t>());
   }
   index.Flush();
   const double build = Seconds(start);
@@ -166,7 +170,9 @@ void IndexSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& h
     if (rule) {
       index.NearestAccepted(
           items[i].probes, items[i].probe_thumbs, *rule,
-          two ? std::span<const uint64_t>(items[i].probe_second) : std::span<const uint64_t>());
+          two ? std::span<const uint64_t>(items[i].probe_second) : std::span<const uint64_t>(),
+          two ? std::span<const uint8_t>(items[i].probe_second_thumbs)
+              : std::span<const uint8_t>());
     } else {
       index.Nearest(items[i].probes);
     }
@@ -192,7 +198,7 @@ void IndexSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& h
   for (size_t i = 0; i < std::min(items.size(), kLinearSample); ++i)
     found += index.Nearest(items[i].probes).has_value();
   std::printf("| %d%s%s | %d | %.0f | %.0f | %.0f | %.0f | %.0f | %zu / %zu | %.2f s |\n", distance,
-              rule ? " verified" : "", two ? " + frame 6" : "", blocks, double(buckets) / costed,
+              rule ? " verified" : "", two ? " + band" : "", blocks, double(buckets) / costed,
               double(entries) / costed, lookups / elapsed, probes / elapsed,
               linear_per_item / (elapsed / lookups), found, linear_found, build);
 }
@@ -206,6 +212,7 @@ void CommitSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& 
   // so a change of load hits all three alike; small vs small2 shows the noise.
   fs::create_directories(store_dir);
   const auto thumbs = RealThumbs(items);
+  const auto second_thumbs = RealThumbs(items, /*second=*/true);
   struct Bench {
     fs::path path;
     std::unique_ptr<memes::store::Catalog> catalog;
@@ -236,20 +243,28 @@ void CommitSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& 
                   (unsigned long long)SplitMix64(i + 2), (unsigned long long)SplitMix64(i + 3));
     const size_t k_hash = i % hashes.size();
     const auto thumb = thumbs[k_hash % thumbs.size()];
+    const auto second_thumb = second_thumbs[k_hash % second_thumbs.size()];
     memes::store::FrameRecord frame{0, 0, hashes[k_hash], {}, seconds[k_hash], {}};
-    if (verify) frame.thumb.assign(thumb.begin(), thumb.end());
+    if (verify) {
+      frame.thumb.assign(thumb.begin(), thumb.end());
+      frame.thumb2.assign(second_thumb.begin(), second_thumb.end());
+    }
     std::vector<uint64_t> probes(8), second_probes(8);
-    std::vector<uint8_t> probe_thumbs;
+    std::vector<uint8_t> probe_thumbs, probe_second_thumbs;
     for (int k = 0; k < 8; ++k) {
       probes[k] = hashes[k_hash] ^ SplitMix64(i * 8 + k);
       second_probes[k] = seconds[k_hash] ^ SplitMix64(i * 8 + k + 4);
-      if (verify) probe_thumbs.insert(probe_thumbs.end(), thumb.begin(), thumb.end());
+      if (verify) {
+        probe_thumbs.insert(probe_thumbs.end(), thumb.begin(), thumb.end());
+        probe_second_thumbs.insert(probe_second_thumbs.end(), second_thumb.begin(),
+                                   second_thumb.end());
+      }
     }
     probes[0] = frame.phash;
     second_probes[0] = seconds[k_hash];
-    auto added =
-        bench.catalog->AddItem({blob, 1, "png", 32, 32, 1, memes::store::kItemOk, ""}, nullptr,
-                               std::span(&frame, 1), "x", probes, probe_thumbs, second_probes);
+    auto added = bench.catalog->AddItem({blob, 1, "png", 32, 32, 1, memes::store::kItemOk, ""},
+                                        nullptr, std::span(&frame, 1), "x", probes, probe_thumbs,
+                                        second_probes, probe_second_thumbs);
     if (!added.ok()) {
       std::printf("add: %s\n", added.status().ToString().c_str());
       return memes::store::AddResult{};
@@ -300,15 +315,16 @@ void CommitSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& 
     accumulate(t_small2, timed(*small2, base_small2, kPerRound));
   }
   const double us = 1e6 / (kRounds * kPerRound);
+  const std::string name =
+      !verify ? "hash"
+              : "verified, content " + std::to_string(candidate) +
+                    (second >= 0 ? " + band " + std::to_string(second) : std::string());
   std::printf(
       "| %s | %.0f / %.0f / %.0f us | %.0f / %.0f / %.0f us | %zu: %.0f / %.0f / %.0f us | "
       "%.2f | %.2f | %.2f | %.0f s |\n",
-      !verify       ? "hash"
-      : second >= 0 ? "verified, 6 + frame 6"
-                    : "verified",
-      t_small[1] * us, t_small[2] * us, t_small[0] * us, t_small2[1] * us, t_small2[2] * us,
-      t_small2[0] * us, stored, t_big[1] * us, t_big[2] * us, t_big[0] * us, t_big[2] / t_small[2],
-      t_big[0] / t_small[0], t_small2[2] / t_small[2], fill_seconds);
+      name.c_str(), t_small[1] * us, t_small[2] * us, t_small[0] * us, t_small2[1] * us,
+      t_small2[2] * us, t_small2[0] * us, stored, t_big[1] * us, t_big[2] * us, t_big[0] * us,
+      t_big[2] / t_small[2], t_big[0] / t_small[0], t_small2[2] / t_small[2], fill_seconds);
   for (Bench* bench : {&*small, &*small2, &*big}) {
     bench->catalog.reset();
     for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(bench->path.string() + suffix);
