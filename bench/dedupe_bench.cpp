@@ -12,7 +12,8 @@
 // --grid C:T:TRIM:CONTRAST[:SECOND[:TOLERANCE[:REPS[:REP_THUMB[:COLOUR[:PEAK[:MARGIN]]]]]]],…
 // chooses the verified rules (ParseRule, dedupe_bench_quality.h); --misses 1 explains the last
 // one's missed pairs, --list-merges 1 lists its false merges, --variants 1 measures signature
-// variants pair by pair (dedupe_bench_variants.h) and stops.
+// variants pair by pair (dedupe_bench_variants.h) and stops; --twins 0 counts emoji that are
+// pixel twins up to a turn, a mirror or a scale as different pictures (BenchSetOptions::twins).
 // bench/dedupe_bench.sh fetches the emoji packages and runs it.
 #include <unistd.h>
 #include <algorithm>
@@ -89,6 +90,8 @@ int main(int argc, char** argv) {
       list_merges = value == "1";
     else if (flag == "--quick")
       quick = value == "1";
+    else if (flag == "--twins")
+      options.twins = value == "1";
     else if (flag == "--speed")
       speed = value == "1";
     else if (flag == "--grid") {
@@ -193,9 +196,9 @@ int main(int argc, char** argv) {
   std::set<int> truths;
   for (const Hashed& h : items) truths.insert(h.item->truth);
   std::printf(
-      "# dedupe_bench\n\n%zu items (%zu true pictures; %d failed to decode), built in "
-      "%.1f s, decoded and hashed in %.1f s\n\n",
-      items.size(), truths.size(), failed, build, decode);
+      "# dedupe_bench\n\n%zu items (%zu true pictures, %d twin truths joined; %d failed to "
+      "decode), built in %.1f s, decoded and hashed in %.1f s\n\n",
+      items.size(), truths.size(), memes::bench::g_joined_twins, failed, build, decode);
 
   if (thumb_pairs) ThumbPairs(items);
   struct Method {
@@ -255,6 +258,8 @@ int main(int argc, char** argv) {
     std::map<size_t, std::map<int, std::string>> pictures;
     for (size_t i = 0; i < items.size(); ++i)
       pictures[group[i]][items[i].item->truth] = items[i].item->name;
+    std::printf("\ntwin truths joined (--twins 1):");
+    for (const std::string& pair : memes::bench::g_twin_pairs) std::printf(" [%s]", pair.c_str());
     std::printf("\nfalse merges of `%s`:\n", methods.back().name.c_str());
     for (const auto& [g, truths] : pictures) {
       if (truths.size() < 2) continue;

@@ -1,8 +1,11 @@
 #include "bench/dedupe_bench_data.h"
 
 #include <algorithm>
+#include <array>
 #include <fstream>
+#include <functional>
 #include <map>
+#include <optional>
 #include <random>
 
 #include <nlohmann/json.hpp>
@@ -205,6 +208,94 @@ const std::vector<std::string>& PositiveTransforms() {
   return kTransforms;
 }
 
+int g_joined_twins = 0;
+std::vector<std::string> g_twin_pairs;
+
+namespace {
+
+// An emoji's pixels with scale and placement taken off: composited on white, cropped to the
+// box of its opaque pixels, resized to 32×32 (area average). nullopt: not decodable or empty.
+std::optional<cv::Mat> Normalised(const std::vector<uint8_t>& bytes) {
+  const cv::Mat bgra = ToBgra(cv::imdecode(bytes, cv::IMREAD_UNCHANGED));
+  if (bgra.empty()) return std::nullopt;
+  std::vector<cv::Mat> channels;
+  cv::split(bgra, channels);
+  const cv::Rect box = cv::boundingRect(channels[3] > 16);
+  if (box.area() == 0) return std::nullopt;
+  cv::Mat out;
+  cv::resize(OnWhite(bgra)(box), out, cv::Size(32, 32), 0, 0, cv::INTER_AREA);
+  return out;
+}
+
+// Gives emoji originals (and other-vendor drawings) that are pixel twins up to one of the eight
+// orientations and a scale one truth: on the normalised 32×32, mean absolute difference under 3
+// levels a channel and no 4×4 block differing by 16 or more in grey (an 8×8 mean first, to
+// skip the rest). Copies follow their original's truth.
+void JoinTwins(std::vector<BenchItem>& items) {
+  struct Picture {
+    int truth;
+    std::string name;
+    std::array<cv::Mat, 8> oriented;  // 32×32 BGR in the eight orientations
+    std::array<cv::Mat, 8> coarse;    // the same, 8×8
+  };
+  std::vector<Picture> pictures;
+  for (const BenchItem& item : items) {
+    if (item.transform != "original" && item.transform != "other-vendor") continue;
+    const auto normalised = Normalised(item.bytes);
+    if (!normalised) continue;
+    Picture picture{item.truth, item.name, {}, {}};
+    static constexpr cv::RotateFlags kTurns[] = {cv::ROTATE_90_COUNTERCLOCKWISE, cv::ROTATE_180,
+                                                 cv::ROTATE_90_CLOCKWISE};
+    for (int k = 0; k < 8; ++k) {
+      cv::Mat base = *normalised;
+      if (k >= 4) cv::flip(*normalised, base, 1);
+      if (k % 4 != 0) cv::rotate(base.clone(), base, kTurns[k % 4 - 1]);
+      picture.oriented[k] = base;
+      cv::resize(base, picture.coarse[k], cv::Size(8, 8), 0, 0, cv::INTER_AREA);
+    }
+    pictures.push_back(std::move(picture));
+  }
+  std::map<int, int> parent;
+  std::function<int(int)> find = [&](int t) {
+    auto it = parent.find(t);
+    if (it == parent.end() || it->second == t) return t;
+    return it->second = find(it->second);
+  };
+  auto mean_difference = [](const cv::Mat& a, const cv::Mat& b) {
+    return cv::norm(a, b, cv::NORM_L1) / (a.total() * a.channels());
+  };
+  // The largest mean difference over any 4×4 block: a clock's hand or a mouth that differs in
+  // one place is not a twin, however small the mean over the whole picture.
+  auto peak_difference = [](const cv::Mat& a, const cv::Mat& b) {
+    cv::Mat difference, grey, block;
+    cv::absdiff(a, b, difference);
+    cv::cvtColor(difference, grey, cv::COLOR_BGR2GRAY);
+    cv::blur(grey, block, cv::Size(4, 4));
+    double peak = 0;
+    cv::minMaxLoc(block, nullptr, &peak);
+    return peak;
+  };
+  g_joined_twins = 0;
+  for (size_t i = 0; i < pictures.size(); ++i) {
+    for (size_t j = i + 1; j < pictures.size(); ++j) {
+      if (find(pictures[i].truth) == find(pictures[j].truth)) continue;
+      for (int k = 0; k < 8; ++k) {
+        if (mean_difference(pictures[i].coarse[k], pictures[j].coarse[0]) > 6) continue;
+        if (mean_difference(pictures[i].oriented[k], pictures[j].oriented[0]) >= 3 ||
+            peak_difference(pictures[i].oriented[k], pictures[j].oriented[0]) >= 16)
+          continue;
+        parent[find(pictures[j].truth)] = find(pictures[i].truth);
+        ++g_joined_twins;
+        g_twin_pairs.push_back(pictures[i].name + " " + pictures[j].name);
+        break;
+      }
+    }
+  }
+  for (BenchItem& item : items) item.truth = find(item.truth);
+}
+
+}  // namespace
+
 std::vector<BenchItem> BuildBenchSet(const BenchSetOptions& options) {
   std::map<std::string, std::string> category;  // "1f600.png" -> "Smileys & Emotion"
   {
@@ -251,6 +342,7 @@ std::vector<BenchItem> BuildBenchSet(const BenchSetOptions& options) {
     items.push_back({transform::testing::ReadFileBytes(options.twitter / name), truth++,
                      "other-vendor", cat, "twitter/" + name});
   }
+  if (options.twins) JoinTwins(items);
   if (!options.gif_suite.empty() && fs::exists(options.gif_suite)) {
     std::vector<fs::path> gifs;
     for (const auto& entry : fs::recursive_directory_iterator(options.gif_suite)) {

@@ -25,6 +25,11 @@ struct BenchSetOptions {
   std::filesystem::path gif_suite;   // gdk-pixbuf test-images folder (animations), may be empty
   int originals = 1000;              // emoji originals (skin-tone variants left out)
   uint64_t seed = 1;
+  // Emoji whose pixels are the same up to a turn, a mirror image or a scale (↗ and ↙, 🔶 and
+  // 🔸, clock faces mirrored) are one truth: a rotated, mirrored or rescaled copy of one is the
+  // other, which grouping must catch, and a split that put them apart would leak through the
+  // trainer's rotation augmentation. false: each emoji a truth of its own (the set before).
+  bool twins = true;
 };
 
 // The transforms a positive is made with, in report order.
@@ -33,7 +38,12 @@ const std::vector<std::string>& PositiveTransforms();
 // Builds the set: per emoji original, the Noto PNG ("original"), one copy per positive
 // transform, and the Twemoji drawing of the same emoji ("other-vendor", a truth of its own: a
 // similar picture that is not the same). Per GIF-suite animation with at least 3 frames: the
-// animation, its first and middle frames as PNG stills.
+// animation, its first and middle frames as PNG stills. With options.twins, emoji that are
+// pixel twins up to orientation and scale share a truth (TwinGroups).
 std::vector<BenchItem> BuildBenchSet(const BenchSetOptions& options);
+
+// How many truths the twins rule joined into another (0 without it): set by BuildBenchSet.
+extern int g_joined_twins;
+extern std::vector<std::string> g_twin_pairs;  // "a b" per join
 
 }  // namespace memes::bench

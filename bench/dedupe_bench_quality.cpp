@@ -253,7 +253,7 @@ std::string RuleName(const memes::store::MatchRule& rule) {
   size_t used = 0;
   if (rule.second_distance >= 0)
     used +=
-        std::snprintf(extra + used, sizeof extra - used, " or frame <= %d", rule.second_distance);
+        std::snprintf(extra + used, sizeof extra - used, " or band <= %d", rule.second_distance);
   if (rule.tolerance > 0)
     used += std::snprintf(extra + used, sizeof extra - used, ", tolerance %.0f", rule.tolerance);
   if (rule.representatives > 1) {
