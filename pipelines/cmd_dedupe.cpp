@@ -357,7 +357,8 @@ void AddDedupeCommand(CLI::App& app, CommandRegistry& registry) {
       ->capture_default_str();
   command
       ->add_option("--second-threshold", args->second_threshold,
-                   "verified: bits between whole-frame hashes for a candidate too (-1: off)")
+                   "verified: bits between middle-band hashes for a candidate when the content "
+                   "hash finds none (-1: off)")
       ->check(CLI::Range(-1, store::kMaxNearDuplicateDistance))
       ->capture_default_str();
   command

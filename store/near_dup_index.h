@@ -162,7 +162,7 @@ class NearDupIndex {
   // kAppendBuffer): the CSR tables are rebuilt when the append buffer is full.
   // `defer`: the rebuild waits for Flush() (or a later Add without it), for loading many
   // hashes at once in O(size); until then lookups scan the whole buffer.
-  // `second`: the frame's second hash (transform::FrameHashes), if it has one.
+  // `second`: the frame's second hash (transform::BandHashes), if it has one.
   // `founder`: false for a frame of a representative that is not the group's founder
   // (MatchRule::representatives); Match::founder_accepts looks at founder frames only.
   // `second_thumb`: the second hash's thumbnail (kThumbBytes), or empty (then the slot is never
