@@ -247,8 +247,13 @@ void JoinTwins(std::vector<BenchItem>& items) {
     static constexpr cv::RotateFlags kTurns[] = {cv::ROTATE_90_COUNTERCLOCKWISE, cv::ROTATE_180,
                                                  cv::ROTATE_90_CLOCKWISE};
     for (int k = 0; k < 8; ++k) {
-      cv::Mat base = *normalised;
-      if (k >= 4) cv::flip(*normalised, base, 1);
+      // Fresh matrices: cv::flip into a header sharing the source's pixels flips it in place.
+      cv::Mat base;
+      if (k >= 4) {
+        cv::flip(*normalised, base, 1);
+      } else {
+        base = normalised->clone();
+      }
       if (k % 4 != 0) cv::rotate(base.clone(), base, kTurns[k % 4 - 1]);
       picture.oriented[k] = base;
       cv::resize(base, picture.coarse[k], cv::Size(8, 8), 0, 0, cv::INTER_AREA);

@@ -90,13 +90,17 @@ cv::Mat WindowGrey(std::span<const uint8_t> planar, int size) {
 }
 
 // A picture (any type) turned to orientation k of phash.h: k quarter turns counter-clockwise,
-// 4..7 mirrored left-right first. A fresh matrix: cv::rotate into one that shares the input's
-// pixels would read what it has already written.
+// 4..7 mirrored left-right first. Always a fresh matrix: cv::flip and cv::rotate into one that
+// shares the input's pixels work in place and would change the caller's picture.
 cv::Mat Oriented(const cv::Mat& picture, int k) {
   static constexpr cv::RotateFlags kCounterClockwise[] = {cv::ROTATE_90_COUNTERCLOCKWISE,
                                                           cv::ROTATE_180, cv::ROTATE_90_CLOCKWISE};
-  cv::Mat base = picture;
-  if (k >= 4) cv::flip(picture, base, 1);
+  cv::Mat base;
+  if (k >= 4) {
+    cv::flip(picture, base, 1);
+  } else {
+    base = picture;
+  }
   if (k % 4 == 0) return base.clone();
   cv::Mat turned;
   cv::rotate(base, turned, kCounterClockwise[k % 4 - 1]);

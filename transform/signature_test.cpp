@@ -124,6 +124,24 @@ TEST(BandHashes, ACaptionOverAnEdgeLeavesTheBandAndMovesTheContentWindow) {
   EXPECT_GT(nearest, 6);
 }
 
+// Orientations 4..7 are the mirror image turned 0..3 times, for the hashes and thumbnails alike,
+// and computing them leaves the frame as it was (a flip in place once turned orientations 5..7
+// into plain turns).
+TEST(Orientations, TheMirroredFourAreTheMirrorImageTurned) {
+  const Frame frame = FirstFrame(Sticker());
+  const std::vector<uint8_t> mirrored = Mirrored(frame.planar);
+  const auto content = ContentHashes(mirrored, kSize), band = BandHashes(mirrored, kSize);
+  const auto content_thumbs = ContentThumbsOf(mirrored, kSize);
+  const auto band_thumbs = BandThumbsOf(mirrored, kSize);
+  for (int turns = 0; turns < 4; ++turns) {
+    EXPECT_EQ(frame.orientation_hashes[4 + turns], content[turns]) << turns;
+    EXPECT_EQ(frame.second_hashes[4 + turns], band[turns]) << turns;
+    EXPECT_EQ(frame.orientation_thumbs[4 + turns], content_thumbs[turns]) << turns;
+    EXPECT_EQ(frame.second_thumbs[4 + turns], band_thumbs[turns]) << turns;
+    EXPECT_NE(frame.orientation_hashes[4 + turns], frame.orientation_hashes[turns]) << turns;
+  }
+}
+
 TEST(ContentHash, MedianThresholdSetsHalfTheBits) {
   for (int variant = 0; variant < 2; ++variant) {
     const int ones = __builtin_popcountll(FirstFrame(Sticker(variant)).phash);
