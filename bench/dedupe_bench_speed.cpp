@@ -61,10 +61,22 @@ std::vector<std::span<const uint8_t>> RealThumbs(const std::vector<Hashed>& item
   return out;
 }
 
+// Whose thumbnail a stored hash carries (the verified rule's rows).
+enum class StoredThumbs {
+  // Its own real picture's: every probe meets dozens of stored hashes within the candidate
+  // radius that the thumbnail accepts (the worst case; a store holds none of them, they would
+  // have joined one group).
+  kSamePicture,
+  // Another real picture's: hash look-alikes that the thumbnail refuses, what a store's index
+  // holds (founders of different pictures).
+  kOtherPicture,
+};
+
 // `second`: the stored second hashes, used when rule->second_distance >= 0.
 void IndexSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& hashes, int distance,
                 int blocks, double linear_per_item, size_t linear_found,
-                const memes::store::MatchRule* rule, const std::vector<uint64_t>* second = nullptr);
+                const memes::store::MatchRule* rule, const std::vector<uint64_t>* second = nullptr,
+                StoredThumbs stored_thumbs = StoredThumbs::kSamePicture);
 // `candidate` / `second`: the verified rule's radii (second -1: no second source); each item's
 // frame carries its second hash from `seconds` either way.
 void CommitSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& hashes,
@@ -125,6 +137,10 @@ void SpeedFigures(const std::vector<Hashed>& items, size_t stored, const fs::pat
            m <= memes::store::NearDupIndex::kMaxBlocks; ++m) {
         IndexSpeed(items, hashes, d, m, linear, linear_found, &rule, &second_hashes);
       }
+      for (int m = memes::store::NearDupIndex::kMinBlocks; m <= 5; ++m) {
+        IndexSpeed(items, hashes, d, m, linear, linear_found, &rule, &second_hashes,
+                   StoredThumbs::kOtherPicture);
+      }
     }
     std::printf("| %d | linear scan | - | %zu | %.0f | - | 1 | - | - |\n", d, hashes.size(),
                 1 / linear);
@@ -149,17 +165,23 @@ namespace {
 
 void IndexSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& hashes, int distance,
                 int blocks, double linear_per_item, size_t linear_found,
-                const memes::store::MatchRule* rule, const std::vector<uint64_t>* second) {
+                const memes::store::MatchRule* rule, const std::vector<uint64_t>* second,
+                StoredThumbs stored_thumbs) {
   const bool two = rule && rule->second_distance >= 0 && second;
   memes::store::NearDupIndex index(two ? rule->IndexRadius() : distance, blocks);
   const auto thumbs = RealThumbs(items);
   const auto second_thumbs = RealThumbs(items, /*second=*/true);
+  // Stored hash i was made from real hash i mod thumbs.size() (StoredHashes); half the set
+  // away is another item's frame, of another original but for 1 in --originals.
+  const size_t thumb_shift = stored_thumbs == StoredThumbs::kOtherPicture ? thumbs.size() / 2 : 0;
   auto start = Clock::now();
   for (size_t i = 0; i < hashes.size(); ++i) {
-    index.Add(hashes[i], static_cast<int64_t>(i),
-              rule ? thumbs[i % thumbs.size()] : std::span<const uint8_t>(), /*defer=*/true,
-              two ? std::optional<uint64_t>((*second)[i]) : std::nullopt, /*founder=*/true,
-              two ? second_thumbs[i % second_thumbs.size()] : std::span<const uint8_t>());
+    index.Add(
+        hashes[i], static_cast<int64_t>(i),
+        rule ? thumbs[(i + thumb_shift) % thumbs.size()] : std::span<const uint8_t>(),
+        /*defer=*/true, two ? std::optional<uint64_t>((*second)[i]) : std::nullopt,
+        /*founder=*/true,
+        two ? second_thumbs[(i + thumb_shift) % second_thumbs.size()] : std::span<const uint8_t>());
   }
   index.Flush();
   const double build = Seconds(start);
@@ -197,10 +219,13 @@ void IndexSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& h
   size_t found = 0;
   for (size_t i = 0; i < std::min(items.size(), kLinearSample); ++i)
     found += index.Nearest(items[i].probes).has_value();
-  std::printf("| %d%s%s | %d | %.0f | %.0f | %.0f | %.0f | %.0f | %zu / %zu | %.2f s |\n", distance,
-              rule ? " verified" : "", two ? " + band" : "", blocks, double(buckets) / costed,
-              double(entries) / costed, lookups / elapsed, probes / elapsed,
-              linear_per_item / (elapsed / lookups), found, linear_found, build);
+  std::printf("| %d%s%s%s | %d | %.0f | %.0f | %.0f | %.0f | %.0f | %zu / %zu | %.2f s |\n",
+              distance, rule ? " verified" : "", two ? " + band" : "",
+              !rule              ? ""
+              : thumb_shift == 0 ? " (worst case: stored thumbnails of the probe's picture)"
+                                 : " (look-alikes: stored thumbnails of other pictures)",
+              blocks, double(buckets) / costed, double(entries) / costed, lookups / elapsed,
+              probes / elapsed, linear_per_item / (elapsed / lookups), found, linear_found, build);
 }
 
 void CommitSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& hashes,

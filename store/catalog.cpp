@@ -436,8 +436,10 @@ Result<std::vector<FrameRecord>> Catalog::Frames(const std::string& blob) {
   for (;;) {
     MEMES_ASSIGN_OR_RETURN(const bool row, stmt->Step());
     if (!row) break;
-    frames.push_back(
-        {static_cast<int>(stmt->Int(0)), stmt->Int(1), static_cast<uint64_t>(stmt->Int(2))});
+    FrameRecord& frame = frames.emplace_back();
+    frame.index = static_cast<int>(stmt->Int(0));
+    frame.timestamp_ms = stmt->Int(1);
+    frame.phash = static_cast<uint64_t>(stmt->Int(2));
     if (!stmt->IsNull(3)) {
       const std::string thumb = stmt->Text(3);
       if (thumb.size() == kThumbBytes) frames.back().thumb.assign(thumb.begin(), thumb.end());

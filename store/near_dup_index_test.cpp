@@ -221,6 +221,36 @@ TEST(ThumbDistance, ALimitStopsEarlyAboveItAndIsExactBelowIt) {
   }
 }
 
+// The untrimmed distance (summed in vector lanes, store/near_dup_index.cpp) against its
+// formula (store/FORMAT.md, "Verification thumbnail") evaluated cell by cell in double: each
+// thumbnail's mean colour off, scaled to a spread of 48 (at least 8) with `contrast`, the
+// per-channel differences past the tolerance summed per cell, the mean over cells.
+TEST(ThumbDistance, UntrimmedMatchesItsFormulaInDouble) {
+  std::mt19937_64 random(17);
+  constexpr int kCells = kThumbSide * kThumbSide;
+  for (int pair = 0; pair < 30; ++pair) {
+    const auto a = Thumb(pair % 5, random, 20), b = Thumb((pair * 2) % 7, random, 20, pair % 30);
+    const ThumbStats sa = StatsOf(a), sb = StatsOf(b);
+    for (const bool contrast : {false, true}) {
+      const double gain_a = contrast ? 48 / std::max(8.0, double(sa.spread)) : 1;
+      const double gain_b = contrast ? 48 / std::max(8.0, double(sb.spread)) : 1;
+      for (const double tolerance : {0.0, 5.0}) {
+        double total = 0;
+        for (int i = 0; i < kCells; ++i) {
+          for (int c = 0; c < 3; ++c) {
+            const double d = std::abs((a[3 * i + c] - double(sa.mean[c])) * gain_a -
+                                      (b[3 * i + c] - double(sb.mean[c])) * gain_b);
+            total += std::max(0.0, d - tolerance);
+          }
+        }
+        const double expected = total / kCells;
+        EXPECT_NEAR(ThumbDistance(a, b, 0, contrast, tolerance), expected, 1e-3 + 1e-5 * expected)
+            << pair << " contrast " << contrast << " tolerance " << tolerance;
+      }
+    }
+  }
+}
+
 // The verified rule against a brute-force scan: every stored hash within the radius, judged by
 // the rule, the best by (thumbnail distance, Hamming distance, group).
 TEST(NearDupIndex, NearestAcceptedAgreesWithBruteForceOnHashesAndThumbnails) {
