@@ -141,6 +141,11 @@ void SpeedFigures(const std::vector<Hashed>& items, size_t stored, const fs::pat
         IndexSpeed(items, hashes, d, m, linear, linear_found, &rule, &second_hashes,
                    StoredThumbs::kOtherPicture);
       }
+      // The content hash alone (no band source), what the band costs.
+      for (const StoredThumbs kind : {StoredThumbs::kSamePicture, StoredThumbs::kOtherPicture}) {
+        IndexSpeed(items, hashes, d, memes::store::NearDupIndex::kMinBlocks, linear, linear_found,
+                   &rule, nullptr, kind);
+      }
     }
     std::printf("| %d | linear scan | - | %zu | %.0f | - | 1 | - | - |\n", d, hashes.size(),
                 1 / linear);
@@ -157,6 +162,8 @@ void SpeedFigures(const std::vector<Hashed>& items, size_t stored, const fs::pat
         store_dir.string().c_str());
     CommitSpeed(items, hashes, second_hashes, stored, store_dir, false);
     CommitSpeed(items, hashes, second_hashes, stored, store_dir, true);
+    CommitSpeed(items, hashes, second_hashes, stored, store_dir, true,
+                memes::store::kDefaultCandidateDistance, -1);
     CommitSpeed(items, hashes, second_hashes, stored, store_dir, true, 6, 6);
   }
 }
