@@ -262,7 +262,7 @@ std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
   // places what it alone finds. (Were the best of both taken, an original that a captioned copy
   // founded one group with and a letterboxed copy another would join the caption's group on a
   // band thumbnail a little closer, splitting it from the letterbox and the other copies only
-  // the content hash finds: JPEG recall fell 98.4 -> 94.6 %, docs/benchmarks.md.)
+  // the content hash finds: JPEG recall fell by 4 points, docs/benchmarks.md.)
   // The probe's thumbnail scaled (trim 0 only), refilled per probe.
   ScaledThumb scaled;
   auto scan = [&](int source) {
