@@ -406,7 +406,9 @@ TEST(NearDupIndex, ASecondHashSourceAgreesWithBruteForceOnRandomHashes) {
       std::vector<uint8_t> second_thumbs = Thumb(centre + 50, random, 6);
       const auto other_second = Thumb(centre + 250, random, 6);
       second_thumbs.insert(second_thumbs.end(), other_second.begin(), other_second.end());
-      // The best pair one source accepts.
+      // The best pair one source accepts. (The radii copied: a lambda may not capture a
+      // structured binding in clang before 16.)
+      const int radii[] = {first_radius, second_radius};
       auto best_of = [&](int source) {
         std::optional<NearDupIndex::Match> best;
         double best_score = 0;
@@ -415,7 +417,7 @@ TEST(NearDupIndex, ASecondHashSourceAgreesWithBruteForceOnRandomHashes) {
             const int distance = source == 0 ? __builtin_popcountll(s.hash ^ probes[k])
                                  : s.second  ? __builtin_popcountll(*s.second ^ seconds[k])
                                              : 65;
-            if (distance > (source == 0 ? first_radius : second_radius)) continue;
+            if (distance > radii[source]) continue;
             const auto probe_thumb = std::span(source == 0 ? thumbs : second_thumbs)
                                          .subspan(k * kThumbBytes, kThumbBytes);
             const double thumb = ThumbDistance(probe_thumb, source == 0 ? s.thumb : s.second_thumb,
