@@ -16,8 +16,9 @@ namespace {
 // 1, or (with `contrast`) kUnitSpread over the thumbnail's standard deviation (one for all three
 // channels, so a red and a purple heart of one shape stay apart; at least kMinSpread, so a flat
 // picture is not blown up).
+constexpr float kMinSpread = 8;
 float ThumbGain(const ThumbStats& stats, bool contrast) {
-  constexpr float kUnitSpread = 48, kMinSpread = 8;
+  constexpr float kUnitSpread = 48;
   return contrast ? kUnitSpread / std::max(kMinSpread, stats.spread) : 1;
 }
 
@@ -270,6 +271,9 @@ std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
       const std::span<const uint8_t> probe_thumb = probe_thumb_of(p, source);
       const bool has_probe_thumb = !probe_thumb.empty();
       const ThumbStats probe_stats = has_probe_thumb ? StatsOf(probe_thumb) : ThumbStats();
+      // A band with no detail (flatter than kMinSpread: a plain background, a black square)
+      // says nothing about which picture it is, and would match every other flat band.
+      if (source == 1 && probe_stats.spread < kMinSpread) continue;
       if (has_probe_thumb && rule.trim == 0) Scale(probe_thumb, probe_stats, rule.contrast, scaled);
       // A symmetric picture has the same hash in several orientations: probe it once, unless
       // the thumbnails (which see colour) tell the orientations apart.
@@ -319,7 +323,8 @@ std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
         ForEachSlotWithin(
             second_probes[p],
             [&](uint32_t slot, int distance) {
-              if (distance <= rule.second_distance && second_thumb_at_[slot] >= 0) {
+              if (distance <= rule.second_distance && second_thumb_at_[slot] >= 0 &&
+                  stats_of(slot, 1).spread >= kMinSpread) {
                 consider(slot, distance);
               }
             },

@@ -492,6 +492,13 @@ TEST(NearDupIndex, TheSecondSourceIsReadOnlyWhenTheFirstAcceptsNothing) {
   EXPECT_FALSE(index.NearestAccepted(moved, picture, rule, seconds, Thumb(8, random)));
   // Without second thumbnails the second source is not used.
   EXPECT_FALSE(index.NearestAccepted(moved, picture, rule, seconds));
+  // A flat band (no detail) matches nothing through the second source, though hash and
+  // thumbnail are equal: it would match every other flat band.
+  const std::vector<uint8_t> flat(kThumbBytes, 40);
+  const uint64_t flat_band = 0x0F0F0F0F0F0F0F0Full;
+  index.Add(~hash ^ 0xFF00, 3, Thumb(4, random), false, flat_band, true, flat);
+  const uint64_t flat_seconds[] = {flat_band};
+  EXPECT_FALSE(index.NearestAccepted(moved, picture, rule, flat_seconds, flat));
 }
 
 TEST(NearDupIndex, AThumbnailRejectsALookAlikeAndAcceptsACopyWhoseHashMoved) {
