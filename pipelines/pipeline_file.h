@@ -76,7 +76,8 @@ struct DedupeSettings {
   bool verify = true;
   int candidate_threshold = store::kDefaultCandidateDistance;
   double thumb_threshold = store::kDefaultThumbDistance;
-  // verified: bits between whole-frame hashes for a candidate too (-1: no second source).
+  // verified: bits between middle-band hashes for a candidate when the content hash accepts
+  // none (store/FORMAT.md "Second candidate hash"; -1: no second source).
   int second_threshold = store::kDefaultSecondDistance;
   // A group's representatives, the founder counted (store::MatchRule::representatives).
   int representatives = store::kDefaultRepresentatives;
