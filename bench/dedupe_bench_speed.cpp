@@ -255,9 +255,9 @@ void CommitSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& 
     bench.path =
         store_dir / ("dedupe-bench-" + std::to_string(::getpid()) + "-" + name + ".sqlite");
     memes::store::CatalogOptions options;
-    options.verify = verify;
-    options.candidate_distance = candidate;
-    options.second_distance = second;
+    options.rule.verify = verify;
+    options.rule.candidate_distance = candidate;
+    options.rule.second_distance = second;
     auto catalog = memes::store::Catalog::Open(bench.path, options);
     if (!catalog.ok()) {
       std::printf("catalog: %s\n", catalog.status().ToString().c_str());

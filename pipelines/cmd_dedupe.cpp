@@ -60,7 +60,7 @@ store::ItemHashes FrameSignatures(const store::ItemFrames& frames) {
 // The groups as numbers: `memes dedupe --report`'s dedupe.json and, with the crawl's matching
 // rule, stats.json's "dedupe" object (the same keys, so the two can be compared).
 nlohmann::ordered_json DedupeJson(const store::GroupSummary& groups,
-                                  const store::CatalogOptions* rule) {
+                                  const store::CatalogOptions* options) {
   nlohmann::ordered_json json;
   json["items"] = groups.items;
   json["groups"] = groups.groups;
@@ -75,19 +75,20 @@ nlohmann::ordered_json DedupeJson(const store::GroupSummary& groups,
     top.push_back({{"founder", founder}, {"items", size}});
   }
   json["largest_groups"] = top;
-  if (rule != nullptr) {
+  if (options != nullptr) {
+    const store::MatchRule& rule = options->rule;
     nlohmann::ordered_json method;
-    method["method"] = rule->verify ? "verified" : "hash";
-    method["threshold"] = rule->near_duplicate_distance;
-    if (rule->verify) {
-      method["candidate_threshold"] = rule->candidate_distance;
-      method["thumb_threshold"] = rule->thumb_distance;
-      method["second_threshold"] = rule->second_distance;
-      method["colour_threshold"] = rule->colour_distance;
-      method["peak_threshold"] = rule->peak_distance;
+    method["method"] = rule.verify ? "verified" : "hash";
+    method["threshold"] = rule.distance;
+    if (rule.verify) {
+      method["candidate_threshold"] = rule.candidate_distance;
+      method["thumb_threshold"] = rule.thumb_distance;
+      method["second_threshold"] = rule.second_distance;
+      method["colour_threshold"] = rule.colour_distance;
+      method["peak_threshold"] = rule.peak_distance;
     }
-    method["representatives"] = rule->representatives;
-    method["orientations"] = rule->probe_orientations;
+    method["representatives"] = rule.representatives;
+    method["orientations"] = options->probe_orientations;
     json["rule"] = method;
   }
   return json;

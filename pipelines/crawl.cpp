@@ -50,7 +50,7 @@
 namespace memes::pipelines {
 // stats.json's "dedupe" object and `memes dedupe --report`'s dedupe.json (cmd_dedupe.cpp).
 nlohmann::ordered_json DedupeJson(const store::GroupSummary& groups,
-                                  const store::CatalogOptions* rule);
+                                  const store::CatalogOptions* options);
 
 namespace {
 
@@ -92,15 +92,8 @@ Result<CrawlReport> RunCrawl(const PipelineConfig& config, const CrawlOptions& o
 
   store::StoreOptions store_options;
   store_options.image_settings = config.image;
-  store_options.catalog.near_duplicate_distance = config.dedupe.threshold;
+  store_options.catalog.rule = config.dedupe.Rule();
   store_options.catalog.probe_orientations = config.dedupe.orientations;
-  store_options.catalog.verify = config.dedupe.verify;
-  store_options.catalog.candidate_distance = config.dedupe.candidate_threshold;
-  store_options.catalog.thumb_distance = config.dedupe.thumb_threshold;
-  store_options.catalog.second_distance = config.dedupe.second_threshold;
-  store_options.catalog.representatives = config.dedupe.representatives;
-  store_options.catalog.colour_distance = config.dedupe.colour_threshold;
-  store_options.catalog.peak_distance = config.dedupe.peak_threshold;
   MEMES_ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store,
                          store::Store::Open(config.store, store_options));
   if (!(store->image_settings() == store_options.image_settings)) {

@@ -85,6 +85,19 @@ struct DedupeSettings {
   // peak_distance; -1: off).
   double colour_threshold = store::kDefaultColourDistance;
   double peak_threshold = store::kDefaultPeakDistance;
+  // The store's matching rule for these settings (the file's keys by their MatchRule names).
+  store::MatchRule Rule() const {
+    store::MatchRule rule;
+    rule.distance = threshold;
+    rule.verify = verify;
+    rule.candidate_distance = candidate_threshold;
+    rule.thumb_distance = thumb_threshold;
+    rule.second_distance = second_threshold;
+    rule.representatives = representatives;
+    rule.colour_distance = colour_threshold;
+    rule.peak_distance = peak_threshold;
+    return rule;
+  }
 };
 
 struct PipelineConfig {

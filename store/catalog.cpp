@@ -114,26 +114,26 @@ Catalog::~Catalog() = default;
 
 Result<std::unique_ptr<Catalog>> Catalog::Open(const std::filesystem::path& path,
                                                CatalogOptions options) {
-  if (options.near_duplicate_distance < 0 ||
-      options.near_duplicate_distance > kMaxNearDuplicateDistance) {
+  if (options.rule.distance < 0 || options.rule.distance > kMaxNearDuplicateDistance) {
     return InvalidArgument("near-duplicate threshold must be within 0.." +
                            std::to_string(kMaxNearDuplicateDistance) + " bits, not " +
-                           std::to_string(options.near_duplicate_distance));
+                           std::to_string(options.rule.distance));
   }
-  if (options.verify &&
-      (options.candidate_distance < 0 || options.candidate_distance > kMaxNearDuplicateDistance)) {
+  if (options.rule.verify && (options.rule.candidate_distance < 0 ||
+                              options.rule.candidate_distance > kMaxNearDuplicateDistance)) {
     return InvalidArgument("near-duplicate candidate threshold must be within 0.." +
                            std::to_string(kMaxNearDuplicateDistance) + " bits, not " +
-                           std::to_string(options.candidate_distance));
+                           std::to_string(options.rule.candidate_distance));
   }
-  if (options.second_distance < -1 || options.second_distance > kMaxNearDuplicateDistance) {
+  if (options.rule.second_distance < -1 ||
+      options.rule.second_distance > kMaxNearDuplicateDistance) {
     return InvalidArgument("near-duplicate second-hash threshold must be within 0.." +
                            std::to_string(kMaxNearDuplicateDistance) + " bits (or -1: off), not " +
-                           std::to_string(options.second_distance));
+                           std::to_string(options.rule.second_distance));
   }
-  if (options.representatives < 1) {
+  if (options.rule.representatives < 1) {
     return InvalidArgument("a near-duplicate group needs at least 1 representative, not " +
-                           std::to_string(options.representatives));
+                           std::to_string(options.rule.representatives));
   }
   auto impl = std::make_unique<Impl>();
   MEMES_ASSIGN_OR_RETURN(impl->db, Database::Open(path));

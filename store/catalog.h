@@ -135,41 +135,15 @@ struct ItemRows {
 };
 
 struct CatalogOptions {
-  // A new item joins a group when one of its probe hashes (its kept frames' hashes in all eight
-  // orientations) is within this many bits of one of a group representative's kept frames'
-  // hashes (hash-only matching, and pairs without thumbnails).
-  // Requires: 0 <= near_duplicate_distance <= kMaxNearDuplicateDistance (near_dup_index.h).
-  // The default comes from bench/dedupe_bench (docs/benchmarks.md).
-  int near_duplicate_distance = kDefaultNearDuplicateDistance;
+  // How a new item joins a group: near_dup_index.h MatchRule, whose defaults come from
+  // bench/dedupe_bench (docs/benchmarks.md). Pairs without thumbnails always use its hash-only
+  // radius (rule.distance). Requires (Open checks): rule.distance, and with rule.verify
+  // rule.candidate_distance, within 0..kMaxNearDuplicateDistance; rule.second_distance within
+  // -1..kMaxNearDuplicateDistance; rule.representatives >= 1.
+  MatchRule rule;
   // False: AddItem ignores the orientation probes and matches the frames' own hashes only
   // (a rotated or mirrored re-upload then founds a group of its own).
   bool probe_orientations = true;
-  // Verified matching (MatchRule, near_dup_index.h): candidates within candidate_distance
-  // bits, joined when their thumbnails are within thumb_distance. False: hash only, within
-  // near_duplicate_distance. Pairs without thumbnails always use the hash-only rule.
-  bool verify = true;
-  int candidate_distance = kDefaultCandidateDistance;
-  double thumb_distance = kDefaultThumbDistance;
-  // The second candidate source's radius (MatchRule::second_distance; -1: not used).
-  int second_distance = kDefaultSecondDistance;
-  // A group's representatives, the founder included (MatchRule::representatives; 1: the
-  // founder alone). Requires: >= 1.
-  int representatives = kDefaultRepresentatives;
-  // The verified rule's extra checks (MatchRule::colour_distance / peak_distance; < 0: off).
-  double colour_distance = kDefaultColourDistance;
-  double peak_distance = kDefaultPeakDistance;
-  MatchRule Rule() const {
-    MatchRule rule;
-    rule.distance = near_duplicate_distance;
-    rule.verify = verify;
-    rule.candidate_distance = candidate_distance;
-    rule.thumb_distance = thumb_distance;
-    rule.second_distance = second_distance;
-    rule.representatives = representatives;
-    rule.colour_distance = colour_distance;
-    rule.peak_distance = peak_distance;
-    return rule;
-  }
 };
 
 // One grouped item as `memes dedupe` regroups it (Catalog::GroupingItems).
@@ -199,7 +173,7 @@ class Catalog {
   // Records an item, one source of it (may be null), its kept frames and (when the item has no
   // label yet) its label, in one transaction. An exact duplicate (same blob) only gains the
   // source. A new item with frames joins the group whose representative (its founder, or one of
-  // up to CatalogOptions::representatives - 1 members the founder accepted) accepts it best
+  // up to CatalogOptions::rule.representatives - 1 members the founder accepted) accepts it best
   // (MatchRule, ties: the lowest group id), or founds a group of its own (keyed by its blob)
   // whose founder hashes are its frames' phashes; it becomes a representative itself when
   // store::MayRepresent says so (items.representative). Members that joined through another
@@ -208,7 +182,7 @@ class Catalog {
   // `probes`: the kept frames' hashes in all eight orientations (transform::ContentHashes),
   // so a rotated or mirrored re-upload joins; empty means the frames' phashes alone.
   // `probe_thumbs`: one verification thumbnail per probe (kThumbBytes each) or empty; with
-  // CatalogOptions::verify the match is the verified rule (near_dup_index.h MatchRule).
+  // CatalogOptions::rule.verify the match is the verified rule (near_dup_index.h MatchRule).
   // `second_probes`: each probe's second hash (transform::BandHashes, parallel to `probes`), or
   // empty (then the frames' phash2 when every frame has one and `probes` is empty), with
   // `second_probe_thumbs` one second thumbnail per probe (kThumbBytes each; without them the

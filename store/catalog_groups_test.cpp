@@ -35,8 +35,8 @@ class CatalogGroupsTest : public ::testing::Test {
   void Reopen(int distance, int representatives = 1) {
     catalog_.reset();
     CatalogOptions options;
-    options.near_duplicate_distance = distance;
-    options.representatives = representatives;
+    options.rule.distance = distance;
+    options.rule.representatives = representatives;
     auto catalog = Catalog::Open(path_ / "catalog.sqlite", options);
     ASSERT_TRUE(catalog.ok()) << catalog.status().ToString();
     catalog_ = std::move(catalog).value();
@@ -317,9 +317,9 @@ TEST_F(CatalogGroupsTest, VerifiedMatchingUsesStoredThumbnailsAfterReopenAndInRe
 // joins.
 TEST_F(CatalogGroupsTest, SecondHashesComeFromTheMigrationAsNoneAndFromARegroup) {
   CatalogOptions options;
-  options.candidate_distance = 6;
-  options.second_distance = 6;
-  options.representatives = 1;  // the founder alone: what the second source finds is the point
+  options.rule.candidate_distance = 6;
+  options.rule.second_distance = 6;
+  options.rule.representatives = 1;  // the founder alone: what the second source finds is the point
   auto reopen = [&] {
     catalog_.reset();
     auto catalog = Catalog::Open(path_ / "catalog.sqlite", options);
@@ -360,7 +360,7 @@ TEST_F(CatalogGroupsTest, SecondHashesComeFromTheMigrationAsNoneAndFromARegroup)
     hashes.own_second_thumbs = PictureThumb(2);
     return Result<ItemHashes>(hashes);
   };
-  MatchRule rule = options.Rule();
+  MatchRule rule = options.rule;
   auto regrouped = RegroupStore(*catalog_, rule, recomputed);
   ASSERT_TRUE(regrouped.ok()) << regrouped.status().ToString();
   EXPECT_EQ(regrouped->changed, 1);
@@ -374,7 +374,7 @@ TEST_F(CatalogGroupsTest, SecondHashesComeFromTheMigrationAsNoneAndFromARegroup)
   reopen();
   EXPECT_EQ(add('c', Low(13), second_a ^ 0x7), a);
   EXPECT_NE(add('d', Low(13), ~second_a), a);
-  options.second_distance = -1;
+  options.rule.second_distance = -1;
   reopen();
   EXPECT_NE(add('e', Low(13), second_a ^ 0x7), a);
 }

@@ -146,7 +146,7 @@ struct Catalog::Impl {
   // already.
   Status LoadFounderIndex() {
     if (founders_loaded) return Status::Ok();
-    founders = std::make_unique<NearDupIndex>(options.Rule().IndexRadius());
+    founders = std::make_unique<NearDupIndex>(options.rule.IndexRadius());
     representatives.clear();
     MEMES_ASSIGN_OR_RETURN(
         StatementLease stmt,
@@ -273,7 +273,7 @@ struct Catalog::Impl {
       second_probes = {};
       second_probe_thumbs = {};
     }
-    const MatchRule rule = options.Rule();
+    const MatchRule rule = options.rule;
     const auto match =
         founders->NearestAccepted(probes, probe_thumbs, rule, second_probes, second_probe_thumbs);
     if (!match) return LookedUp{};

@@ -184,7 +184,7 @@ Result<MergeReport> MergeStores(const std::vector<fs::path>& inputs, const fs::p
   }
   StoreOptions write;
   write.image_settings = stores.front()->image_settings();
-  write.catalog.near_duplicate_distance = options.near_duplicate_distance;
+  write.catalog.rule.distance = options.near_duplicate_distance;
   MEMES_ASSIGN_OR_RETURN(std::unique_ptr<Store> merged, Store::Open(into, write));
   for (size_t i = 0; i < stores.size(); ++i) {
     if (!(stores[i]->image_settings() == merged->image_settings())) {
