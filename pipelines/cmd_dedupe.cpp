@@ -16,6 +16,7 @@
 
 #include "core/log.h"
 #include "pipelines/command.h"
+#include "pipelines/pipeline_file.h"
 #include "store/file_util.h"
 #include "store/regroup.h"
 #include "store/store.h"
@@ -98,14 +99,9 @@ namespace {
 
 struct DedupeArgs {
   std::string store_dir;
-  int threshold = store::kDefaultNearDuplicateDistance;
   std::string method = "verified";
-  int candidate_threshold = store::kDefaultCandidateDistance;
-  double thumb_threshold = store::kDefaultThumbDistance;
-  int second_threshold = store::kDefaultSecondDistance;
-  int representatives = store::kDefaultRepresentatives;
-  double colour_threshold = store::kDefaultColourDistance;
-  double peak_threshold = store::kDefaultPeakDistance;
+  // The pipeline file's [dedupe] keys, one flag each (`verify` follows `method`).
+  DedupeSettings settings;
   bool dry_run = false;
   bool report = false;
   std::string out;  // report folder (default STORE/dedupe-report)
@@ -113,34 +109,29 @@ struct DedupeArgs {
 };
 
 store::MatchRule Rule(const DedupeArgs& args) {
-  store::MatchRule rule;
-  rule.distance = args.threshold;
-  rule.verify = args.method == "verified";
-  rule.candidate_distance = args.candidate_threshold;
-  rule.thumb_distance = args.thumb_threshold;
-  rule.second_distance = args.second_threshold;
-  rule.representatives = args.representatives;
-  rule.colour_distance = args.colour_threshold;
-  rule.peak_distance = args.peak_threshold;
-  return rule;
+  DedupeSettings settings = args.settings;
+  settings.verify = args.method == "verified";
+  return settings.Rule();
 }
 
 std::string MethodText(const DedupeArgs& args) {
+  const DedupeSettings& settings = args.settings;
   std::ostringstream text;
   if (args.method == "verified") {
-    text << "verified: hash within " << args.candidate_threshold << " bits";
-    if (args.second_threshold >= 0) {
-      text << " or middle-band hash within " << args.second_threshold << " bits";
+    text << "verified: hash within " << settings.candidate_threshold << " bits";
+    if (settings.second_threshold >= 0) {
+      text << " or middle-band hash within " << settings.second_threshold << " bits";
     }
-    text << ", thumbnail within " << args.thumb_threshold;
-    if (args.colour_threshold >= 0) text << ", mean colour within " << args.colour_threshold;
-    if (args.peak_threshold >= 0) text << ", worst cells within " << args.peak_threshold;
-    text << "; " << args.threshold << " bits where a frame has no thumbnail";
+    text << ", thumbnail within " << settings.thumb_threshold;
+    if (settings.colour_threshold >= 0)
+      text << ", mean colour within " << settings.colour_threshold;
+    if (settings.peak_threshold >= 0) text << ", worst cells within " << settings.peak_threshold;
+    text << "; " << settings.threshold << " bits where a frame has no thumbnail";
   } else {
-    text << "hash within " << args.threshold << " bits";
+    text << "hash within " << settings.threshold << " bits";
   }
-  text << "; " << args.representatives
-       << (args.representatives == 1 ? " representative" : " representatives") << " a group";
+  text << "; " << settings.representatives
+       << (settings.representatives == 1 ? " representative" : " representatives") << " a group";
   return text.str();
 }
 
@@ -337,7 +328,7 @@ void AddDedupeCommand(CLI::App& app, CommandRegistry& registry) {
       "decode), or --report on the groups");
   command->add_option("--store", args->store_dir, "The store folder")->required();
   command
-      ->add_option("--threshold", args->threshold,
+      ->add_option("--threshold", args->settings.threshold,
                    "Bits between an item's hash (any of 8 orientations) and its group founder's")
       ->check(CLI::Range(0, store::kMaxNearDuplicateDistance))
       ->capture_default_str();
@@ -347,33 +338,33 @@ void AddDedupeCommand(CLI::App& app, CommandRegistry& registry) {
       ->check(CLI::IsMember({"verified", "hash"}))
       ->capture_default_str();
   command
-      ->add_option("--candidate-threshold", args->candidate_threshold,
+      ->add_option("--candidate-threshold", args->settings.candidate_threshold,
                    "verified: bits between hashes for a candidate")
       ->check(CLI::Range(0, store::kMaxNearDuplicateDistance))
       ->capture_default_str();
   command
-      ->add_option("--thumb-threshold", args->thumb_threshold,
+      ->add_option("--thumb-threshold", args->settings.thumb_threshold,
                    "verified: thumbnail distance at which a candidate joins")
       ->check(CLI::Range(0.0, 765.0))
       ->capture_default_str();
   command
-      ->add_option("--second-threshold", args->second_threshold,
+      ->add_option("--second-threshold", args->settings.second_threshold,
                    "verified: bits between middle-band hashes for a candidate when the content "
                    "hash finds none (-1: off)")
       ->check(CLI::Range(-1, store::kMaxNearDuplicateDistance))
       ->capture_default_str();
   command
-      ->add_option("--colour-threshold", args->colour_threshold,
+      ->add_option("--colour-threshold", args->settings.colour_threshold,
                    "verified: chroma distance of the thumbnails' mean colours (-1: off)")
       ->check(CLI::Range(-1.0, 1020.0))
       ->capture_default_str();
   command
-      ->add_option("--peak-threshold", args->peak_threshold,
+      ->add_option("--peak-threshold", args->settings.peak_threshold,
                    "verified: mean of the worst inner thumbnail cells (-1: off)")
       ->check(CLI::Range(-1.0, 765.0))
       ->capture_default_str();
   command
-      ->add_option("--representatives", args->representatives,
+      ->add_option("--representatives", args->settings.representatives,
                    "a group's representatives, its founder counted: an item joins when one "
                    "accepts it (1: the founder alone)")
       ->check(CLI::Range(1, 64))
