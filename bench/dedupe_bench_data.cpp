@@ -14,6 +14,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "transform/frames.h"
+#include "transform/orientation.h"
 #include "transform/test_util.h"
 
 namespace memes::bench {
@@ -244,19 +245,9 @@ void JoinTwins(std::vector<BenchItem>& items) {
     const auto normalised = Normalised(item.bytes);
     if (!normalised) continue;
     Picture picture{item.truth, item.name, {}, {}};
-    static constexpr cv::RotateFlags kTurns[] = {cv::ROTATE_90_COUNTERCLOCKWISE, cv::ROTATE_180,
-                                                 cv::ROTATE_90_CLOCKWISE};
     for (int k = 0; k < 8; ++k) {
-      // Fresh matrices: cv::flip into a header sharing the source's pixels flips it in place.
-      cv::Mat base;
-      if (k >= 4) {
-        cv::flip(*normalised, base, 1);
-      } else {
-        base = normalised->clone();
-      }
-      if (k % 4 != 0) cv::rotate(base.clone(), base, kTurns[k % 4 - 1]);
-      picture.oriented[k] = base;
-      cv::resize(base, picture.coarse[k], cv::Size(8, 8), 0, 0, cv::INTER_AREA);
+      picture.oriented[k] = transform::Oriented(*normalised, k);
+      cv::resize(picture.oriented[k], picture.coarse[k], cv::Size(8, 8), 0, 0, cv::INTER_AREA);
     }
     pictures.push_back(std::move(picture));
   }

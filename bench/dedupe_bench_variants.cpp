@@ -16,6 +16,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "transform/frames.h"
+#include "transform/orientation.h"
 #include "transform/signature.h"
 
 namespace memes::bench {
@@ -112,40 +113,19 @@ uint64_t VariantHash(const cv::Mat& grey32, const Variant& v) {
   return bits;
 }
 
-// The variant's hash of `g32` (32x32 grey) in the 8 orientations: 4 turns, then the same mirrored.
+// The variant's hash of `g32` (32x32 grey) in the 8 orientations of phash.h.
 std::array<uint64_t, 8> OrientedHashes(const cv::Mat& g32, const Variant& v) {
   std::array<uint64_t, 8> out{};
-  cv::Mat m;
-  cv::flip(g32, m, 1);
-  const cv::RotateFlags r[] = {cv::ROTATE_90_COUNTERCLOCKWISE, cv::ROTATE_180,
-                               cv::ROTATE_90_CLOCKWISE};
-  for (int mir = 0; mir < 2; ++mir) {
-    const cv::Mat& b = mir ? m : g32;
-    out[4 * mir] = VariantHash(b, v);
-    for (int t = 1; t < 4; ++t) {
-      cv::Mat turned;
-      cv::rotate(b, turned, r[t - 1]);
-      out[4 * mir + t] = VariantHash(turned, v);
-    }
-  }
+  for (int k = 0; k < 8; ++k) out[k] = VariantHash(memes::transform::Oriented(g32, k), v);
   return out;
 }
 
-// A planar 3×32×32 frame in orientation k of phash.h (k quarter turns counter-clockwise,
-// 4..7 mirrored first).
+// A planar 3×32×32 frame in orientation k of phash.h, plane by plane.
 std::vector<uint8_t> Oriented(const std::vector<uint8_t>& planar, int k) {
   std::vector<uint8_t> out(planar.size());
-  const cv::RotateFlags r[] = {cv::ROTATE_90_COUNTERCLOCKWISE, cv::ROTATE_180,
-                               cv::ROTATE_90_CLOCKWISE};
   for (int c = 0; c < 3; ++c) {
-    cv::Mat plane(32, 32, CV_8U, const_cast<uint8_t*>(planar.data()) + 1024 * c);
-    cv::Mat base = plane.clone(), turned;
-    if (k >= 4) cv::flip(plane, base, 1);
-    if (k % 4 == 0) {
-      turned = base;
-    } else {
-      cv::rotate(base, turned, r[k % 4 - 1]);
-    }
+    const cv::Mat plane(32, 32, CV_8U, const_cast<uint8_t*>(planar.data()) + 1024 * c);
+    const cv::Mat turned = memes::transform::Oriented(plane, k);  // fresh, continuous
     std::memcpy(out.data() + 1024 * c, turned.data, 1024);
   }
   return out;

@@ -160,13 +160,17 @@ void NearDupIndex::Add(uint64_t hash, int64_t group, std::span<const uint8_t> th
     thumbs_.insert(thumbs_.end(), thumb.begin(), thumb.end());
     thumb_stats_.push_back(StatsOf(thumb));
   }
-  // Second thumbnails are kept only for the slots that have one.
-  if (second_thumb.empty()) {
+  // Second thumbnails are kept only for the slots that have one with detail: a band flatter
+  // than kMinSpread (a plain background, a black square) says nothing about which picture it
+  // is and would match every other flat band, so such a slot is never a second-source
+  // candidate (NearestAccepted skips flat probe bands likewise).
+  const ThumbStats second_stats = second_thumb.empty() ? ThumbStats() : StatsOf(second_thumb);
+  if (second_thumb.empty() || second_stats.spread < kMinSpread) {
     second_thumb_at_.push_back(-1);
   } else {
     second_thumb_at_.push_back(static_cast<int32_t>(second_thumb_stats_.size()));
     second_thumbs_.insert(second_thumbs_.end(), second_thumb.begin(), second_thumb.end());
-    second_thumb_stats_.push_back(StatsOf(second_thumb));
+    second_thumb_stats_.push_back(second_stats);
   }
   if (!defer && size_ - indexed_ >= kAppendBuffer) Rebuild();
 }
@@ -271,8 +275,7 @@ std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
       const std::span<const uint8_t> probe_thumb = probe_thumb_of(p, source);
       const bool has_probe_thumb = !probe_thumb.empty();
       const ThumbStats probe_stats = has_probe_thumb ? StatsOf(probe_thumb) : ThumbStats();
-      // A band with no detail (flatter than kMinSpread: a plain background, a black square)
-      // says nothing about which picture it is, and would match every other flat band.
+      // A probe band with no detail is not looked up (as Add keeps no flat band thumbnail).
       if (source == 1 && probe_stats.spread < kMinSpread) continue;
       if (has_probe_thumb && rule.trim == 0) Scale(probe_thumb, probe_stats, rule.contrast, scaled);
       // A symmetric picture has the same hash in several orientations: probe it once, unless
@@ -323,8 +326,7 @@ std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
         ForEachSlotWithin(
             second_probes[p],
             [&](uint32_t slot, int distance) {
-              if (distance <= rule.second_distance && second_thumb_at_[slot] >= 0 &&
-                  stats_of(slot, 1).spread >= kMinSpread) {
+              if (distance <= rule.second_distance && second_thumb_at_[slot] >= 0) {
                 consider(slot, distance);
               }
             },

@@ -165,8 +165,9 @@ class NearDupIndex {
   // `second`: the frame's second hash (transform::BandHashes), if it has one.
   // `founder`: false for a frame of a representative that is not the group's founder
   // (MatchRule::representatives); Match::founder_accepts looks at founder frames only.
-  // `second_thumb`: the second hash's thumbnail (kThumbBytes), or empty (then the slot is never
-  // a candidate of the second source). Requires: second_thumb empty unless `second` is given.
+  // `second_thumb`: the second hash's thumbnail (kThumbBytes), or empty (then, as for a flat
+  // one, the slot is never a candidate of the second source). Requires: second_thumb empty unless
+  // `second` is given.
   void Add(uint64_t hash, int64_t group, std::span<const uint8_t> thumb = {}, bool defer = false,
            std::optional<uint64_t> second = std::nullopt, bool founder = true,
            std::span<const uint8_t> second_thumb = {});

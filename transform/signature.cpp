@@ -1,6 +1,7 @@
 // Near-duplicate signatures: the content window (ink moments around a flat border) and the
 // median DCT hash. Figures behind each constant: bench/dedupe_bench --variants 1.
 #include "transform/signature.h"
+#include "transform/orientation.h"
 
 #include <algorithm>
 #include <array>
@@ -87,24 +88,6 @@ cv::Mat WindowGrey(std::span<const uint8_t> planar, int size) {
   cv::warpAffine(grey, out, *to_window, cv::Size(kHashSide, kHashSide), cv::INTER_LINEAR,
                  cv::BORDER_CONSTANT, cv::Scalar(window.border_grey));
   return out;
-}
-
-// A picture (any type) turned to orientation k of phash.h: k quarter turns counter-clockwise,
-// 4..7 mirrored left-right first. Always a fresh matrix: cv::flip and cv::rotate into one that
-// shares the input's pixels work in place and would change the caller's picture.
-cv::Mat Oriented(const cv::Mat& picture, int k) {
-  static constexpr cv::RotateFlags kCounterClockwise[] = {cv::ROTATE_90_COUNTERCLOCKWISE,
-                                                          cv::ROTATE_180, cv::ROTATE_90_CLOCKWISE};
-  cv::Mat base;
-  if (k >= 4) {
-    cv::flip(picture, base, 1);
-  } else {
-    base = picture;
-  }
-  if (k % 4 == 0) return base.clone();
-  cv::Mat turned;
-  cv::rotate(base, turned, kCounterClockwise[k % 4 - 1]);
-  return turned;
 }
 
 // The middle band of a square picture (BandTop), resized to side×side: area-averaged where it
@@ -269,6 +252,21 @@ ContentThumbs ContentThumbsOf(std::span<const uint8_t> planar, int size) {
   ContentThumbs thumbs{};
   for (int k = 0; k < kOrientations; ++k) thumbs[k] = ThumbBytes(Oriented(thumb, k));
   return thumbs;
+}
+
+cv::Mat Oriented(const cv::Mat& picture, int k) {
+  static constexpr cv::RotateFlags kCounterClockwise[] = {cv::ROTATE_90_COUNTERCLOCKWISE,
+                                                          cv::ROTATE_180, cv::ROTATE_90_CLOCKWISE};
+  cv::Mat base;
+  if (k >= 4) {
+    cv::flip(picture, base, 1);
+  } else {
+    base = picture;
+  }
+  if (k % 4 == 0) return base.clone();
+  cv::Mat turned;
+  cv::rotate(base, turned, kCounterClockwise[k % 4 - 1]);
+  return turned;
 }
 
 }  // namespace memes::transform
