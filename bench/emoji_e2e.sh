@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end benchmark on real images: a keyword site built from the Google and Twitter emoji
-# sets (bench/emoji_site.py) served on 127.0.0.1, then memes crawl → label group → pack (split by
-# base emoji code) → train → eval, and the same pack/train/eval with --split-unit image to show
-# how much a per-image split (the original project's method) overstates accuracy.
+# sets (bench/emoji_site.py) served on 127.0.0.1, then memes crawl → pack/train/eval split by the
+# near-duplicate groups the crawl made ("dedupe") → label group → pack (split by base emoji code,
+# "group") → train → eval, and the same pack/train/eval with --split-unit image to show how much
+# a per-image split (the original project's method) overstates accuracy.
 #
 # Usage: bench/emoji_e2e.sh   (from the repository root, after building build/memes)
 # Settings (environment):
@@ -12,6 +13,7 @@
 #   EPOCHS     training epochs per split (6)      THREADS  --threads of train/eval (1)
 #   PRESET     model preset (small)               AUGMENT  pack --augment (none)
 #   SEED       pack/train seed (1)                MEMES    the binary (build/memes)
+#   DEDUPE     1: also train on the split by the crawl's own near-duplicate groups (1)
 # Needs python3 and GNU time (/usr/bin/time; Debian package `time`) for peak RSS.
 # Prints a table per stage (items, seconds, items/s, peak RSS) and the test accuracy, overall
 # and per class, of both splits; everything is also left under $WORK.
@@ -25,6 +27,7 @@ THREADS=${THREADS:-1}
 PRESET=${PRESET:-small}
 AUGMENT=${AUGMENT:-none}
 SEED=${SEED:-1}
+DEDUPE=${DEDUPE:-1}
 WORK=${WORK:-$(mktemp -d /tmp/memes-emoji-e2e.XXXXXX)}
 mkdir -p "$WORK"
 [[ -x /usr/bin/time ]] || { echo "needs GNU time: apt-get install time" >&2; exit 2; }
@@ -65,20 +68,32 @@ stage() {
   fi
 }
 
-stage crawl "$MEMES" -q crawl "$WORK/site/pipeline.toml" --store "$WORK/store"
-stage group "$MEMES" label --store "$WORK/store" group "$WORK/site/groups.csv"
-for unit in group image; do
-  stage "pack-$unit" "$MEMES" -q pack --store "$WORK/store" -o "$WORK/shards-$unit" \
+# pack_train_eval NAME SPLIT_UNIT: pack the store as it is now, train and evaluate on it.
+pack_train_eval() {
+  local name=$1 unit=$2
+  stage "pack-$name" "$MEMES" -q pack --store "$WORK/store" -o "$WORK/shards-$name" \
     --split-unit "$unit" --augment "$AUGMENT" --seed "$SEED"
-  stage "train-$unit" "$MEMES" -q train "$WORK/shards-$unit" -o "$WORK/run-$unit" \
+  stage "train-$name" "$MEMES" -q train "$WORK/shards-$name" -o "$WORK/run-$name" \
     --preset "$PRESET" --epochs "$EPOCHS" --threads "$THREADS" --seed "$SEED" --device cpu
-  stage "eval-$unit" "$MEMES" -q eval "$WORK/run-$unit/last.pt" "$WORK/shards-$unit" --json \
-    -o "$WORK/eval-$unit" --threads "$THREADS" --device cpu
-done
+  stage "eval-$name" "$MEMES" -q eval "$WORK/run-$name/last.pt" "$WORK/shards-$name" --json \
+    -o "$WORK/eval-$name" --threads "$THREADS" --device cpu
+}
 
-python3 - "$WORK" "$EPOCHS" <<'EOF'
+stage crawl "$MEMES" -q crawl "$WORK/site/pipeline.toml" --store "$WORK/store"
+UNITS="group image"
+if ((DEDUPE)); then
+  # Before `label group`: the groups are the crawl's near-duplicate groups alone.
+  "$MEMES" dedupe --store "$WORK/store" --report >"$WORK/dedupe-report.out" 2>&1 || true
+  pack_train_eval dedupe group
+  UNITS="dedupe group image"
+fi
+stage group "$MEMES" label --store "$WORK/store" group "$WORK/site/groups.csv"
+pack_train_eval group group
+pack_train_eval image image
+
+python3 - "$WORK" "$EPOCHS" "$UNITS" <<'EOF'
 import json, os, re, sqlite3, sys
-work, epochs = sys.argv[1], int(sys.argv[2])
+work, epochs, units = sys.argv[1], int(sys.argv[2]), sys.argv[3].split()
 
 def timing(name):
     text = open(os.path.join(work, name + ".time")).read()
@@ -97,11 +112,15 @@ errors = db.execute("SELECT COUNT(*) FROM errors").fetchone()[0]
 print(f"store: {items} items ({ok} ok), {groups} near-duplicate groups after `label group`, "
       f"{errors} fetch/decode errors")
 print(open(os.path.join(work, "group.out")).read().strip())
+report = os.path.join(work, "dedupe-report.out")
+if os.path.exists(report):
+    print("before `label group` (the crawl's own near-duplicate groups): "
+          + open(report).readline().strip())
 
 rows = [("crawl", items, "images fetched+decoded")]
 rows.append(("group", int(re.search(r"read (\d+) rows", open(os.path.join(work, "group.out")).read()).group(1)), "CSV rows"))
 results = {}
-for unit in ("group", "image"):
+for unit in units:
     meta = json.load(open(os.path.join(work, f"shards-{unit}", "dataset.json")))
     train = sum(meta["counts"]["train"].values())
     test = sum(meta["counts"]["test"].values())
@@ -127,11 +146,13 @@ for unit, (meta, ev) in results.items():
     print(f"| {unit} | {sum(meta['items']['train'].values())} | {sum(meta['items']['test'].values())} "
           f"| {g['train']}/{g['test']}/{g.get('both', 0)} | {100 * ev['top1']:.1f} % "
           f"| {100 * balanced:.1f} % | {100 * ev['top5']:.1f} % |")
-print("\n| class | test images (group / image) | accuracy, split by group | accuracy, split by image |")
-print("|---|---:|---:|---:|")
-by_image = {c["class"]: c for c in results["image"][1]["per_class"]}
-for c in results["group"][1]["per_class"]:
-    i = by_image.get(c["class"], {"images": 0, "accuracy": 0})
-    print(f"| {c['class']} | {c['images']} / {i['images']} | {100 * c['accuracy']:.1f} % | {100 * i['accuracy']:.1f} % |")
+print("\n| class | test images (" + " / ".join(units) + ") | "
+      + " | ".join(f"accuracy, split by {u}" for u in units) + " |")
+print("|---|---:|" + "---:|" * len(units))
+per_class = {u: {c["class"]: c for c in results[u][1]["per_class"]} for u in units}
+for name in per_class[units[0]]:
+    cells = [per_class[u].get(name, {"images": 0, "accuracy": 0}) for u in units]
+    print(f"| {name} | " + " / ".join(str(c["images"]) for c in cells) + " | "
+          + " | ".join(f"{100 * c['accuracy']:.1f} %" for c in cells) + " |")
 EOF
 echo "outputs in $WORK" >&2
