@@ -82,6 +82,12 @@ ALTER TABLE items ADD COLUMN representative INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE frames ADD COLUMN thumb2 BLOB;
 UPDATE frames SET phash2=NULL;
 )sql",
+    // 7 -> 8: 1 for a group that absorbed another (MatchRule::bridge_distance): such a group is
+    // never absorbed itself, which bounds how far a member is from its founder. 0 for every
+    // older group, none of which absorbed one.
+    R"sql(
+ALTER TABLE groups ADD COLUMN absorbed INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 static_assert(std::size(kMigrations) == kCatalogSchemaVersion);
 

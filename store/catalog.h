@@ -21,7 +21,7 @@
 
 namespace memes::store {
 
-inline constexpr int kCatalogSchemaVersion = 7;
+inline constexpr int kCatalogSchemaVersion = 8;
 inline constexpr int kDefaultNearDuplicateDistance = 6;
 
 // Item status values.
@@ -265,9 +265,12 @@ class Catalog {
   // the number of items whose group key changed.
   // `representatives`: the members (not founders) whose frames attract for their group from now
   // on (items.representative); every other item's mark is cleared.
+  // `absorbing`: the founders whose groups absorbed another (groups.absorbed,
+  // MatchRule::bridge_distance); every other group's mark is cleared.
   // Requires: every blob exists and every founder is itself named as its own founder.
   Result<int64_t> Regroup(std::span<const std::pair<std::string, std::string>> founder_of,
-                          std::span<const std::string> representatives = {});
+                          std::span<const std::string> representatives = {},
+                          std::span<const std::string> absorbing = {});
   // Replaces the stored hashes of items' kept frames (frames.phash, by frame index order) in one
   // transaction, e.g. with a new signature recomputed from the frames cache; drops the founder
   // index so the next lookup reloads it. Returns the number of frames whose hash changed.

@@ -55,7 +55,8 @@ Result<int64_t> Catalog::ExactDuplicateSources() {
 }
 
 Result<int64_t> Catalog::Regroup(std::span<const std::pair<std::string, std::string>> founder_of,
-                                 std::span<const std::string> representatives) {
+                                 std::span<const std::string> representatives,
+                                 std::span<const std::string> absorbing) {
   int64_t changed = 0;
   const Status status = impl_->InTransaction([&]() -> Status {
     MEMES_RETURN_IF_ERROR(
@@ -105,9 +106,17 @@ Result<int64_t> Catalog::Regroup(std::span<const std::pair<std::string, std::str
       MEMES_RETURN_IF_ERROR(move->Bind(1, it->second).Bind(2, blob).Run());
       ++changed;
     }
-    return impl_->db->Exec(
-        "DELETE FROM groups WHERE id NOT IN "
-        "(SELECT group_id FROM items WHERE group_id IS NOT NULL)");
+    MEMES_RETURN_IF_ERROR(
+        impl_->db->Exec("DELETE FROM groups WHERE id NOT IN "
+                        "(SELECT group_id FROM items WHERE group_id IS NOT NULL)"));
+    MEMES_RETURN_IF_ERROR(impl_->db->Exec("UPDATE groups SET absorbed=0 WHERE absorbed<>0"));
+    MEMES_ASSIGN_OR_RETURN(StatementLease absorbs,
+                           impl_->Cached("UPDATE groups SET absorbed=1 WHERE key=?"));
+    for (const std::string& founder : absorbing) {
+      absorbs->Reset();
+      MEMES_RETURN_IF_ERROR(absorbs->Bind(1, founder).Run());
+    }
+    return Status::Ok();
   });
   impl_->InvalidateFounderIndex();
   if (!status.ok()) return status;

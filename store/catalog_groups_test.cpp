@@ -131,7 +131,8 @@ TEST_F(CatalogGroupsTest, TheMigrationToRepresentativesKeepsFounderOnlyGroups) {
   EXPECT_EQ(Add('b', Low(7)), a);
   ASSERT_NO_FATAL_FAILURE(
       Downgrade("ALTER TABLE items DROP COLUMN representative; "
-                "ALTER TABLE frames DROP COLUMN thumb2; PRAGMA user_version=5"));
+                "ALTER TABLE frames DROP COLUMN thumb2; "
+                "ALTER TABLE groups DROP COLUMN absorbed; PRAGMA user_version=5"));
   Reopen(8, 4);
   EXPECT_EQ(catalog_->schema_version(), kCatalogSchemaVersion);
   EXPECT_NE(Add('c', Low(14)), a) << "B was not marked a representative by the old grouping";
@@ -311,6 +312,82 @@ TEST_F(CatalogGroupsTest, VerifiedMatchingUsesStoredThumbnailsAfterReopenAndInRe
   EXPECT_EQ(frames->at(0).thumb, PictureThumb(1, 12));
 }
 
+// Online bridging (MatchRule::bridge_distance): A and C, two copies out of each other's
+// reach, found groups; B, which both founders accept, merges C's group into A's. The merge is
+// in the catalog: C represents A's group after a reopen (C's copy D joins A), A's group is marked
+// as having absorbed one, and regrouping the store the same way changes nothing.
+TEST_F(CatalogGroupsTest, AnItemBothFoundersAcceptMergesTheirGroupsAndTheMergeIsStored) {
+  const std::vector<uint8_t> a_thumb = PictureThumb(1);
+  std::vector<uint8_t> b_thumb(a_thumb), c_thumb(a_thumb);
+  for (size_t i = 0; i < kThumbBytes; ++i) {
+    const int step = a_thumb[i] > 128 ? -30 : 30;
+    if (i % 4 == 0) b_thumb[i] = c_thumb[i] = static_cast<uint8_t>(a_thumb[i] + step);
+    if (i % 4 == 1) c_thumb[i] = static_cast<uint8_t>(a_thumb[i] + step);
+  }
+  CatalogOptions options;
+  options.rule.representatives = 1;
+  const MatchRule& rule = options.rule;
+  ASSERT_GT(ThumbDistance(a_thumb, c_thumb, rule.trim, rule.contrast), rule.thumb_distance);
+  options.rule.bridge_distance =
+      std::max(ThumbDistance(a_thumb, b_thumb, rule.trim, rule.contrast),
+               ThumbDistance(b_thumb, c_thumb, rule.trim, rule.contrast));
+  ASSERT_LE(rule.bridge_distance, rule.thumb_distance);
+  auto open = [&] {
+    catalog_.reset();
+    auto catalog = Catalog::Open(path_ / "catalog.sqlite", options);
+    ASSERT_TRUE(catalog.ok()) << catalog.status().ToString();
+    catalog_ = std::move(catalog).value();
+  };
+  auto add = [&](char c, uint64_t phash, const std::vector<uint8_t>& thumb) {
+    FrameRecord frame{0, 0, phash, thumb, {}};
+    auto added = catalog_->AddItem({Hash(c), 1, "png", 8, 8, 1, kItemOk, ""}, nullptr,
+                                   std::span(&frame, 1), "cat");
+    EXPECT_TRUE(added.ok()) << added.status().ToString();
+    return added.ok() ? added->group : -1;
+  };
+  ASSERT_NO_FATAL_FAILURE(open());
+  const int64_t a = add('a', 0, a_thumb);
+  const int64_t c = add('c', Low(6), c_thumb);
+  EXPECT_NE(c, a);
+  EXPECT_EQ(add('b', Low(3), b_thumb), a);
+  EXPECT_EQ(KeyOf('c'), Hash('a'));
+  ASSERT_NO_FATAL_FAILURE(open());
+  EXPECT_EQ(add('d', Low(6) ^ (Low(2) << 40), c_thumb), a) << "through C, now A's representative";
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((path_ / "catalog.sqlite").c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* stmt = nullptr;
+    ASSERT_EQ(
+        sqlite3_prepare_v2(db, "SELECT COUNT(*), SUM(absorbed) FROM groups", -1, &stmt, nullptr),
+        SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+    EXPECT_EQ(sqlite3_column_int(stmt, 0), 1) << "C's group is gone";
+    EXPECT_EQ(sqlite3_column_int(stmt, 1), 1) << "A's group absorbed one";
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+  }
+  const std::map<std::string, std::vector<uint8_t>> thumbs = {
+      {Hash('a'), a_thumb}, {Hash('b'), b_thumb}, {Hash('c'), c_thumb}, {Hash('d'), c_thumb}};
+  const HashesOf stored = [&](const GroupingItem& item) {
+    ItemHashes hashes;
+    hashes.own = item.phashes;
+    hashes.own_thumbs = thumbs.at(item.blob);
+    return Result<ItemHashes>(hashes);
+  };
+  auto regrouped = RegroupStore(*catalog_, rule, stored);
+  ASSERT_TRUE(regrouped.ok()) << regrouped.status().ToString();
+  EXPECT_EQ(regrouped->changed, 0);
+  EXPECT_EQ(regrouped->groups_after, 1);
+  EXPECT_EQ(regrouped->bridged, 1);
+  // Without bridging the regroup splits C and its copy D off again.
+  MatchRule apart = rule;
+  apart.bridge_distance = -1;
+  regrouped = RegroupStore(*catalog_, apart, stored);
+  ASSERT_TRUE(regrouped.ok()) << regrouped.status().ToString();
+  EXPECT_EQ(regrouped->groups_after, 2);
+  EXPECT_EQ(KeyOf('d'), Hash('c'));
+}
+
 // A store from schema 4 has no second hashes: after the migration its founders are candidates
 // through their first hash only, and a regroup that recomputes the second hashes and their
 // thumbnails stores them, so a later item whose first hash moved but whose band hash is near
@@ -341,7 +418,8 @@ TEST_F(CatalogGroupsTest, SecondHashesComeFromTheMigrationAsNoneAndFromARegroup)
   ASSERT_NO_FATAL_FAILURE(
       Downgrade("ALTER TABLE items DROP COLUMN representative; "
                 "ALTER TABLE frames DROP COLUMN thumb2; "
-                "ALTER TABLE frames DROP COLUMN phash2; PRAGMA user_version=4"));
+                "ALTER TABLE frames DROP COLUMN phash2; "
+                "ALTER TABLE groups DROP COLUMN absorbed; PRAGMA user_version=4"));
   reopen();
   EXPECT_EQ(catalog_->schema_version(), kCatalogSchemaVersion);
   auto frames = catalog_->Frames(Hash('a'));
@@ -393,7 +471,8 @@ TEST_F(CatalogGroupsTest, TheMigrationToBandHashesDropsTheOldSecondHashes) {
   EXPECT_EQ(frames->at(0).phash2, 0xF0F0F0F0F0F0F0F0ull);
   EXPECT_EQ(frames->at(0).thumb2, PictureThumb(2));
   ASSERT_NO_FATAL_FAILURE(
-      Downgrade("ALTER TABLE frames DROP COLUMN thumb2; PRAGMA user_version=6"));
+      Downgrade("ALTER TABLE frames DROP COLUMN thumb2; ALTER TABLE groups DROP COLUMN absorbed; "
+                "PRAGMA user_version=6"));
   Reopen(8);
   EXPECT_EQ(catalog_->schema_version(), kCatalogSchemaVersion);
   frames = catalog_->Frames(Hash('a'));

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -43,6 +44,8 @@ class StatementLease {
 struct LookedUp {
   int64_t group = 0;        // 0: none, the item founds a group
   bool represents = false;  // it becomes one of the group's representatives
+  // Groups the item bridges (BridgeMerges), {from, into} in order; `group` is the last `into`.
+  std::vector<std::pair<int64_t, int64_t>> merges;
 };
 
 struct Catalog::Impl {
@@ -68,6 +71,8 @@ struct Catalog::Impl {
   // group how many representatives it has, the founder counted.
   std::unique_ptr<NearDupIndex> founders;
   std::unordered_map<int64_t, int> representatives;
+  // Groups that absorbed another (groups.absorbed), loaded with the index.
+  std::unordered_set<int64_t> absorbed;
   bool founders_loaded = false;
 
   Result<int> UserVersion() {
@@ -181,6 +186,13 @@ struct Catalog::Impl {
       if (!row) break;
       representatives[count->Int(0)] = static_cast<int>(count->Int(1));
     }
+    MEMES_ASSIGN_OR_RETURN(StatementLease merged,
+                           Cached("SELECT id FROM groups WHERE absorbed<>0"));
+    for (;;) {
+      MEMES_ASSIGN_OR_RETURN(const bool row, merged->Step());
+      if (!row) break;
+      absorbed.insert(merged->Int(0));
+    }
     founders_loaded = true;
     return Status::Ok();
   }
@@ -213,7 +225,33 @@ struct Catalog::Impl {
   void InvalidateFounderIndex() {
     founders.reset();
     representatives.clear();
+    absorbed.clear();
     founders_loaded = false;
+  }
+
+  // Inside the write transaction of the item that bridges them: merges group `from` into
+  // `into` (LookedUp::merges). `from`'s members move, its founder becomes a representative of
+  // `into` (its frames keep attracting, as a representative's), `into` is marked absorbed, and
+  // the loaded index answers `from`'s frames as `into`'s.
+  Status MergeGroups(int64_t from, int64_t into) {
+    MEMES_ASSIGN_OR_RETURN(
+        StatementLease founder,
+        Cached("UPDATE items SET representative=1 WHERE blob=(SELECT key FROM groups WHERE id=?)"));
+    MEMES_RETURN_IF_ERROR(founder->Bind(1, from).Run());
+    MEMES_ASSIGN_OR_RETURN(StatementLease move,
+                           Cached("UPDATE items SET group_id=? WHERE group_id=?"));
+    MEMES_RETURN_IF_ERROR(move->Bind(1, into).Bind(2, from).Run());
+    MEMES_ASSIGN_OR_RETURN(StatementLease erase, Cached("DELETE FROM groups WHERE id=?"));
+    MEMES_RETURN_IF_ERROR(erase->Bind(1, from).Run());
+    MEMES_ASSIGN_OR_RETURN(StatementLease mark, Cached("UPDATE groups SET absorbed=1 WHERE id=?"));
+    MEMES_RETURN_IF_ERROR(mark->Bind(1, into).Run());
+    if (founders_loaded) {
+      founders->Merge(from, into);
+      absorbed.insert(into);
+      representatives[into] += RepresentativesOf(from);
+      representatives.erase(from);
+    }
+    return Status::Ok();
   }
 
   Status InsertFrames(const std::string& blob, std::span<const FrameRecord> frames) {
@@ -274,10 +312,20 @@ struct Catalog::Impl {
       second_probe_thumbs = {};
     }
     const MatchRule rule = options.rule;
-    const auto match =
-        founders->NearestAccepted(probes, probe_thumbs, rule, second_probes, second_probe_thumbs);
+    const bool bridge = rule.verify && rule.bridge_distance >= 0;
+    std::vector<NearDupIndex::Match> bridges;
+    const auto match = founders->NearestAccepted(probes, probe_thumbs, rule, second_probes,
+                                                 second_probe_thumbs, bridge ? &bridges : nullptr);
     if (!match) return LookedUp{};
-    return LookedUp{match->group, MayRepresent(*match, RepresentativesOf(match->group), rule)};
+    LookedUp found{match->group, MayRepresent(*match, RepresentativesOf(match->group), rule),
+                   BridgeMerges(*match, bridges, rule,
+                                [&](int64_t group) { return absorbed.count(group) != 0; })};
+    if (!found.merges.empty() && found.merges.back().second != match->group) {
+      // Merged into another group, whose founder did not accept the item as `match` says.
+      found.group = found.merges.back().second;
+      found.represents = false;
+    }
+    return found;
   }
 
   // Inside the item's write transaction: `looked_up` when LookupGroup found one, else a new
@@ -286,7 +334,12 @@ struct Catalog::Impl {
   // InvalidateFounderIndex, so the index never holds a founder the catalog does not.
   Result<int64_t> JoinOrFound(const std::string& blob, const LookedUp& looked_up,
                               std::span<const FrameRecord> frames) {
-    if (looked_up.group != 0) return looked_up.group;
+    if (looked_up.group != 0) {
+      for (const auto& [from, into] : looked_up.merges) {
+        MEMES_RETURN_IF_ERROR(MergeGroups(from, into));
+      }
+      return looked_up.group;
+    }
     MEMES_ASSIGN_OR_RETURN(StatementLease stmt, Cached("INSERT INTO groups(key) VALUES(?)"));
     MEMES_RETURN_IF_ERROR(stmt->Bind(1, blob).Run());
     const int64_t group = db->LastInsertRowId();

@@ -212,7 +212,8 @@ void NearDupIndex::Rebuild() {
 
 std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
     std::span<const uint64_t> probes, std::span<const uint8_t> probe_thumbs, const MatchRule& rule,
-    std::span<const uint64_t> second_probes, std::span<const uint8_t> second_probe_thumbs) const {
+    std::span<const uint64_t> second_probes, std::span<const uint8_t> second_probe_thumbs,
+    std::vector<Match>* bridges) const {
   assert(rule.IndexRadius() <= max_distance_);
   assert(probe_thumbs.empty() || probe_thumbs.size() == probes.size() * kThumbBytes);
   assert(second_probes.empty() || second_probes.size() == probes.size());
@@ -237,6 +238,7 @@ std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
     int source;
     double thumb;
     int state;
+    bool bridge_only;  // found by the second source after the first accepted: a bridge only
   };
   std::vector<FounderPair> founder_pairs;
   const bool probe_has_thumb = rule.verify && !probe_thumbs.empty();
@@ -270,7 +272,8 @@ std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
   // the content hash finds: JPEG recall fell by 4 points, docs/benchmarks.md.)
   // The probe's thumbnail scaled (trim 0 only), refilled per probe.
   ScaledThumb scaled;
-  auto scan = [&](int source) {
+  // bridge_only: collect founder pairs for `bridges`, leave `best` as the first source set it.
+  auto scan = [&](int source, bool bridge_only) {
     for (size_t p = 0; p < probes.size(); ++p) {
       const std::span<const uint8_t> probe_thumb = probe_thumb_of(p, source);
       const bool has_probe_thumb = !probe_thumb.empty();
@@ -303,15 +306,24 @@ std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
         } else if (distance > rule.distance) {
           return;
         }
-        const int64_t group = groups_[slot];
+        const int64_t group = GroupOf(groups_[slot]);
+        const bool founder_slot = founder_[slot] && group == groups_[slot];
+        if (bridge_only) {
+          if (founder_slot) {
+            founder_pairs.push_back(
+                {group, slot, static_cast<uint32_t>(p), source, thumb, verified ? 0 : 1, true});
+          }
+          return;
+        }
         const bool would_be_best =
             !best || score < best_score ||
             (score == best_score &&
              (distance < best->distance || (distance == best->distance && group < best->group)));
         int state = verified ? 0 : 1;
         if (would_be_best && verified) state = peak_accepts(p, source, probe_stats, slot) ? 1 : 2;
-        if (founder_[slot]) {
-          founder_pairs.push_back({group, slot, static_cast<uint32_t>(p), source, thumb, state});
+        if (founder_slot) {
+          founder_pairs.push_back(
+              {group, slot, static_cast<uint32_t>(p), source, thumb, state, false});
         }
         if (would_be_best && state == 1) {
           best = Match{group, distance, thumb};
@@ -334,18 +346,43 @@ std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
       }
     }
   };
-  scan(0);
-  if (!best && second) scan(1);
+  scan(0, false);
+  if (second) {
+    if (!best) {
+      scan(1, false);
+    } else if (bridges != nullptr) {
+      scan(1, true);
+    }
+  }
+  auto accepted = [&](FounderPair& pair) {
+    if (pair.state == 0) {
+      pair.state = peak_accepts(pair.probe, pair.source,
+                                StatsOf(probe_thumb_of(pair.probe, pair.source)), pair.slot)
+                       ? 1
+                       : 2;
+    }
+    return pair.state == 1;
+  };
+  if (bridges != nullptr) {
+    bridges->clear();
+    for (FounderPair& pair : founder_pairs) {
+      if ((best && pair.group == best->group) || !accepted(pair)) continue;
+      auto at = std::find_if(bridges->begin(), bridges->end(),
+                             [&](const Match& m) { return m.group == pair.group; });
+      if (at == bridges->end()) {
+        bridges->push_back(Match{pair.group, 0, pair.thumb, true, pair.thumb});
+        at = bridges->end() - 1;
+      } else if (pair.thumb < at->founder_thumb_distance) {
+        at->thumb_distance = at->founder_thumb_distance = pair.thumb;
+      }
+    }
+    std::sort(bridges->begin(), bridges->end(),
+              [](const Match& a, const Match& b) { return a.group < b.group; });
+  }
   if (best) {
     for (FounderPair& pair : founder_pairs) {
-      if (pair.group != best->group) continue;
-      if (pair.state == 0) {
-        pair.state = peak_accepts(pair.probe, pair.source,
-                                  StatsOf(probe_thumb_of(pair.probe, pair.source)), pair.slot)
-                         ? 1
-                         : 2;
-      }
-      if (pair.state != 1) continue;
+      if (pair.group != best->group || pair.bridge_only) continue;
+      if (!accepted(pair)) continue;
       if (!best->founder_accepts || pair.thumb < best->founder_thumb_distance) {
         best->founder_thumb_distance = pair.thumb;
       }
@@ -466,10 +503,19 @@ double ThumbDistance(std::span<const uint8_t> a, const ThumbStats& stats_a,
   return total / kept;
 }
 
+void NearDupIndex::Merge(int64_t from, int64_t into) {
+  assert(from != into && GroupOf(from) == from && GroupOf(into) == into);
+  merged_into_[from] = into;
+}
+
 std::vector<size_t> AssignFounders(std::span<const GroupingCandidate> items, const MatchRule& rule,
-                                   std::vector<bool>* representative) {
+                                   std::vector<bool>* representative,
+                                   std::vector<bool>* absorbed_out) {
   NearDupIndex founders(rule.IndexRadius());
   std::vector<size_t> founder_of(items.size());
+  std::vector<bool> absorbed(items.size(), false);  // per founder position
+  std::vector<NearDupIndex::Match> bridges;
+  const bool bridge = rule.verify && rule.bridge_distance >= 0;
   std::vector<int> representatives(items.size(), 0);  // per founder position
   if (representative != nullptr) representative->assign(items.size(), false);
   const auto add_frames = [&](const GroupingCandidate& item, size_t group, bool founder) {
@@ -495,11 +541,20 @@ std::vector<size_t> AssignFounders(std::span<const GroupingCandidate> items, con
     const std::span<const uint64_t> second = use_probes ? item.probe_second : item.own_second;
     const std::span<const uint8_t> second_thumbs =
         use_probes ? item.probe_second_thumbs : item.own_second_thumbs;
-    const auto match = founders.NearestAccepted(probes, thumbs, rule, second, second_thumbs);
+    const auto match = founders.NearestAccepted(probes, thumbs, rule, second, second_thumbs,
+                                                bridge ? &bridges : nullptr);
     if (match) {
-      const size_t group = static_cast<size_t>(match->group);
+      size_t group = static_cast<size_t>(match->group);
+      for (const auto& [from, into] : BridgeMerges(*match, bridges, rule, [&](int64_t g) {
+             return static_cast<bool>(absorbed[size_t(g)]);
+           })) {
+        founders.Merge(from, into);
+        absorbed[size_t(into)] = true;
+        group = static_cast<size_t>(into);
+      }
       founder_of[i] = group;
-      if (MayRepresent(*match, representatives[group], rule)) {
+      // Merged into another group: its founder did not accept the item as match says.
+      if (group == size_t(match->group) && MayRepresent(*match, representatives[group], rule)) {
         add_frames(item, group, /*founder=*/false);
         if (representative != nullptr) (*representative)[i] = true;
       }
@@ -509,6 +564,10 @@ std::vector<size_t> AssignFounders(std::span<const GroupingCandidate> items, con
     add_frames(item, i, /*founder=*/true);
     if (representative != nullptr) (*representative)[i] = true;
   }
+  // Members of a group merged later answer as the group it was merged into.
+  for (size_t& founder : founder_of)
+    founder = static_cast<size_t>(founders.GroupOf(int64_t(founder)));
+  if (absorbed_out != nullptr) *absorbed_out = std::move(absorbed);
   return founder_of;
 }
 

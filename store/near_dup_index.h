@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <unordered_map>
 #include <vector>
 
 namespace memes::store {
@@ -78,6 +79,7 @@ inline constexpr int kDefaultCandidateDistance = 10;
 inline constexpr double kDefaultThumbDistance = 30;
 inline constexpr int kDefaultSecondDistance = 6;
 inline constexpr int kDefaultRepresentatives = 4;
+inline constexpr double kDefaultBridgeDistance = 20;
 inline constexpr double kDefaultColourDistance = 30;
 inline constexpr double kDefaultPeakDistance = 70;
 inline constexpr int kDefaultPeakMargin = 2;
@@ -113,6 +115,14 @@ struct MatchRule {
   // (see MayRepresent). 1: the founder alone.
   int representatives = kDefaultRepresentatives;
   double representative_thumb_distance = -1;
+  // Verified rule only: when the founders of two groups each accept an item directly, both
+  // within this thumbnail distance (< 0: never), the groups hold copies of one picture that
+  // arrived before it (a captioned copy founded one, a letterboxed copy the other, each in reach
+  // of the original, not of each other), and the younger group is merged into the older
+  // (MergeOrder). So the groups do not depend on whether the original came first. Bound it
+  // keeps: a group absorbs, or is absorbed, never both, so every member stays within four
+  // accepting steps of its founder.
+  double bridge_distance = kDefaultBridgeDistance;
   // Verified pairs only: the thumbnails' mean colours must agree within this much in chroma
   // (ColourDistance; < 0: not checked). ThumbDistance takes each mean off, so without it a
   // brown and a red heart of one shape match.
@@ -190,10 +200,26 @@ class NearDupIndex {
   // a stored second hash within that many bits of one makes a candidate too, verified on the
   // second thumbnails (the Match's `distance` and `thumb_distance` are then the second's).
   // Without second thumbnails the second source is not used.
+  // `bridges` (if given) gets, for every other group one of whose founder's own frames accepts a
+  // probe by the same checks (first or second source; the second is then read even when the
+  // first accepted), that group with its best such acceptance (Match::founder_accepts true),
+  // in group order. An item two founders accept directly shows that the two groups hold copies
+  // of one picture (MatchRule::bridge).
   std::optional<Match> NearestAccepted(std::span<const uint64_t> probes,
                                        std::span<const uint8_t> probe_thumbs, const MatchRule& rule,
                                        std::span<const uint64_t> second_probes = {},
-                                       std::span<const uint8_t> second_probe_thumbs = {}) const;
+                                       std::span<const uint8_t> second_probe_thumbs = {},
+                                       std::vector<Match>* bridges = nullptr) const;
+
+  // Group `from` becomes part of group `into`: its stored frames answer as `into`'s, and its
+  // founder's frames stop being founder frames (Match::founder_accepts means `into`'s founder).
+  // Requires: from != into, neither merged into another group before.
+  void Merge(int64_t from, int64_t into);
+  // The group a stored group id now answers as (itself unless merged).
+  int64_t GroupOf(int64_t group) const {
+    const auto it = merged_into_.find(group);
+    return it == merged_into_.end() ? group : it->second;
+  }
 
   // The cost of one probe, for benchmarks: buckets it reads and stored entries in them
   // (the append buffer's entries included).
@@ -222,7 +248,8 @@ class NearDupIndex {
   template <typename Visit>
   void ForEachWithin(uint64_t probe, Visit&& visit, int source = 0) const {
     ForEachSlotWithin(
-        probe, [&](uint32_t slot, int distance) { visit(groups_[slot], distance); }, source);
+        probe, [&](uint32_t slot, int distance) { visit(GroupOf(groups_[slot]), distance); },
+        source);
   }
 
   // Stored hashes a probe sees in the append buffer before they are merged into the CSR arrays:
@@ -329,6 +356,8 @@ class NearDupIndex {
   // slot * kThumbBytes in thumbs_ (has_thumb_ false: added without one; its bytes are zeros).
   std::vector<bool> has_second_;
   std::vector<int64_t> groups_;
+  // Groups merged into another (Merge), each to the group it answers as; one step deep.
+  std::unordered_map<int64_t, int64_t> merged_into_;
   std::vector<bool> has_thumb_;
   std::vector<bool> founder_;  // per slot: a frame of its group's founder
   std::vector<uint8_t> thumbs_;
@@ -367,14 +396,53 @@ struct GroupingCandidate {
 // the arrival order.
 bool MayRepresent(const NearDupIndex::Match& match, int representatives, const MatchRule& rule);
 
+// The merges that an item joining through `match` makes (MatchRule::bridge_distance), each
+// {from, into}, to be applied in order (NearDupIndex::Merge, `into` marked as having absorbed):
+// `bridges` are the other groups whose founders accept the item
+// (NearDupIndex::NearestAccepted). The item's group is then the last `into`, or match.group.
+// Bound: a group that absorbed one is never absorbed (two that both did stay apart), so a
+// member is at most four accepting steps from its founder; of two groups that may, the older
+// (smaller id) absorbs. `absorbed(g)`: whether group g has absorbed a group before.
+template <typename Absorbed>
+std::vector<std::pair<int64_t, int64_t>> BridgeMerges(const NearDupIndex::Match& match,
+                                                      std::span<const NearDupIndex::Match> bridges,
+                                                      const MatchRule& rule, Absorbed&& absorbed) {
+  std::vector<std::pair<int64_t, int64_t>> merges;
+  // Only thumbnail-verified acceptances bridge (founder_thumb_distance -1: by hash alone, as a
+  // frame without a thumbnail is matched).
+  auto bridges_within = [&](const NearDupIndex::Match& m) {
+    return m.founder_accepts && m.founder_thumb_distance >= 0 &&
+           m.founder_thumb_distance <= rule.bridge_distance;
+  };
+  if (!rule.verify || rule.bridge_distance < 0 || !bridges_within(match)) return merges;
+  int64_t group = match.group;
+  bool group_absorbed = absorbed(group);
+  for (const NearDupIndex::Match& other : bridges) {
+    if (other.group == group || !bridges_within(other)) continue;
+    const bool other_absorbed = absorbed(other.group);
+    if (group_absorbed && other_absorbed) continue;
+    if (group_absorbed || (!other_absorbed && group < other.group)) {
+      merges.emplace_back(other.group, group);
+    } else {
+      merges.emplace_back(group, other.group);
+      group = other.group;
+    }
+    group_absorbed = true;
+  }
+  return merges;
+}
+
 // Groups `items` in order the way Catalog::AddItem does one at a time: an item joins the
 // earlier group whose representative `rule` accepts best (NearDupIndex::NearestAccepted),
 // otherwise founds a group. Returns, per item, the position of its founder (its own position
 // for a founder); `representative` (if given) gets, per item, whether it represents its group
-// (founders included).
+// (founders included). A group merged into an earlier one (MatchRule::bridge_distance) answers
+// as that group's founder, its own founder then representing it; `absorbed` (if given) gets,
+// per item, whether it founded a group that absorbed another.
 // Requires: 0 <= rule.IndexRadius() <= kMaxNearDuplicateDistance.
 std::vector<size_t> AssignFounders(std::span<const GroupingCandidate> items, const MatchRule& rule,
-                                   std::vector<bool>* representative = nullptr);
+                                   std::vector<bool>* representative = nullptr,
+                                   std::vector<bool>* absorbed = nullptr);
 // Hash-only matching within max_distance.
 std::vector<size_t> AssignFounders(std::span<const GroupingCandidate> items, int max_distance);
 

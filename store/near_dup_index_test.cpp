@@ -611,5 +611,73 @@ TEST(AssignFounders, RepresentativesAreCappedAndSkipIdenticalCopies) {
   EXPECT_EQ(AssignFounders(items, rule), (std::vector<size_t>{0, 0, 0, 0, 0}));
 }
 
+// Two groups founded by copies that are out of each other's reach (a captioned copy, a
+// letterboxed one), and then the original, which both founders accept: the groups merge, so the
+// grouping is the one the original would have made had it come first. Without bridging, two
+// groups stay.
+TEST(AssignFounders, AnItemTwoFoundersAcceptMergesTheirGroups) {
+  std::mt19937_64 random(8);
+  const std::vector<uint64_t> hashes = {0, 0x3F, 0x7};  // A, C, B: A–C 6 bits, B between
+  const auto a = Thumb(1, random);
+  std::vector<uint8_t> b(a), c(a);
+  for (size_t i = 0; i < kThumbBytes; ++i) {
+    const int step = a[i] > 128 ? -20 : 20;
+    if (i % 4 == 0) b[i] = c[i] = static_cast<uint8_t>(a[i] + step);
+    if (i % 4 == 1) c[i] = static_cast<uint8_t>(a[i] + step);
+  }
+  MatchRule rule;
+  rule.representatives = 1;
+  const double ab = ThumbDistance(a, b, rule.trim, rule.contrast);
+  const double bc = ThumbDistance(b, c, rule.trim, rule.contrast);
+  ASSERT_GT(ThumbDistance(a, c, rule.trim, rule.contrast), rule.thumb_distance);
+  rule.bridge_distance = std::max(ab, bc);
+  ASSERT_LE(rule.bridge_distance, rule.thumb_distance);
+  const std::vector<uint8_t>* thumbs[] = {&a, &c, &b};
+  std::vector<GroupingCandidate> items;
+  for (int i = 0; i < 3; ++i) items.push_back({std::span(&hashes[i], 1), {}, *thumbs[i], {}});
+  std::vector<bool> represents, absorbed;
+  EXPECT_EQ(AssignFounders(items, rule, &represents, &absorbed), (std::vector<size_t>{0, 0, 0}));
+  // C's founder now represents A's group; A's group absorbed one.
+  EXPECT_EQ(represents, (std::vector<bool>{true, true, false}));
+  EXPECT_EQ(absorbed, (std::vector<bool>{true, false, false}));
+  // Only when both acceptances are within the bridge distance.
+  rule.bridge_distance = std::min(ab, bc) - 0.5;
+  EXPECT_EQ(AssignFounders(items, rule), (std::vector<size_t>{0, 1, 0}));
+  rule.bridge_distance = -1;
+  EXPECT_EQ(AssignFounders(items, rule), (std::vector<size_t>{0, 1, 0}));
+}
+
+// BridgeMerges keeps every member within four accepting steps of its founder: a group that
+// absorbed one is never absorbed, so no chain of merges forms; acceptances by hash alone never
+// bridge.
+TEST(BridgeMerges, TheOlderAbsorbsUnlessOneAbsorbedBeforeAndTwoAbsorbersStayApart) {
+  MatchRule rule;
+  rule.bridge_distance = 20;
+  const NearDupIndex::Match joined{7, 3, 10, true, 10};
+  const std::vector<NearDupIndex::Match> older{{4, 0, 12, true, 12}};
+  const std::vector<NearDupIndex::Match> younger{{9, 0, 12, true, 12}};
+  using Merges = std::vector<std::pair<int64_t, int64_t>>;
+  const auto none = [](int64_t) { return false; };
+  EXPECT_EQ(BridgeMerges(joined, older, rule, none), (Merges{{7, 4}}));
+  EXPECT_EQ(BridgeMerges(joined, younger, rule, none), (Merges{{9, 7}}));
+  // 7 absorbed a group before: it absorbs the older 4 rather than being absorbed.
+  const auto seven = [](int64_t g) { return g == 7; };
+  EXPECT_EQ(BridgeMerges(joined, older, rule, seven), (Merges{{4, 7}}));
+  const auto both = [](int64_t g) { return g == 7 || g == 4; };
+  EXPECT_TRUE(BridgeMerges(joined, older, rule, both).empty());
+  // Several bridges: the item's group ends as the oldest, each merge applied in order.
+  const std::vector<NearDupIndex::Match> two{{4, 0, 12, true, 12}, {9, 0, 12, true, 12}};
+  EXPECT_EQ(BridgeMerges(joined, two, rule, none), (Merges{{7, 4}, {9, 4}}));
+  // Beyond the bridge distance, by hash alone, or not through the founder: nothing.
+  const std::vector<NearDupIndex::Match> far{{4, 0, 25, true, 25}};
+  EXPECT_TRUE(BridgeMerges(joined, far, rule, none).empty());
+  const std::vector<NearDupIndex::Match> by_hash{{4, 2, -1, true, -1}};
+  EXPECT_TRUE(BridgeMerges(joined, by_hash, rule, none).empty());
+  const NearDupIndex::Match through_member{7, 3, 10, false, -1};
+  EXPECT_TRUE(BridgeMerges(through_member, older, rule, none).empty());
+  rule.bridge_distance = -1;
+  EXPECT_TRUE(BridgeMerges(joined, older, rule, none).empty());
+}
+
 }  // namespace
 }  // namespace memes::store

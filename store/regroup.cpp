@@ -78,8 +78,8 @@ Result<RegroupReport> RegroupStore(Catalog& catalog, const MatchRule& rule,
     candidates[i] = {h.own,        h.probes,       h.own_thumbs,        h.probe_thumbs,
                      h.own_second, h.probe_second, h.own_second_thumbs, h.probe_second_thumbs};
   }
-  std::vector<bool> represents;
-  std::vector<size_t> founder = AssignFounders(candidates, rule, &represents);
+  std::vector<bool> represents, absorbed;
+  std::vector<size_t> founder = AssignFounders(candidates, rule, &represents, &absorbed);
 
   // Keep `label group` merges: unite the new groups of every member of a merged old group.
   std::set<std::string> merged_keys;
@@ -113,14 +113,20 @@ Result<RegroupReport> RegroupStore(Catalog& catalog, const MatchRule& rule,
   std::vector<std::pair<std::string, std::string>> founder_of;
   founder_of.reserve(items.size());
   std::vector<std::string> representatives;  // beyond the founders
+  std::vector<std::string> absorbing;        // founders whose groups absorbed another
   for (size_t i = 0; i < items.size(); ++i) {
     if (items[founder[i]].blob != items[i].group_key) ++report.changed;
     founder_of.emplace_back(items[i].blob, items[founder[i]].blob);
     if (represents[i] && founder[i] != i) representatives.push_back(items[i].blob);
+    if (absorbed[i] && founder[i] == i) {
+      absorbing.push_back(items[i].blob);
+      ++report.bridged;
+    }
   }
   report.representatives = static_cast<int64_t>(representatives.size());
   if (!dry_run) {
-    MEMES_ASSIGN_OR_RETURN(const int64_t changed, catalog.Regroup(founder_of, representatives));
+    MEMES_ASSIGN_OR_RETURN(const int64_t changed,
+                           catalog.Regroup(founder_of, representatives, absorbing));
     (void)changed;  // equals report.changed: both compare the same keys
     // Every item with recomputed thumbnails is written (the catalog skips equal ones), so a
     // store from before schema 4 gets them; hashes only where they changed.

@@ -25,6 +25,7 @@ struct RegroupReport {
   int64_t rehashed_frames = 0;  // stored frame hashes replaced by recomputed ones
   int64_t verified_items = 0;   // items regrouped with thumbnails (the rest: hash only)
   int64_t representatives = 0;  // members that represent their group beside its founder
+  int64_t bridged = 0;          // groups that absorbed another (MatchRule::bridge_distance)
 };
 
 // The hashes one item is regrouped with, recomputed from its frames when the caller can: `own`

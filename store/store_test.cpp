@@ -244,7 +244,8 @@ TEST(Store, OldLayoutFramesFilesStillReadAndCompactionMigratesThem) {
           "ALTER TABLE items DROP COLUMN frames_offset",
           "ALTER TABLE items DROP COLUMN frames_length", "ALTER TABLE frames DROP COLUMN thumb",
           "ALTER TABLE frames DROP COLUMN phash2", "ALTER TABLE items DROP COLUMN representative",
-          "ALTER TABLE frames DROP COLUMN thumb2", "PRAGMA user_version=2"}) {
+          "ALTER TABLE frames DROP COLUMN thumb2", "ALTER TABLE groups DROP COLUMN absorbed",
+          "PRAGMA user_version=2"}) {
       ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sql;
     }
     sqlite3_close(db);
