@@ -87,6 +87,7 @@ nlohmann::ordered_json DedupeJson(const store::GroupSummary& groups,
       method["second_threshold"] = rule.second_distance;
       method["colour_threshold"] = rule.colour_distance;
       method["peak_threshold"] = rule.peak_distance;
+      method["bridge_threshold"] = rule.bridge_distance;
     }
     method["representatives"] = rule.representatives;
     method["orientations"] = options->probe_orientations;
@@ -126,6 +127,9 @@ std::string MethodText(const DedupeArgs& args) {
     if (settings.colour_threshold >= 0)
       text << ", mean colour within " << settings.colour_threshold;
     if (settings.peak_threshold >= 0) text << ", worst cells within " << settings.peak_threshold;
+    if (settings.bridge_threshold >= 0)
+      text << ", groups whose founders both accept an item within " << settings.bridge_threshold
+           << " merge";
     text << "; " << settings.threshold << " bits where a frame has no thumbnail";
   } else {
     text << "hash within " << settings.threshold << " bits";
@@ -181,6 +185,10 @@ int RunRegroup(store::Store& store, const DedupeArgs& args) {
   }
   if (report->representatives > 0) {
     std::cout << report->representatives << " members represent their group beside its founder\n";
+  }
+  if (report->bridged > 0) {
+    std::cout << report->bridged
+              << " groups absorbed another whose founder accepts one of their items\n";
   }
   if (report->rehashed_frames > 0) {
     std::cout << report->rehashed_frames
@@ -361,6 +369,12 @@ void AddDedupeCommand(CLI::App& app, CommandRegistry& registry) {
   command
       ->add_option("--peak-threshold", args->settings.peak_threshold,
                    "verified: mean of the worst inner thumbnail cells (-1: off)")
+      ->check(CLI::Range(-1.0, 765.0))
+      ->capture_default_str();
+  command
+      ->add_option("--bridge-threshold", args->settings.bridge_threshold,
+                   "verified: two groups whose founders both accept an item within this "
+                   "thumbnail distance merge (-1: never)")
       ->check(CLI::Range(-1.0, 765.0))
       ->capture_default_str();
   command

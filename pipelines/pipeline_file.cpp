@@ -156,9 +156,9 @@ void ReadImage(const toml::table& table, ImageSettings& image, Problems& problem
 
 void ReadDedupe(const toml::table& table, DedupeSettings& dedupe, Problems& problems) {
   static const std::set<std::string_view> kKeys = {
-      "threshold",           "orientations",     "method",
-      "candidate_threshold", "thumb_threshold",  "second_threshold",
-      "representatives",     "colour_threshold", "peak_threshold"};
+      "threshold",       "orientations",     "method",          "candidate_threshold",
+      "thumb_threshold", "second_threshold", "representatives", "colour_threshold",
+      "peak_threshold",  "bridge_threshold"};
   RejectUnknownKeys(table, "dedupe", kKeys, problems);
   ReadInteger(table, "dedupe", "threshold", 0, store::kMaxNearDuplicateDistance, dedupe.threshold,
               problems);
@@ -180,6 +180,7 @@ void ReadDedupe(const toml::table& table, DedupeSettings& dedupe, Problems& prob
   ReadInteger(table, "dedupe", "representatives", 1, 64, dedupe.representatives, problems);
   ReadDouble(table, "dedupe", "colour_threshold", -1, 1020, dedupe.colour_threshold, problems);
   ReadDouble(table, "dedupe", "peak_threshold", -1, 765, dedupe.peak_threshold, problems);
+  ReadDouble(table, "dedupe", "bridge_threshold", -1, 765, dedupe.bridge_threshold, problems);
 }
 
 void ReadPoliteness(const toml::table& table, Politeness& p, Problems& problems) {

@@ -85,6 +85,9 @@ struct DedupeSettings {
   // peak_distance; -1: off).
   double colour_threshold = store::kDefaultColourDistance;
   double peak_threshold = store::kDefaultPeakDistance;
+  // verified: thumbnail distance within which an item both of whose founders accept it merges
+  // their groups (store::MatchRule::bridge_distance; -1: never).
+  double bridge_threshold = store::kDefaultBridgeDistance;
   // The store's matching rule for these settings (the file's keys by their MatchRule names).
   store::MatchRule Rule() const {
     store::MatchRule rule;
@@ -96,6 +99,7 @@ struct DedupeSettings {
     rule.representatives = representatives;
     rule.colour_distance = colour_threshold;
     rule.peak_distance = peak_threshold;
+    rule.bridge_distance = bridge_threshold;
     return rule;
   }
 };
