@@ -9,7 +9,8 @@
 // false merges, the largest group against the largest true group; the test-fraction error of
 // the hash split and the balanced split over these groups; lookups/s against `stored` hashes on
 // one core and the catalog's commit time per item at 1 000 and at `stored` items.
-// --grid C:T:TRIM:CONTRAST[:SECOND[:TOLERANCE[:REPS[:REP_THUMB[:COLOUR[:PEAK[:MARGIN]]]]]]],…
+// --grid
+// C:T:TRIM:CONTRAST[:SECOND[:TOLERANCE[:REPS[:REP_THUMB[:COLOUR[:PEAK[:MARGIN[:BRIDGE]]]]]]]],…
 // chooses the verified rules (ParseRule, dedupe_bench_quality.h); --misses 1 explains the last
 // one's missed pairs, --list-merges 1 lists its false merges, --variants 1 measures signature
 // variants pair by pair (dedupe_bench_variants.h) and stops; --twins 0 counts emoji that are

@@ -231,8 +231,9 @@ memes::store::MatchRule ParseRule(const std::string& text) {
   int c = 0, contrast = 0, second = -1, reps = 1;
   double t = 0, trim = 0, tolerance = 0, rep_thumb = -1, colour = -1, peak = -1;
   int margin = 0;
-  std::sscanf(text.c_str(), "%d:%lf:%lf:%d:%d:%lf:%d:%lf:%lf:%lf:%d", &c, &t, &trim, &contrast,
-              &second, &tolerance, &reps, &rep_thumb, &colour, &peak, &margin);
+  double bridge = -1;
+  std::sscanf(text.c_str(), "%d:%lf:%lf:%d:%d:%lf:%d:%lf:%lf:%lf:%d:%lf", &c, &t, &trim, &contrast,
+              &second, &tolerance, &reps, &rep_thumb, &colour, &peak, &margin, &bridge);
   memes::store::MatchRule rule;
   rule.candidate_distance = c;
   rule.thumb_distance = t;
@@ -245,11 +246,12 @@ memes::store::MatchRule ParseRule(const std::string& text) {
   rule.colour_distance = colour;
   rule.peak_distance = peak;
   rule.peak_margin = margin;
+  rule.bridge_distance = bridge;
   return rule;
 }
 
 std::string RuleName(const memes::store::MatchRule& rule) {
-  char name[240], extra[120] = "";
+  char name[280], extra[160] = "";
   size_t used = 0;
   if (rule.second_distance >= 0)
     used +=
@@ -269,6 +271,9 @@ std::string RuleName(const memes::store::MatchRule& rule) {
   if (rule.peak_distance >= 0)
     std::snprintf(extra + std::strlen(extra), sizeof extra - std::strlen(extra),
                   ", peak <= %.0f (margin %d)", rule.peak_distance, rule.peak_margin);
+  if (rule.bridge_distance >= 0)
+    std::snprintf(extra + std::strlen(extra), sizeof extra - std::strlen(extra),
+                  ", bridges within %.0f merge", rule.bridge_distance);
   std::snprintf(name, sizeof name, "verified: content <= %d%s, thumbnail <= %.0f (trim %.0f %%%s)",
                 rule.candidate_distance, extra, rule.thumb_distance, rule.trim * 100,
                 rule.contrast ? ", contrast" : "");
