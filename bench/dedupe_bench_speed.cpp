@@ -223,7 +223,7 @@ void IndexSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& h
       buckets += cost.buckets;
       entries += cost.entries;
       if (two) {
-        const auto cost2 = index.CostOf(item.probe_second[p], /*source=*/1);
+        const auto cost2 = index.CostOf(item.probe_second[p], /*source=*/1, rule->second_distance);
         buckets += cost2.buckets;
         entries += cost2.entries;
       }

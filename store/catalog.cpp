@@ -85,8 +85,10 @@ UPDATE frames SET phash2=NULL;
     // 7 -> 8: 1 for a group that absorbed another (MatchRule::bridge_distance): such a group is
     // never absorbed itself, which bounds how far a member is from its founder. 0 for every
     // older group, none of which absorbed one.
+    // items_group: a merge moves a group's members, which must not scan every item.
     R"sql(
 ALTER TABLE groups ADD COLUMN absorbed INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX IF NOT EXISTS items_group ON items(group_id);
 )sql",
 };
 static_assert(std::size(kMigrations) == kCatalogSchemaVersion);

@@ -106,14 +106,27 @@ NearDupIndex::NearDupIndex(int max_distance, int blocks)
       spread_table_[byte][value] = out;
     }
   }
-  // r = m q + a: blocks 0..a at radius q, the others at radius q - 1 (none when q == 0).
-  const int q = max_distance / blocks_, a = max_distance % blocks_;
+  // r = m q + a: blocks 0..a at radius q, the others at radius q - 1 (none when q == 0). A
+  // block's radius grows with r, so each smaller radius's masks are a subset of the largest's.
+  for (int r = 0; r <= max_distance; ++r) {
+    const int q = r / blocks_, a = r % blocks_;
+    for (int block = 0; block < blocks_; ++block) block_radius_[r][block] = block <= a ? q : q - 1;
+  }
   for (int block = 0; block < blocks_; ++block) {
-    const int radius = block <= a ? q : q - 1;
-    block_radius_[block] = radius;
-    for (uint32_t mask = 0; mask <= block_mask_[block] && radius >= 0; ++mask) {
-      if (__builtin_popcount(mask) <= radius) block_masks_[block].push_back(mask);
+    const int widest = block_radius_[max_distance][block];
+    std::vector<uint32_t>& all = block_masks_[max_distance][block];
+    for (uint32_t mask = 0; mask <= block_mask_[block] && widest >= 0; ++mask) {
+      if (__builtin_popcount(mask) <= widest) all.push_back(mask);
     }
+    for (int r = 0; r < max_distance; ++r) {
+      for (const uint32_t mask : all) {
+        if (__builtin_popcount(mask) <= block_radius_[r][block]) {
+          block_masks_[r][block].push_back(mask);
+        }
+      }
+    }
+  }
+  for (int block = 0; block < blocks_; ++block) {
     for (Tables& tables : tables_) tables.offsets[block].assign(size_t{block_mask_[block]} + 2, 0);
   }
 }
@@ -182,8 +195,9 @@ void NearDupIndex::Rebuild() {
     size_t entries = 0;
     for (size_t slot = 0; slot < size_; ++slot) entries += source == 0 || has_second_[slot];
     for (int block = 0; block < blocks_; ++block) {
-      // A block no probe reads (its radius is negative) needs no table.
-      if (block_masks_[block].empty()) continue;
+      // A block no probe reads (its radius is negative at the largest radius, so at every
+      // smaller one) needs no table.
+      if (block_masks_[max_distance_][block].empty()) continue;
       std::vector<uint32_t>& offsets = tables.offsets[block];
       std::fill(offsets.begin(), offsets.end(), 0);
       std::vector<uint64_t>& spreads = tables.csr_spread[block];
@@ -286,7 +300,14 @@ std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
       if (!has_probe_thumb && p < 64 &&
           std::find(probes.begin(), probes.begin() + p, probes[p]) != probes.begin() + p)
         continue;
+      // A bridge is another group's founder; bridges need nothing past bridge_distance.
+      const double limit = bridge_only && rule.bridge_distance >= 0
+                               ? std::min(rule.thumb_distance, rule.bridge_distance)
+                               : rule.thumb_distance;
       auto consider = [&](uint32_t slot, int distance) {
+        if (bridge_only && (!founder_[slot] || GroupOf(groups_[slot]) != groups_[slot] ||
+                            groups_[slot] == best->group))
+          return;
         double score = 0, thumb = -1;
         const bool verified = source == 1 || (has_probe_thumb && has_thumb_[slot]);
         if (verified) {
@@ -294,14 +315,13 @@ std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
           if (rule.colour_distance >= 0 &&
               ColourDistance(probe_stats, stats_of(slot, source)) > rule.colour_distance)
             return;
-          thumb = rule.trim == 0
-                      ? ScaledDistance(scaled, probe_stats, thumb_of(slot, source),
-                                       stats_of(slot, source), rule.contrast, rule.thumb_distance,
-                                       static_cast<float>(rule.tolerance))
-                      : ThumbDistance(probe_thumb, probe_stats, thumb_of(slot, source),
-                                      stats_of(slot, source), rule.trim, rule.contrast,
-                                      rule.thumb_distance, rule.tolerance);
-          if (thumb > rule.thumb_distance) return;
+          thumb = rule.trim == 0 ? ScaledDistance(scaled, probe_stats, thumb_of(slot, source),
+                                                  stats_of(slot, source), rule.contrast, limit,
+                                                  static_cast<float>(rule.tolerance))
+                                 : ThumbDistance(probe_thumb, probe_stats, thumb_of(slot, source),
+                                                 stats_of(slot, source), rule.trim, rule.contrast,
+                                                 limit, rule.tolerance);
+          if (thumb > limit) return;
           score = thumb;
         } else if (distance > rule.distance) {
           return;
@@ -331,18 +351,16 @@ std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
         }
       };
       if (source == 0) {
-        ForEachSlotWithin(probes[p], [&](uint32_t slot, int distance) {
-          if (distance <= radius) consider(slot, distance);
-        });
+        ForEachSlotWithin(
+            probes[p], [&](uint32_t slot, int distance) { consider(slot, distance); },
+            /*source=*/0, radius);
       } else {
         ForEachSlotWithin(
             second_probes[p],
             [&](uint32_t slot, int distance) {
-              if (distance <= rule.second_distance && second_thumb_at_[slot] >= 0) {
-                consider(slot, distance);
-              }
+              if (second_thumb_at_[slot] >= 0) consider(slot, distance);
             },
-            /*source=*/1);
+            /*source=*/1, rule.second_distance);
       }
     }
   };

@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <cmath>
 #include <cstdint>
 #include <optional>
@@ -226,15 +227,17 @@ class NearDupIndex {
   struct ProbeCost {
     size_t buckets = 0, entries = 0;
   };
-  // `source`: 0 the first hash's tables, 1 the second's.
-  ProbeCost CostOf(uint64_t probe, int source = 0) const {
+  // `source`: 0 the first hash's tables, 1 the second's; `radius` (< 0: max_distance) the
+  // search radius.
+  ProbeCost CostOf(uint64_t probe, int source = 0, int radius = -1) const {
+    if (radius < 0) radius = max_distance_;
     const uint64_t spread = Spread(probe);
     const Tables& tables = tables_[source];
     ProbeCost cost;
     for (int block = 0; block < blocks_; ++block) {
       const uint32_t key = BlockOf(spread, block);
       const std::vector<uint32_t>& offsets = tables.offsets[block];
-      for (const uint32_t flip : block_masks_[block]) {
+      for (const uint32_t flip : block_masks_[radius][block]) {
         ++cost.buckets;
         cost.entries += offsets[(key ^ flip) + 1] - offsets[key ^ flip];
       }
@@ -262,16 +265,21 @@ class NearDupIndex {
   // within radius in one block or more; it is reported from the first such block only (the
   // earlier blocks' partial distances are checked for it), so no caller needs a seen-set.
   template <typename Visit>
-  void ForEachSlotWithin(uint64_t probe, Visit&& visit, int source = 0) const {
+  // `radius` (<= max_distance; < 0: max_distance): a smaller radius reads the pigeonhole's
+  // fewer buckets (at 4 blocks, 52 per probe at 6 bits against 428 at 10).
+  void ForEachSlotWithin(uint64_t probe, Visit&& visit, int source = 0, int radius = -1) const {
+    if (radius < 0) radius = max_distance_;
+    assert(radius <= max_distance_);
     const uint64_t spread = Spread(probe);
     const Tables& tables = tables_[source];
+    const auto& masks = block_masks_[radius];
     for (int block = 0; block < blocks_; ++block) {
       const uint32_t key = BlockOf(spread, block);
       const uint32_t* offsets = tables.offsets[block].data();
       const uint64_t* spreads = tables.csr_spread[block].data();
       const uint32_t* slots = tables.csr_slot[block].data();
-      const uint32_t* flips = block_masks_[block].data();
-      const size_t buckets = block_masks_[block].size();
+      const uint32_t* flips = masks[block].data();
+      const size_t buckets = masks[block].size();
       // Each bucket read starts with two cache misses (a block's offsets and hashes are MBs at
       // 200 000 entries, the buckets scattered): ask for the offsets kOffsetsAhead buckets
       // ahead and for the hashes of the bucket kRunAhead ahead (its offset asked for earlier).
@@ -287,7 +295,7 @@ class NearDupIndex {
         for (uint32_t at = offsets[bucket]; at < end; ++at) {
           const uint64_t diff = spreads[at] ^ spread;
           const int distance = __builtin_popcountll(diff);
-          if (distance > max_distance_ || FoundInEarlierBlock(diff, block)) continue;
+          if (distance > radius || FoundInEarlierBlock(diff, block, radius)) continue;
           visit(slots[at], distance);
         }
       }
@@ -295,16 +303,16 @@ class NearDupIndex {
     for (size_t slot = indexed_; slot < size_; ++slot) {
       if (source == 1 && !has_second_[slot]) continue;
       const int distance = __builtin_popcountll(tables.spreads[slot] ^ spread);
-      if (distance <= max_distance_) visit(static_cast<uint32_t>(slot), distance);
+      if (distance <= radius) visit(static_cast<uint32_t>(slot), distance);
     }
   }
   // Prefetch distances of ForEachSlotWithin, in buckets (measured on the bench's 200 000
   // hashes, docs/benchmarks.md "Lookup speed, cheaper thumbnail checks").
   static constexpr size_t kOffsetsAhead = 16, kRunAhead = 4;
-  bool FoundInEarlierBlock(uint64_t diff, int block) const {
+  bool FoundInEarlierBlock(uint64_t diff, int block, int radius) const {
     for (int earlier = 0; earlier < block; ++earlier) {
-      if (!block_masks_[earlier].empty() &&
-          __builtin_popcount(BlockOf(diff, earlier)) <= block_radius_[earlier])
+      if (block_radius_[radius][earlier] >= 0 &&
+          __builtin_popcount(BlockOf(diff, earlier)) <= block_radius_[radius][earlier])
         return true;
     }
     return false;
@@ -335,10 +343,12 @@ class NearDupIndex {
   std::array<std::array<uint64_t, 256>, 8> spread_table_{};
   std::array<int, kMaxBlocks> block_shift_{};
   std::array<uint32_t, kMaxBlocks> block_mask_{};
-  // block_radius_[b]: the pigeonhole's radius for block b; block_masks_[b]: every mask of
-  // block b's width with at most that many bits set (empty for a block that need not be read).
-  std::array<int, kMaxBlocks> block_radius_{};
-  std::array<std::vector<uint32_t>, kMaxBlocks> block_masks_;
+  // Per search radius r <= max_distance: block_radius_[r][b], the pigeonhole's radius for
+  // block b (-1: not read); block_masks_[r][b], every mask of block b's width with at most that
+  // many bits set (empty for a block that need not be read).
+  std::array<std::array<int, kMaxBlocks>, kMaxNearDuplicateDistance + 1> block_radius_{};
+  std::array<std::array<std::vector<uint32_t>, kMaxBlocks>, kMaxNearDuplicateDistance + 1>
+      block_masks_;
   // The tables of one hash source (0: the first hash, 1: the second). CSR per block b: the
   // entries whose block b of Spread(hash) equals v are csr_spread[b][offsets[b][v] ..
   // offsets[b][v + 1]) (their spread hashes, inline, so a bucket is one contiguous run of
