@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <random>
 #include <set>
 
 #include "store/catalog.h"
@@ -386,6 +387,94 @@ TEST_F(CatalogGroupsTest, AnItemBothFoundersAcceptMergesTheirGroupsAndTheMergeIs
   ASSERT_TRUE(regrouped.ok()) << regrouped.status().ToString();
   EXPECT_EQ(regrouped->groups_after, 2);
   EXPECT_EQ(KeyOf('d'), Hash('c'));
+}
+
+// The crawl's grouping one item at a time (Catalog::AddItem: the loaded index, merges in the
+// item's transaction, representatives counted from the catalog) and a regroup of the same items
+// in the same order (AssignFounders) agree, bridges and representatives included: regrouping a
+// store with the rule it was crawled with moves nothing.
+TEST_F(CatalogGroupsTest, OnlineGroupingWithBridgesEqualsARegroupInTheSameOrder) {
+  std::mt19937_64 random(21);
+  CatalogOptions options;  // the defaults (verified) but bridges within 25 (the far copies below
+  options.rule.bridge_distance = 25;  // are 21 from the original, 32 apart) and 2 representatives
+  options.rule.representatives = 2;   // (so that a merged group's count decides)
+  auto opened = Catalog::Open(path_ / "bridges.sqlite", options);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  Catalog& catalog = **opened;
+  // Per picture: two copies changed in different quarters of the bytes (out of each other's
+  // reach, each within the bridge distance of the original), then the original, then copies
+  // changed a little. The two far copies of every picture arrive before the rest, so each
+  // founds a group and the original bridges them.
+  constexpr int kPictures = 12, kCopies = 8;
+  struct Item {
+    int picture;
+    int kind;  // 0, 1: the far copies; 2: the original; 3: a near copy
+  };
+  std::vector<Item> order, rest;
+  for (int p = 0; p < kPictures; ++p) {
+    order.push_back({p, 0});
+    order.push_back({p, 1});
+    rest.push_back({p, 2});
+    for (int k = 0; k < kCopies; ++k) rest.push_back({p, 3});
+  }
+  std::shuffle(order.begin(), order.end(), random);
+  std::shuffle(rest.begin(), rest.end(), random);
+  order.insert(order.end(), rest.begin(), rest.end());
+  std::vector<uint64_t> centres(kPictures);
+  for (uint64_t& centre : centres) centre = random();
+  std::map<std::string, std::vector<uint8_t>> thumbs;
+  for (size_t i = 0; i < order.size(); ++i) {
+    const Item item = order[i];
+    uint64_t hash = centres[item.picture];
+    for (int flips = static_cast<int>(random() % 4); flips > 0; --flips) {
+      hash ^= 1ull << random() % 64;
+    }
+    std::vector<uint8_t> thumb = PictureThumb(item.picture);
+    for (size_t b = 0; b < thumb.size(); ++b) {
+      const bool far = item.kind < 2 && static_cast<int>(b % 4) == 2 * item.kind;
+      const bool near = item.kind == 3 && random() % 16 == 0;
+      if (far || near)
+        thumb[b] = static_cast<uint8_t>(thumb[b] > 128 ? thumb[b] - 24 : thumb[b] + 24);
+    }
+    char name[65];
+    std::snprintf(name, sizeof name, "%064zu", i);
+    FrameRecord frame{0, 0, hash, thumb, {}};
+    auto added = catalog.AddItem({name, 1, "png", 8, 8, 1, kItemOk, ""}, nullptr,
+                                 std::span(&frame, 1), "cat");
+    ASSERT_TRUE(added.ok()) << added.status().ToString();
+    thumbs[name] = thumb;
+  }
+  const HashesOf stored = [&](const GroupingItem& item) {
+    ItemHashes hashes;
+    hashes.own = item.phashes;
+    hashes.own_thumbs = thumbs.at(item.blob);
+    return Result<ItemHashes>(hashes);
+  };
+  auto regrouped = RegroupStore(catalog, options.rule, stored, /*dry_run=*/true);
+  ASSERT_TRUE(regrouped.ok()) << regrouped.status().ToString();
+  EXPECT_EQ(regrouped->changed, 0);
+  EXPECT_EQ(regrouped->groups_after, kPictures);
+  {
+    // The same representatives too (a merged group's founder counted among its new group's).
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((path_ / "bridges.sqlite").c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* stmt = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM items WHERE representative=1", -1, &stmt,
+                                 nullptr),
+              SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+    EXPECT_EQ(regrouped->representatives, sqlite3_column_int(stmt, 0));
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+  }
+  // The same items without bridges: the far copies keep groups of their own.
+  MatchRule apart = options.rule;
+  apart.bridge_distance = -1;
+  auto without = RegroupStore(catalog, apart, stored, /*dry_run=*/true);
+  ASSERT_TRUE(without.ok()) << without.status().ToString();
+  EXPECT_GE(without->groups_after, kPictures + kPictures / 2);
+  // One merge per group fewer.
+  EXPECT_EQ(regrouped->bridged, without->groups_after - kPictures);
 }
 
 // A store from schema 4 has no second hashes: after the migration its founders are candidates

@@ -317,14 +317,16 @@ struct Catalog::Impl {
     const auto match = founders->NearestAccepted(probes, probe_thumbs, rule, second_probes,
                                                  second_probe_thumbs, bridge ? &bridges : nullptr);
     if (!match) return LookedUp{};
-    LookedUp found{match->group, MayRepresent(*match, RepresentativesOf(match->group), rule),
-                   BridgeMerges(*match, bridges, rule,
-                                [&](int64_t group) { return absorbed.count(group) != 0; })};
-    if (!found.merges.empty() && found.merges.back().second != match->group) {
-      // Merged into another group, whose founder did not accept the item as `match` says.
-      found.group = found.merges.back().second;
-      found.represents = false;
-    }
+    LookedUp found{match->group, false, BridgeMerges(*match, bridges, rule, [&](int64_t group) {
+                     return absorbed.count(group) != 0;
+                   })};
+    // The representatives the item's group will hold once the merges are made (MergeGroups).
+    int count = RepresentativesOf(match->group);
+    for (const auto& [from, into] : found.merges) count += RepresentativesOf(from);
+    if (!found.merges.empty()) found.group = found.merges.back().second;
+    // Merged into another group, whose founder did not accept the item as `match` says: the
+    // item does not represent it.
+    found.represents = found.group == match->group && MayRepresent(*match, count, rule);
     return found;
   }
 

@@ -568,6 +568,9 @@ std::vector<size_t> AssignFounders(std::span<const GroupingCandidate> items, con
            })) {
         founders.Merge(from, into);
         absorbed[size_t(into)] = true;
+        // The absorbed group's representatives (its founder counted) now represent `into`, as
+        // the catalog counts them (items.representative).
+        representatives[size_t(into)] += representatives[size_t(from)];
         group = static_cast<size_t>(into);
       }
       founder_of[i] = group;
