@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <functional>
 #include <limits>
+#include <numeric>
 
 namespace memes::store {
 
@@ -305,9 +306,7 @@ std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
                                ? std::min(rule.thumb_distance, rule.bridge_distance)
                                : rule.thumb_distance;
       auto consider = [&](uint32_t slot, int distance) {
-        if (bridge_only && (!founder_[slot] || GroupOf(groups_[slot]) != groups_[slot] ||
-                            groups_[slot] == best->group))
-          return;
+        if (bridge_only && (!founder_[slot] || groups_[slot] == best->group)) return;
         double score = 0, thumb = -1;
         const bool verified = source == 1 || (has_probe_thumb && has_thumb_[slot]);
         if (verified) {
@@ -326,8 +325,8 @@ std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
         } else if (distance > rule.distance) {
           return;
         }
-        const int64_t group = GroupOf(groups_[slot]);
-        const bool founder_slot = founder_[slot] && group == groups_[slot];
+        const int64_t group = groups_[slot];
+        const bool founder_slot = founder_[slot];
         if (bridge_only) {
           if (founder_slot) {
             founder_pairs.push_back(
@@ -522,8 +521,12 @@ double ThumbDistance(std::span<const uint8_t> a, const ThumbStats& stats_a,
 }
 
 void NearDupIndex::Merge(int64_t from, int64_t into) {
-  assert(from != into && GroupOf(from) == from && GroupOf(into) == into);
-  merged_into_[from] = into;
+  assert(from != into);
+  for (size_t slot = 0; slot < size_; ++slot) {
+    if (groups_[slot] != from) continue;
+    groups_[slot] = into;
+    founder_[slot] = false;
+  }
 }
 
 std::vector<size_t> AssignFounders(std::span<const GroupingCandidate> items, const MatchRule& rule,
@@ -532,6 +535,8 @@ std::vector<size_t> AssignFounders(std::span<const GroupingCandidate> items, con
   NearDupIndex founders(rule.IndexRadius());
   std::vector<size_t> founder_of(items.size());
   std::vector<bool> absorbed(items.size(), false);  // per founder position
+  std::vector<size_t> merged_into(items.size());    // per founder position: where it went
+  std::iota(merged_into.begin(), merged_into.end(), size_t{0});
   std::vector<NearDupIndex::Match> bridges;
   const bool bridge = rule.verify && rule.bridge_distance >= 0;
   std::vector<int> representatives(items.size(), 0);  // per founder position
@@ -567,6 +572,7 @@ std::vector<size_t> AssignFounders(std::span<const GroupingCandidate> items, con
              return static_cast<bool>(absorbed[size_t(g)]);
            })) {
         founders.Merge(from, into);
+        merged_into[size_t(from)] = size_t(into);
         absorbed[size_t(into)] = true;
         // The absorbed group's representatives (its founder counted) now represent `into`, as
         // the catalog counts them (items.representative).
@@ -585,9 +591,9 @@ std::vector<size_t> AssignFounders(std::span<const GroupingCandidate> items, con
     add_frames(item, i, /*founder=*/true);
     if (representative != nullptr) (*representative)[i] = true;
   }
-  // Members of a group merged later answer as the group it was merged into.
-  for (size_t& founder : founder_of)
-    founder = static_cast<size_t>(founders.GroupOf(int64_t(founder)));
+  // Members of a group merged later answer as the group it was merged into (one step: a group
+  // that absorbed is never absorbed).
+  for (size_t& founder : founder_of) founder = merged_into[founder];
   if (absorbed_out != nullptr) *absorbed_out = std::move(absorbed);
   return founder_of;
 }

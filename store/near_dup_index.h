@@ -22,7 +22,6 @@
 #include <cstdint>
 #include <optional>
 #include <span>
-#include <unordered_map>
 #include <vector>
 
 namespace memes::store {
@@ -212,15 +211,11 @@ class NearDupIndex {
                                        std::span<const uint8_t> second_probe_thumbs = {},
                                        std::vector<Match>* bridges = nullptr) const;
 
-  // Group `from` becomes part of group `into`: its stored frames answer as `into`'s, and its
-  // founder's frames stop being founder frames (Match::founder_accepts means `into`'s founder).
-  // Requires: from != into, neither merged into another group before.
+  // Group `from` becomes part of group `into`: its stored frames are relabelled `into`'s, and
+  // its founder's frames stop being founder frames (Match::founder_accepts means `into`'s
+  // founder). O(size): merges are rare, and a relabel (not an alias) stays right when the
+  // caller reuses `from`'s id for a new group later (SQLite reuses a deleted row's id).
   void Merge(int64_t from, int64_t into);
-  // The group a stored group id now answers as (itself unless merged).
-  int64_t GroupOf(int64_t group) const {
-    const auto it = merged_into_.find(group);
-    return it == merged_into_.end() ? group : it->second;
-  }
 
   // The cost of one probe, for benchmarks: buckets it reads and stored entries in them
   // (the append buffer's entries included).
@@ -251,8 +246,7 @@ class NearDupIndex {
   template <typename Visit>
   void ForEachWithin(uint64_t probe, Visit&& visit, int source = 0) const {
     ForEachSlotWithin(
-        probe, [&](uint32_t slot, int distance) { visit(GroupOf(groups_[slot]), distance); },
-        source);
+        probe, [&](uint32_t slot, int distance) { visit(groups_[slot], distance); }, source);
   }
 
   // Stored hashes a probe sees in the append buffer before they are merged into the CSR arrays:
@@ -366,8 +360,6 @@ class NearDupIndex {
   // slot * kThumbBytes in thumbs_ (has_thumb_ false: added without one; its bytes are zeros).
   std::vector<bool> has_second_;
   std::vector<int64_t> groups_;
-  // Groups merged into another (Merge), each to the group it answers as; one step deep.
-  std::unordered_map<int64_t, int64_t> merged_into_;
   std::vector<bool> has_thumb_;
   std::vector<bool> founder_;  // per slot: a frame of its group's founder
   std::vector<uint8_t> thumbs_;
