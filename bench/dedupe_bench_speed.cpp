@@ -208,7 +208,8 @@ void IndexSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& h
           items[i].probes, items[i].probe_thumbs, *rule,
           two ? std::span<const uint64_t>(items[i].probe_second) : std::span<const uint64_t>(),
           two ? std::span<const uint8_t>(items[i].probe_second_thumbs) : std::span<const uint8_t>(),
-          rule->verify && rule->bridge_distance >= 0 ? &bridges : nullptr);
+          rule->verify && rule->bridge_distance >= 0 ? &bridges : nullptr,
+          items[i].probes.size() == 8 * items[i].own.size() ? 8 : 1);
     } else {
       index.Nearest(items[i].probes);
     }

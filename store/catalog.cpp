@@ -190,8 +190,8 @@ Result<AddResult> Catalog::AddItem(const ItemRecord& item, const SourceRecord* s
       second_probe_thumbs = seconds && second_thumbs ? std::span<const uint8_t>(own_second_thumbs)
                                                      : std::span<const uint8_t>();
     }
-    MEMES_ASSIGN_OR_RETURN(
-        near_group, impl_->LookupGroup(probes, probe_thumbs, second_probes, second_probe_thumbs));
+    MEMES_ASSIGN_OR_RETURN(near_group, impl_->LookupGroup(probes, probe_thumbs, second_probes,
+                                                          second_probe_thumbs, frames.size()));
   }
   const auto transaction_start = std::chrono::steady_clock::now();
   result.lookup_seconds = std::chrono::duration<double>(transaction_start - lookup_start).count();

@@ -228,7 +228,7 @@ void NearDupIndex::Rebuild() {
 std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
     std::span<const uint64_t> probes, std::span<const uint8_t> probe_thumbs, const MatchRule& rule,
     std::span<const uint64_t> second_probes, std::span<const uint8_t> second_probe_thumbs,
-    std::vector<Match>* bridges) const {
+    std::vector<Match>* bridges, size_t bridge_stride) const {
   assert(rule.IndexRadius() <= max_distance_);
   assert(probe_thumbs.empty() || probe_thumbs.size() == probes.size() * kThumbBytes);
   assert(second_probes.empty() || second_probes.size() == probes.size());
@@ -289,7 +289,8 @@ std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
   ScaledThumb scaled;
   // bridge_only: collect founder pairs for `bridges`, leave `best` as the first source set it.
   auto scan = [&](int source, bool bridge_only) {
-    for (size_t p = 0; p < probes.size(); ++p) {
+    const size_t step = bridge_only ? std::max<size_t>(bridge_stride, 1) : 1;
+    for (size_t p = 0; p < probes.size(); p += step) {
       const std::span<const uint8_t> probe_thumb = probe_thumb_of(p, source);
       const bool has_probe_thumb = !probe_thumb.empty();
       const ThumbStats probe_stats = has_probe_thumb ? StatsOf(probe_thumb) : ThumbStats();
@@ -564,8 +565,10 @@ std::vector<size_t> AssignFounders(std::span<const GroupingCandidate> items, con
     const std::span<const uint64_t> second = use_probes ? item.probe_second : item.own_second;
     const std::span<const uint8_t> second_thumbs =
         use_probes ? item.probe_second_thumbs : item.own_second_thumbs;
+    // Probes of 8 orientations a frame: bridges through each frame's unturned band.
+    const size_t stride = use_probes && item.probes.size() == 8 * item.own.size() ? 8 : 1;
     const auto match = founders.NearestAccepted(probes, thumbs, rule, second, second_thumbs,
-                                                bridge ? &bridges : nullptr);
+                                                bridge ? &bridges : nullptr, stride);
     if (match) {
       size_t group = static_cast<size_t>(match->group);
       for (const auto& [from, into] : BridgeMerges(*match, bridges, rule, [&](int64_t g) {

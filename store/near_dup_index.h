@@ -204,12 +204,16 @@ class NearDupIndex {
   // probe by the same checks (first or second source; the second is then read even when the
   // first accepted), that group with its best such acceptance (Match::founder_accepts true),
   // in group order. An item two founders accept directly shows that the two groups hold copies
-  // of one picture (MatchRule::bridge).
+  // of one picture (MatchRule::bridge_distance). `bridge_stride`: after a first-source
+  // acceptance the second source is read for bridges through every bridge_stride-th probe only
+  // (8 with probes of 8 orientations a frame: each frame's unturned band; a bridge joins two
+  // copies that arrived before the item, which a turn of the item need not reach).
   std::optional<Match> NearestAccepted(std::span<const uint64_t> probes,
                                        std::span<const uint8_t> probe_thumbs, const MatchRule& rule,
                                        std::span<const uint64_t> second_probes = {},
                                        std::span<const uint8_t> second_probe_thumbs = {},
-                                       std::vector<Match>* bridges = nullptr) const;
+                                       std::vector<Match>* bridges = nullptr,
+                                       size_t bridge_stride = 1) const;
 
   // Group `from` becomes part of group `into`: its stored frames are relabelled `into`'s, and
   // its founder's frames stop being founder frames (Match::founder_accepts means `into`'s

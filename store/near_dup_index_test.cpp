@@ -136,6 +136,22 @@ std::vector<uint8_t> Thumb(int picture, std::mt19937_64& random, int noise = 0, 
   return thumb;
 }
 
+// A thumbnail chain A–B–C: B is A with a quarter of the bytes moved 20 levels, C is B with
+// another quarter moved (each step within the default thumbnail distance, A–C beyond it).
+struct ThumbChain {
+  std::vector<uint8_t> a, b, c;
+};
+ThumbChain ThreeStepChain(std::mt19937_64& random) {
+  ThumbChain chain{Thumb(1, random), {}, {}};
+  chain.b = chain.c = chain.a;
+  for (size_t i = 0; i < kThumbBytes; ++i) {
+    const int step = chain.a[i] > 128 ? -20 : 20;
+    if (i % 4 == 0) chain.b[i] = chain.c[i] = static_cast<uint8_t>(chain.a[i] + step);
+    if (i % 4 == 1) chain.c[i] = static_cast<uint8_t>(chain.a[i] + step);
+  }
+  return chain;
+}
+
 TEST(ThumbDistance, BrightnessAndContrastCostNothingAndAnotherPictureCostsMuch) {
   std::mt19937_64 random(5);
   const auto a = Thumb(1, random);
@@ -528,14 +544,8 @@ TEST(NearDupIndex, AThumbnailRejectsALookAlikeAndAcceptsACopyWhoseHashMoved) {
 TEST(AssignFounders, AVerifiedChainDoesNotGrowOneGroup) {
   std::mt19937_64 random(8);
   const std::vector<uint64_t> hashes = {0, 0x7, 0x3F};  // A–B 3 bits, B–C 3 bits, A–C 6 bits
-  const auto a = Thumb(1, random);
-  std::vector<uint8_t> b(a), c(a);
-  // B: a quarter of the bytes moved 20 levels; C: those and another quarter.
-  for (size_t i = 0; i < kThumbBytes; ++i) {
-    const int step = a[i] > 128 ? -20 : 20;
-    if (i % 4 == 0) b[i] = c[i] = static_cast<uint8_t>(a[i] + step);
-    if (i % 4 == 1) c[i] = static_cast<uint8_t>(a[i] + step);
-  }
+  const ThumbChain chain = ThreeStepChain(random);
+  const std::vector<uint8_t>&a = chain.a, &b = chain.b, &c = chain.c;
   MatchRule rule;
   rule.representatives = 1;  // the founder alone
   ASSERT_LE(ThumbDistance(a, b, rule.trim, rule.contrast), rule.thumb_distance);
@@ -618,13 +628,8 @@ TEST(AssignFounders, RepresentativesAreCappedAndSkipIdenticalCopies) {
 TEST(AssignFounders, AnItemTwoFoundersAcceptMergesTheirGroups) {
   std::mt19937_64 random(8);
   const std::vector<uint64_t> hashes = {0, 0x3F, 0x7};  // A, C, B: A–C 6 bits, B between
-  const auto a = Thumb(1, random);
-  std::vector<uint8_t> b(a), c(a);
-  for (size_t i = 0; i < kThumbBytes; ++i) {
-    const int step = a[i] > 128 ? -20 : 20;
-    if (i % 4 == 0) b[i] = c[i] = static_cast<uint8_t>(a[i] + step);
-    if (i % 4 == 1) c[i] = static_cast<uint8_t>(a[i] + step);
-  }
+  const ThumbChain chain = ThreeStepChain(random);
+  const std::vector<uint8_t>&a = chain.a, &b = chain.b, &c = chain.c;
   MatchRule rule;
   rule.representatives = 1;
   const double ab = ThumbDistance(a, b, rule.trim, rule.contrast);
