@@ -59,9 +59,11 @@ int main(int argc, char** argv) {
   size_t stored = 200000;
   bool variants = false, commit = true, thumb_pairs = false, quick = false, speed = true,
        list_merges = false, misses = false;
-  // The verified rules to measure (--grid).
-  std::vector<memes::store::MatchRule> verified_grid = {
-      ParseRule("10:26:0:1"), ParseRule("6:26:0:1:6"), ParseRule("8:26:0:1:6")};
+  // The verified rules to measure (--grid): by default the catalog's default rule without
+  // bridges and with them (last: --misses and --list-merges explain the last rule).
+  memes::store::MatchRule no_bridges;
+  no_bridges.bridge_distance = -1;
+  std::vector<memes::store::MatchRule> verified_grid = {no_bridges, memes::store::MatchRule{}};
   fs::path store_dir = fs::exists("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path();
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];

@@ -119,7 +119,7 @@ struct MatchRule {
   // within this thumbnail distance (< 0: never), the groups hold copies of one picture that
   // arrived before it (a captioned copy founded one, a letterboxed copy the other, each in reach
   // of the original, not of each other), and the younger group is merged into the older
-  // (MergeOrder). So the groups do not depend on whether the original came first. Bound it
+  // (BridgeMerges). So the groups do not depend on whether the original came first. Bound it
   // keeps: a group absorbs, or is absorbed, never both, so every member stays within four
   // accepting steps of its founder.
   double bridge_distance = kDefaultBridgeDistance;
@@ -262,9 +262,9 @@ class NearDupIndex {
   // Like ForEachWithin, with the slot of each stored hash. A stored hash agrees with the probe
   // within radius in one block or more; it is reported from the first such block only (the
   // earlier blocks' partial distances are checked for it), so no caller needs a seen-set.
-  template <typename Visit>
   // `radius` (<= max_distance; < 0: max_distance): a smaller radius reads the pigeonhole's
   // fewer buckets (at 4 blocks, 52 per probe at 6 bits against 428 at 10).
+  template <typename Visit>
   void ForEachSlotWithin(uint64_t probe, Visit&& visit, int source = 0, int radius = -1) const {
     if (radius < 0) radius = max_distance_;
     assert(radius <= max_distance_);
