@@ -199,9 +199,9 @@ int main(int argc, char** argv) {
   std::set<int> truths;
   for (const Hashed& h : items) truths.insert(h.item->truth);
   std::printf(
-      "# dedupe_bench\n\n%zu items (%zu true pictures, %d twin truths joined; %d failed to "
+      "# dedupe_bench\n\n%zu items (%zu true pictures, %zu twin truths joined; %d failed to "
       "decode), built in %.1f s, decoded and hashed in %.1f s\n\n",
-      items.size(), truths.size(), memes::bench::g_joined_twins, failed, build, decode);
+      items.size(), truths.size(), memes::bench::g_twin_pairs.size(), failed, build, decode);
 
   if (thumb_pairs) ThumbPairs(items);
   struct Method {

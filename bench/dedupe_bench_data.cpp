@@ -209,7 +209,6 @@ const std::vector<std::string>& PositiveTransforms() {
   return kTransforms;
 }
 
-int g_joined_twins = 0;
 std::vector<std::string> g_twin_pairs;
 
 namespace {
@@ -271,7 +270,7 @@ void JoinTwins(std::vector<BenchItem>& items) {
     cv::minMaxLoc(block, nullptr, &peak);
     return peak;
   };
-  g_joined_twins = 0;
+  g_twin_pairs.clear();
   for (size_t i = 0; i < pictures.size(); ++i) {
     for (size_t j = i + 1; j < pictures.size(); ++j) {
       if (find(pictures[i].truth) == find(pictures[j].truth)) continue;
@@ -281,7 +280,6 @@ void JoinTwins(std::vector<BenchItem>& items) {
             peak_difference(pictures[i].oriented[k], pictures[j].oriented[0]) >= 16)
           continue;
         parent[find(pictures[j].truth)] = find(pictures[i].truth);
-        ++g_joined_twins;
         g_twin_pairs.push_back(pictures[i].name + " " + pictures[j].name);
         break;
       }

@@ -39,11 +39,11 @@ const std::vector<std::string>& PositiveTransforms();
 // transform, and the Twemoji drawing of the same emoji ("other-vendor", a truth of its own: a
 // similar picture that is not the same). Per GIF-suite animation with at least 3 frames: the
 // animation, its first and middle frames as PNG stills. With options.twins, emoji that are
-// pixel twins up to orientation and scale share a truth (TwinGroups).
+// pixel twins up to orientation and scale share a truth (g_twin_pairs lists the joins).
 std::vector<BenchItem> BuildBenchSet(const BenchSetOptions& options);
 
-// How many truths the twins rule joined into another (0 without it): set by BuildBenchSet.
-extern int g_joined_twins;
-extern std::vector<std::string> g_twin_pairs;  // "a b" per join
+// The truths the twins rule joined into another, "a b" per join (empty without it): set by
+// BuildBenchSet.
+extern std::vector<std::string> g_twin_pairs;
 
 }  // namespace memes::bench

@@ -263,7 +263,8 @@ cv::Mat Oriented(const cv::Mat& picture, int k) {
   } else {
     base = picture;
   }
-  if (k % 4 == 0) return base.clone();
+  // A mirror image is already a fresh matrix; the picture itself is copied.
+  if (k % 4 == 0) return k >= 4 ? base : base.clone();
   cv::Mat turned;
   cv::rotate(base, turned, kCounterClockwise[k % 4 - 1]);
   return turned;
