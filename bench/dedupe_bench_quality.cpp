@@ -232,8 +232,10 @@ memes::store::MatchRule ParseRule(const std::string& text) {
   double t = 0, trim = 0, tolerance = 0, rep_thumb = -1, colour = -1, peak = -1;
   int margin = 0;
   double bridge = -1;
-  std::sscanf(text.c_str(), "%d:%lf:%lf:%d:%d:%lf:%d:%lf:%lf:%lf:%d:%lf", &c, &t, &trim, &contrast,
-              &second, &tolerance, &reps, &rep_thumb, &colour, &peak, &margin, &bridge);
+  int turned = -1;
+  std::sscanf(text.c_str(), "%d:%lf:%lf:%d:%d:%lf:%d:%lf:%lf:%lf:%d:%lf:%d", &c, &t, &trim,
+              &contrast, &second, &tolerance, &reps, &rep_thumb, &colour, &peak, &margin, &bridge,
+              &turned);
   memes::store::MatchRule rule;
   rule.candidate_distance = c;
   rule.thumb_distance = t;
@@ -247,6 +249,7 @@ memes::store::MatchRule ParseRule(const std::string& text) {
   rule.peak_distance = peak;
   rule.peak_margin = margin;
   rule.bridge_distance = bridge;
+  rule.turned_distance = turned;
   return rule;
 }
 
@@ -274,8 +277,12 @@ std::string RuleName(const memes::store::MatchRule& rule) {
   if (rule.bridge_distance >= 0)
     std::snprintf(extra + std::strlen(extra), sizeof extra - std::strlen(extra),
                   ", bridges within %.0f merge", rule.bridge_distance);
-  std::snprintf(name, sizeof name, "verified: content <= %d%s, thumbnail <= %.0f (trim %.0f %%%s)",
-                rule.candidate_distance, extra, rule.thumb_distance, rule.trim * 100,
+  char turned[32] = "";
+  if (rule.turned_distance >= 0 && rule.turned_distance < rule.candidate_distance)
+    std::snprintf(turned, sizeof turned, " (turned <= %d)", rule.turned_distance);
+  std::snprintf(name, sizeof name,
+                "verified: content <= %d%s%s, thumbnail <= %.0f (trim %.0f %%%s)",
+                rule.candidate_distance, turned, extra, rule.thumb_distance, rule.trim * 100,
                 rule.contrast ? ", contrast" : "");
   return name;
 }

@@ -141,6 +141,14 @@ void SpeedFigures(const std::vector<Hashed>& items, size_t stored, const fs::pat
         IndexSpeed(items, hashes, d, m, linear, linear_found, &rule, &second_hashes,
                    StoredThumbs::kOtherPicture);
       }
+      // Every probe at the full radius, the default before turned probes had a radius of
+      // their own (MatchRule::turned_distance).
+      memes::store::MatchRule all_turns;
+      all_turns.turned_distance = -1;
+      for (const StoredThumbs kind : {StoredThumbs::kSamePicture, StoredThumbs::kOtherPicture}) {
+        IndexSpeed(items, hashes, d, memes::store::NearDupIndex::kMinBlocks, linear, linear_found,
+                   &all_turns, &second_hashes, kind);
+      }
       // The content hash alone (no band source), what the band costs; and without bridges,
       // what they cost (the band read after an acceptance too).
       memes::store::MatchRule no_bridges;
@@ -217,10 +225,20 @@ void IndexSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& h
     probes += items[i].probes.size();
   }
   const double elapsed = Seconds(start);
+  // The first source's radius per probe, as NearestAccepted reads it (the quarter turns of an
+  // item with 8 probes a frame at the turned radius).
+  const bool turned_radius =
+      rule && rule->verify && rule->turned_distance >= 0 &&
+      rule->turned_distance < std::max(rule->distance, rule->candidate_distance);
   size_t buckets = 0, entries = 0, costed = 0;
   for (const Hashed& item : items) {
+    const bool eight = item.probes.size() == 8 * item.own.size();
     for (size_t p = 0; p < item.probes.size(); ++p) {
-      const auto cost = index.CostOf(item.probes[p]);
+      const int radius = !rule ? distance
+                         : turned_radius && eight && p % 8 != 0 && p % 8 != 4
+                             ? rule->turned_distance
+                             : std::max(rule->distance, rule->candidate_distance);
+      const auto cost = index.CostOf(item.probes[p], /*source=*/0, radius);
       buckets += cost.buckets;
       entries += cost.entries;
       if (two) {
@@ -234,8 +252,10 @@ void IndexSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& h
   size_t found = 0;
   for (size_t i = 0; i < std::min(items.size(), kLinearSample); ++i)
     found += index.Nearest(items[i].probes).has_value();
-  std::printf("| %d%s%s%s%s | %d | %.0f | %.0f | %.0f | %.0f | %.0f | %zu / %zu | %.2f s |\n",
-              distance, rule ? " verified" : "", two ? " + band" : "",
+  char turned[32] = "";
+  if (turned_radius) std::snprintf(turned, sizeof turned, " (turned %d)", rule->turned_distance);
+  std::printf("| %d%s%s%s%s%s | %d | %.0f | %.0f | %.0f | %.0f | %.0f | %zu / %zu | %.2f s |\n",
+              distance, rule ? " verified" : "", turned, two ? " + band" : "",
               rule && rule->bridge_distance >= 0 ? " + bridges" : "",
               !rule              ? ""
               : thumb_shift == 0 ? " (worst case: stored thumbnails of the probe's picture)"

@@ -88,6 +88,7 @@ nlohmann::ordered_json DedupeJson(const store::GroupSummary& groups,
       method["colour_threshold"] = rule.colour_distance;
       method["peak_threshold"] = rule.peak_distance;
       method["bridge_threshold"] = rule.bridge_distance;
+      method["turned_threshold"] = rule.turned_distance;
     }
     method["representatives"] = rule.representatives;
     method["orientations"] = options->probe_orientations;
@@ -120,6 +121,9 @@ std::string MethodText(const DedupeArgs& args) {
   std::ostringstream text;
   if (args.method == "verified") {
     text << "verified: hash within " << settings.candidate_threshold << " bits";
+    if (settings.orientations && settings.turned_threshold >= 0 &&
+        settings.turned_threshold < settings.candidate_threshold)
+      text << " (" << settings.turned_threshold << " for quarter turns)";
     if (settings.second_threshold >= 0) {
       text << " or middle-band hash within " << settings.second_threshold << " bits";
     }
@@ -376,6 +380,12 @@ void AddDedupeCommand(CLI::App& app, CommandRegistry& registry) {
                    "verified: two groups whose founders both accept an item within this "
                    "thumbnail distance merge (-1: never)")
       ->check(CLI::Range(-1.0, 765.0))
+      ->capture_default_str();
+  command
+      ->add_option("--turned-threshold", args->settings.turned_threshold,
+                   "verified: bits to a candidate for an item's quarter turns (-1: the candidate "
+                   "threshold)")
+      ->check(CLI::Range(-1, store::kMaxNearDuplicateDistance))
       ->capture_default_str();
   command
       ->add_option("--representatives", args->settings.representatives,

@@ -158,7 +158,7 @@ void ReadDedupe(const toml::table& table, DedupeSettings& dedupe, Problems& prob
   static const std::set<std::string_view> kKeys = {
       "threshold",       "orientations",     "method",          "candidate_threshold",
       "thumb_threshold", "second_threshold", "representatives", "colour_threshold",
-      "peak_threshold",  "bridge_threshold"};
+      "peak_threshold",  "bridge_threshold", "turned_threshold"};
   RejectUnknownKeys(table, "dedupe", kKeys, problems);
   ReadInteger(table, "dedupe", "threshold", 0, store::kMaxNearDuplicateDistance, dedupe.threshold,
               problems);
@@ -181,6 +181,8 @@ void ReadDedupe(const toml::table& table, DedupeSettings& dedupe, Problems& prob
   ReadDouble(table, "dedupe", "colour_threshold", -1, 1020, dedupe.colour_threshold, problems);
   ReadDouble(table, "dedupe", "peak_threshold", -1, 765, dedupe.peak_threshold, problems);
   ReadDouble(table, "dedupe", "bridge_threshold", -1, 765, dedupe.bridge_threshold, problems);
+  ReadInteger(table, "dedupe", "turned_threshold", -1, store::kMaxNearDuplicateDistance,
+              dedupe.turned_threshold, problems);
 }
 
 void ReadPoliteness(const toml::table& table, Politeness& p, Problems& problems) {

@@ -88,6 +88,9 @@ struct DedupeSettings {
   // verified: thumbnail distance within which an item both of whose founders accept it merges
   // their groups (store::MatchRule::bridge_distance; -1: never).
   double bridge_threshold = store::kDefaultBridgeDistance;
+  // verified: bits to a candidate for an item's quarter-turned probes (orientations on;
+  // store::MatchRule::turned_distance; -1: candidate_threshold).
+  int turned_threshold = store::kDefaultTurnedDistance;
   // The store's matching rule for these settings (the file's keys by their MatchRule names).
   store::MatchRule Rule() const {
     store::MatchRule rule;
@@ -100,6 +103,7 @@ struct DedupeSettings {
     rule.colour_distance = colour_threshold;
     rule.peak_distance = peak_threshold;
     rule.bridge_distance = bridge_threshold;
+    rule.turned_distance = turned_threshold;
     return rule;
   }
 };

@@ -132,7 +132,8 @@ TEST(PipelineFile, DedupeTableSetsThresholdAndOrientations) {
                                     "\n[dedupe]\nmethod = \"hash\"\ncandidate_threshold = 12\n"
                                     "thumb_threshold = 20.5\nsecond_threshold = 7\n"
                                     "representatives = 1\ncolour_threshold = -1\n"
-                                    "peak_threshold = 55.5\n",
+                                    "peak_threshold = 55.5\nbridge_threshold = -1\n"
+                                    "turned_threshold = 9\n",
                                 "good.toml", "/data");
   ASSERT_TRUE(hash.ok()) << hash.status().ToString();
   EXPECT_FALSE(hash->dedupe.verify);
@@ -143,12 +144,18 @@ TEST(PipelineFile, DedupeTableSetsThresholdAndOrientations) {
   EXPECT_EQ(hash->dedupe.representatives, 1);
   EXPECT_EQ(hash->dedupe.colour_threshold, -1);
   EXPECT_EQ(hash->dedupe.peak_threshold, 55.5);
+  EXPECT_EQ(hash->dedupe.bridge_threshold, -1);
+  EXPECT_EQ(hash->dedupe.turned_threshold, 9);
+  EXPECT_EQ(hash->dedupe.Rule().turned_distance, 9);
+  EXPECT_EQ(defaults->dedupe.bridge_threshold, store::kDefaultBridgeDistance);
+  EXPECT_EQ(defaults->dedupe.turned_threshold, store::kDefaultTurnedDistance);
   EXPECT_EQ(defaults->dedupe.representatives, store::kDefaultRepresentatives);
   EXPECT_EQ(defaults->dedupe.colour_threshold, store::kDefaultColourDistance);
   EXPECT_EQ(defaults->dedupe.peak_threshold, store::kDefaultPeakDistance);
   auto bad = ParsePipelineText(
-      "[classes]\na = [\"x\"]\n[dedupe]\nthreshold = 16\nmethod = \"cnn\"\nwindow = 3\n", "d.toml",
-      ".");
+      "[classes]\na = [\"x\"]\n[dedupe]\nthreshold = 16\nmethod = \"cnn\"\nwindow = 3\n"
+      "turned_threshold = 16\n",
+      "d.toml", ".");
   ASSERT_FALSE(bad.ok());
   const std::string message = bad.status().message();
   EXPECT_NE(message.find("d.toml:4: dedupe.threshold: must be between 0 and 15"), std::string::npos)
@@ -157,6 +164,9 @@ TEST(PipelineFile, DedupeTableSetsThresholdAndOrientations) {
             std::string::npos)
       << message;
   EXPECT_NE(message.find("d.toml:6: dedupe.window: unknown key"), std::string::npos) << message;
+  EXPECT_NE(message.find("d.toml:7: dedupe.turned_threshold: must be between -1 and 15"),
+            std::string::npos)
+      << message;
 }
 
 TEST(PipelineFile, MissingClassesAndMissingFile) {

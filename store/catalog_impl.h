@@ -300,8 +300,9 @@ struct Catalog::Impl {
   // Memory only once the index is loaded: callers run it before taking the write lock.
   // Probe data of the wrong size is left out (thumbnails: one per probe; second hashes: one
   // per probe, with one second thumbnail each).
-  // `frames`: how many frames the probes are of (probes of 8 orientations a frame: bridges are
-  // looked for through each frame's unturned band, NearDupIndex::NearestAccepted).
+  // `frames`: how many frames the probes are of (probes of 8 orientations a frame, each frame's
+  // unturned first: the turned ones are read at the rule's turned radius and bridges looked for
+  // through each frame's unturned band, NearDupIndex::NearestAccepted).
   Result<LookedUp> LookupGroup(std::span<const uint64_t> probes,
                                std::span<const uint8_t> probe_thumbs,
                                std::span<const uint64_t> second_probes = {},
@@ -317,10 +318,10 @@ struct Catalog::Impl {
     const MatchRule rule = options.rule;
     const bool bridge = rule.verify && rule.bridge_distance >= 0;
     std::vector<NearDupIndex::Match> bridges;
-    const size_t stride = frames > 0 && probes.size() == 8 * frames ? 8 : 1;
+    const size_t orientations = frames > 0 && probes.size() == 8 * frames ? 8 : 1;
     const auto match =
         founders->NearestAccepted(probes, probe_thumbs, rule, second_probes, second_probe_thumbs,
-                                  bridge ? &bridges : nullptr, stride);
+                                  bridge ? &bridges : nullptr, orientations);
     if (!match) return LookedUp{};
     LookedUp found{match->group, false, BridgeMerges(*match, bridges, rule, [&](int64_t group) {
                      return absorbed.count(group) != 0;

@@ -228,7 +228,7 @@ void NearDupIndex::Rebuild() {
 std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
     std::span<const uint64_t> probes, std::span<const uint8_t> probe_thumbs, const MatchRule& rule,
     std::span<const uint64_t> second_probes, std::span<const uint8_t> second_probe_thumbs,
-    std::vector<Match>* bridges, size_t bridge_stride) const {
+    std::vector<Match>* bridges, size_t orientations) const {
   assert(rule.IndexRadius() <= max_distance_);
   assert(probe_thumbs.empty() || probe_thumbs.size() == probes.size() * kThumbBytes);
   assert(second_probes.empty() || second_probes.size() == probes.size());
@@ -241,6 +241,17 @@ std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
   // pair still needs rule.distance on it).
   const int radius =
       rule.verify ? std::max(rule.distance, rule.candidate_distance) : rule.IndexRadius();
+  orientations = std::max<size_t>(orientations, 1);
+  const int turned_radius =
+      rule.verify && rule.turned_distance >= 0 ? std::min(radius, rule.turned_distance) : radius;
+  // Probe p's first-source radius: the frame as it arrived and its left-right mirror (orientation
+  // 4 of transform/phash.h) at the full radius, the quarter turns at the turned radius. Many
+  // pictures are left-right symmetric (faces, hearts, most emoji), and for them the mirror's
+  // hash is a second look at the unturned picture: at the turned radius, 12 of 6 000 unturned
+  // copies were lost on the 500 set (docs/benchmarks.md, "Turned probes at a smaller radius").
+  auto radius_of = [&](size_t p) {
+    return p % orientations == 0 || (orientations == 8 && p % 8 == 4) ? radius : turned_radius;
+  };
   std::optional<Match> best;
   double best_score = 0;
   // The peak check (a full pass over both thumbnails and a partial sort) runs only for a pair
@@ -289,7 +300,7 @@ std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
   ScaledThumb scaled;
   // bridge_only: collect founder pairs for `bridges`, leave `best` as the first source set it.
   auto scan = [&](int source, bool bridge_only) {
-    const size_t step = bridge_only ? std::max<size_t>(bridge_stride, 1) : 1;
+    const size_t step = bridge_only ? orientations : 1;
     for (size_t p = 0; p < probes.size(); p += step) {
       const std::span<const uint8_t> probe_thumb = probe_thumb_of(p, source);
       const bool has_probe_thumb = !probe_thumb.empty();
@@ -299,9 +310,13 @@ std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
       if (has_probe_thumb && rule.trim == 0) Scale(probe_thumb, probe_stats, rule.contrast, scaled);
       // A symmetric picture has the same hash in several orientations: probe it once, unless
       // the thumbnails (which see colour) tell the orientations apart.
-      if (!has_probe_thumb && p < 64 &&
-          std::find(probes.begin(), probes.begin() + p, probes[p]) != probes.begin() + p)
-        continue;
+      // (An earlier equal probe read at a smaller radius does not cover this one.)
+      if (!has_probe_thumb && p < 64) {
+        bool repeated = false;
+        for (size_t q = 0; q < p && !repeated; ++q)
+          repeated = probes[q] == probes[p] && radius_of(q) >= radius_of(p);
+        if (repeated) continue;
+      }
       // A bridge is another group's founder; bridges need nothing past bridge_distance.
       const double limit = bridge_only && rule.bridge_distance >= 0
                                ? std::min(rule.thumb_distance, rule.bridge_distance)
@@ -353,7 +368,7 @@ std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
       if (source == 0) {
         ForEachSlotWithin(
             probes[p], [&](uint32_t slot, int distance) { consider(slot, distance); },
-            /*source=*/0, radius);
+            /*source=*/0, radius_of(p));
       } else {
         ForEachSlotWithin(
             second_probes[p],
@@ -565,10 +580,10 @@ std::vector<size_t> AssignFounders(std::span<const GroupingCandidate> items, con
     const std::span<const uint64_t> second = use_probes ? item.probe_second : item.own_second;
     const std::span<const uint8_t> second_thumbs =
         use_probes ? item.probe_second_thumbs : item.own_second_thumbs;
-    // Probes of 8 orientations a frame: bridges through each frame's unturned band.
-    const size_t stride = use_probes && item.probes.size() == 8 * item.own.size() ? 8 : 1;
+    // Probes of 8 orientations a frame, each frame's unturned first (as the catalog's lookup).
+    const size_t orientations = use_probes && item.probes.size() == 8 * item.own.size() ? 8 : 1;
     const auto match = founders.NearestAccepted(probes, thumbs, rule, second, second_thumbs,
-                                                bridge ? &bridges : nullptr, stride);
+                                                bridge ? &bridges : nullptr, orientations);
     if (match) {
       size_t group = static_cast<size_t>(match->group);
       for (const auto& [from, into] : BridgeMerges(*match, bridges, rule, [&](int64_t g) {

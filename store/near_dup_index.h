@@ -80,6 +80,7 @@ inline constexpr double kDefaultThumbDistance = 30;
 inline constexpr int kDefaultSecondDistance = 6;
 inline constexpr int kDefaultRepresentatives = 4;
 inline constexpr double kDefaultBridgeDistance = 20;
+inline constexpr int kDefaultTurnedDistance = 6;
 inline constexpr double kDefaultColourDistance = 30;
 inline constexpr double kDefaultPeakDistance = 70;
 inline constexpr int kDefaultPeakMargin = 2;
@@ -135,6 +136,14 @@ struct MatchRule {
   // Cells at each edge that ThumbPeak leaves out: a caption or a crop changes the edge rows,
   // what tells look-alikes apart (a digit, a clock's hands, a face) sits inside.
   int peak_margin = kDefaultPeakMargin;
+  // Verified rule only: the candidate radius (bits, first hash; hash-only pairs too) of an
+  // item's quarter-turned probes, the six orientations besides the one it arrived in and its
+  // left-right mirror (< 0: the unturned probe's radius). A turned re-upload is the same pixels
+  // turned, its hash as near as an unturned copy's; what needs the wide radius (a caption, a
+  // palette, a crop) seldom comes turned as well. A probe at 10 bits reads 428 buckets, at 6
+  // bits 52, so the turned probes were most of a lookup's time (docs/benchmarks.md, "Turned
+  // probes at a smaller radius"). The second source reads every probe at its own radius.
+  int turned_distance = kDefaultTurnedDistance;
   // The radius the founder index must search.
   int IndexRadius() const {
     return verify ? std::max({distance, candidate_distance, second_distance}) : distance;
@@ -204,16 +213,18 @@ class NearDupIndex {
   // probe by the same checks (first or second source; the second is then read even when the
   // first accepted), that group with its best such acceptance (Match::founder_accepts true),
   // in group order. An item two founders accept directly shows that the two groups hold copies
-  // of one picture (MatchRule::bridge_distance). `bridge_stride`: after a first-source
-  // acceptance the second source is read for bridges through every bridge_stride-th probe only
-  // (8 with probes of 8 orientations a frame: each frame's unturned band; a bridge joins two
-  // copies that arrived before the item, which a turn of the item need not reach).
+  // of one picture (MatchRule::bridge_distance).
+  // `orientations`: the probes come that many per frame, the frame as it arrived first (8: the
+  // eight orientations of transform/phash.h a frame; 1: every probe is a frame as it arrived).
+  // With 8, the quarter turns are read at rule.turned_distance; and after a first-source
+  // acceptance the second source is read for bridges through each frame's unturned probe only
+  // (a bridge joins two copies that arrived before the item, which a turn of it need not reach).
   std::optional<Match> NearestAccepted(std::span<const uint64_t> probes,
                                        std::span<const uint8_t> probe_thumbs, const MatchRule& rule,
                                        std::span<const uint64_t> second_probes = {},
                                        std::span<const uint8_t> second_probe_thumbs = {},
                                        std::vector<Match>* bridges = nullptr,
-                                       size_t bridge_stride = 1) const;
+                                       size_t orientations = 1) const;
 
   // Group `from` becomes part of group `into`: its stored frames are relabelled `into`'s, and
   // its founder's frames stop being founder frames (Match::founder_accepts means `into`'s

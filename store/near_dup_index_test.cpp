@@ -304,22 +304,31 @@ TEST(NearDupIndex, NearestAcceptedAgreesWithBruteForceOnHashesAndThumbnails) {
     for (size_t i = 0; i < stored.size(); ++i) {
       index.Add(stored[i].hash, stored[i].group, stored[i].thumb, false, std::nullopt, i % 3 != 0);
     }
+    // orientations 1: every probe read at the full radius; 8: one frame's eight orientations,
+    // the quarter turns (not 0, not the mirror 4) at rule.turned_distance (verified rule only).
     for (int p = 0; p < 300; ++p) {
+      const size_t orientations = p < 150 ? 1 : 8;
       const int centre = static_cast<int>(random() % centres.size());
-      // Two probes (two orientations) with a thumbnail each.
-      const uint64_t probes[] = {Flip(centres[centre], random() % 14, random),
-                                 Flip(centres[random() % centres.size()], random() % 14, random)};
+      // Eight probes with a thumbnail each: the first near the picture's centre, the others
+      // near random centres (another picture's hash in that orientation).
+      std::vector<uint64_t> probes = {Flip(centres[centre], random() % 14, random)};
       std::vector<uint8_t> thumbs = Thumb(centre, random, 6);
-      const auto second = Thumb(centre + 200, random, 6);
-      thumbs.insert(thumbs.end(), second.begin(), second.end());
+      for (int k = 1; k < 8; ++k) {
+        const int other = static_cast<int>(random() % centres.size());
+        probes.push_back(Flip(centres[other], random() % 14, random));
+        const auto thumb = Thumb(k % 3 != 0 ? other : centre + 200, random, 6);
+        thumbs.insert(thumbs.end(), thumb.begin(), thumb.end());
+      }
       std::optional<NearDupIndex::Match> expected;
       double expected_score = 0;
       std::map<int64_t, double> founder_thumb;  // group -> best accepted founder-frame thumb
-      for (int k = 0; k < 2; ++k) {
+      for (int k = 0; k < 8; ++k) {
+        const bool turned = verify && orientations == 8 && k % 8 != 0 && k % 8 != 4;
+        const int radius = turned ? rule.turned_distance : rule.IndexRadius();
         for (size_t i = 0; i < stored.size(); ++i) {
           const Stored& s = stored[i];
           const int distance = __builtin_popcountll(s.hash ^ probes[k]);
-          if (distance > rule.IndexRadius()) continue;
+          if (distance > radius) continue;
           double score = 0, thumb = -1;
           if (verify && !s.thumb.empty()) {
             const auto probe_thumb =
@@ -348,8 +357,9 @@ TEST(NearDupIndex, NearestAcceptedAgreesWithBruteForceOnHashesAndThumbnails) {
           }
         }
       }
-      const auto got = index.NearestAccepted(probes, thumbs, rule);
-      ASSERT_EQ(got.has_value(), expected.has_value()) << "probe " << p << " verify " << verify;
+      const auto got = index.NearestAccepted(probes, thumbs, rule, {}, {}, nullptr, orientations);
+      ASSERT_EQ(got.has_value(), expected.has_value())
+          << "probe " << p << " verify " << verify << " orientations " << orientations;
       if (got) {
         EXPECT_EQ(got->group, expected->group) << p;
         EXPECT_EQ(got->distance, expected->distance) << p;
@@ -360,6 +370,41 @@ TEST(NearDupIndex, NearestAcceptedAgreesWithBruteForceOnHashesAndThumbnails) {
         }
       }
     }
+  }
+}
+
+// An item's eight orientation probes (orientations 8): the frame as it arrived and its mirror
+// are read at the candidate radius, the six quarter turns at MatchRule::turned_distance; a
+// stored copy 8 bits from a quarter-turned probe is found only at the full radius.
+TEST(NearDupIndex, QuarterTurnedProbesAreReadAtTheTurnedRadius) {
+  std::mt19937_64 random(5);
+  const uint64_t picture = random();
+  const std::vector<uint8_t> thumb = Thumb(1, random, 0);
+  NearDupIndex index(MatchRule().IndexRadius());
+  index.Add(picture, 7, thumb);
+  // Probes far from every stored hash but the one at `at`, 8 bits from the picture.
+  auto probes_with = [&](size_t at) {
+    std::vector<uint64_t> probes(8);
+    for (uint64_t& probe : probes) probe = ~picture;
+    probes[at] = Flip(picture, 8, random);
+    return probes;
+  };
+  std::vector<uint8_t> thumbs;
+  for (int k = 0; k < 8; ++k) thumbs.insert(thumbs.end(), thumb.begin(), thumb.end());
+  MatchRule rule;
+  ASSERT_EQ(rule.turned_distance, 6);
+  for (size_t at = 0; at < 8; ++at) {
+    const auto probes = probes_with(at);
+    const bool quarter_turn = at != 0 && at != 4;
+    EXPECT_EQ(index.NearestAccepted(probes, thumbs, rule, {}, {}, nullptr, 8).has_value(),
+              !quarter_turn)
+        << at;
+    // Probes that are all frames as they arrived (orientations 1), or no turned radius: all at
+    // the full radius.
+    EXPECT_TRUE(index.NearestAccepted(probes, thumbs, rule, {}, {}, nullptr, 1).has_value()) << at;
+    MatchRule all = rule;
+    all.turned_distance = -1;
+    EXPECT_TRUE(index.NearestAccepted(probes, thumbs, all, {}, {}, nullptr, 8).has_value()) << at;
   }
 }
 
