@@ -82,7 +82,8 @@ void IndexSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& h
 void CommitSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& hashes,
                  const std::vector<uint64_t>& seconds, size_t stored, const fs::path& store_dir,
                  bool verify, int candidate = memes::store::kDefaultCandidateDistance,
-                 int second = memes::store::kDefaultSecondDistance);
+                 int second = memes::store::kDefaultSecondDistance,
+                 int turned = memes::store::kDefaultTurnedDistance);
 
 // Items in the linear scan's sample.
 constexpr size_t kLinearSample = 100;
@@ -175,6 +176,9 @@ void SpeedFigures(const std::vector<Hashed>& items, size_t stored, const fs::pat
         store_dir.string().c_str());
     CommitSpeed(items, hashes, second_hashes, stored, store_dir, false);
     CommitSpeed(items, hashes, second_hashes, stored, store_dir, true);
+    // Every probe at the full radius (the default before turned_distance).
+    CommitSpeed(items, hashes, second_hashes, stored, store_dir, true,
+                memes::store::kDefaultCandidateDistance, memes::store::kDefaultSecondDistance, -1);
     CommitSpeed(items, hashes, second_hashes, stored, store_dir, true,
                 memes::store::kDefaultCandidateDistance, -1);
     CommitSpeed(items, hashes, second_hashes, stored, store_dir, true, 6, 6);
@@ -266,7 +270,7 @@ void IndexSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& h
 
 void CommitSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& hashes,
                  const std::vector<uint64_t>& seconds, size_t stored, const fs::path& store_dir,
-                 bool verify, int candidate, int second) {
+                 bool verify, int candidate, int second, int turned) {
   // Commit time per item through the catalog (one transaction each, as the crawl's commit) on
   // two stores in one run: `big` filled to `stored` items (in transactions of 10 000, the fast
   // path), `small` and `small2` at about 1 000. Timed in interleaved rounds (small, big, small2)
@@ -287,6 +291,7 @@ void CommitSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& 
     options.rule.verify = verify;
     options.rule.candidate_distance = candidate;
     options.rule.second_distance = second;
+    options.rule.turned_distance = turned;
     auto catalog = memes::store::Catalog::Open(bench.path, options);
     if (!catalog.ok()) {
       std::printf("catalog: %s\n", catalog.status().ToString().c_str());
@@ -379,6 +384,8 @@ void CommitSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& 
   const std::string name =
       !verify ? "hash"
               : "verified, content " + std::to_string(candidate) +
+                    (turned >= 0 && turned < candidate ? " (turned " + std::to_string(turned) + ")"
+                                                       : std::string()) +
                     (second >= 0 ? " + band " + std::to_string(second) : std::string());
   std::printf(
       "| %s | %.0f / %.0f / %.0f us | %.0f / %.0f / %.0f us | %zu: %.0f / %.0f / %.0f us | "

@@ -246,9 +246,11 @@ std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
       rule.verify && rule.turned_distance >= 0 ? std::min(radius, rule.turned_distance) : radius;
   // Probe p's first-source radius: the frame as it arrived and its left-right mirror (orientation
   // 4 of transform/phash.h) at the full radius, the quarter turns at the turned radius. Many
-  // pictures are left-right symmetric (faces, hearts, most emoji), and for them the mirror's
-  // hash is a second look at the unturned picture: at the turned radius, 12 of 6 000 unturned
-  // copies were lost on the 500 set (docs/benchmarks.md, "Turned probes at a smaller radius").
+  // pictures are left-right symmetric (faces, hearts, most emoji): the DCT terms a mirror
+  // negates are near zero for them, their median-thresholded bits noise, so the mirror's hash is
+  // a second draw of those bits for the unturned picture. With the mirror at the turned radius
+  // too, 12 of 6 000 unturned copies were lost on the 500 set (docs/benchmarks.md, "Turned
+  // probes at a smaller radius"); a mirror and its unturned hash were then more than 16 bits apart.
   auto radius_of = [&](size_t p) {
     return p % orientations == 0 || (orientations == 8 && p % 8 == 4) ? radius : turned_radius;
   };
@@ -455,14 +457,21 @@ std::optional<NearDupIndex::Match> NearDupIndex::Nearest(std::span<const uint64_
 ThumbStats StatsOf(std::span<const uint8_t> thumb) {
   assert(thumb.size() == kThumbBytes);
   constexpr int kCells = kThumbSide * kThumbSide;
+  // Integer sums in one pass (a lookup takes the stats of 16 probe thumbnails, a load of every
+  // stored one): the same values as float sums, which are exact below 2^24.
+  static_assert(kCells * 255 * 255 < (1 << 24));
+  std::array<uint32_t, 3> sums{}, squares{};
+  for (int i = 0; i < kCells; ++i) {
+    for (int c = 0; c < 3; ++c) {
+      const uint32_t v = thumb[3 * i + c];
+      sums[c] += v;
+      squares[c] += v * v;
+    }
+  }
   ThumbStats stats;
   float var = 0;
   for (int c = 0; c < 3; ++c) {
-    float sum = 0, sq = 0;
-    for (int i = 0; i < kCells; ++i) {
-      sum += thumb[3 * i + c];
-      sq += float(thumb[3 * i + c]) * thumb[3 * i + c];
-    }
+    const float sum = static_cast<float>(sums[c]), sq = static_cast<float>(squares[c]);
     stats.mean[c] = sum / kCells;
     var += std::max(0.f, sq / kCells - stats.mean[c] * stats.mean[c]) / 3;
   }
