@@ -15,6 +15,8 @@
 // one's missed pairs, --list-merges 1 lists its false merges, --variants 1 measures signature
 // variants pair by pair (dedupe_bench_variants.h) and stops; --twins 0 counts emoji that are
 // pixel twins up to a turn, a mirror or a scale as different pictures (BenchSetOptions::twins).
+// --viewpoint DIR (opencv-doc's examples/data) measures the scene pairs of OpenCV's example
+// images instead (dedupe_bench_viewpoint.h) and stops.
 // bench/dedupe_bench.sh fetches the emoji packages and runs it.
 #include <unistd.h>
 #include <algorithm>
@@ -40,6 +42,7 @@
 #include "bench/dedupe_bench_quality.h"
 #include "bench/dedupe_bench_speed.h"
 #include "bench/dedupe_bench_variants.h"
+#include "bench/dedupe_bench_viewpoint.h"
 #include "store/catalog.h"
 #include "store/near_dup_index.h"
 #include "store/split.h"
@@ -65,6 +68,7 @@ int main(int argc, char** argv) {
   no_bridges.bridge_distance = -1;
   std::vector<memes::store::MatchRule> verified_grid = {no_bridges, memes::store::MatchRule{}};
   fs::path store_dir = fs::exists("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path();
+  fs::path viewpoint;  // --viewpoint: opencv-doc's examples/data
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
     if (flag == "--google")
@@ -97,6 +101,8 @@ int main(int argc, char** argv) {
       options.twins = value == "1";
     else if (flag == "--speed")
       speed = value == "1";
+    else if (flag == "--viewpoint")
+      viewpoint = value;
     else if (flag == "--grid") {
       // "C:T:TRIM:CONTRAST[:SECOND[:TOLERANCE[:REPS[:REP_THUMB[:COLOUR[:PEAK]]]]]],…"
       verified_grid.clear();
@@ -110,6 +116,12 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
       return 2;
     }
+  }
+  if (!viewpoint.empty()) {
+    return memes::bench::ViewpointPairs(
+               viewpoint, verified_grid.empty() ? memes::store::MatchRule{} : verified_grid.back())
+               ? 0
+               : 1;
   }
   if (options.google.empty() || options.twitter.empty()) {
     std::fprintf(stderr,

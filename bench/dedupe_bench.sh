@@ -9,12 +9,16 @@
 #   ORIGINALS  emoji originals, each with 12 copies + the other vendor's drawing (1000)
 #   STORED     hashes in the index / items in the catalog for the speed figures (200000)
 #   BENCH      the binary (build/bench/dedupe_bench)
+#   VIEWPOINT  1: also the scene pairs of OpenCV's example images (--viewpoint), from Debian's
+#              opencv-doc package, downloaded (95 MB, `apt-get download`) and unpacked into
+#              $EMOJI_DIR/opencv-doc once (0)
 set -euo pipefail
 
 BENCH=${BENCH:-build/bench/dedupe_bench}
 EMOJI_DIR=${EMOJI_DIR:-/tmp/emoji}
 ORIGINALS=${ORIGINALS:-1000}
 STORED=${STORED:-200000}
+VIEWPOINT=${VIEWPOINT:-0}
 [[ -x $BENCH ]] || { echo "no $BENCH: cmake --build build --target dedupe_bench" >&2; exit 2; }
 
 mkdir -p "$EMOJI_DIR"
@@ -32,3 +36,13 @@ stdbuf -oL "$BENCH" --google "$EMOJI_DIR/emoji-datasource-google-16.0.0/package/
   --gif-suite /usr/libexec/installed-tests/gdk-pixbuf \
   --originals "$ORIGINALS" --stored "$STORED"
 echo "load after: $(uptime)"
+
+if [[ $VIEWPOINT == 1 ]]; then
+  data=$EMOJI_DIR/opencv-doc/usr/share/doc/opencv-doc/examples/data
+  if [[ ! -d $data ]]; then
+    (cd "$EMOJI_DIR" && apt-get download opencv-doc >/dev/null &&
+       mkdir -p opencv-doc && dpkg-deb --fsys-tarfile opencv-doc_*_all.deb |
+       tar -x -C opencv-doc ./usr/share/doc/opencv-doc/examples/data/)
+  fi
+  "$BENCH" --viewpoint "$data"
+fi
