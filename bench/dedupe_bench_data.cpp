@@ -53,38 +53,47 @@ cv::Mat ToBgra(const cv::Mat& image) {
   return out;
 }
 
-// 6×6×6 colour cube + one transparent index, alpha cut at 128: what a GIF conversion does to a
-// sticker (256 colours at most, 1-bit transparency), written as a palette PNG.
-std::vector<uint8_t> PalettePng(const cv::Mat& bgra) {
-  PngWriter png(bgra.cols, bgra.rows, 3);
-  std::vector<uint8_t> palette, alpha(217, 255);
-  for (int r = 0; r < 6; ++r) {
-    for (int g = 0; g < 6; ++g) {
-      for (int b = 0; b < 6; ++b) {
-        palette.push_back(static_cast<uint8_t>(r * 51));
-        palette.push_back(static_cast<uint8_t>(g * 51));
-        palette.push_back(static_cast<uint8_t>(b * 51));
-      }
-    }
-  }
+using Colour = std::array<int, 3>;  // R, G, B
+
+// `bgra` as a palette PNG: `entries` the palette, one more index transparent; a pixel with
+// alpha < 128 becomes it (GIF's 1-bit transparency), every other one index_of(its colour).
+template <typename IndexOf>
+std::vector<uint8_t> PalettePngOf(const cv::Mat& bgra, const std::vector<Colour>& entries,
+                                  IndexOf&& index_of) {
+  const size_t transparent = entries.size();
+  std::vector<uint8_t> palette, alpha(entries.size() + 1, 255);
+  for (const Colour& e : entries)
+    palette.insert(palette.end(), {uint8_t(e[0]), uint8_t(e[1]), uint8_t(e[2])});
   palette.insert(palette.end(), {0, 0, 0});
-  alpha[216] = 0;
+  alpha[transparent] = 0;
+  PngWriter png(bgra.cols, bgra.rows, 3);
   png.Chunk("PLTE", palette);
   png.Chunk("tRNS", alpha);
   std::vector<uint8_t> indices;
   for (int y = 0; y < bgra.rows; ++y) {
     for (int x = 0; x < bgra.cols; ++x) {
       const cv::Vec4b p = bgra.at<cv::Vec4b>(y, x);
-      if (p[3] < 128) {
-        indices.push_back(216);
-        continue;
-      }
-      auto level = [](int v) { return (v + 25) / 51; };
-      indices.push_back(static_cast<uint8_t>(level(p[2]) * 36 + level(p[1]) * 6 + level(p[0])));
+      indices.push_back(
+          static_cast<uint8_t>(p[3] < 128 ? transparent : index_of(Colour{p[2], p[1], p[0]})));
     }
   }
   png.Idat(indices);
   return png.Finish();
+}
+
+// 6×6×6 colour cube + one transparent index, alpha cut at 128: what a GIF conversion does to a
+// sticker (256 colours at most, 1-bit transparency), written as a palette PNG.
+std::vector<uint8_t> PalettePng(const cv::Mat& bgra) {
+  std::vector<Colour> cube;
+  for (int r = 0; r < 6; ++r) {
+    for (int g = 0; g < 6; ++g) {
+      for (int b = 0; b < 6; ++b) cube.push_back({r * 51, g * 51, b * 51});
+    }
+  }
+  auto level = [](int v) { return (v + 25) / 51; };
+  return PalettePngOf(bgra, cube, [&](const Colour& c) {
+    return static_cast<size_t>(level(c[0]) * 36 + level(c[1]) * 6 + level(c[2]));
+  });
 }
 
 // An adaptive palette, as GIF encoders build one now (ffmpeg's palettegen, gifsicle, ImageMagick):
@@ -93,7 +102,6 @@ std::vector<uint8_t> PalettePng(const cv::Mat& bgra) {
 // every opaque pixel mapped to the nearest entry; one transparent index, alpha cut at 128; no
 // dithering. Written as a palette PNG.
 std::vector<uint8_t> AdaptivePalettePng(const cv::Mat& bgra) {
-  using Colour = std::array<int, 3>;  // R, G, B
   std::vector<Colour> opaque;
   for (int y = 0; y < bgra.rows; ++y) {
     for (int x = 0; x < bgra.cols; ++x) {
@@ -139,35 +147,16 @@ std::vector<uint8_t> AdaptivePalettePng(const cv::Mat& bgra) {
     const int n = static_cast<int>(end - begin);
     entries.push_back({(sum[0] + n / 2) / n, (sum[1] + n / 2) / n, (sum[2] + n / 2) / n});
   }
-  const size_t transparent = entries.size();
-  std::vector<uint8_t> palette, alpha(entries.size() + 1, 255);
-  for (const Colour& e : entries)
-    palette.insert(palette.end(), {uint8_t(e[0]), uint8_t(e[1]), uint8_t(e[2])});
-  palette.insert(palette.end(), {0, 0, 0});
-  alpha[transparent] = 0;
-  PngWriter png(bgra.cols, bgra.rows, 3);
-  png.Chunk("PLTE", palette);
-  png.Chunk("tRNS", alpha);
-  std::vector<uint8_t> indices;
-  for (int y = 0; y < bgra.rows; ++y) {
-    for (int x = 0; x < bgra.cols; ++x) {
-      const cv::Vec4b p = bgra.at<cv::Vec4b>(y, x);
-      if (p[3] < 128) {
-        indices.push_back(static_cast<uint8_t>(transparent));
-        continue;
-      }
-      size_t best = 0;
-      int best_distance = INT32_MAX;
-      for (size_t e = 0; e < entries.size(); ++e) {
-        const int dr = entries[e][0] - p[2], dg = entries[e][1] - p[1], db = entries[e][2] - p[0];
-        const int distance = dr * dr + dg * dg + db * db;
-        if (distance < best_distance) best_distance = distance, best = e;
-      }
-      indices.push_back(static_cast<uint8_t>(best));
+  return PalettePngOf(bgra, entries, [&](const Colour& c) {
+    size_t best = 0;
+    int best_distance = INT32_MAX;
+    for (size_t e = 0; e < entries.size(); ++e) {
+      const int dr = entries[e][0] - c[0], dg = entries[e][1] - c[1], db = entries[e][2] - c[2];
+      const int distance = dr * dr + dg * dg + db * db;
+      if (distance < best_distance) best_distance = distance, best = e;
     }
-  }
-  png.Idat(indices);
-  return png.Finish();
+    return best;
+  });
 }
 
 cv::Mat Shifted(const cv::Mat& bgra, double dx, double dy, double scale) {
