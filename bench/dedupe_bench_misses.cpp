@@ -41,8 +41,11 @@ double CheckedThumb(std::span<const uint8_t> probe_thumb, std::span<const uint8_
   return thumb;
 }
 
-// With a second source, a pair within rule.second_distance on the second hash counts as within
-// the candidate radius (its first-hash bits are reported), checked on the second thumbnails.
+// With a second source, a pair within the second source's radius counts as within the candidate
+// radius (its first-hash bits are reported), checked on the second thumbnails. Each probe at
+// the radius NearestAccepted reads it at (8 probes a frame: the quarter turns at the turned
+// radius; the band's other orientations too); a band pair beyond second_near_distance whose
+// thumbnail passes thumb_distance but not second_far_thumb_distance counts as refused.
 Reach ReachOf(const Hashed& a, const Hashed& b, const store::MatchRule& rule) {
   Reach reach;
   const bool thumbs = !a.probe_thumbs.empty() && !b.own_thumbs.empty();
@@ -52,13 +55,20 @@ Reach ReachOf(const Hashed& a, const Hashed& b, const store::MatchRule& rule) {
   auto thumb_at = [](const std::vector<uint8_t>& all, size_t k) {
     return std::span(all).subspan(k * kThumbBytes, kThumbBytes);
   };
+  const bool eight = a.probes.size() == 8 * a.own.size();
+  const int turned = rule.turned_distance < 0 ? 64 : rule.turned_distance;
   for (size_t p = 0; p < a.probes.size(); ++p) {
+    const bool unturned = !eight || p % 8 == 0;
+    const int first_radius = unturned || p % 8 == 4 ? rule.candidate_distance
+                                                    : std::min(rule.candidate_distance, turned);
+    const int second_radius =
+        unturned ? rule.second_distance : std::min(rule.second_distance, turned);
     for (size_t o = 0; o < b.own.size(); ++o) {
       const int bits = __builtin_popcountll(a.probes[p] ^ b.own[o]);
-      const bool first_candidate = bits <= rule.candidate_distance;
-      const bool second_candidate =
-          second &&
-          __builtin_popcountll(a.probe_second[p] ^ b.own_second[o]) <= rule.second_distance;
+      const bool first_candidate = bits <= first_radius;
+      const int second_bits =
+          second ? __builtin_popcountll(a.probe_second[p] ^ b.own_second[o]) : 65;
+      const bool second_candidate = second && second_bits <= second_radius;
       double thumb = -1;
       if (thumbs)
         thumb = CheckedThumb(thumb_at(a.probe_thumbs, p), thumb_at(b.own_thumbs, o), rule);
@@ -69,8 +79,11 @@ Reach ReachOf(const Hashed& a, const Hashed& b, const store::MatchRule& rule) {
       // The best thumbnail among the sources that nominate the pair.
       double candidate_thumb = first_candidate ? thumb : -1;
       if (second_candidate) {
-        const double band = CheckedThumb(thumb_at(a.probe_second_thumbs, p),
-                                         thumb_at(b.own_second_thumbs, o), rule);
+        double band = CheckedThumb(thumb_at(a.probe_second_thumbs, p),
+                                   thumb_at(b.own_second_thumbs, o), rule);
+        if (second_bits > rule.second_near_distance && rule.second_far_thumb_distance >= 0 &&
+            band > rule.second_far_thumb_distance && band <= rule.thumb_distance)
+          band = kRefusedByCheck;
         if (candidate_thumb < 0 || band < candidate_thumb) candidate_thumb = band;
       }
       if (candidate_thumb >= 0 && (reach.thumb < 0 || candidate_thumb < reach.thumb)) {

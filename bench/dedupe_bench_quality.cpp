@@ -232,10 +232,11 @@ memes::store::MatchRule ParseRule(const std::string& text) {
   double t = 0, trim = 0, tolerance = 0, rep_thumb = -1, colour = -1, peak = -1;
   int margin = 0;
   double bridge = -1;
-  int turned = -1;
-  std::sscanf(text.c_str(), "%d:%lf:%lf:%d:%d:%lf:%d:%lf:%lf:%lf:%d:%lf:%d", &c, &t, &trim,
+  int turned = -1, near = -2;
+  double far = -1;
+  std::sscanf(text.c_str(), "%d:%lf:%lf:%d:%d:%lf:%d:%lf:%lf:%lf:%d:%lf:%d:%d:%lf", &c, &t, &trim,
               &contrast, &second, &tolerance, &reps, &rep_thumb, &colour, &peak, &margin, &bridge,
-              &turned);
+              &turned, &near, &far);
   memes::store::MatchRule rule;
   rule.candidate_distance = c;
   rule.thumb_distance = t;
@@ -250,15 +251,24 @@ memes::store::MatchRule ParseRule(const std::string& text) {
   rule.peak_margin = margin;
   rule.bridge_distance = bridge;
   rule.turned_distance = turned;
+  rule.second_near_distance = near == -2 ? second : near;  // absent: every band pair is near
+  rule.second_far_thumb_distance = far;
   return rule;
 }
 
 std::string RuleName(const memes::store::MatchRule& rule) {
-  char name[280], extra[160] = "";
+  char name[400], extra[280] = "";
   size_t used = 0;
-  if (rule.second_distance >= 0)
+  if (rule.second_distance >= 0) {
     used +=
         std::snprintf(extra + used, sizeof extra - used, " or band <= %d", rule.second_distance);
+    if (rule.turned_distance >= 0 && rule.turned_distance < rule.second_distance)
+      used += std::snprintf(extra + used, sizeof extra - used, " (turned <= %d)",
+                            std::min(rule.second_distance, rule.turned_distance));
+    if (rule.second_far_thumb_distance >= 0 && rule.second_near_distance < rule.second_distance)
+      used += std::snprintf(extra + used, sizeof extra - used, " (past %d: thumbnail <= %.0f)",
+                            rule.second_near_distance, rule.second_far_thumb_distance);
+  }
   if (rule.tolerance > 0)
     used += std::snprintf(extra + used, sizeof extra - used, ", tolerance %.0f", rule.tolerance);
   if (rule.representatives > 1) {

@@ -142,13 +142,18 @@ void SpeedFigures(const std::vector<Hashed>& items, size_t stored, const fs::pat
         IndexSpeed(items, hashes, d, m, linear, linear_found, &rule, &second_hashes,
                    StoredThumbs::kOtherPicture);
       }
-      // Every probe at the full radius, the default before turned probes had a radius of
-      // their own (MatchRule::turned_distance).
-      memes::store::MatchRule all_turns;
+      // Every probe at the full radius and the band at 6 bits, the default before turned
+      // probes had a radius of their own (MatchRule::turned_distance); the band at 6 bits with
+      // them, the default before the band's unturned probe was read at 10.
+      memes::store::MatchRule all_turns, band6;
       all_turns.turned_distance = -1;
-      for (const StoredThumbs kind : {StoredThumbs::kSamePicture, StoredThumbs::kOtherPicture}) {
-        IndexSpeed(items, hashes, d, memes::store::NearDupIndex::kMinBlocks, linear, linear_found,
-                   &all_turns, &second_hashes, kind);
+      all_turns.second_distance = all_turns.second_near_distance = 6;
+      band6.second_distance = band6.second_near_distance = 6;
+      for (const memes::store::MatchRule* before : {&all_turns, &band6}) {
+        for (const StoredThumbs kind : {StoredThumbs::kSamePicture, StoredThumbs::kOtherPicture}) {
+          IndexSpeed(items, hashes, d, memes::store::NearDupIndex::kMinBlocks, linear, linear_found,
+                     before, &second_hashes, kind);
+        }
       }
       // The content hash alone (no band source), what the band costs; and without bridges,
       // what they cost (the band read after an acceptance too).
@@ -176,9 +181,12 @@ void SpeedFigures(const std::vector<Hashed>& items, size_t stored, const fs::pat
         store_dir.string().c_str());
     CommitSpeed(items, hashes, second_hashes, stored, store_dir, false);
     CommitSpeed(items, hashes, second_hashes, stored, store_dir, true);
-    // Every probe at the full radius (the default before turned_distance).
+    // Every probe at the full radius and the band at 6 (the default before turned_distance);
+    // the band at 6 with them (the default before the band's unturned probe was read at 10).
     CommitSpeed(items, hashes, second_hashes, stored, store_dir, true,
-                memes::store::kDefaultCandidateDistance, memes::store::kDefaultSecondDistance, -1);
+                memes::store::kDefaultCandidateDistance, 6, -1);
+    CommitSpeed(items, hashes, second_hashes, stored, store_dir, true,
+                memes::store::kDefaultCandidateDistance, 6);
     CommitSpeed(items, hashes, second_hashes, stored, store_dir, true,
                 memes::store::kDefaultCandidateDistance, -1);
     CommitSpeed(items, hashes, second_hashes, stored, store_dir, true, 6, 6);
@@ -246,7 +254,10 @@ void IndexSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& h
       buckets += cost.buckets;
       entries += cost.entries;
       if (two) {
-        const auto cost2 = index.CostOf(item.probe_second[p], /*source=*/1, rule->second_distance);
+        const int second_radius = eight && p % 8 != 0 && rule->turned_distance >= 0
+                                      ? std::min(rule->second_distance, rule->turned_distance)
+                                      : rule->second_distance;
+        const auto cost2 = index.CostOf(item.probe_second[p], /*source=*/1, second_radius);
         buckets += cost2.buckets;
         entries += cost2.entries;
       }
@@ -258,8 +269,10 @@ void IndexSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& h
     found += index.Nearest(items[i].probes).has_value();
   char turned[32] = "";
   if (turned_radius) std::snprintf(turned, sizeof turned, " (turned %d)", rule->turned_distance);
+  char band[32] = "";
+  if (two) std::snprintf(band, sizeof band, " + band %d", rule->second_distance);
   std::printf("| %d%s%s%s%s%s | %d | %.0f | %.0f | %.0f | %.0f | %.0f | %zu / %zu | %.2f s |\n",
-              distance, rule ? " verified" : "", turned, two ? " + band" : "",
+              distance, rule ? " verified" : "", turned, band,
               rule && rule->bridge_distance >= 0 ? " + bridges" : "",
               !rule              ? ""
               : thumb_shift == 0 ? " (worst case: stored thumbnails of the probe's picture)"
@@ -291,6 +304,7 @@ void CommitSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& 
     options.rule.verify = verify;
     options.rule.candidate_distance = candidate;
     options.rule.second_distance = second;
+    options.rule.second_near_distance = std::min(second, options.rule.second_near_distance);
     options.rule.turned_distance = turned;
     auto catalog = memes::store::Catalog::Open(bench.path, options);
     if (!catalog.ok()) {

@@ -89,6 +89,8 @@ nlohmann::ordered_json DedupeJson(const store::GroupSummary& groups,
       method["peak_threshold"] = rule.peak_distance;
       method["bridge_threshold"] = rule.bridge_distance;
       method["turned_threshold"] = rule.turned_distance;
+      method["second_near_threshold"] = rule.second_near_distance;
+      method["second_far_thumb_threshold"] = rule.second_far_thumb_distance;
     }
     method["representatives"] = rule.representatives;
     method["orientations"] = options->probe_orientations;
@@ -126,6 +128,10 @@ std::string MethodText(const DedupeArgs& args) {
       text << " (" << settings.turned_threshold << " for quarter turns)";
     if (settings.second_threshold >= 0) {
       text << " or middle-band hash within " << settings.second_threshold << " bits";
+      if (settings.second_far_thumb_threshold >= 0 &&
+          settings.second_near_threshold < settings.second_threshold)
+        text << " (past " << settings.second_near_threshold << ": thumbnail within "
+             << settings.second_far_thumb_threshold << ")";
     }
     text << ", thumbnail within " << settings.thumb_threshold;
     if (settings.colour_threshold >= 0)
@@ -364,6 +370,18 @@ void AddDedupeCommand(CLI::App& app, CommandRegistry& registry) {
                    "verified: bits between middle-band hashes for a candidate when the content "
                    "hash finds none (-1: off)")
       ->check(CLI::Range(-1, store::kMaxNearDuplicateDistance))
+      ->capture_default_str();
+  command
+      ->add_option("--second-near-threshold", args->settings.second_near_threshold,
+                   "verified: middle-band candidates farther than this many bits join only within "
+                   "--second-far-thumb-threshold")
+      ->check(CLI::Range(0, store::kMaxNearDuplicateDistance))
+      ->capture_default_str();
+  command
+      ->add_option("--second-far-thumb-threshold", args->settings.second_far_thumb_threshold,
+                   "verified: thumbnail distance at which a far middle-band candidate joins (-1: "
+                   "--thumb-threshold)")
+      ->check(CLI::Range(-1.0, 765.0))
       ->capture_default_str();
   command
       ->add_option("--colour-threshold", args->settings.colour_threshold,

@@ -155,10 +155,19 @@ void ReadImage(const toml::table& table, ImageSettings& image, Problems& problem
 }
 
 void ReadDedupe(const toml::table& table, DedupeSettings& dedupe, Problems& problems) {
-  static const std::set<std::string_view> kKeys = {
-      "threshold",       "orientations",     "method",          "candidate_threshold",
-      "thumb_threshold", "second_threshold", "representatives", "colour_threshold",
-      "peak_threshold",  "bridge_threshold", "turned_threshold"};
+  static const std::set<std::string_view> kKeys = {"threshold",
+                                                   "orientations",
+                                                   "method",
+                                                   "candidate_threshold",
+                                                   "thumb_threshold",
+                                                   "second_threshold",
+                                                   "representatives",
+                                                   "colour_threshold",
+                                                   "peak_threshold",
+                                                   "bridge_threshold",
+                                                   "turned_threshold",
+                                                   "second_near_threshold",
+                                                   "second_far_thumb_threshold"};
   RejectUnknownKeys(table, "dedupe", kKeys, problems);
   ReadInteger(table, "dedupe", "threshold", 0, store::kMaxNearDuplicateDistance, dedupe.threshold,
               problems);
@@ -183,6 +192,10 @@ void ReadDedupe(const toml::table& table, DedupeSettings& dedupe, Problems& prob
   ReadDouble(table, "dedupe", "bridge_threshold", -1, 765, dedupe.bridge_threshold, problems);
   ReadInteger(table, "dedupe", "turned_threshold", -1, store::kMaxNearDuplicateDistance,
               dedupe.turned_threshold, problems);
+  ReadInteger(table, "dedupe", "second_near_threshold", 0, store::kMaxNearDuplicateDistance,
+              dedupe.second_near_threshold, problems);
+  ReadDouble(table, "dedupe", "second_far_thumb_threshold", -1, 765,
+             dedupe.second_far_thumb_threshold, problems);
 }
 
 void ReadPoliteness(const toml::table& table, Politeness& p, Problems& problems) {

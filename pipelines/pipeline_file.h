@@ -79,6 +79,11 @@ struct DedupeSettings {
   // verified: bits between middle-band hashes for a candidate when the content hash accepts
   // none (store/FORMAT.md "Second candidate hash"; -1: no second source).
   int second_threshold = store::kDefaultSecondDistance;
+  // verified: a middle-band candidate farther than second_near_threshold bits joins only within
+  // second_far_thumb_threshold on the band thumbnails (store::MatchRule::second_near_distance,
+  // second_far_thumb_distance; -1: thumb_threshold).
+  int second_near_threshold = store::kDefaultSecondNearDistance;
+  double second_far_thumb_threshold = store::kDefaultSecondFarThumbDistance;
   // A group's representatives, the founder counted (store::MatchRule::representatives).
   int representatives = store::kDefaultRepresentatives;
   // verified: the extra checks on the thumbnails (store::MatchRule::colour_distance and
@@ -99,6 +104,8 @@ struct DedupeSettings {
     rule.candidate_distance = candidate_threshold;
     rule.thumb_distance = thumb_threshold;
     rule.second_distance = second_threshold;
+    rule.second_near_distance = second_near_threshold;
+    rule.second_far_thumb_distance = second_far_thumb_threshold;
     rule.representatives = representatives;
     rule.colour_distance = colour_threshold;
     rule.peak_distance = peak_threshold;

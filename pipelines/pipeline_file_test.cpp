@@ -133,7 +133,8 @@ TEST(PipelineFile, DedupeTableSetsThresholdAndOrientations) {
                                     "thumb_threshold = 20.5\nsecond_threshold = 7\n"
                                     "representatives = 1\ncolour_threshold = -1\n"
                                     "peak_threshold = 55.5\nbridge_threshold = -1\n"
-                                    "turned_threshold = 9\n",
+                                    "turned_threshold = 9\nsecond_near_threshold = 4\n"
+                                    "second_far_thumb_threshold = -1\n",
                                 "good.toml", "/data");
   ASSERT_TRUE(hash.ok()) << hash.status().ToString();
   EXPECT_FALSE(hash->dedupe.verify);
@@ -147,6 +148,11 @@ TEST(PipelineFile, DedupeTableSetsThresholdAndOrientations) {
   EXPECT_EQ(hash->dedupe.bridge_threshold, -1);
   EXPECT_EQ(hash->dedupe.turned_threshold, 9);
   EXPECT_EQ(hash->dedupe.Rule().turned_distance, 9);
+  EXPECT_EQ(hash->dedupe.Rule().second_near_distance, 4);
+  EXPECT_EQ(hash->dedupe.Rule().second_far_thumb_distance, -1);
+  EXPECT_EQ(defaults->dedupe.Rule().second_near_distance, store::kDefaultSecondNearDistance);
+  EXPECT_EQ(defaults->dedupe.Rule().second_far_thumb_distance,
+            store::kDefaultSecondFarThumbDistance);
   EXPECT_EQ(defaults->dedupe.bridge_threshold, store::kDefaultBridgeDistance);
   EXPECT_EQ(defaults->dedupe.turned_threshold, store::kDefaultTurnedDistance);
   EXPECT_EQ(defaults->dedupe.representatives, store::kDefaultRepresentatives);

@@ -77,7 +77,9 @@ double ThumbDistance(std::span<const uint8_t> a, const ThumbStats& stats_a,
 // Defaults of the verified rule, chosen from bench/dedupe_bench (docs/benchmarks.md).
 inline constexpr int kDefaultCandidateDistance = 10;
 inline constexpr double kDefaultThumbDistance = 30;
-inline constexpr int kDefaultSecondDistance = 6;
+inline constexpr int kDefaultSecondDistance = 10;
+inline constexpr int kDefaultSecondNearDistance = 6;
+inline constexpr double kDefaultSecondFarThumbDistance = 15;
 inline constexpr int kDefaultRepresentatives = 4;
 inline constexpr double kDefaultBridgeDistance = 20;
 inline constexpr int kDefaultTurnedDistance = 6;
@@ -106,7 +108,18 @@ struct MatchRule {
   // joined when the second thumbnails pass the same checks (thumb, colour, peak). The second
   // hash and thumbnail see the frame without the rows a caption covers
   // (transform::BandHashes), so a captioned copy whose content window moved is still found.
+  // The frame as it arrived is read at `second_distance`, its other orientations at most at
+  // turned_distance (a caption seldom comes turned as well).
   int second_distance = kDefaultSecondDistance;
+  // A second-source candidate more than `second_near_distance` bits away is joined only within
+  // `second_far_thumb_distance` on the second thumbnails (instead of thumb_distance): a band is
+  // a third of the frame, flat in many pictures (a flag's stripes, a face's middle), and its
+  // median-thresholded DCT bits then flip on a rounding of the pixels, so a captioned copy's
+  // band lies 8–14 bits from its original's; that far out, only a close thumbnail tells a copy
+  // from another picture with a similar band (docs/benchmarks.md, "The band at 10 bits").
+  // second_far_thumb_distance < 0: thumb_distance for every second-source candidate.
+  int second_near_distance = kDefaultSecondNearDistance;
+  double second_far_thumb_distance = kDefaultSecondFarThumbDistance;
   // A group's fixed representative set: the founder plus up to `representatives` - 1 members,
   // each the founder accepted directly (by this rule) within `representative_thumb_distance`
   // (< 0: thumb_distance) and not identical to a representative already there; later items

@@ -436,17 +436,31 @@ TEST(NearDupIndex, ASecondHashSourceAgreesWithBruteForceOnRandomHashes) {
     if (random() % 4 != 0) {
       s.second = Flip(second_centres[centre], random() % 20, random);
       // A second thumbnail that often differs from the first: each source must be verified on
-      // its own thumbnails.
+      // its own thumbnails. Some have cells inverted: thumbnail distances between the far
+      // limit and thumb_distance, which only a near band candidate may have.
       s.second_thumb = Thumb(random() % 2 ? centre + 50 : centre + 150, random, 6);
+      if (random() % 3 == 0) {
+        const int cells = static_cast<int>(random() % 40);
+        for (int cell = 0; cell < cells; ++cell) {
+          for (int c = 0; c < 3; ++c)
+            s.second_thumb[3 * cell + c] = 255 - s.second_thumb[3 * cell + c];
+        }
+      }
     }
     stored.push_back(std::move(s));
   }
+  // The checks past the thumbnail distance are covered above; here the thumbnail alone, with the
+  // far band candidates' own limit (MatchRule::second_near_distance, second_far_thumb_distance)
+  // and, for {8, 10}, eight orientation probes (the band's other orientations at the turned
+  // radius).
   for (const auto& [first_radius, second_radius] :
-       std::vector<std::pair<int, int>>{{6, 6}, {4, 8}, {8, 3}}) {
+       std::vector<std::pair<int, int>>{{6, 6}, {4, 8}, {8, 3}, {8, 10}}) {
     MatchRule rule;
     rule.candidate_distance = first_radius;
     rule.second_distance = second_radius;
     rule.distance = std::min(rule.distance, first_radius);
+    rule.colour_distance = rule.peak_distance = -1;
+    const size_t orientations = second_radius == 10 ? 8 : 1;
     NearDupIndex index(rule.IndexRadius());
     for (size_t i = 0; i < stored.size(); ++i) {
       const Stored& s = stored[i];
@@ -457,33 +471,46 @@ TEST(NearDupIndex, ASecondHashSourceAgreesWithBruteForceOnRandomHashes) {
     }
     for (int p = 0; p < 300; ++p) {
       const int centre = static_cast<int>(random() % centres.size());
-      const uint64_t probes[] = {Flip(centres[centre], random() % 20, random),
-                                 Flip(centres[random() % centres.size()], random() % 20, random)};
-      const uint64_t seconds[] = {Flip(second_centres[centre], random() % 16, random),
-                                  Flip(second_centres[centre], random() % 16, random)};
-      std::vector<uint8_t> thumbs = Thumb(centre, random, 6);
-      const auto other = Thumb(centre + 200, random, 6);
-      thumbs.insert(thumbs.end(), other.begin(), other.end());
-      std::vector<uint8_t> second_thumbs = Thumb(centre + 50, random, 6);
-      const auto other_second = Thumb(centre + 250, random, 6);
-      second_thumbs.insert(second_thumbs.end(), other_second.begin(), other_second.end());
+      // Probes k = 0..n-1 (n = 2, or 8 orientations of one frame): the even ones near the
+      // picture's centre on both hashes, the odd ones on the second only.
+      const size_t n = orientations == 8 ? 8 : 2;
+      std::vector<uint64_t> probes, seconds;
+      std::vector<uint8_t> thumbs, second_thumbs;
+      for (size_t k = 0; k < n; ++k) {
+        probes.push_back(Flip(centres[k % 2 ? random() % centres.size() : centre],
+                              static_cast<int>(random() % 20), random));
+        seconds.push_back(Flip(second_centres[centre], static_cast<int>(random() % 16), random));
+        const auto thumb = Thumb(k % 2 ? centre + 200 : centre, random, 6);
+        thumbs.insert(thumbs.end(), thumb.begin(), thumb.end());
+        const auto second_thumb = Thumb(k % 2 ? centre + 250 : centre + 50, random, 6);
+        second_thumbs.insert(second_thumbs.end(), second_thumb.begin(), second_thumb.end());
+      }
       // The best pair one source accepts. (The radii copied: a lambda may not capture a
       // structured binding in clang before 16.)
       const int radii[] = {first_radius, second_radius};
       auto best_of = [&](int source) {
         std::optional<NearDupIndex::Match> best;
         double best_score = 0;
-        for (int k = 0; k < 2; ++k) {
+        for (size_t k = 0; k < n; ++k) {
+          // With 8 orientations the first source reads probes 0 and 4 at its radius, the second
+          // probe 0 alone; the others at most at the turned radius.
+          const bool full = source == 0 ? k % 8 == 0 || k % 8 == 4 : k == 0;
+          const int radius = orientations == 8 && !full
+                                 ? std::min(radii[source], rule.turned_distance)
+                                 : radii[source];
           for (const Stored& s : stored) {
             const int distance = source == 0 ? __builtin_popcountll(s.hash ^ probes[k])
                                  : s.second  ? __builtin_popcountll(*s.second ^ seconds[k])
                                              : 65;
-            if (distance > radii[source]) continue;
+            if (distance > radius) continue;
             const auto probe_thumb = std::span(source == 0 ? thumbs : second_thumbs)
                                          .subspan(k * kThumbBytes, kThumbBytes);
             const double thumb = ThumbDistance(probe_thumb, source == 0 ? s.thumb : s.second_thumb,
                                                rule.trim, rule.contrast);
             if (thumb > rule.thumb_distance) continue;
+            if (source == 1 && distance > rule.second_near_distance &&
+                thumb > rule.second_far_thumb_distance)
+              continue;
             if (!best || thumb < best_score ||
                 (thumb == best_score && (distance < best->distance ||
                                          (distance == best->distance && s.group < best->group)))) {
@@ -496,7 +523,8 @@ TEST(NearDupIndex, ASecondHashSourceAgreesWithBruteForceOnRandomHashes) {
       };
       std::optional<NearDupIndex::Match> expected = best_of(0);
       if (!expected) expected = best_of(1);
-      const auto got = index.NearestAccepted(probes, thumbs, rule, seconds, second_thumbs);
+      const auto got = index.NearestAccepted(probes, thumbs, rule, seconds, second_thumbs, nullptr,
+                                             orientations);
       ASSERT_EQ(got.has_value(), expected.has_value())
           << "probe " << p << " radii " << first_radius << "/" << second_radius;
       if (got) {
