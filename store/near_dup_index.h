@@ -155,7 +155,8 @@ struct MatchRule {
   // turned, its hash as near as an unturned copy's; what needs the wide radius (a caption, a
   // palette, a crop) seldom comes turned as well. A probe at 10 bits reads 428 buckets, at 6
   // bits 52, so the turned probes were most of a lookup's time (docs/benchmarks.md, "Turned
-  // probes at a smaller radius"). The second source reads every probe at its own radius.
+  // probes at a smaller radius"). The second source reads every orientation but the one the item
+  // arrived in (the mirror too) at most at this radius.
   int turned_distance = kDefaultTurnedDistance;
   // The radius the founder index must search.
   int IndexRadius() const {
@@ -229,9 +230,10 @@ class NearDupIndex {
   // of one picture (MatchRule::bridge_distance).
   // `orientations`: the probes come that many per frame, the frame as it arrived first (8: the
   // eight orientations of transform/phash.h a frame; 1: every probe is a frame as it arrived).
-  // With 8, the quarter turns are read at rule.turned_distance; and after a first-source
-  // acceptance the second source is read for bridges through each frame's unturned probe only
-  // (a bridge joins two copies that arrived before the item, which a turn of it need not reach).
+  // With 8, the quarter turns (and the second source's other orientations) are read at most at
+  // rule.turned_distance; and after a first-source acceptance the second source is read for
+  // bridges through each frame's unturned probe only (a bridge joins two copies that arrived
+  // before the item, which a turn of it need not reach).
   std::optional<Match> NearestAccepted(std::span<const uint64_t> probes,
                                        std::span<const uint8_t> probe_thumbs, const MatchRule& rule,
                                        std::span<const uint64_t> second_probes = {},
