@@ -153,23 +153,7 @@ int main(int argc, char** argv) {
       const auto old_hashes = memes::transform::PerceptualHashes(frame.planar, 32);
       phash.own.push_back(old_hashes[0]);
       phash.probes.insert(phash.probes.end(), old_hashes.begin(), old_hashes.end());
-      const auto new_hashes = memes::transform::ContentHashes(frame.planar, 32);
-      content.own.push_back(new_hashes[0]);
-      content.probes.insert(content.probes.end(), new_hashes.begin(), new_hashes.end());
-      const auto thumbs = memes::transform::ContentThumbsOf(frame.planar, 32);
-      content.own_thumbs.insert(content.own_thumbs.end(), thumbs[0].begin(), thumbs[0].end());
-      for (const auto& thumb : thumbs)
-        content.probe_thumbs.insert(content.probe_thumbs.end(), thumb.begin(), thumb.end());
-      const auto second = memes::transform::BandHashes(frame.planar, 32);
-      content.own_second.push_back(second[0]);
-      content.probe_second.insert(content.probe_second.end(), second.begin(), second.end());
-      const auto band_thumbs = memes::transform::BandThumbsOf(frame.planar, 32);
-      content.own_second_thumbs.insert(content.own_second_thumbs.end(), band_thumbs[0].begin(),
-                                       band_thumbs[0].end());
-      for (const auto& thumb : band_thumbs) {
-        content.probe_second_thumbs.insert(content.probe_second_thumbs.end(), thumb.begin(),
-                                           thumb.end());
-      }
+      AppendFrame(frame.planar, content);
     }
     items.push_back(std::move(content));
     phash_items.push_back(std::move(phash));

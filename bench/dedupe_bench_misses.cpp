@@ -55,14 +55,10 @@ Reach ReachOf(const Hashed& a, const Hashed& b, const store::MatchRule& rule) {
   auto thumb_at = [](const std::vector<uint8_t>& all, size_t k) {
     return std::span(all).subspan(k * kThumbBytes, kThumbBytes);
   };
-  const bool eight = a.probes.size() == 8 * a.own.size();
-  const int turned = rule.turned_distance < 0 ? 64 : rule.turned_distance;
+  const size_t orientations = store::ProbeOrientations(a.probes.size(), a.own.size());
   for (size_t p = 0; p < a.probes.size(); ++p) {
-    const bool unturned = !eight || p % 8 == 0;
-    const int first_radius = unturned || p % 8 == 4 ? rule.candidate_distance
-                                                    : std::min(rule.candidate_distance, turned);
-    const int second_radius =
-        unturned ? rule.second_distance : std::min(rule.second_distance, turned);
+    const int first_radius = rule.ProbeRadius(p, orientations);
+    const int second_radius = rule.SecondProbeRadius(p, orientations);
     for (size_t o = 0; o < b.own.size(); ++o) {
       const int bits = __builtin_popcountll(a.probes[p] ^ b.own[o]);
       const bool first_candidate = bits <= first_radius;

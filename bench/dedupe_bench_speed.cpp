@@ -90,6 +90,24 @@ constexpr size_t kLinearSample = 100;
 
 }  // namespace
 
+void AppendFrame(std::span<const uint8_t> planar, Hashed& item) {
+  const auto hashes = transform::ContentHashes(planar, 32);
+  item.own.push_back(hashes[0]);
+  item.probes.insert(item.probes.end(), hashes.begin(), hashes.end());
+  const auto thumbs = transform::ContentThumbsOf(planar, 32);
+  item.own_thumbs.insert(item.own_thumbs.end(), thumbs[0].begin(), thumbs[0].end());
+  for (const auto& thumb : thumbs)
+    item.probe_thumbs.insert(item.probe_thumbs.end(), thumb.begin(), thumb.end());
+  const auto second = transform::BandHashes(planar, 32);
+  item.own_second.push_back(second[0]);
+  item.probe_second.insert(item.probe_second.end(), second.begin(), second.end());
+  const auto band_thumbs = transform::BandThumbsOf(planar, 32);
+  item.own_second_thumbs.insert(item.own_second_thumbs.end(), band_thumbs[0].begin(),
+                                band_thumbs[0].end());
+  for (const auto& thumb : band_thumbs)
+    item.probe_second_thumbs.insert(item.probe_second_thumbs.end(), thumb.begin(), thumb.end());
+}
+
 void SpeedFigures(const std::vector<Hashed>& items, size_t stored, const fs::path& store_dir,
                   bool commit) {
   const int distance = memes::store::kDefaultNearDuplicateDistance;
@@ -228,8 +246,8 @@ void IndexSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& h
           items[i].probes, items[i].probe_thumbs, *rule,
           two ? std::span<const uint64_t>(items[i].probe_second) : std::span<const uint64_t>(),
           two ? std::span<const uint8_t>(items[i].probe_second_thumbs) : std::span<const uint8_t>(),
-          rule->verify && rule->bridge_distance >= 0 ? &bridges : nullptr,
-          items[i].probes.size() == 8 * items[i].own.size() ? 8 : 1);
+          rule->Bridges() ? &bridges : nullptr,
+          memes::store::ProbeOrientations(items[i].probes.size(), items[i].own.size()));
     } else {
       index.Nearest(items[i].probes);
     }
@@ -237,27 +255,19 @@ void IndexSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& h
     probes += items[i].probes.size();
   }
   const double elapsed = Seconds(start);
-  // The first source's radius per probe, as NearestAccepted reads it (the quarter turns of an
-  // item with 8 probes a frame at the turned radius).
-  const bool turned_radius =
-      rule && rule->verify && rule->turned_distance >= 0 &&
-      rule->turned_distance < std::max(rule->distance, rule->candidate_distance);
+  // Each probe at the radius NearestAccepted reads it at.
   size_t buckets = 0, entries = 0, costed = 0;
   for (const Hashed& item : items) {
-    const bool eight = item.probes.size() == 8 * item.own.size();
+    const size_t orientations =
+        memes::store::ProbeOrientations(item.probes.size(), item.own.size());
     for (size_t p = 0; p < item.probes.size(); ++p) {
-      const int radius = !rule ? distance
-                         : turned_radius && eight && p % 8 != 0 && p % 8 != 4
-                             ? rule->turned_distance
-                             : std::max(rule->distance, rule->candidate_distance);
+      const int radius = rule ? rule->ProbeRadius(p, orientations) : distance;
       const auto cost = index.CostOf(item.probes[p], /*source=*/0, radius);
       buckets += cost.buckets;
       entries += cost.entries;
       if (two) {
-        const int second_radius = eight && p % 8 != 0 && rule->turned_distance >= 0
-                                      ? std::min(rule->second_distance, rule->turned_distance)
-                                      : rule->second_distance;
-        const auto cost2 = index.CostOf(item.probe_second[p], /*source=*/1, second_radius);
+        const auto cost2 = index.CostOf(item.probe_second[p], /*source=*/1,
+                                        rule->SecondProbeRadius(p, orientations));
         buckets += cost2.buckets;
         entries += cost2.entries;
       }
@@ -268,7 +278,8 @@ void IndexSpeed(const std::vector<Hashed>& items, const std::vector<uint64_t>& h
   for (size_t i = 0; i < std::min(items.size(), kLinearSample); ++i)
     found += index.Nearest(items[i].probes).has_value();
   char turned[32] = "";
-  if (turned_radius) std::snprintf(turned, sizeof turned, " (turned %d)", rule->turned_distance);
+  if (rule && rule->ProbeRadius(1, 8) < rule->ProbeRadius(0, 8))
+    std::snprintf(turned, sizeof turned, " (turned %d)", rule->turned_distance);
   char band[32] = "";
   if (two) std::snprintf(band, sizeof band, " + band %d", rule->second_distance);
   std::printf("| %d%s%s%s%s%s | %d | %.0f | %.0f | %.0f | %.0f | %.0f | %zu / %zu | %.2f s |\n",

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <span>
 #include <vector>
 
 #include "bench/dedupe_bench_data.h"
@@ -27,6 +28,10 @@ struct Hashed {
   std::vector<uint64_t> own_second, probe_second;  // second hashes (transform::BandHashes)
   std::vector<uint8_t> own_second_thumbs, probe_second_thumbs;  // transform::BandThumbsOf
 };
+
+// Adds one kept frame (planar 3×32×32) to `item`: its content hash and band hash, each with its
+// thumbnail, as founder data (orientation 0) and as the eight orientation probes.
+void AppendFrame(std::span<const uint8_t> planar, Hashed& item);
 
 // Prints the index-speed table (and, when `commit`, the commit-time table into a store under
 // store_dir) against `stored` hashes shaped like the items' real ones.

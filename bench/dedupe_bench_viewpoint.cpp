@@ -56,20 +56,7 @@ bool Load(const fs::path& path, int scene, Image& image) {
   image.scene = scene;
   const auto& planar = decoded->frames.front().planar;  // stills: one frame
   image.phash = transform::PerceptualHash(planar, 32);
-  Hashed& h = image.content;
-  const auto hashes = transform::ContentHashes(planar, 32);
-  h.own.push_back(hashes[0]);
-  h.probes.assign(hashes.begin(), hashes.end());
-  const auto thumbs = transform::ContentThumbsOf(planar, 32);
-  h.own_thumbs.assign(thumbs[0].begin(), thumbs[0].end());
-  for (const auto& t : thumbs) h.probe_thumbs.insert(h.probe_thumbs.end(), t.begin(), t.end());
-  const auto second = transform::BandHashes(planar, 32);
-  h.own_second.push_back(second[0]);
-  h.probe_second.assign(second.begin(), second.end());
-  const auto band = transform::BandThumbsOf(planar, 32);
-  h.own_second_thumbs.assign(band[0].begin(), band[0].end());
-  for (const auto& t : band)
-    h.probe_second_thumbs.insert(h.probe_second_thumbs.end(), t.begin(), t.end());
+  AppendFrame(planar, image.content);
   return true;
 }
 

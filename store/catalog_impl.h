@@ -316,12 +316,10 @@ struct Catalog::Impl {
       second_probe_thumbs = {};
     }
     const MatchRule rule = options.rule;
-    const bool bridge = rule.verify && rule.bridge_distance >= 0;
     std::vector<NearDupIndex::Match> bridges;
-    const size_t orientations = frames > 0 && probes.size() == 8 * frames ? 8 : 1;
-    const auto match =
-        founders->NearestAccepted(probes, probe_thumbs, rule, second_probes, second_probe_thumbs,
-                                  bridge ? &bridges : nullptr, orientations);
+    const auto match = founders->NearestAccepted(
+        probes, probe_thumbs, rule, second_probes, second_probe_thumbs,
+        rule.Bridges() ? &bridges : nullptr, ProbeOrientations(probes.size(), frames));
     if (!match) return LookedUp{};
     LookedUp found{match->group, false, BridgeMerges(*match, bridges, rule, [&](int64_t group) {
                      return absorbed.count(group) != 0;

@@ -237,32 +237,8 @@ std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
   // second thumbnails of both sides: without them a pair is matched by the first hash alone.
   const bool second = rule.verify && rule.second_distance >= 0 && !second_probes.empty() &&
                       !second_probe_thumbs.empty();
-  // With a second source the first hash's radius is the candidate radius alone (a hash-only
-  // pair still needs rule.distance on it).
-  const int radius =
-      rule.verify ? std::max(rule.distance, rule.candidate_distance) : rule.IndexRadius();
   orientations = std::max<size_t>(orientations, 1);
-  const int turned_radius =
-      rule.verify && rule.turned_distance >= 0 ? std::min(radius, rule.turned_distance) : radius;
-  // Probe p's first-source radius: the frame as it arrived and its left-right mirror (orientation
-  // 4 of transform/phash.h) at the full radius, the quarter turns at the turned radius. Many
-  // pictures are left-right symmetric (faces, hearts, most emoji): the DCT terms a mirror
-  // negates are near zero for them, their median-thresholded bits noise, so the mirror's hash is
-  // a second draw of those bits for the unturned picture. With the mirror at the turned radius
-  // too, 12 of 6 000 unturned copies were lost on the 500 set (docs/benchmarks.md, "Turned
-  // probes at a smaller radius"); a mirror and its unturned hash were then more than 16 bits apart.
-  auto radius_of = [&](size_t p) {
-    return p % orientations == 0 || (orientations == 8 && p % 8 == 4) ? radius : turned_radius;
-  };
-  // The second source's: the frame as it arrived at second_distance, every other orientation
-  // at most at the turned radius (docs/benchmarks.md, "The band at 10 bits": the mirror's band
-  // at 10 bits too found 0.2–1 point more captions for 376 more buckets an item).
-  const int second_turned_radius = rule.turned_distance >= 0
-                                       ? std::min(rule.second_distance, rule.turned_distance)
-                                       : rule.second_distance;
-  auto second_radius_of = [&](size_t p) {
-    return p % orientations == 0 ? rule.second_distance : second_turned_radius;
-  };
+  auto radius_of = [&](size_t p) { return rule.ProbeRadius(p, orientations); };
   std::optional<Match> best;
   double best_score = 0;
   // The peak check (a full pass over both thumbnails and a partial sort) runs only for a pair
@@ -275,7 +251,8 @@ std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
     int source;
     double thumb;
     int state;
-    bool bridge_only;  // found by the second source after the first accepted: a bridge only
+    bool bridge_only;        // found by the second source after the first accepted: a bridge only
+    ThumbStats probe_stats;  // the probe thumbnail's, as the scan computed them
   };
   std::vector<FounderPair> founder_pairs;
   const bool probe_has_thumb = rule.verify && !probe_thumbs.empty();
@@ -361,8 +338,8 @@ std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
         const bool founder_slot = founder_[slot];
         if (bridge_only) {
           if (founder_slot) {
-            founder_pairs.push_back(
-                {group, slot, static_cast<uint32_t>(p), source, thumb, verified ? 0 : 1, true});
+            founder_pairs.push_back({group, slot, static_cast<uint32_t>(p), source, thumb,
+                                     verified ? 0 : 1, true, probe_stats});
           }
           return;
         }
@@ -374,7 +351,7 @@ std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
         if (would_be_best && verified) state = peak_accepts(p, source, probe_stats, slot) ? 1 : 2;
         if (founder_slot) {
           founder_pairs.push_back(
-              {group, slot, static_cast<uint32_t>(p), source, thumb, state, false});
+              {group, slot, static_cast<uint32_t>(p), source, thumb, state, false, probe_stats});
         }
         if (would_be_best && state == 1) {
           best = Match{group, distance, thumb};
@@ -391,7 +368,7 @@ std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
             [&](uint32_t slot, int distance) {
               if (second_thumb_at_[slot] >= 0) consider(slot, distance);
             },
-            /*source=*/1, second_radius_of(p));
+            /*source=*/1, rule.SecondProbeRadius(p, orientations));
       }
     }
   };
@@ -405,10 +382,7 @@ std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
   }
   auto accepted = [&](FounderPair& pair) {
     if (pair.state == 0) {
-      pair.state = peak_accepts(pair.probe, pair.source,
-                                StatsOf(probe_thumb_of(pair.probe, pair.source)), pair.slot)
-                       ? 1
-                       : 2;
+      pair.state = peak_accepts(pair.probe, pair.source, pair.probe_stats, pair.slot) ? 1 : 2;
     }
     return pair.state == 1;
   };
@@ -577,7 +551,6 @@ std::vector<size_t> AssignFounders(std::span<const GroupingCandidate> items, con
   std::vector<size_t> merged_into(items.size());    // per founder position: where it went
   std::iota(merged_into.begin(), merged_into.end(), size_t{0});
   std::vector<NearDupIndex::Match> bridges;
-  const bool bridge = rule.verify && rule.bridge_distance >= 0;
   std::vector<int> representatives(items.size(), 0);  // per founder position
   if (representative != nullptr) representative->assign(items.size(), false);
   const auto add_frames = [&](const GroupingCandidate& item, size_t group, bool founder) {
@@ -603,10 +576,10 @@ std::vector<size_t> AssignFounders(std::span<const GroupingCandidate> items, con
     const std::span<const uint64_t> second = use_probes ? item.probe_second : item.own_second;
     const std::span<const uint8_t> second_thumbs =
         use_probes ? item.probe_second_thumbs : item.own_second_thumbs;
-    // Probes of 8 orientations a frame, each frame's unturned first (as the catalog's lookup).
-    const size_t orientations = use_probes && item.probes.size() == 8 * item.own.size() ? 8 : 1;
+    const size_t orientations =
+        use_probes ? ProbeOrientations(item.probes.size(), item.own.size()) : 1;
     const auto match = founders.NearestAccepted(probes, thumbs, rule, second, second_thumbs,
-                                                bridge ? &bridges : nullptr, orientations);
+                                                rule.Bridges() ? &bridges : nullptr, orientations);
     if (match) {
       size_t group = static_cast<size_t>(match->group);
       for (const auto& [from, into] : BridgeMerges(*match, bridges, rule, [&](int64_t g) {

@@ -162,7 +162,38 @@ struct MatchRule {
   int IndexRadius() const {
     return verify ? std::max({distance, candidate_distance, second_distance}) : distance;
   }
+  // The radius probe p of an item is read at, its probes coming `orientations` per frame (8:
+  // the eight orientations of transform/phash.h, the frame as it arrived first; 1: every probe
+  // a frame as it arrived), on the first hash and on the second. First hash: the frame as it
+  // arrived and its left-right mirror (orientation 4) at the candidate radius (hash-only pairs
+  // need `distance`), the quarter turns at most at turned_distance. Many pictures are left-right
+  // symmetric (faces, hearts, most emoji): the DCT terms a mirror negates are near zero for
+  // them, their median-thresholded bits noise, so the mirror's hash is a second draw of those
+  // bits for the unturned picture; with the mirror at the turned radius too, 12 of 6 000
+  // unturned copies were lost on the 500 set (docs/benchmarks.md, "Turned probes at a smaller
+  // radius"). Second hash: the frame as it arrived at second_distance, every other orientation
+  // at most at turned_distance ("The band at 10 bits": the mirror's band at 10 too found 0.2–1
+  // point more captions for 376 more buckets an item).
+  int ProbeRadius(size_t p, size_t orientations) const {
+    const int radius = verify ? std::max(distance, candidate_distance) : distance;
+    const bool full =
+        orientations <= 1 || p % orientations == 0 || (orientations == 8 && p % 8 == 4);
+    return full || !verify || turned_distance < 0 ? radius : std::min(radius, turned_distance);
+  }
+  int SecondProbeRadius(size_t p, size_t orientations) const {
+    const bool full = orientations <= 1 || p % orientations == 0;
+    return full || turned_distance < 0 ? second_distance
+                                       : std::min(second_distance, turned_distance);
+  }
+  // Whether two groups whose founders both accept an item merge (bridge_distance).
+  bool Bridges() const { return verify && bridge_distance >= 0; }
 };
+
+// How many probes an item brings per frame: 8 when it probes with each of its `frames` kept
+// frames in the eight orientations (the frame as it arrived first), else 1.
+inline size_t ProbeOrientations(size_t probes, size_t frames) {
+  return frames > 0 && probes == 8 * frames ? 8 : 1;
+}
 
 class NearDupIndex {
  public:
@@ -228,12 +259,10 @@ class NearDupIndex {
   // first accepted), that group with its best such acceptance (Match::founder_accepts true),
   // in group order. An item two founders accept directly shows that the two groups hold copies
   // of one picture (MatchRule::bridge_distance).
-  // `orientations`: the probes come that many per frame, the frame as it arrived first (8: the
-  // eight orientations of transform/phash.h a frame; 1: every probe is a frame as it arrived).
-  // With 8, the quarter turns (and the second source's other orientations) are read at most at
-  // rule.turned_distance; and after a first-source acceptance the second source is read for
-  // bridges through each frame's unturned probe only (a bridge joins two copies that arrived
-  // before the item, which a turn of it need not reach).
+  // `orientations`: the probes come that many per frame (ProbeOrientations), each read at
+  // MatchRule::ProbeRadius / SecondProbeRadius; after a first-source acceptance the second source
+  // is read for bridges through each frame's unturned probe only (a bridge joins two copies that
+  // arrived before the item, which a turn of it need not reach).
   std::optional<Match> NearestAccepted(std::span<const uint64_t> probes,
                                        std::span<const uint8_t> probe_thumbs, const MatchRule& rule,
                                        std::span<const uint64_t> second_probes = {},
@@ -446,7 +475,7 @@ std::vector<std::pair<int64_t, int64_t>> BridgeMerges(const NearDupIndex::Match&
     return m.founder_accepts && m.founder_thumb_distance >= 0 &&
            m.founder_thumb_distance <= rule.bridge_distance;
   };
-  if (!rule.verify || rule.bridge_distance < 0 || !bridges_within(match)) return merges;
+  if (!rule.Bridges() || !bridges_within(match)) return merges;
   int64_t group = match.group;
   bool group_absorbed = absorbed(group);
   for (const NearDupIndex::Match& other : bridges) {
