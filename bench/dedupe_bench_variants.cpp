@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -38,6 +39,11 @@ struct Variant {
   // window (band_window) or the whole band stretched to 32×32.
   int band_top = 0, band_bottom = 0;
   bool band_window = false;
+  // With `median` and margin > 0: a bit is set only above median + max(margin · median absolute
+  // deviation, floor · root mean square deviation) of the 64 coefficients, not at or above the
+  // median (transform::BandHashes' rule at kBandMargin, kBandFloor).
+  double margin = 0;
+  float floor_share = memes::transform::kBandFloor;
 };
 
 // Grey 32×32 of the window centre ± k·σ (per axis) of the "ink": each pixel's largest channel
@@ -109,6 +115,19 @@ uint64_t VariantHash(const cv::Mat& grey32, const Variant& v) {
     for (float x : low) threshold += x / 64;
   }
   uint64_t bits = 0;
+  if (v.margin > 0) {
+    std::array<float, 64> deviation{};
+    float square_sum = 0;
+    for (int i = 0; i < 64; ++i) {
+      deviation[i] = std::abs(low[i] - threshold);
+      square_sum += deviation[i] * deviation[i];
+    }
+    std::nth_element(deviation.begin(), deviation.begin() + 32, deviation.end());
+    const float above = threshold + std::max(static_cast<float>(v.margin) * deviation[32],
+                                             v.floor_share * std::sqrt(square_sum / 64));
+    for (int i = 0; i < 64; ++i) bits = (bits << 1) | (low[i] > above ? 1u : 0u);
+    return bits;
+  }
   for (int i = 0; i < 64; ++i) bits = (bits << 1) | (low[i] >= threshold ? 1u : 0u);
   return bits;
 }
@@ -188,7 +207,12 @@ void SignatureVariants(const std::vector<memes::bench::BenchItem>& set) {
       {"moments k=2.5, median", false, true, 0, 2.5},
       {"moments k=2, mean", false, false, 0, 2.0},
       {"moments k=2, median, blur 3", false, true, 3, 2.0},
-      {"transform::BandHashes (the second hash: rows 8-23)", false, true, 0, -2},
+      {"transform::BandHashes (the second hash: rows 8-23, margin 0.5, floor 0.02)", false, true, 0,
+       -2},
+      {"band rows 8-23, whole band, median (schema 7-8)", false, true, 0, 0, 16, 8, 8, false},
+      {"band rows 8-23, whole band, margin 0.25", false, true, 0, 0, 16, 8, 8, false, 0.25},
+      {"band rows 8-23, whole band, margin 0.75", false, true, 0, 0, 16, 8, 8, false, 0.75},
+      {"band rows 8-23, whole band, margin 1", false, true, 0, 0, 16, 8, 8, false, 1.0},
       {"band rows 6-23, whole band, median", false, true, 0, 0, 16, 6, 8, false},
       {"band rows 6-23, content window, median", false, true, 0, 0, 16, 6, 8, true},
       {"band rows 4-25, content window, median", false, true, 0, 0, 16, 4, 6, true},

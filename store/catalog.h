@@ -21,7 +21,7 @@
 
 namespace memes::store {
 
-inline constexpr int kCatalogSchemaVersion = 8;
+inline constexpr int kCatalogSchemaVersion = 9;
 inline constexpr int kDefaultNearDuplicateDistance = 6;
 
 // Item status values.

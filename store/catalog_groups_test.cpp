@@ -579,5 +579,29 @@ TEST_F(CatalogGroupsTest, TheMigrationToBandHashesDropsTheOldSecondHashes) {
   EXPECT_EQ(frames->at(0).thumb, PictureThumb(1));
 }
 
+// Schema 9 sets a band hash's bits above a margin: the median-thresholded band hashes (and
+// their thumbnails) of a schema-8 store are dropped; the first hash, its thumbnail and every
+// group stay.
+TEST_F(CatalogGroupsTest, TheMigrationToMarginBandBitsDropsTheOldSecondHashes) {
+  FrameRecord frame{0, 0, 0x1234, PictureThumb(1), 0xF0F0F0F0F0F0F0F0ull, PictureThumb(2)};
+  auto added = catalog_->AddItem({Hash('a'), 1, "png", 8, 8, 1, kItemOk, ""}, nullptr,
+                                 std::span(&frame, 1), "cat");
+  ASSERT_TRUE(added.ok()) << added.status().ToString();
+  const int64_t b = Add('b', 0x1234 ^ 0x3);
+  EXPECT_EQ(b, added->group);
+  ASSERT_NO_FATAL_FAILURE(Downgrade("PRAGMA user_version=8"));
+  Reopen(8);
+  EXPECT_EQ(catalog_->schema_version(), kCatalogSchemaVersion);
+  auto frames = catalog_->Frames(Hash('a'));
+  ASSERT_TRUE(frames.ok());
+  EXPECT_FALSE(frames->at(0).phash2.has_value());
+  EXPECT_TRUE(frames->at(0).thumb2.empty());
+  EXPECT_EQ(frames->at(0).phash, 0x1234u);
+  EXPECT_EQ(frames->at(0).thumb, PictureThumb(1));
+  EXPECT_EQ(KeyOf('b'), Hash('a'));
+  // The first hash still finds the founder after the migration.
+  EXPECT_EQ(Add('c', 0x1234 ^ 0x5), added->group);
+}
+
 }  // namespace
 }  // namespace memes::store

@@ -78,8 +78,8 @@ double ThumbDistance(std::span<const uint8_t> a, const ThumbStats& stats_a,
 inline constexpr int kDefaultCandidateDistance = 10;
 inline constexpr double kDefaultThumbDistance = 30;
 inline constexpr int kDefaultSecondDistance = 10;
-inline constexpr int kDefaultSecondNearDistance = 6;
-inline constexpr double kDefaultSecondFarThumbDistance = 15;
+inline constexpr int kDefaultSecondNearDistance = 4;
+inline constexpr double kDefaultSecondFarThumbDistance = 12;
 inline constexpr int kDefaultRepresentatives = 4;
 inline constexpr double kDefaultBridgeDistance = 20;
 inline constexpr int kDefaultTurnedDistance = 6;
@@ -113,10 +113,11 @@ struct MatchRule {
   int second_distance = kDefaultSecondDistance;
   // A second-source candidate more than `second_near_distance` bits away is joined only within
   // `second_far_thumb_distance` on the second thumbnails (instead of thumb_distance): a band is
-  // a third of the frame, flat in many pictures (a flag's stripes, a face's middle), and its
-  // median-thresholded DCT bits then flip on a rounding of the pixels, so a captioned copy's
-  // band lies 8–14 bits from its original's; that far out, only a close thumbnail tells a copy
-  // from another picture with a similar band (docs/benchmarks.md, "The band at 10 bits").
+  // a third of the frame, flat in many pictures (a flag's stripes, a face's middle), so few of
+  // its bits carry the picture (transform::BandHashes sets about 22 of 64, above a margin), and
+  // a band 5–10 bits away is often another picture's; that far out, only a close thumbnail tells
+  // a copy from another picture with a similar band (docs/benchmarks.md, "The band at 10 bits",
+  // "Band bits above a margin").
   // second_far_thumb_distance < 0: thumb_distance for every second-source candidate.
   int second_near_distance = kDefaultSecondNearDistance;
   double second_far_thumb_distance = kDefaultSecondFarThumbDistance;

@@ -27,10 +27,10 @@ constexpr int kInkNoise = 16;
 constexpr double kSpreads = 2.0;
 constexpr int kHashSide = 32;  // the window is resampled to this before the DCT
 
-// 64 low DCT frequencies of a 32×32 grey picture -> bits at or above their median. Bit
-// 63 - (8u + v) is coefficient (u, v) (u: vertical frequency), except that the DC term's place
-// takes (0, 8): the DC term is the mean brightness, always far above the median.
-uint64_t MedianDctBits(const cv::Mat& grey32) {
+// The 64 low DCT frequencies of a 32×32 grey picture: [8u + v] is coefficient (u, v) (u:
+// vertical frequency), except that the DC term's place takes (0, 8): the DC term is the mean
+// brightness, always far above the median.
+std::array<float, 64> LowFrequencies(const cv::Mat& grey32) {
   cv::Mat dct;
   cv::dct(grey32, dct);
   std::array<float, 64> low{};
@@ -38,11 +38,46 @@ uint64_t MedianDctBits(const cv::Mat& grey32) {
     for (int v = 0; v < 8; ++v) low[8 * u + v] = dct.at<float>(u, v);
   }
   low[0] = dct.at<float>(0, 8);
+  return low;
+}
+
+// LowFrequencies -> bits at or above their median; bit 63 - i is coefficient i.
+uint64_t MedianDctBits(const cv::Mat& grey32) {
+  const std::array<float, 64> low = LowFrequencies(grey32);
   std::array<float, 64> sorted = low;
   std::nth_element(sorted.begin(), sorted.begin() + 32, sorted.end());
   const float median = sorted[32];
   uint64_t bits = 0;
   for (int i = 0; i < 64; ++i) bits = (bits << 1) | (low[i] >= median ? 1u : 0u);
+  return bits;
+}
+
+// As MedianDctBits, but a bit is set only for a coefficient more than `margin` median absolute
+// deviations above the median, and more than `floor_share` times the root mean square deviation (so
+// never at the median itself). A flat picture (a flag's stripes, a band of one colour) has
+// dozens of coefficients at about zero, and the median among them: at `>= median` their bits
+// are a coin toss that a one-level rounding difference turns over (8–16 bits between a band and
+// its captioned copy whose band pixels differ by one level on average). Above the margin they
+// are all 0, in the copy too. The margin scales with the picture's own coefficients, so a
+// contrast change keeps the bits. store/FORMAT.md, "Band bits above a margin".
+uint64_t MarginDctBits(const cv::Mat& grey32, float margin, float floor_share) {
+  const std::array<float, 64> low = LowFrequencies(grey32);
+  std::array<float, 64> sorted = low;
+  std::nth_element(sorted.begin(), sorted.begin() + 32, sorted.end());
+  const float median = sorted[32];
+  std::array<float, 64> deviation{};
+  float square_sum = 0;
+  for (int i = 0; i < 64; ++i) {
+    deviation[i] = std::abs(low[i] - median);
+    square_sum += deviation[i] * deviation[i];
+  }
+  std::nth_element(deviation.begin(), deviation.begin() + 32, deviation.end());
+  // A band of flat stripes has more than half its coefficients at exactly zero, and then a
+  // median absolute deviation of zero too: the floor keeps the threshold above rounding noise.
+  const float threshold =
+      median + std::max(margin * deviation[32], floor_share * std::sqrt(square_sum / 64));
+  uint64_t bits = 0;
+  for (int i = 0; i < 64; ++i) bits = (bits << 1) | (low[i] > threshold ? 1u : 0u);
   return bits;
 }
 
@@ -172,7 +207,7 @@ OrientationHashes BandHashes(std::span<const uint8_t> planar, int size) {
   const cv::Mat grey = PlanarGrey(planar, size);
   OrientationHashes hashes{};
   for (int k = 0; k < kOrientations; ++k)
-    hashes[k] = MedianDctBits(Band(Oriented(grey, k), kHashSide));
+    hashes[k] = MarginDctBits(Band(Oriented(grey, k), kHashSide), kBandMargin, kBandFloor);
   return hashes;
 }
 

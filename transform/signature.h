@@ -51,7 +51,16 @@ OrientationHashes ContentHashes(std::span<const uint8_t> planar, int size);
 // crop moves the band instead, which the content window undoes: the two hashes fail on
 // different copies. store/FORMAT.md, "Second candidate hash". Requires: planar.size() ==
 // 3*size*size, size >= 4.
+// Unlike ContentHash's, a band bit is set only for a coefficient more than kBandMargin median
+// absolute deviations (at least kBandFloor root mean square deviations) above the median: a
+// flat band's near-median bits are noise (FORMAT.md, "Band bits above a margin"). About 22 bits
+// of 64 are set, not 32.
 OrientationHashes BandHashes(std::span<const uint8_t> planar, int size);
+
+// BandHashes' margin, in median absolute deviations of the 64 coefficients from their median,
+// and its floor, in root mean square deviations (what holds when most coefficients are zero).
+inline constexpr float kBandMargin = 0.5f;
+inline constexpr float kBandFloor = 0.02f;
 
 // The rows of the band: [BandTop(size), size - BandTop(size)).
 inline constexpr int BandTop(int size) { return size / 4; }

@@ -1,5 +1,7 @@
 #include "transform/signature.h"
 
+#include <cmath>
+
 #include <gtest/gtest.h>
 
 #include <opencv2/core.hpp>
@@ -181,6 +183,48 @@ TEST(FindContentWindow, CentresOnTheInkAndFallsBackToTheWholeFrame) {
     photo[c * plane + last * kSize + last] = 240;
   }
   EXPECT_FALSE(FindContentWindow(photo, kSize).bordered);
+}
+
+// A flag: three stripes of one colour each, horizontal (`wave` 0) or waving (their borders a
+// sine of `wave` pixels), then each channel of each pixel moved by -1, 0 or +1 at random
+// (`noise_seed` > 0), as two encoders' rounding of one picture differ.
+std::vector<uint8_t> Flag(double wave, uint32_t noise_seed) {
+  std::vector<uint8_t> planar(3 * kSize * kSize);
+  const uint8_t stripes[3][3] = {{200, 30, 40}, {240, 240, 240}, {30, 40, 160}};
+  uint32_t state = noise_seed;
+  for (int y = 0; y < kSize; ++y) {
+    for (int x = 0; x < kSize; ++x) {
+      const double at = y + wave * std::sin(x * 0.3);
+      const int stripe = at < 11 ? 0 : at < 21 ? 1 : 2;
+      for (int c = 0; c < 3; ++c) {
+        int value = stripes[stripe][c];
+        if (noise_seed != 0) {
+          state = state * 1664525u + 1013904223u;
+          value += static_cast<int>(state >> 30) % 3 - 1;
+        }
+        planar[(c * kSize + y) * kSize + x] = cv::saturate_cast<uint8_t>(value);
+      }
+    }
+  }
+  return planar;
+}
+
+// A flat band has many DCT coefficients at about zero, the median among them; bits taken at
+// the median would be a coin toss that one level of rounding turns over. BandHashes sets bits
+// only above a margin, so the rounding moves at most a bit or two, for straight stripes (where
+// more than half the coefficients are exactly zero: the margin's floor) as for waving ones;
+// the same margin keeps the hash of a different picture far.
+TEST(BandHashes, OneLevelOfRoundingKeepsAFlatBandsHash) {
+  for (const double wave : {0.0, 2.0}) {
+    const uint64_t clean = BandHashes(Flag(wave, 0), kSize)[0];
+    EXPECT_GE(__builtin_popcountll(clean), 2) << wave;
+    for (uint32_t seed = 1; seed <= 5; ++seed) {
+      EXPECT_LE(HammingDistance(BandHashes(Flag(wave, seed), kSize)[0], clean), 2)
+          << "wave " << wave << " seed " << seed;
+    }
+  }
+  const Frame sticker = FirstFrame(Sticker());
+  EXPECT_GT(HammingDistance(sticker.second_hashes[0], BandHashes(Flag(2.0, 0), kSize)[0]), 10);
 }
 
 }  // namespace
