@@ -103,6 +103,18 @@ Result<CrawlReport> RunCrawl(const PipelineConfig& config, const CrawlOptions& o
                                DescribeImageSettings(config.image) + ")",
                            config.store.string());
   }
+  // A store written by an older memes lacks signatures this one matches with (FORMAT.md, "Older
+  // stores"): say so once per crawl rather than let captioned copies of old pictures found
+  // groups of their own unexplained.
+  if (const Result<int64_t> stale_frames = store->catalog().CountFramesWithoutSignatures();
+      stale_frames.ok() && *stale_frames > 0) {
+    MEMES_LOG(kWarning) << config.store.string() << ": " << *stale_frames
+                        << " stored frames have no verification thumbnail or band hash (catalogued "
+                           "by an older memes): `memes dedupe --store "
+                        << config.store.string()
+                        << "` recomputes them from the frames cache; until then new copies of "
+                           "those pictures are matched by their content hash alone";
+  }
   MEMES_RETURN_IF_ERROR(
       crawl::RecordPartition(store->catalog(), partition, partition_record, config.store.string()));
   const transform::DecodeOptions decode_options = ToDecodeOptions(config.image);

@@ -496,6 +496,14 @@ Result<int64_t> Catalog::CountItems() {
   return row ? stmt->Int(0) : 0;
 }
 
+Result<int64_t> Catalog::CountFramesWithoutSignatures() {
+  MEMES_ASSIGN_OR_RETURN(
+      StatementLease stmt,
+      impl_->Cached("SELECT COUNT(*) FROM frames WHERE thumb IS NULL OR phash2 IS NULL"));
+  MEMES_ASSIGN_OR_RETURN(const bool row, stmt->Step());
+  return row ? stmt->Int(0) : 0;
+}
+
 Result<std::optional<std::string>> Catalog::GetMeta(const std::string& key) {
   MEMES_ASSIGN_OR_RETURN(StatementLease stmt, impl_->Cached("SELECT value FROM meta WHERE key=?"));
   stmt->Bind(1, key);

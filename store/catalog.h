@@ -310,6 +310,10 @@ class Catalog {
   // keyword). Memory: one ErrorRecord per failure.
   Result<std::vector<ErrorRecord>> Errors();
   Result<int64_t> CountItems();
+  // Frames without a verification thumbnail or a band hash: rows catalogued before schema 4,
+  // or whose band hashes the migrations to 7 and 9 dropped. Grouping finds new copies of their
+  // pictures through the content hash alone until `memes dedupe` recomputes both.
+  Result<int64_t> CountFramesWithoutSignatures();
 
   // --- merging stores (catalog_merge.cpp; `memes store merge`) ----------------------------
   // Every source row in the order it was committed (its id), with its item's blob.

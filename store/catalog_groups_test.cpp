@@ -589,8 +589,14 @@ TEST_F(CatalogGroupsTest, TheMigrationToMarginBandBitsDropsTheOldSecondHashes) {
   ASSERT_TRUE(added.ok()) << added.status().ToString();
   const int64_t b = Add('b', 0x1234 ^ 0x3);
   EXPECT_EQ(b, added->group);
+  auto stale_frames = catalog_->CountFramesWithoutSignatures();
+  ASSERT_TRUE(stale_frames.ok());
+  EXPECT_EQ(*stale_frames, 1) << "b was added without signatures";
   ASSERT_NO_FATAL_FAILURE(Downgrade("PRAGMA user_version=8"));
   Reopen(8);
+  stale_frames = catalog_->CountFramesWithoutSignatures();
+  ASSERT_TRUE(stale_frames.ok());
+  EXPECT_EQ(*stale_frames, 2) << "a's band hash is gone";
   EXPECT_EQ(catalog_->schema_version(), kCatalogSchemaVersion);
   auto frames = catalog_->Frames(Hash('a'));
   ASSERT_TRUE(frames.ok());

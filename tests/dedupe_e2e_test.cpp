@@ -1,6 +1,7 @@
 // End-to-end: `memes dedupe` through the real binary on a generated store: regrouping reports
 // the histogram and the items that changed group, a second run changes nothing, `--report`
-// writes the mosaic and the numbers, and bad input is a usage error.
+// writes the mosaic and the numbers, bad input is a usage error, and a crawl into a store
+// without the signatures grouping needs says so until a regroup fills them.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -8,6 +9,8 @@
 #include <fstream>
 
 #include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
 
 #include "tests/harness/run_memes.h"
 
@@ -52,6 +55,30 @@ TEST_F(DedupeE2e, RegroupReportsChangesThenIsIdempotentAndPackFollows) {
   EXPECT_NE(run.out.find("; 0 items changed group"), std::string::npos) << run.out;
   run = RunMemes({"pack", "--store", store_});
   EXPECT_EQ(run.exit_code, 0) << run.Describe();
+}
+
+// The fixture's frames carry no thumbnail and no band hash, as those of a store written by an
+// older memes (or whose band hashes schema 9's migration dropped): a crawl into it names the
+// store and the command that fixes it; after `memes dedupe` the next crawl has nothing to say.
+TEST_F(DedupeE2e, ACrawlSaysWhenStoredFramesLackSignaturesUntilARegroupFillsThem) {
+  const fs::path images = dir_ / "images" / "cat";
+  fs::create_directories(images);
+  cv::Mat picture(24, 24, CV_8UC3, cv::Scalar(30, 160, 220));
+  picture(cv::Rect(6, 6, 12, 12)).setTo(cv::Scalar(20, 20, 20));
+  ASSERT_TRUE(cv::imwrite((images / "0.png").string(), picture));
+  std::ofstream(dir_ / "folder.toml") << "store = \"store\"\n[classes]\ncat = []\n"
+                                      << "[[sources]]\nkind = \"folder\"\npath = \"images\"\n";
+  const std::string warning = "stored frames have no verification thumbnail or band hash";
+  RunResult run = RunMemes({"crawl", (dir_ / "folder.toml").string()});
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  EXPECT_NE(run.err.find(warning), std::string::npos) << run.Describe();
+  EXPECT_NE(run.err.find("`memes dedupe --store " + store_ + "`"), std::string::npos)
+      << run.Describe();
+  run = RunMemes({"dedupe", "--store", store_});
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  run = RunMemes({"crawl", (dir_ / "folder.toml").string()});
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  EXPECT_EQ(run.err.find(warning), std::string::npos) << run.Describe();
 }
 
 TEST_F(DedupeE2e, ReportWritesMosaicAndNumbers) {
