@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -39,9 +38,8 @@ struct Variant {
   // window (band_window) or the whole band stretched to 32×32.
   int band_top = 0, band_bottom = 0;
   bool band_window = false;
-  // With `median` and margin > 0: a bit is set only above median + max(margin · median absolute
-  // deviation, floor · root mean square deviation) of the 64 coefficients, not at or above the
-  // median (transform::BandHashes' rule at kBandMargin, kBandFloor).
+  // With `median` and margin > 0: bits above a margin over the median (transform::MarginBits;
+  // BandHashes' rule at kBandMargin, kBandFloor), not at or above the median.
   double margin = 0;
   float floor_share = memes::transform::kBandFloor;
 };
@@ -114,20 +112,9 @@ uint64_t VariantHash(const cv::Mat& grey32, const Variant& v) {
   } else {
     for (float x : low) threshold += x / 64;
   }
+  if (v.median && v.margin > 0)
+    return memes::transform::MarginBits(low, static_cast<float>(v.margin), v.floor_share);
   uint64_t bits = 0;
-  if (v.margin > 0) {
-    std::array<float, 64> deviation{};
-    float square_sum = 0;
-    for (int i = 0; i < 64; ++i) {
-      deviation[i] = std::abs(low[i] - threshold);
-      square_sum += deviation[i] * deviation[i];
-    }
-    std::nth_element(deviation.begin(), deviation.begin() + 32, deviation.end());
-    const float above = threshold + std::max(static_cast<float>(v.margin) * deviation[32],
-                                             v.floor_share * std::sqrt(square_sum / 64));
-    for (int i = 0; i < 64; ++i) bits = (bits << 1) | (low[i] > above ? 1u : 0u);
-    return bits;
-  }
   for (int i = 0; i < 64; ++i) bits = (bits << 1) | (low[i] >= threshold ? 1u : 0u);
   return bits;
 }

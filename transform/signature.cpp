@@ -52,33 +52,9 @@ uint64_t MedianDctBits(const cv::Mat& grey32) {
   return bits;
 }
 
-// As MedianDctBits, but a bit is set only for a coefficient more than `margin` median absolute
-// deviations above the median, and more than `floor_share` times the root mean square deviation (so
-// never at the median itself). A flat picture (a flag's stripes, a band of one colour) has
-// dozens of coefficients at about zero, and the median among them: at `>= median` their bits
-// are a coin toss that a one-level rounding difference turns over (8–16 bits between a band and
-// its captioned copy whose band pixels differ by one level on average). Above the margin they
-// are all 0, in the copy too. The margin scales with the picture's own coefficients, so a
-// contrast change keeps the bits. store/FORMAT.md, "Band bits above a margin".
+// MarginBits of a 32×32 grey picture's LowFrequencies.
 uint64_t MarginDctBits(const cv::Mat& grey32, float margin, float floor_share) {
-  const std::array<float, 64> low = LowFrequencies(grey32);
-  std::array<float, 64> sorted = low;
-  std::nth_element(sorted.begin(), sorted.begin() + 32, sorted.end());
-  const float median = sorted[32];
-  std::array<float, 64> deviation{};
-  float square_sum = 0;
-  for (int i = 0; i < 64; ++i) {
-    deviation[i] = std::abs(low[i] - median);
-    square_sum += deviation[i] * deviation[i];
-  }
-  std::nth_element(deviation.begin(), deviation.begin() + 32, deviation.end());
-  // A band of flat stripes has more than half its coefficients at exactly zero, and then a
-  // median absolute deviation of zero too: the floor keeps the threshold above rounding noise.
-  const float threshold =
-      median + std::max(margin * deviation[32], floor_share * std::sqrt(square_sum / 64));
-  uint64_t bits = 0;
-  for (int i = 0; i < 64; ++i) bits = (bits << 1) | (low[i] > threshold ? 1u : 0u);
-  return bits;
+  return MarginBits(LowFrequencies(grey32), margin, floor_share);
 }
 
 // The affine map from frame pixels onto a side×side picture of the frame's content window;
@@ -140,6 +116,27 @@ cv::Mat Band(const cv::Mat& square, int side) {
 OrientationHashes OrientationHashesOf(const cv::Mat& grey);
 
 }  // namespace
+
+uint64_t MarginBits(std::span<const float, 64> low, float margin, float floor_share) {
+  std::array<float, 64> sorted{};
+  std::copy(low.begin(), low.end(), sorted.begin());
+  std::nth_element(sorted.begin(), sorted.begin() + 32, sorted.end());
+  const float median = sorted[32];
+  std::array<float, 64> deviation{};
+  float square_sum = 0;
+  for (int i = 0; i < 64; ++i) {
+    deviation[i] = std::abs(low[i] - median);
+    square_sum += deviation[i] * deviation[i];
+  }
+  std::nth_element(deviation.begin(), deviation.begin() + 32, deviation.end());
+  // A band of flat stripes has more than half its coefficients at exactly zero, and then a
+  // median absolute deviation of zero too: the floor keeps the threshold above rounding noise.
+  const float threshold =
+      median + std::max(margin * deviation[32], floor_share * std::sqrt(square_sum / 64));
+  uint64_t bits = 0;
+  for (int i = 0; i < 64; ++i) bits = (bits << 1) | (low[i] > threshold ? 1u : 0u);
+  return bits;
+}
 
 ContentWindow FindContentWindow(std::span<const uint8_t> planar, int size) {
   assert(planar.size() == 3u * size * size);

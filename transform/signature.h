@@ -57,6 +57,18 @@ OrientationHashes ContentHashes(std::span<const uint8_t> planar, int size);
 // of 64 are set, not 32.
 OrientationHashes BandHashes(std::span<const uint8_t> planar, int size);
 
+// 64 DCT coefficients -> bits, bit 63 - i set for coefficient i when it lies more than `margin`
+// median absolute deviations (MAD) above their median, and more than `floor_share` times their
+// root mean square deviation from it (so never at the median itself). A flat picture (a flag's
+// stripes, a band of one colour) has dozens of coefficients at about zero and the median among
+// them: `>= median` makes their bits a coin toss that one level of rounding turns over (8–30
+// bits between a band and its captioned copy, whose band pixels differ by one level on
+// average); above the margin they are 0 on both sides. Relative to the picture's own
+// coefficients, so a contrast change keeps the bits. store/FORMAT.md, "Band bits above a
+// margin". BandHashes uses it (kBandMargin, kBandFloor); bench/dedupe_bench --variants compares
+// other margins.
+uint64_t MarginBits(std::span<const float, 64> low, float margin, float floor_share);
+
 // BandHashes' margin, in median absolute deviations of the 64 coefficients from their median,
 // and its floor, in root mean square deviations (what holds when most coefficients are zero).
 inline constexpr float kBandMargin = 0.5f;
