@@ -92,8 +92,8 @@ CREATE INDEX IF NOT EXISTS items_group ON items(group_id);
 )sql",
     // 8 -> 9: a band hash's bit is set only above a margin over the median
     // (transform::kBandMargin), no longer at the median. The band hashes of older versions are
-    // dropped rather than compared with the new ones (about 10 bits apart on a flat band); the
-    // band thumbnails go with them (thumb2 is NULL where phash2 is). Until `memes dedupe`
+    // dropped rather than compared with the new ones (which set about 22 bits of 64, the old
+    // 32); the band thumbnails go with them (thumb2 is NULL where phash2 is). Until `memes dedupe`
     // recomputes both from the frames cache, older frames are candidates through their first
     // hash only.
     R"sql(
