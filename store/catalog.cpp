@@ -276,16 +276,6 @@ Result<AddResult> Catalog::AddItem(const ItemRecord& item, const SourceRecord* s
   return result;
 }
 
-Result<int64_t> Catalog::FindGroup(std::span<const uint64_t> probes,
-                                   std::span<const uint8_t> probe_thumbs,
-                                   std::span<const uint64_t> second_probes,
-                                   std::span<const uint8_t> second_probe_thumbs) {
-  MEMES_ASSIGN_OR_RETURN(
-      const LookedUp found,
-      impl_->LookupGroup(probes, probe_thumbs, second_probes, second_probe_thumbs));
-  return found.group;
-}
-
 Status Catalog::SetFrames(const std::string& blob, std::span<const FrameRecord> frames,
                           const FramesLocation& location) {
   return impl_->InTransaction([&]() -> Status {

@@ -197,12 +197,6 @@ class Catalog {
                             std::span<const uint8_t> probe_thumbs = {},
                             std::span<const uint64_t> second_probes = {},
                             std::span<const uint8_t> second_probe_thumbs = {});
-  // The group AddItem would join with these probes (0: it would found one), without writing:
-  // the lookup half of AddItem (bench/dedupe_bench).
-  Result<int64_t> FindGroup(std::span<const uint64_t> probes,
-                            std::span<const uint8_t> probe_thumbs = {},
-                            std::span<const uint64_t> second_probes = {},
-                            std::span<const uint8_t> second_probe_thumbs = {});
   // Replaces the kept frames of an existing item (after a frames-cache rebuild) and where their
   // pixels are.
   Status SetFrames(const std::string& blob, std::span<const FrameRecord> frames,

@@ -295,10 +295,10 @@ struct Catalog::Impl {
         .Run();
   }
 
-  // The group whose representative accepts `probes` best (see Catalog::FindGroup; group 0:
-  // none), and whether the item would become one of its representatives (MayRepresent).
-  // Memory only once the index is loaded: callers run it before taking the write lock.
-  // Probe data of the wrong size is left out (thumbnails: one per probe; second hashes: one
+  // The group whose representative accepts `probes` best (the lookup half of
+  // Catalog::AddItem; group 0: none), and whether the item would become one of its representatives
+  // (MayRepresent). Memory only once the index is loaded: callers run it before taking the write
+  // lock. Probe data of the wrong size is left out (thumbnails: one per probe; second hashes: one
   // per probe, with one second thumbnail each).
   // `frames`: how many frames the probes are of (probes of 8 orientations a frame, each frame's
   // unturned first: the turned ones are read at the rule's turned radius and bridges looked for
