@@ -345,66 +345,46 @@ void AddDedupeCommand(CLI::App& app, CommandRegistry& registry) {
       "Regroup a store's near-duplicates with new settings (from stored frames: no fetch, no "
       "decode), or --report on the groups");
   command->add_option("--store", args->store_dir, "The store folder")->required();
-  command
-      ->add_option("--threshold", args->settings.threshold,
-                   "Bits between an item's hash (any of 8 orientations) and its group founder's")
-      ->check(CLI::Range(0, store::kMaxNearDuplicateDistance))
-      ->capture_default_str();
+  // The rule's options, each showing its default: `bits` between hashes (`low` -1: the option
+  // can be turned off), `distance` between thumbnails or their colours.
+  auto bits = [&](const char* name, int& value, int low, const char* help) {
+    command->add_option(name, value, help)
+        ->check(CLI::Range(low, store::kMaxNearDuplicateDistance))
+        ->capture_default_str();
+  };
+  auto distance = [&](const char* name, double& value, double low, double high, const char* help) {
+    command->add_option(name, value, help)->check(CLI::Range(low, high))->capture_default_str();
+  };
+  DedupeSettings& settings = args->settings;
+  bits("--threshold", settings.threshold, 0,
+       "Bits between an item's hash (any of 8 orientations) and its group founder's");
   command
       ->add_option("--method", args->method,
                    "verified: hash candidates checked by a colour thumbnail; hash: hash only")
       ->check(CLI::IsMember({"verified", "hash"}))
       ->capture_default_str();
-  command
-      ->add_option("--candidate-threshold", args->settings.candidate_threshold,
-                   "verified: bits between hashes for a candidate")
-      ->check(CLI::Range(0, store::kMaxNearDuplicateDistance))
-      ->capture_default_str();
-  command
-      ->add_option("--thumb-threshold", args->settings.thumb_threshold,
-                   "verified: thumbnail distance at which a candidate joins")
-      ->check(CLI::Range(0.0, 765.0))
-      ->capture_default_str();
-  command
-      ->add_option("--second-threshold", args->settings.second_threshold,
-                   "verified: bits between middle-band hashes for a candidate when the content "
-                   "hash finds none (-1: off)")
-      ->check(CLI::Range(-1, store::kMaxNearDuplicateDistance))
-      ->capture_default_str();
-  command
-      ->add_option("--second-near-threshold", args->settings.second_near_threshold,
-                   "verified: middle-band candidates farther than this many bits join only within "
-                   "--second-far-thumb-threshold")
-      ->check(CLI::Range(0, store::kMaxNearDuplicateDistance))
-      ->capture_default_str();
-  command
-      ->add_option("--second-far-thumb-threshold", args->settings.second_far_thumb_threshold,
-                   "verified: thumbnail distance at which a far middle-band candidate joins (-1: "
-                   "--thumb-threshold)")
-      ->check(CLI::Range(-1.0, 765.0))
-      ->capture_default_str();
-  command
-      ->add_option("--colour-threshold", args->settings.colour_threshold,
-                   "verified: chroma distance of the thumbnails' mean colours (-1: off)")
-      ->check(CLI::Range(-1.0, 1020.0))
-      ->capture_default_str();
-  command
-      ->add_option("--peak-threshold", args->settings.peak_threshold,
-                   "verified: mean of the worst inner thumbnail cells (-1: off)")
-      ->check(CLI::Range(-1.0, 765.0))
-      ->capture_default_str();
-  command
-      ->add_option("--bridge-threshold", args->settings.bridge_threshold,
-                   "verified: two groups whose founders both accept an item within this "
-                   "thumbnail distance merge (-1: never)")
-      ->check(CLI::Range(-1.0, 765.0))
-      ->capture_default_str();
-  command
-      ->add_option("--turned-threshold", args->settings.turned_threshold,
-                   "verified: bits to a candidate for an item's quarter turns (-1: the candidate "
-                   "threshold)")
-      ->check(CLI::Range(-1, store::kMaxNearDuplicateDistance))
-      ->capture_default_str();
+  bits("--candidate-threshold", settings.candidate_threshold, 0,
+       "verified: bits between hashes for a candidate");
+  distance("--thumb-threshold", settings.thumb_threshold, 0, 765,
+           "verified: thumbnail distance at which a candidate joins");
+  bits("--second-threshold", settings.second_threshold, -1,
+       "verified: bits between middle-band hashes for a candidate when the content hash finds "
+       "none (-1: off)");
+  bits("--second-near-threshold", settings.second_near_threshold, 0,
+       "verified: middle-band candidates farther than this many bits join only within "
+       "--second-far-thumb-threshold");
+  distance("--second-far-thumb-threshold", settings.second_far_thumb_threshold, -1, 765,
+           "verified: thumbnail distance at which a far middle-band candidate joins (-1: "
+           "--thumb-threshold)");
+  distance("--colour-threshold", settings.colour_threshold, -1, 1020,
+           "verified: chroma distance of the thumbnails' mean colours (-1: off)");
+  distance("--peak-threshold", settings.peak_threshold, -1, 765,
+           "verified: mean of the worst inner thumbnail cells (-1: off)");
+  distance("--bridge-threshold", settings.bridge_threshold, -1, 765,
+           "verified: two groups whose founders both accept an item within this thumbnail "
+           "distance merge (-1: never)");
+  bits("--turned-threshold", settings.turned_threshold, -1,
+       "verified: bits to a candidate for an item's quarter turns (-1: the candidate threshold)");
   command
       ->add_option("--representatives", args->settings.representatives,
                    "a group's representatives, its founder counted: an item joins when one "
