@@ -263,8 +263,8 @@ std::string RuleName(const memes::store::MatchRule& rule) {
     used +=
         std::snprintf(extra + used, sizeof extra - used, " or band <= %d", rule.second_distance);
     if (rule.turned_distance >= 0 && rule.turned_distance < rule.second_distance)
-      used += std::snprintf(extra + used, sizeof extra - used, " (turned <= %d)",
-                            std::min(rule.second_distance, rule.turned_distance));
+      used +=
+          std::snprintf(extra + used, sizeof extra - used, " (turned <= %d)", rule.turned_distance);
     if (rule.second_far_thumb_distance >= 0 && rule.second_near_distance < rule.second_distance)
       used += std::snprintf(extra + used, sizeof extra - used, " (past %d: thumbnail <= %.0f)",
                             rule.second_near_distance, rule.second_far_thumb_distance);
