@@ -512,7 +512,7 @@ TEST_F(CatalogGroupsTest, SecondHashesComeFromTheMigrationAsNoneAndFromARegroup)
   const int64_t a = add('a', 0, std::nullopt);
   // Back to schema 4: no phash2 column.
   ASSERT_NO_FATAL_FAILURE(
-      Downgrade("ALTER TABLE items DROP COLUMN representative; "
+      Downgrade("DROP INDEX frames_unsigned; ALTER TABLE items DROP COLUMN representative; "
                 "ALTER TABLE frames DROP COLUMN thumb2; "
                 "ALTER TABLE frames DROP COLUMN phash2; "
                 "ALTER TABLE groups DROP COLUMN absorbed; PRAGMA user_version=4"));
