@@ -188,12 +188,15 @@ void SignatureVariants(const std::vector<memes::bench::BenchItem>& set) {
   std::vector<Variant> variants = {
       {"whole frame, mean (img_hash-like)", false, false, 0},
       {"whole frame, median", false, true, 0},
-      {"moments k=2, median", false, true, 0, 2.0},
+      {"moments k=2, median (schemas up to 9)", false, true, 0, 2.0},
 
-      {"transform::ContentHashes (chosen: moments k=2, median)", false, true, 0, -1},
+      {"transform::ContentHashes (chosen: moments k=2, margin 0.25)", false, true, 0, -1},
       {"moments k=2.5, median", false, true, 0, 2.5},
       {"moments k=2, mean", false, false, 0, 2.0},
       {"moments k=2, median, blur 3", false, true, 3, 2.0},
+      {"moments k=2, margin 0.25", false, true, 0, 2.0, 16, 0, 0, false, 0.25},
+      {"moments k=2, margin 0.5", false, true, 0, 2.0, 16, 0, 0, false, 0.5},
+      {"moments k=2, margin 1", false, true, 0, 2.0, 16, 0, 0, false, 1.0},
       {"transform::BandHashes (the second hash: rows 8-23, margin 0.5, floor 0.02)", false, true, 0,
        -2},
       {"band rows 8-23, whole band, median (schema 7-8)", false, true, 0, 0, 16, 8, 8, false},

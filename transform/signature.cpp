@@ -1,5 +1,6 @@
-// Near-duplicate signatures: the content window (ink moments around a flat border) and the
-// median DCT hash. Figures behind each constant: bench/dedupe_bench --variants 1.
+// Near-duplicate signatures: the content window (ink moments around a flat border) and the DCT
+// hash with bits above a margin over the median. Figures behind each constant: bench/dedupe_bench
+// --variants 1.
 #include "transform/signature.h"
 #include "transform/orientation.h"
 
@@ -39,17 +40,6 @@ std::array<float, 64> LowFrequencies(const cv::Mat& grey32) {
   }
   low[0] = dct.at<float>(0, 8);
   return low;
-}
-
-// LowFrequencies -> bits at or above their median; bit 63 - i is coefficient i.
-uint64_t MedianDctBits(const cv::Mat& grey32) {
-  const std::array<float, 64> low = LowFrequencies(grey32);
-  std::array<float, 64> sorted = low;
-  std::nth_element(sorted.begin(), sorted.begin() + 32, sorted.end());
-  const float median = sorted[32];
-  uint64_t bits = 0;
-  for (int i = 0; i < 64; ++i) bits = (bits << 1) | (low[i] >= median ? 1u : 0u);
-  return bits;
 }
 
 // MarginBits of a 32×32 grey picture's LowFrequencies.
@@ -112,7 +102,7 @@ cv::Mat Band(const cv::Mat& square, int side) {
   return out;
 }
 
-// MedianDctBits of a grey picture in the eight orientations of phash.h.
+// ContentHash's bits of a grey picture in the eight orientations of phash.h.
 OrientationHashes OrientationHashesOf(const cv::Mat& grey);
 
 }  // namespace
@@ -192,7 +182,7 @@ ContentWindow FindContentWindow(std::span<const uint8_t> planar, int size) {
 }
 
 uint64_t ContentHash(std::span<const uint8_t> planar, int size) {
-  return MedianDctBits(WindowGrey(planar, size));
+  return MarginDctBits(WindowGrey(planar, size), kContentMargin, kBandFloor);
 }
 
 OrientationHashes ContentHashes(std::span<const uint8_t> planar, int size) {
@@ -212,7 +202,8 @@ namespace {
 
 OrientationHashes OrientationHashesOf(const cv::Mat& grey) {
   OrientationHashes hashes{};
-  for (int k = 0; k < kOrientations; ++k) hashes[k] = MedianDctBits(Oriented(grey, k));
+  for (int k = 0; k < kOrientations; ++k)
+    hashes[k] = MarginDctBits(Oriented(grey, k), kContentMargin, kBandFloor);
   return hashes;
 }
 

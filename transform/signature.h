@@ -31,10 +31,13 @@ ContentWindow FindContentWindow(std::span<const uint8_t> planar, int size);
 // The signature of one frame: the window centre ± 2 spreads on each axis (a flat disc of
 // radius R has spread R/2, so this is its bounding box), resampled to 32×32 grey, 2-D DCT, the
 // 8×8 lowest frequencies (the DC term swapped for coefficient (0, 8)), each bit 1 when the
-// coefficient is at or above the median of the 64. Median thresholding sets about half the bits,
-// which separates look-alike drawings better than a mean threshold and spreads hashes over the
-// index's buckets (store/near_dup_index.h).
-// Requires: planar.size() == 3*size*size.
+// coefficient lies more than kContentMargin median absolute deviations above the median of the
+// 64 (MarginBits). Relative to the median, not the mean: a mean threshold leaves most bits 0 and
+// look-alike drawings collide. Above a margin, not at the median (the rule of schemas up to 9):
+// flat vector art (Twemoji, flags, icons) has dozens of coefficients at about zero with the
+// median among them, whose `>= median` bits a JPEG re-encode or a rescale turns over (pair by
+// pair within 10 bits, Twemoji JPEG copies 86 % at the median, 99 % above the margin).
+// store/FORMAT.md, "The content hash above a margin". Requires: planar.size() == 3*size*size.
 uint64_t ContentHash(std::span<const uint8_t> planar, int size);
 
 // ContentHash of the frame in the eight orientations of phash.h ([0] == ContentHash; k = 0..3
@@ -43,18 +46,17 @@ uint64_t ContentHash(std::span<const uint8_t> planar, int size);
 // Requires: planar.size() == 3*size*size.
 OrientationHashes ContentHashes(std::span<const uint8_t> planar, int size);
 
-// The second candidate hash: the median DCT hash (as ContentHash) of the frame's middle band,
-// rows [size/4, size - size/4) of the frame turned to each of the eight orientations of phash.h,
-// stretched to 32×32 (no content window). A caption over the top or bottom quarter of a
-// picture (where meme text, subtitles and most watermarks sit) adds ink that moves the content
-// window and so every coefficient of ContentHash; the band does not see it. A letterbox or a
-// crop moves the band instead, which the content window undoes: the two hashes fail on
-// different copies. store/FORMAT.md, "Second candidate hash". Requires: planar.size() ==
-// 3*size*size, size >= 4.
-// Unlike ContentHash's, a band bit is set only for a coefficient more than kBandMargin median
-// absolute deviations (at least kBandFloor root mean square deviations) above the median: a
-// flat band's near-median bits are noise (FORMAT.md, "Band bits above a margin"). About 22 bits
-// of 64 are set, not 32.
+// The second candidate hash: the DCT hash (as ContentHash's, with another margin) of the frame's
+// middle band, rows [size/4, size - size/4) of the frame turned to each of the eight
+// orientations of phash.h, stretched to 32×32 (no content window). A caption over the top or
+// bottom quarter of a picture (where meme text, subtitles and most watermarks sit) adds ink
+// that moves the content window and so every coefficient of ContentHash; the band does not see
+// it. A letterbox or a crop moves the band instead, which the content window undoes: the two
+// hashes fail on different copies. store/FORMAT.md, "Second candidate hash". Requires:
+// planar.size() == 3*size*size, size >= 4.
+// A band bit is set only for a coefficient more than kBandMargin median absolute deviations (at
+// least kBandFloor root mean square deviations) above the median: a flat band's near-median bits
+// are noise (FORMAT.md, "Band bits above a margin"). About 22 bits of 64 are set, not 32.
 OrientationHashes BandHashes(std::span<const uint8_t> planar, int size);
 
 // 64 DCT coefficients -> bits, bit 63 - i set for coefficient i when it lies more than `margin`
@@ -73,6 +75,13 @@ uint64_t MarginBits(std::span<const float, 64> low, float margin, float floor_sh
 // and its floor, in root mean square deviations (what holds when most coefficients are zero).
 inline constexpr float kBandMargin = 0.5f;
 inline constexpr float kBandFloor = 0.02f;
+
+// ContentHash's margin (its floor is kBandFloor's): narrower than the band's, since the content
+// window fills the hash with the picture where the band is often flat; at 0.5 the hash sets
+// fewer bits and other pictures come nearer (other vendors' drawings within 10 bits: 8 % at
+// 0.25, 16 % at 0.5, 6 % at the median, on the Noto set; docs/benchmarks.md, "The content hash
+// above a margin").
+inline constexpr float kContentMargin = 0.25f;
 
 // The rows of the band: [BandTop(size), size - BandTop(size)).
 inline constexpr int BandTop(int size) { return size / 4; }
