@@ -109,11 +109,12 @@ Result<CrawlReport> RunCrawl(const PipelineConfig& config, const CrawlOptions& o
   if (const Result<int64_t> stale_frames = store->catalog().CountFramesWithoutSignatures();
       stale_frames.ok() && *stale_frames > 0) {
     MEMES_LOG(kWarning) << config.store.string() << ": " << *stale_frames
-                        << " stored frames have no verification thumbnail or band hash (catalogued "
-                           "by an older memes): `memes dedupe --store "
+                        << " stored frames lack a verification thumbnail, a band hash or a "
+                           "content hash by this memes's rule (catalogued by an older memes): "
+                           "`memes dedupe --store "
                         << config.store.string()
                         << "` recomputes them from the frames cache; until then new copies of "
-                           "those pictures are matched by their content hash alone";
+                           "those pictures may found groups of their own";
   }
   MEMES_RETURN_IF_ERROR(
       crawl::RecordPartition(store->catalog(), partition, partition_record, config.store.string()));

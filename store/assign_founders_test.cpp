@@ -61,9 +61,10 @@ TEST(AssignFounders, AVerifiedChainDoesNotGrowOneGroup) {
 // member is thus at most two accepting steps from its founder, never three.
 TEST(AssignFounders, RepresentativesReachTwoStepsFromTheFounderAndNoFurther) {
   std::mt19937_64 random(8);
-  // 3 bits a step: A–C 6 bits, A–D 9 bits, all within the 10-bit candidate radius, so the
-  // thumbnails decide.
-  const std::vector<uint64_t> hashes = {0, 0x7, 0x3F, 0x1FF};
+  // 2 bits a step: A–C 4 bits, A–D 6 bits, all within the candidate radius, so the thumbnails
+  // decide.
+  static_assert(kDefaultCandidateDistance >= 6);
+  const std::vector<uint64_t> hashes = {0, 0x3, 0xF, 0x3F};
   const auto a = Thumb(1, random);
   std::vector<std::vector<uint8_t>> thumbs(4, a);
   // Step k moves the bytes i % 4 < k by 20 levels.

@@ -101,6 +101,17 @@ CREATE INDEX IF NOT EXISTS items_group ON items(group_id);
 UPDATE frames SET phash2=NULL, thumb2=NULL;
 CREATE INDEX IF NOT EXISTS frames_unsigned ON frames(blob) WHERE thumb IS NULL OR phash2 IS NULL;
 )sql",
+    // 9 -> 10: the content hash's bits are set above a margin over the median
+    // (transform::kContentMargin), no longer at the median. phash_rule is 1 for a hash by the
+    // new rule and NULL for every older row (FrameRecord::phash_current): those hashes are kept
+    // (the column is NOT NULL, and a founder keeps its band hash and thumbnails meanwhile) and
+    // counted as unsigned until `memes dedupe` recomputes them from the frames cache.
+    R"sql(
+ALTER TABLE frames ADD COLUMN phash_rule INTEGER;
+DROP INDEX IF EXISTS frames_unsigned;
+CREATE INDEX frames_unsigned ON frames(blob)
+    WHERE thumb IS NULL OR phash2 IS NULL OR phash_rule IS NULL;
+)sql",
 };
 static_assert(std::size(kMigrations) == kCatalogSchemaVersion);
 
@@ -438,8 +449,8 @@ Status Catalog::ForEachLabelRow(const std::function<Status(const LabelRow&)>& vi
 Result<std::vector<FrameRecord>> Catalog::Frames(const std::string& blob) {
   MEMES_ASSIGN_OR_RETURN(
       StatementLease stmt,
-      impl_->Cached("SELECT frame_index, timestamp_ms, phash, thumb, phash2, thumb2 FROM frames "
-                    "WHERE blob=? ORDER BY frame_index"));
+      impl_->Cached("SELECT frame_index, timestamp_ms, phash, thumb, phash2, thumb2, phash_rule "
+                    "FROM frames WHERE blob=? ORDER BY frame_index"));
   stmt->Bind(1, blob);
   std::vector<FrameRecord> frames;
   for (;;) {
@@ -454,6 +465,7 @@ Result<std::vector<FrameRecord>> Catalog::Frames(const std::string& blob) {
       if (thumb.size() == kThumbBytes) frames.back().thumb.assign(thumb.begin(), thumb.end());
     }
     if (!stmt->IsNull(4)) frames.back().phash2 = static_cast<uint64_t>(stmt->Int(4));
+    frames.back().phash_current = !stmt->IsNull(6);
     if (!stmt->IsNull(5)) {
       const std::string thumb = stmt->Text(5);
       if (thumb.size() == kThumbBytes) frames.back().thumb2.assign(thumb.begin(), thumb.end());
@@ -493,7 +505,8 @@ Result<int64_t> Catalog::CountFramesWithoutSignatures() {
   // number), not a scan of every frame (0.2 s at 300 000 frames, measured).
   MEMES_ASSIGN_OR_RETURN(
       StatementLease stmt,
-      impl_->Cached("SELECT COUNT(*) FROM frames WHERE thumb IS NULL OR phash2 IS NULL"));
+      impl_->Cached("SELECT COUNT(*) FROM frames "
+                    "WHERE thumb IS NULL OR phash2 IS NULL OR phash_rule IS NULL"));
   MEMES_ASSIGN_OR_RETURN(const bool row, stmt->Step());
   return row ? stmt->Int(0) : 0;
 }

@@ -21,7 +21,7 @@
 
 namespace memes::store {
 
-inline constexpr int kCatalogSchemaVersion = 9;
+inline constexpr int kCatalogSchemaVersion = 10;
 inline constexpr int kDefaultNearDuplicateDistance = 6;
 
 // Item status values.
@@ -61,6 +61,11 @@ struct FrameRecord {
   // The second hash's verification thumbnail (kThumbBytes, transform::BandThumbsOf) or empty;
   // a frame without one is never a candidate of the second source.
   std::vector<uint8_t> thumb2;
+  // Whether `phash` is by the content hash's current rule (transform::ContentHash, bits above a
+  // margin, schema 10); false for a frame catalogued before (bits at the median) until `memes
+  // dedupe` recomputes it: such a hash is stored and indexed as it is, but a probe of the same
+  // picture lies many bits from it.
+  bool phash_current = true;
 };
 
 struct AddResult {
@@ -268,6 +273,8 @@ class Catalog {
   // Replaces the stored hashes of items' kept frames (frames.phash, by frame index order) in one
   // transaction, e.g. with a new signature recomputed from the frames cache; drops the founder
   // index so the next lookup reloads it. Returns the number of frames whose hash changed.
+  // The hashes must be by the current rule (transform::ContentHash): every frame of an item
+  // named is marked so (FrameRecord::phash_current), changed or not.
   // Requires: each item's vector has one hash per stored frame (InvalidArgument otherwise,
   // nothing changed).
   // `thumbs` (optional, parallel to `hashes`): kThumbBytes per frame, stored beside them.
@@ -304,9 +311,10 @@ class Catalog {
   // keyword). Memory: one ErrorRecord per failure.
   Result<std::vector<ErrorRecord>> Errors();
   Result<int64_t> CountItems();
-  // Frames without a verification thumbnail or a band hash: rows catalogued before schema 4,
-  // or whose band hashes the migrations to 7 and 9 dropped. Grouping finds new copies of their
-  // pictures through the content hash alone until `memes dedupe` recomputes both.
+  // Frames without this memes's signatures: no verification thumbnail (catalogued before
+  // schema 4), no band hash (dropped by the migrations to 7 and 9), or a content hash by the rule
+  // before schema 10 (FrameRecord::phash_current). Grouping finds new copies of their pictures
+  // through what is left until `memes dedupe` recomputes them.
   Result<int64_t> CountFramesWithoutSignatures();
 
   // --- merging stores (catalog_merge.cpp; `memes store merge`) ----------------------------

@@ -154,6 +154,9 @@ Result<int64_t> Catalog::RewriteFrameHashes(
     MEMES_ASSIGN_OR_RETURN(
         StatementLease update_second,
         impl_->Cached("UPDATE frames SET phash2=?, thumb2=? WHERE blob=? AND frame_index=?"));
+    MEMES_ASSIGN_OR_RETURN(
+        StatementLease mark_current,
+        impl_->Cached("UPDATE frames SET phash_rule=1 WHERE blob=? AND phash_rule IS NULL"));
     for (size_t item = 0; item < hashes.size(); ++item) {
       const auto& [blob, new_hashes] = hashes[item];
       std::vector<std::pair<int64_t, uint64_t>> stored;  // frame index, hash
@@ -217,6 +220,8 @@ Result<int64_t> Catalog::RewriteFrameHashes(
                                   .Bind(3, stored[k].first)
                                   .Run());
       }
+      mark_current->Reset();
+      MEMES_RETURN_IF_ERROR(mark_current->Bind(1, blob).Run());
       for (size_t k = 0; k < stored.size(); ++k) {
         if (stored[k].second == new_hashes[k]) continue;
         update->Reset();

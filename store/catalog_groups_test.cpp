@@ -131,7 +131,8 @@ TEST_F(CatalogGroupsTest, TheMigrationToRepresentativesKeepsFounderOnlyGroups) {
   const int64_t a = Add('a', 0);
   EXPECT_EQ(Add('b', Low(7)), a);
   ASSERT_NO_FATAL_FAILURE(
-      Downgrade("ALTER TABLE items DROP COLUMN representative; "
+      Downgrade("DROP INDEX frames_unsigned; ALTER TABLE frames DROP COLUMN phash_rule; "
+                "ALTER TABLE items DROP COLUMN representative; "
                 "ALTER TABLE frames DROP COLUMN thumb2; "
                 "ALTER TABLE groups DROP COLUMN absorbed; PRAGMA user_version=5"));
   Reopen(8, 4);
@@ -257,7 +258,7 @@ std::vector<uint8_t> PictureThumb(int p, int shift = 0) {
 }
 
 TEST_F(CatalogGroupsTest, VerifiedMatchingUsesStoredThumbnailsAfterReopenAndInRegroup) {
-  Reopen(6);  // verified defaults: candidates within 10 bits, thumbnails within 26
+  Reopen(6);  // verified defaults: candidates within 8 bits, thumbnails within 30
   auto add = [&](char c, uint64_t phash, std::vector<uint8_t> thumb) {
     FrameRecord frame{0, 0, phash, std::move(thumb), {}};
     auto added = catalog_->AddItem({Hash(c), 1, "png", 8, 8, 1, kItemOk, ""}, nullptr,
@@ -269,8 +270,11 @@ TEST_F(CatalogGroupsTest, VerifiedMatchingUsesStoredThumbnailsAfterReopenAndInRe
   // B: 2 bits from A's hash but another picture (a look-alike): a group of its own.
   const int64_t b = add('b', Low(2), PictureThumb(2));
   EXPECT_NE(b, a);
-  // C: 9 bits from A (past 6) and A's picture brightened: joins A.
-  EXPECT_EQ(add('c', Low(9), PictureThumb(1, 12)), a);
+  // C: 7 bits from A (past 6, within the candidate radius; 7 and more from every other hash
+  // below) and A's picture brightened: joins A.
+  static_assert(kDefaultCandidateDistance >= 7);
+  const uint64_t c = Low(9) & ~Low(2);
+  EXPECT_EQ(add('c', c, PictureThumb(1, 12)), a);
   // The founders' thumbnails come back from the catalog after a reopen.
   Reopen(6);
   EXPECT_EQ(add('d', Low(3), PictureThumb(2, 5)), b);
@@ -279,7 +283,7 @@ TEST_F(CatalogGroupsTest, VerifiedMatchingUsesStoredThumbnailsAfterReopenAndInRe
   EXPECT_EQ(Add('f', Low(1)), a) << "1 bit from A, the nearer founder by hash";
 
   // Regrouping with thumbnails recomputed keeps these groups; by hash alone B and D join A
-  // (2 and 3 bits) and C (9 bits) leaves it.
+  // (2 and 3 bits) and C (7 bits) leaves it.
   std::map<std::string, std::vector<uint8_t>> thumbs = {{Hash('a'), PictureThumb(1)},
                                                         {Hash('b'), PictureThumb(2)},
                                                         {Hash('c'), PictureThumb(1, 12)},
@@ -512,7 +516,8 @@ TEST_F(CatalogGroupsTest, SecondHashesComeFromTheMigrationAsNoneAndFromARegroup)
   const int64_t a = add('a', 0, std::nullopt);
   // Back to schema 4: no phash2 column.
   ASSERT_NO_FATAL_FAILURE(
-      Downgrade("DROP INDEX frames_unsigned; ALTER TABLE items DROP COLUMN representative; "
+      Downgrade("DROP INDEX frames_unsigned; ALTER TABLE frames DROP COLUMN phash_rule; "
+                "ALTER TABLE items DROP COLUMN representative; "
                 "ALTER TABLE frames DROP COLUMN thumb2; "
                 "ALTER TABLE frames DROP COLUMN phash2; "
                 "ALTER TABLE groups DROP COLUMN absorbed; PRAGMA user_version=4"));
@@ -567,7 +572,8 @@ TEST_F(CatalogGroupsTest, TheMigrationToBandHashesDropsTheOldSecondHashes) {
   EXPECT_EQ(frames->at(0).phash2, 0xF0F0F0F0F0F0F0F0ull);
   EXPECT_EQ(frames->at(0).thumb2, PictureThumb(2));
   ASSERT_NO_FATAL_FAILURE(
-      Downgrade("ALTER TABLE frames DROP COLUMN thumb2; ALTER TABLE groups DROP COLUMN absorbed; "
+      Downgrade("DROP INDEX frames_unsigned; ALTER TABLE frames DROP COLUMN phash_rule; "
+                "ALTER TABLE frames DROP COLUMN thumb2; ALTER TABLE groups DROP COLUMN absorbed; "
                 "PRAGMA user_version=6"));
   Reopen(8);
   EXPECT_EQ(catalog_->schema_version(), kCatalogSchemaVersion);
@@ -592,7 +598,9 @@ TEST_F(CatalogGroupsTest, TheMigrationToMarginBandBitsDropsTheOldSecondHashes) {
   auto stale_frames = catalog_->CountFramesWithoutSignatures();
   ASSERT_TRUE(stale_frames.ok());
   EXPECT_EQ(*stale_frames, 1) << "b was added without signatures";
-  ASSERT_NO_FATAL_FAILURE(Downgrade("PRAGMA user_version=8"));
+  ASSERT_NO_FATAL_FAILURE(
+      Downgrade("DROP INDEX frames_unsigned; ALTER TABLE frames DROP COLUMN phash_rule; "
+                "PRAGMA user_version=8"));
   Reopen(8);
   stale_frames = catalog_->CountFramesWithoutSignatures();
   ASSERT_TRUE(stale_frames.ok());
@@ -607,6 +615,55 @@ TEST_F(CatalogGroupsTest, TheMigrationToMarginBandBitsDropsTheOldSecondHashes) {
   EXPECT_EQ(KeyOf('b'), Hash('a'));
   // The first hash still finds the founder after the migration.
   EXPECT_EQ(Add('c', 0x1234 ^ 0x5), added->group);
+}
+
+// Schema 10 sets the content hash's bits above a margin: the hashes of a schema-9 store are kept
+// (with their thumbnails, band hashes and groups) but counted as lacking a signature until a
+// rewrite by the current rule marks them; a frame added with an old-rule hash (as a store merge
+// copies one from an unregrouped store) keeps its mark.
+TEST_F(CatalogGroupsTest, TheMigrationToMarginContentBitsMarksOldContentHashesUntilRewritten) {
+  FrameRecord frame{0, 0, 0x1234, PictureThumb(1), 0xF0F0F0F0F0F0F0F0ull, PictureThumb(2)};
+  auto added = catalog_->AddItem({Hash('a'), 1, "png", 8, 8, 1, kItemOk, ""}, nullptr,
+                                 std::span(&frame, 1), "cat");
+  ASSERT_TRUE(added.ok()) << added.status().ToString();
+  auto stale_frames = catalog_->CountFramesWithoutSignatures();
+  ASSERT_TRUE(stale_frames.ok());
+  EXPECT_EQ(*stale_frames, 0);
+  ASSERT_NO_FATAL_FAILURE(
+      Downgrade("DROP INDEX frames_unsigned; ALTER TABLE frames DROP COLUMN phash_rule; "
+                "CREATE INDEX frames_unsigned ON frames(blob) WHERE thumb IS NULL OR phash2 IS "
+                "NULL; PRAGMA user_version=9"));
+  Reopen(8);
+  EXPECT_EQ(catalog_->schema_version(), kCatalogSchemaVersion);
+  stale_frames = catalog_->CountFramesWithoutSignatures();
+  ASSERT_TRUE(stale_frames.ok());
+  EXPECT_EQ(*stale_frames, 1) << "a's content hash is by the old rule";
+  auto frames = catalog_->Frames(Hash('a'));
+  ASSERT_TRUE(frames.ok());
+  EXPECT_FALSE(frames->at(0).phash_current);
+  EXPECT_EQ(frames->at(0).phash, 0x1234u);
+  EXPECT_EQ(frames->at(0).thumb, PictureThumb(1));
+  EXPECT_EQ(frames->at(0).phash2, 0xF0F0F0F0F0F0F0F0ull);
+  // A rewrite marks every frame of the items it names, whether its hash changed or not.
+  const std::pair<std::string, std::vector<uint64_t>> same[] = {{Hash('a'), {0x1234}}};
+  auto rewritten = catalog_->RewriteFrameHashes(same);
+  ASSERT_TRUE(rewritten.ok()) << rewritten.status().ToString();
+  EXPECT_EQ(*rewritten, 0);
+  stale_frames = catalog_->CountFramesWithoutSignatures();
+  ASSERT_TRUE(stale_frames.ok());
+  EXPECT_EQ(*stale_frames, 0);
+  frames = catalog_->Frames(Hash('a'));
+  ASSERT_TRUE(frames.ok());
+  EXPECT_TRUE(frames->at(0).phash_current);
+  FrameRecord old_rule{0, 0, 0x9999};
+  old_rule.phash_current = false;
+  ASSERT_TRUE(catalog_
+                  ->AddItem({Hash('b'), 1, "png", 8, 8, 1, kItemOk, ""}, nullptr,
+                            std::span(&old_rule, 1), "cat")
+                  .ok());
+  frames = catalog_->Frames(Hash('b'));
+  ASSERT_TRUE(frames.ok());
+  EXPECT_FALSE(frames->at(0).phash_current);
 }
 
 }  // namespace

@@ -258,7 +258,7 @@ struct Catalog::Impl {
     MEMES_ASSIGN_OR_RETURN(
         StatementLease stmt,
         Cached("INSERT OR REPLACE INTO frames(blob, frame_index, timestamp_ms, phash, thumb, "
-               "phash2, thumb2) VALUES(?,?,?,?,?,?,?)"));
+               "phash2, thumb2, phash_rule) VALUES(?,?,?,?,?,?,?,?)"));
     for (const FrameRecord& frame : frames) {
       stmt->Bind(1, blob)
           .Bind(2, int64_t{frame.index})
@@ -278,6 +278,11 @@ struct Catalog::Impl {
         stmt->BindBlob(7, frame.thumb2.data(), frame.thumb2.size());
       } else {
         stmt->BindNull(7);
+      }
+      if (frame.phash_current) {
+        stmt->Bind(8, int64_t{1});
+      } else {
+        stmt->BindNull(8);
       }
       MEMES_RETURN_IF_ERROR(stmt->Run());
     }

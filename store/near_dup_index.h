@@ -75,7 +75,7 @@ double ThumbDistance(std::span<const uint8_t> a, const ThumbStats& stats_a,
                      bool contrast, double limit, double tolerance = 0);
 
 // Defaults of the verified rule, chosen from bench/dedupe_bench (docs/benchmarks.md).
-inline constexpr int kDefaultCandidateDistance = 10;
+inline constexpr int kDefaultCandidateDistance = 8;
 inline constexpr double kDefaultThumbDistance = 30;
 inline constexpr int kDefaultSecondDistance = 10;
 inline constexpr int kDefaultSecondNearDistance = 4;

@@ -288,7 +288,10 @@ TEST(NearDupIndex, NearestAcceptedAgreesWithBruteForceOnHashesAndThumbnails) {
       std::map<int64_t, double> founder_thumb;  // group -> best accepted founder-frame thumb
       for (int k = 0; k < 8; ++k) {
         const bool turned = verify && orientations == 8 && k % 8 != 0 && k % 8 != 4;
-        const int radius = turned ? rule.turned_distance : rule.IndexRadius();
+        // The content hash's radius (the index's may be wider, for the band's).
+        const int radius = turned   ? rule.turned_distance
+                           : verify ? std::max(rule.distance, rule.candidate_distance)
+                                    : rule.distance;
         for (size_t i = 0; i < stored.size(); ++i) {
           const Stored& s = stored[i];
           const int distance = __builtin_popcountll(s.hash ^ probes[k]);
@@ -565,15 +568,16 @@ TEST(NearDupIndex, AThumbnailRejectsALookAlikeAndAcceptsACopyWhoseHashMoved) {
   EXPECT_FALSE(index.NearestAccepted(close, Thumb(2, random), rule));
   // Without thumbnails the hash alone decides: it joins.
   EXPECT_TRUE(index.NearestAccepted(close, {}, rule));
-  // A copy whose hash moved 9 bits (past `distance`, within `candidate_distance`) and whose
+  // A copy whose hash moved 7 bits (past `distance`, within `candidate_distance`) and whose
   // thumbnail is the founder's with noise and a brightness shift joins.
-  const uint64_t moved[] = {founder ^ 0x1FF000};
+  static_assert(kDefaultCandidateDistance >= 7);
+  const uint64_t moved[] = {founder ^ 0x7F000};
   const auto match = index.NearestAccepted(moved, Thumb(1, random, 8, 15), rule);
   ASSERT_TRUE(match);
   EXPECT_EQ(match->group, 1);
-  EXPECT_EQ(match->distance, 9);
+  EXPECT_EQ(match->distance, 7);
   EXPECT_GE(match->thumb_distance, 0);
-  EXPECT_FALSE(index.NearestAccepted(moved, {}, rule)) << "hash alone: 9 > 6 bits";
+  EXPECT_FALSE(index.NearestAccepted(moved, {}, rule)) << "hash alone: 7 > 6 bits";
 }
 
 }  // namespace

@@ -240,7 +240,8 @@ TEST(Store, OldLayoutFramesFilesStillReadAndCompactionMigratesThem) {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open((dir / "catalog.sqlite").c_str(), &db), SQLITE_OK);
     for (const char* sql :
-         {"DROP INDEX frames_unsigned", "ALTER TABLE items DROP COLUMN frames_segment",
+         {"DROP INDEX frames_unsigned", "ALTER TABLE frames DROP COLUMN phash_rule",
+          "ALTER TABLE items DROP COLUMN frames_segment",
           "ALTER TABLE items DROP COLUMN frames_offset",
           "ALTER TABLE items DROP COLUMN frames_length", "ALTER TABLE frames DROP COLUMN thumb",
           "ALTER TABLE frames DROP COLUMN phash2", "ALTER TABLE items DROP COLUMN representative",

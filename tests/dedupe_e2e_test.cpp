@@ -41,7 +41,7 @@ TEST_F(DedupeE2e, RegroupReportsChangesThenIsIdempotentAndPackFollows) {
   RunResult run = RunMemes({"dedupe", "--store", store_, "--threshold", "8"});
   ASSERT_EQ(run.exit_code, 0) << run.Describe();
   EXPECT_NE(
-      run.out.find("regrouped 24 items (verified: hash within 10 bits (6 for quarter turns) "
+      run.out.find("regrouped 24 items (verified: hash within 8 bits (6 for quarter turns) "
                    "or middle-band hash within 10 bits (past 4: thumbnail within 12), thumbnail "
                    "within 30, mean colour within 30, worst cells within 70, groups whose "
                    "founders both accept an item within 20 merge; 8 bits where a frame has no "
@@ -68,7 +68,8 @@ TEST_F(DedupeE2e, ACrawlSaysWhenStoredFramesLackSignaturesUntilARegroupFillsThem
   ASSERT_TRUE(cv::imwrite((images / "0.png").string(), picture));
   std::ofstream(dir_ / "folder.toml") << "store = \"store\"\n[classes]\ncat = []\n"
                                       << "[[sources]]\nkind = \"folder\"\npath = \"images\"\n";
-  const std::string warning = "stored frames have no verification thumbnail or band hash";
+  const std::string warning =
+      "stored frames lack a verification thumbnail, a band hash or a content hash";
   RunResult run = RunMemes({"crawl", (dir_ / "folder.toml").string()});
   ASSERT_EQ(run.exit_code, 0) << run.Describe();
   EXPECT_NE(run.err.find(warning), std::string::npos) << run.Describe();
