@@ -4,6 +4,8 @@
 //   build/bench/dedupe_bench --google G --twitter T --emoji-json J [--gif-suite DIR]
 //       [--originals 1000] [--stored 200000] [--store-dir DIR] [--threads 1]
 //
+// G holds the originals' drawings, T the other vendor's: pass Twemoji's folder as G and Noto's
+// as T to measure on flat vector art (bench/dedupe_bench.sh ORIGINALS_FROM=twitter).
 // Prints markdown: per grouping method (the old any-member join at 6 bits; founder-only with
 // and without the eight orientations at several thresholds) the recall of each transform pair,
 // false merges, the largest group against the largest true group; the test-fraction error of
