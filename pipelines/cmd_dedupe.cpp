@@ -3,6 +3,7 @@
 // (`--report`: counts, size histogram, exact duplicates, a mosaic of the largest groups).
 // Reads the catalog and frames/ only: never fetches, never decodes a blob.
 #include <algorithm>
+#include <array>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -31,12 +32,14 @@ Result<std::unique_ptr<store::Store>> OpenExistingStore(const fs::path& dir);  /
 
 // Each kept frame's signature and verification thumbnail in the eight orientations, recomputed
 // from the frames cache (the same fitted pixels the crawl hashed, so own[k] equals the stored
-// phash of a store hashed with the current signature). Shared with `memes store merge`.
-store::ItemHashes FrameSignatures(const store::ItemFrames& frames) {
+// phash of a store hashed with the current signature). `background`: the store's
+// (ImageSettings::background, what the crawl hashed with). Shared with `memes store merge`.
+store::ItemHashes FrameSignatures(const store::ItemFrames& frames, const uint8_t background[3]) {
   static_assert(transform::kThumbBytes == store::kThumbBytes);
+  const std::array<uint8_t, 3> border = {background[0], background[1], background[2]};
   store::ItemHashes hashes;
   for (int k = 0; k < frames.count; ++k) {
-    const auto turned = transform::ContentHashes(frames.Frame(k), frames.image_size);
+    const auto turned = transform::ContentHashes(frames.Frame(k), frames.image_size, border);
     hashes.own.push_back(turned[0]);
     hashes.probes.insert(hashes.probes.end(), turned.begin(), turned.end());
     const auto second = transform::BandHashes(frames.Frame(k), frames.image_size);
@@ -49,7 +52,7 @@ store::ItemHashes FrameSignatures(const store::ItemFrames& frames) {
       hashes.probe_second_thumbs.insert(hashes.probe_second_thumbs.end(), thumb.begin(),
                                         thumb.end());
     }
-    const auto thumbs = transform::ContentThumbsOf(frames.Frame(k), frames.image_size);
+    const auto thumbs = transform::ContentThumbsOf(frames.Frame(k), frames.image_size, border);
     hashes.own_thumbs.insert(hashes.own_thumbs.end(), thumbs[0].begin(), thumbs[0].end());
     for (const auto& thumb : thumbs) {
       hashes.probe_thumbs.insert(hashes.probe_thumbs.end(), thumb.begin(), thumb.end());
@@ -179,7 +182,7 @@ int RunRegroup(store::Store& store, const DedupeArgs& args) {
       ++from_stored;
       return store::ItemHashes{};
     }
-    return FrameSignatures(*frames);
+    return FrameSignatures(*frames, store.image_settings().background);
   };
   auto report = store::RegroupStore(store.catalog(), Rule(args), hashes_of, args.dry_run);
   if (!report.ok()) {

@@ -32,7 +32,7 @@ CLI::App* StoreCommandGroup(CLI::App& app, CommandRegistry& registry) {
 }
 
 // Each kept frame's signature and thumbnail in eight orientations (cmd_dedupe.cpp).
-store::ItemHashes FrameSignatures(const store::ItemFrames& frames);
+store::ItemHashes FrameSignatures(const store::ItemFrames& frames, const uint8_t background[3]);
 
 namespace {
 
@@ -55,7 +55,7 @@ int RunMerge(const MergeArgs& args) {
     auto frames = into.ReadFrames(item.blob);
     if (!frames.ok() || frames->count != static_cast<int>(item.phashes.size()))
       return store::ItemHashes{};
-    return FrameSignatures(*frames);
+    return FrameSignatures(*frames, into.image_settings().background);
   };
   if (args.test_kill_after > 0) {
     const int64_t limit = args.test_kill_after;

@@ -48,9 +48,9 @@ uint64_t MarginDctBits(const cv::Mat& grey32, float margin, float floor_share) {
 }
 
 // The affine map from frame pixels onto a side×side picture of the frame's content window;
-// nullopt when the frame has no border (the window is then the whole frame).
+// nullopt when none was found (the window is then the whole frame).
 std::optional<cv::Mat> WindowMap(const ContentWindow& window, int side) {
-  if (!window.bordered) return std::nullopt;
+  if (!window.found) return std::nullopt;
   // Pixel centres: index i sits at i + 0.5 in both frames, and the window [c - h, c + h] maps
   // onto [0, side]: j + 0.5 = (i + 0.5 - c + h) * scale.
   const double half_x = kSpreads * window.spread_x, half_y = kSpreads * window.spread_y;
@@ -76,9 +76,10 @@ cv::Mat PlanarGrey(std::span<const uint8_t> planar, int size) {
 }
 
 // The frame's window resampled to kHashSide² grey floats.
-cv::Mat WindowGrey(std::span<const uint8_t> planar, int size) {
+cv::Mat WindowGrey(std::span<const uint8_t> planar, int size,
+                   const std::array<uint8_t, 3>& background) {
   const cv::Mat grey = PlanarGrey(planar, size);
-  const ContentWindow window = FindContentWindow(planar, size);
+  const ContentWindow window = FindContentWindow(planar, size, background);
   cv::Mat out;
   const auto to_window = WindowMap(window, kHashSide);
   if (!to_window) {
@@ -128,7 +129,8 @@ uint64_t MarginBits(std::span<const float, 64> low, float margin, float floor_sh
   return bits;
 }
 
-ContentWindow FindContentWindow(std::span<const uint8_t> planar, int size) {
+ContentWindow FindContentWindow(std::span<const uint8_t> planar, int size,
+                                const std::array<uint8_t, 3>& background) {
   assert(planar.size() == 3u * size * size);
   const size_t plane = static_cast<size_t>(size) * size;
   ContentWindow window;
@@ -149,8 +151,10 @@ ContentWindow FindContentWindow(std::span<const uint8_t> planar, int size) {
       break;
     }
   }
-  if (!window.bordered) return window;
-  const int border_rgb[3] = {planar[border], planar[plane + border], planar[2 * plane + border]};
+  // No shared corner colour: weighed against the colour a letterbox of it would have.
+  std::array<int, 3> border_rgb = {background[0], background[1], background[2]};
+  if (window.bordered)
+    border_rgb = {planar[border], planar[plane + border], planar[2 * plane + border]};
   for (int c = 0; c < 3; ++c) window.border_rgb[c] = static_cast<uint8_t>(border_rgb[c]);
   window.border_grey = 0.299f * border_rgb[0] + 0.587f * border_rgb[1] + 0.114f * border_rgb[2];
   double weight = 0, sum_x = 0, sum_y = 0, sum_xx = 0, sum_yy = 0;
@@ -169,10 +173,8 @@ ContentWindow FindContentWindow(std::span<const uint8_t> planar, int size) {
       sum_yy += double(ink) * (y + 0.5) * (y + 0.5);
     }
   }
-  if (weight <= 0) {  // a flat frame: nothing to centre on
-    window.bordered = false;
-    return window;
-  }
+  if (weight <= 0) return window;  // a flat frame: nothing to centre on
+  window.found = true;
   window.centre_x = sum_x / weight;
   window.centre_y = sum_y / weight;
   // At least half a pixel, so a one-pixel line still has a window to stretch.
@@ -181,12 +183,14 @@ ContentWindow FindContentWindow(std::span<const uint8_t> planar, int size) {
   return window;
 }
 
-uint64_t ContentHash(std::span<const uint8_t> planar, int size) {
-  return MarginDctBits(WindowGrey(planar, size), kContentMargin, kBandFloor);
+uint64_t ContentHash(std::span<const uint8_t> planar, int size,
+                     const std::array<uint8_t, 3>& background) {
+  return MarginDctBits(WindowGrey(planar, size, background), kContentMargin, kBandFloor);
 }
 
-OrientationHashes ContentHashes(std::span<const uint8_t> planar, int size) {
-  return OrientationHashesOf(WindowGrey(planar, size));
+OrientationHashes ContentHashes(std::span<const uint8_t> planar, int size,
+                                const std::array<uint8_t, 3>& background) {
+  return OrientationHashesOf(WindowGrey(planar, size, background));
 }
 
 OrientationHashes BandHashes(std::span<const uint8_t> planar, int size) {
@@ -254,10 +258,11 @@ ContentThumbs BandThumbsOf(std::span<const uint8_t> planar, int size) {
   return thumbs;
 }
 
-ContentThumbs ContentThumbsOf(std::span<const uint8_t> planar, int size) {
+ContentThumbs ContentThumbsOf(std::span<const uint8_t> planar, int size,
+                              const std::array<uint8_t, 3>& background) {
   assert(planar.size() == 3u * size * size);
   const cv::Mat rgb = PlanarColour(planar, size);
-  const ContentWindow window = FindContentWindow(planar, size);
+  const ContentWindow window = FindContentWindow(planar, size, background);
   // The window at 4× the thumbnail's side, then each thumbnail cell the mean of 4×4 of it:
   // an area average, so a palette's banding and JPEG noise average out within a cell.
   constexpr int kFine = 4 * kThumbSide;

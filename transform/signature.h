@@ -12,21 +12,33 @@
 
 namespace memes::transform {
 
+// The colour transparent pixels and letterbox bars become unless a pipeline says otherwise
+// (core/image_settings.h ImageSettings::background).
+inline constexpr std::array<uint8_t, 3> kWhite = {255, 255, 255};
+
 // Where the content of a planar 3×size×size frame lies, in pixel-index coordinates: the mean
 // (centre_x, centre_y) and standard deviation (spread_x, spread_y) of its "ink", each pixel
 // weighted by how far its colour is from the border colour (the largest channel difference,
 // less a noise allowance for JPEG ringing). The border colour is one that at least three of
-// the four corners share; `bordered` is false when there is none (a full-bleed photo), and
-// then the window is the whole frame. Letterbox bars, transparent margins and a padded canvas
+// the four corners share (`bordered`). Letterbox bars, transparent margins and a padded canvas
 // weigh nothing, so a padded copy has the same window as its original in picture terms; a crop
 // that cuts margin only does not move it, one that cuts the picture moves it a little.
+// A frame whose corners share no colour (a picture that fills the frame: a photo, a flag, much
+// flat vector art) is weighed against `background`, the colour its letterboxed or padded copy's
+// bars would have (the pipeline's background, which transparency becomes too): its window is
+// then the one such a copy gets, where the whole frame was not (a full-bleed picture and its
+// white-letterboxed copy lay 17–22 bits apart; docs/benchmarks.md, "A frame-filling picture
+// weighed against the background"). `found` is false only for a frame with no ink at all
+// against its border colour (a flat frame): then the window is the whole frame.
 struct ContentWindow {
   bool bordered = false;
+  bool found = false;
   double centre_x = 0, centre_y = 0, spread_x = 0, spread_y = 0;
   float border_grey = 0;  // the border colour in grey (fills the window outside the frame)
   std::array<uint8_t, 3> border_rgb{};  // the border colour (RGB)
 };
-ContentWindow FindContentWindow(std::span<const uint8_t> planar, int size);
+ContentWindow FindContentWindow(std::span<const uint8_t> planar, int size,
+                                const std::array<uint8_t, 3>& background = kWhite);
 
 // The signature of one frame: the window centre ± 2 spreads on each axis (a flat disc of
 // radius R has spread R/2, so this is its bounding box), resampled to 32×32 grey, 2-D DCT, the
@@ -37,14 +49,17 @@ ContentWindow FindContentWindow(std::span<const uint8_t> planar, int size);
 // flat vector art (Twemoji, flags, icons) has dozens of coefficients at about zero with the
 // median among them, whose `>= median` bits a JPEG re-encode or a rescale turns over (pair by
 // pair within 10 bits, Twemoji JPEG copies 86 % at the median, 99 % above the margin).
-// store/FORMAT.md, "The content hash above a margin". Requires: planar.size() == 3*size*size.
-uint64_t ContentHash(std::span<const uint8_t> planar, int size);
+// store/FORMAT.md, "The content hash above a margin". `background`: as FindContentWindow's.
+// Requires: planar.size() == 3*size*size.
+uint64_t ContentHash(std::span<const uint8_t> planar, int size,
+                     const std::array<uint8_t, 3>& background = kWhite);
 
 // ContentHash of the frame in the eight orientations of phash.h ([0] == ContentHash; k = 0..3
 // quarter turns counter-clockwise, 4..7 mirrored then turned). The window is found once and
 // turned with the picture (the moments turn with it), so each orientation hashes the same pixels.
 // Requires: planar.size() == 3*size*size.
-OrientationHashes ContentHashes(std::span<const uint8_t> planar, int size);
+OrientationHashes ContentHashes(std::span<const uint8_t> planar, int size,
+                                const std::array<uint8_t, 3>& background = kWhite);
 
 // The second candidate hash: the DCT hash (as ContentHash's, with another margin) of the frame's
 // middle band, rows [size/4, size - size/4) of the frame turned to each of the eight
@@ -97,7 +112,8 @@ using ContentThumb = std::array<uint8_t, kThumbBytes>;
 // The thumbnail in the eight orientations of phash.h; [k] matches ContentHashes(...)[k].
 using ContentThumbs = std::array<ContentThumb, kOrientations>;
 // Requires: planar.size() == 3*size*size.
-ContentThumbs ContentThumbsOf(std::span<const uint8_t> planar, int size);
+ContentThumbs ContentThumbsOf(std::span<const uint8_t> planar, int size,
+                              const std::array<uint8_t, 3>& background = kWhite);
 
 // The second hash's verification thumbnail: the middle band of BandHashes in colour,
 // area-averaged to kThumbSide×kThumbSide, in the eight orientations ([k] matches BandHashes[k]:

@@ -156,7 +156,7 @@ TEST(ContentHash, TheMarginSetsAThirdToHalfOfTheBits) {
 
 TEST(FindContentWindow, CentresOnTheInkAndFallsBackToTheWholeFrame) {
   std::vector<uint8_t> flat(3 * kSize * kSize, 200);
-  EXPECT_FALSE(FindContentWindow(flat, kSize).bordered) << "nothing to centre on";
+  EXPECT_FALSE(FindContentWindow(flat, kSize).found) << "nothing to centre on";
   EXPECT_EQ(ContentHash(flat, kSize), ContentHash(flat, kSize));
 
   // A dark 8×4 block at x 20..27, y 4..7 on white: centre (24, 6) in pixel-centre coordinates.
@@ -168,13 +168,14 @@ TEST(FindContentWindow, CentresOnTheInkAndFallsBackToTheWholeFrame) {
   }
   const ContentWindow window = FindContentWindow(block, kSize);
   ASSERT_TRUE(window.bordered);
+  ASSERT_TRUE(window.found);
   EXPECT_DOUBLE_EQ(window.centre_x, 24.0);
   EXPECT_DOUBLE_EQ(window.centre_y, 6.0);
   EXPECT_NEAR(window.spread_x, std::sqrt((64.0 - 1) / 12), 1e-9);  // uniform over 8 pixels
   EXPECT_NEAR(window.spread_y, std::sqrt((16.0 - 1) / 12), 1e-9);
   EXPECT_FLOAT_EQ(window.border_grey, 255.0f);
 
-  // Four corners of four colours: no border, the whole frame is the window.
+  // Four corners of four colours: no border; the ink is weighed against the background.
   std::vector<uint8_t> photo(3 * kSize * kSize);
   for (size_t i = 0; i < photo.size(); ++i) photo[i] = static_cast<uint8_t>((i * 37) % 251);
   const size_t plane = kSize * kSize, last = kSize - 1;
@@ -184,7 +185,41 @@ TEST(FindContentWindow, CentresOnTheInkAndFallsBackToTheWholeFrame) {
     photo[c * plane + last * kSize] = 160;
     photo[c * plane + last * kSize + last] = 240;
   }
-  EXPECT_FALSE(FindContentWindow(photo, kSize).bordered);
+  const ContentWindow photo_window = FindContentWindow(photo, kSize);
+  EXPECT_FALSE(photo_window.bordered);
+  ASSERT_TRUE(photo_window.found);
+  EXPECT_EQ(photo_window.border_rgb, kWhite);
+  const std::array<uint8_t, 3> black = {0, 0, 0};
+  EXPECT_EQ(FindContentWindow(photo, kSize, black).border_rgb, black);
+}
+
+// A picture that fills its canvas (corners of four colours, as a photo, a flag or a Twemoji
+// building has) and its copies letterboxed with white or transparent bars: the copy's corners
+// are the bars', so its window is the picture's ink against white; the original, with no
+// border, is weighed against the same white. With the whole frame as the original's window (the
+// rule before) the two lay about 20 bits apart.
+TEST(ContentHash, AFrameFillingPictureKeepsItsSignatureInAWhiteLetterbox) {
+  cv::Mat bgra(64, 64, CV_8UC4);
+  for (int y = 0; y < 64; ++y) {
+    for (int x = 0; x < 64; ++x) {
+      bgra.at<cv::Vec4b>(y, x) =
+          cv::Vec4b(static_cast<uint8_t>(60 + 2 * x), static_cast<uint8_t>(200 - 2 * y), 90, 255);
+    }
+  }
+  cv::circle(bgra, {24, 36}, 14, cv::Scalar(20, 20, 220, 255), cv::FILLED, cv::LINE_AA);
+  cv::rectangle(bgra, {40, 6}, {58, 20}, cv::Scalar(240, 240, 240, 255), cv::FILLED);
+  const Frame original = FirstFrame(bgra);
+  EXPECT_FALSE(FindContentWindow(original.planar, kSize).bordered);
+  for (const cv::Scalar& bar : {cv::Scalar(0, 0, 0, 0), cv::Scalar(255, 255, 255, 255)}) {
+    for (const int extra : {14, 26, 38}) {
+      cv::Mat padded;
+      cv::copyMakeBorder(bgra, padded, extra / 2, extra - extra / 2, 0, 0, cv::BORDER_CONSTANT,
+                         bar);
+      const Frame copy = FirstFrame(padded);
+      EXPECT_TRUE(FindContentWindow(copy.planar, kSize).bordered);
+      EXPECT_LE(HammingDistance(copy.phash, original.phash), 6) << "bars " << extra;
+    }
+  }
 }
 
 // A flag: three stripes of one colour each, horizontal (`wave` 0) or waving (their borders a
@@ -229,10 +264,11 @@ TEST(BandHashes, OneLevelOfRoundingKeepsAFlatBandsHash) {
   EXPECT_GT(HammingDistance(sticker.second_hashes[0], BandHashes(Flag(2.0, 0), kSize)[0]), 10);
 }
 
-// Flat vector art (a flag filling the frame: no border, the whole frame is the content window)
+// Flat vector art (a flag filling the frame: no border, so its ink is weighed against white)
 // has many DCT coefficients at about zero around the median, as a flat band does: ContentHash's
 // margin keeps one level of rounding from turning their bits over (at the median, 10 and more
-// bits moved), in every orientation.
+// bits moved), in every orientation. (Up to 3: the rounding also moves the ink's moments, and
+// so the window, by a fraction of a pixel.)
 TEST(ContentHash, OneLevelOfRoundingKeepsAFlatPicturesHash) {
   for (const double wave : {0.0, 2.0}) {
     const OrientationHashes clean = ContentHashes(Flag(wave, 0), kSize);
@@ -240,7 +276,7 @@ TEST(ContentHash, OneLevelOfRoundingKeepsAFlatPicturesHash) {
     for (uint32_t seed = 1; seed <= 5; ++seed) {
       const OrientationHashes noisy = ContentHashes(Flag(wave, seed), kSize);
       for (int k = 0; k < kOrientations; ++k) {
-        EXPECT_LE(HammingDistance(noisy[k], clean[k]), 2)
+        EXPECT_LE(HammingDistance(noisy[k], clean[k]), 3)
             << "wave " << wave << " seed " << seed << " orientation " << k;
       }
     }
