@@ -27,7 +27,7 @@ inline constexpr std::array<uint8_t, 3> kWhite = {255, 255, 255};
 // flat vector art) is weighed against `background`, the colour its letterboxed or padded copy's
 // bars would have (the pipeline's background, which transparency becomes too): its window is
 // then the one such a copy gets, where the whole frame was not (a full-bleed picture and its
-// white-letterboxed copy lay 17–22 bits apart; docs/benchmarks.md, "A frame-filling picture
+// white-letterboxed copy lay 16–22 bits apart; docs/benchmarks.md, "A frame-filling picture
 // weighed against the background"). `found` is false only for a frame with no ink at all
 // against its border colour (a flat frame): then the window is the whole frame.
 struct ContentWindow {
