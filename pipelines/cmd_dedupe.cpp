@@ -3,11 +3,11 @@
 // (`--report`: counts, size histogram, exact duplicates, a mosaic of the largest groups).
 // Reads the catalog and frames/ only: never fetches, never decodes a blob.
 #include <algorithm>
-#include <array>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <span>
 #include <sstream>
 #include <unordered_map>
 
@@ -34,12 +34,12 @@ Result<std::unique_ptr<store::Store>> OpenExistingStore(const fs::path& dir);  /
 // from the frames cache (the same fitted pixels the crawl hashed, so own[k] equals the stored
 // phash of a store hashed with the current signature). `background`: the store's
 // (ImageSettings::background, what the crawl hashed with). Shared with `memes store merge`.
-store::ItemHashes FrameSignatures(const store::ItemFrames& frames, const uint8_t background[3]) {
+store::ItemHashes FrameSignatures(const store::ItemFrames& frames,
+                                  std::span<const uint8_t, 3> background) {
   static_assert(transform::kThumbBytes == store::kThumbBytes);
-  const std::array<uint8_t, 3> border = {background[0], background[1], background[2]};
   store::ItemHashes hashes;
   for (int k = 0; k < frames.count; ++k) {
-    const auto turned = transform::ContentHashes(frames.Frame(k), frames.image_size, border);
+    const auto turned = transform::ContentHashes(frames.Frame(k), frames.image_size, background);
     hashes.own.push_back(turned[0]);
     hashes.probes.insert(hashes.probes.end(), turned.begin(), turned.end());
     const auto second = transform::BandHashes(frames.Frame(k), frames.image_size);
@@ -52,7 +52,7 @@ store::ItemHashes FrameSignatures(const store::ItemFrames& frames, const uint8_t
       hashes.probe_second_thumbs.insert(hashes.probe_second_thumbs.end(), thumb.begin(),
                                         thumb.end());
     }
-    const auto thumbs = transform::ContentThumbsOf(frames.Frame(k), frames.image_size, border);
+    const auto thumbs = transform::ContentThumbsOf(frames.Frame(k), frames.image_size, background);
     hashes.own_thumbs.insert(hashes.own_thumbs.end(), thumbs[0].begin(), thumbs[0].end());
     for (const auto& thumb : thumbs) {
       hashes.probe_thumbs.insert(hashes.probe_thumbs.end(), thumb.begin(), thumb.end());

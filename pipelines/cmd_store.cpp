@@ -32,7 +32,8 @@ CLI::App* StoreCommandGroup(CLI::App& app, CommandRegistry& registry) {
 }
 
 // Each kept frame's signature and thumbnail in eight orientations (cmd_dedupe.cpp).
-store::ItemHashes FrameSignatures(const store::ItemFrames& frames, const uint8_t background[3]);
+store::ItemHashes FrameSignatures(const store::ItemFrames& frames,
+                                  std::span<const uint8_t, 3> background);
 
 namespace {
 

@@ -10,6 +10,7 @@
 #include <optional>
 #include <random>
 #include <set>
+#include <string>
 
 #include "store/catalog.h"
 #include "store/regroup.h"
@@ -18,6 +19,11 @@ namespace memes::store {
 namespace {
 
 namespace fs = std::filesystem;
+
+// Undoes the migration to schema 10 (frames_unsigned names phash_rule, so it goes first): the
+// start of every downgrade below it.
+const std::string kUndoSchema10 =
+    "DROP INDEX frames_unsigned; ALTER TABLE frames DROP COLUMN phash_rule; ";
 
 class CatalogGroupsTest : public ::testing::Test {
  protected:
@@ -44,11 +50,11 @@ class CatalogGroupsTest : public ::testing::Test {
   }
   // Closes the catalog and runs `sql` on its file: a store of an older schema for the migration
   // tests.
-  void Downgrade(const char* sql) {
+  void Downgrade(const std::string& sql) {
     catalog_.reset();
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open((path_ / "catalog.sqlite").c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
     sqlite3_close(db);
   }
   static std::string Hash(char c) { return std::string(64, c); }
@@ -131,10 +137,9 @@ TEST_F(CatalogGroupsTest, TheMigrationToRepresentativesKeepsFounderOnlyGroups) {
   const int64_t a = Add('a', 0);
   EXPECT_EQ(Add('b', Low(7)), a);
   ASSERT_NO_FATAL_FAILURE(
-      Downgrade("DROP INDEX frames_unsigned; ALTER TABLE frames DROP COLUMN phash_rule; "
-                "ALTER TABLE items DROP COLUMN representative; "
-                "ALTER TABLE frames DROP COLUMN thumb2; "
-                "ALTER TABLE groups DROP COLUMN absorbed; PRAGMA user_version=5"));
+      Downgrade(kUndoSchema10 + "ALTER TABLE items DROP COLUMN representative; "
+                                "ALTER TABLE frames DROP COLUMN thumb2; "
+                                "ALTER TABLE groups DROP COLUMN absorbed; PRAGMA user_version=5"));
   Reopen(8, 4);
   EXPECT_EQ(catalog_->schema_version(), kCatalogSchemaVersion);
   EXPECT_NE(Add('c', Low(14)), a) << "B was not marked a representative by the old grouping";
@@ -516,11 +521,10 @@ TEST_F(CatalogGroupsTest, SecondHashesComeFromTheMigrationAsNoneAndFromARegroup)
   const int64_t a = add('a', 0, std::nullopt);
   // Back to schema 4: no phash2 column.
   ASSERT_NO_FATAL_FAILURE(
-      Downgrade("DROP INDEX frames_unsigned; ALTER TABLE frames DROP COLUMN phash_rule; "
-                "ALTER TABLE items DROP COLUMN representative; "
-                "ALTER TABLE frames DROP COLUMN thumb2; "
-                "ALTER TABLE frames DROP COLUMN phash2; "
-                "ALTER TABLE groups DROP COLUMN absorbed; PRAGMA user_version=4"));
+      Downgrade(kUndoSchema10 + "ALTER TABLE items DROP COLUMN representative; "
+                                "ALTER TABLE frames DROP COLUMN thumb2; "
+                                "ALTER TABLE frames DROP COLUMN phash2; "
+                                "ALTER TABLE groups DROP COLUMN absorbed; PRAGMA user_version=4"));
   reopen();
   EXPECT_EQ(catalog_->schema_version(), kCatalogSchemaVersion);
   auto frames = catalog_->Frames(Hash('a'));
@@ -572,7 +576,7 @@ TEST_F(CatalogGroupsTest, TheMigrationToBandHashesDropsTheOldSecondHashes) {
   EXPECT_EQ(frames->at(0).phash2, 0xF0F0F0F0F0F0F0F0ull);
   EXPECT_EQ(frames->at(0).thumb2, PictureThumb(2));
   ASSERT_NO_FATAL_FAILURE(
-      Downgrade("DROP INDEX frames_unsigned; ALTER TABLE frames DROP COLUMN phash_rule; "
+      Downgrade(kUndoSchema10 +
                 "ALTER TABLE frames DROP COLUMN thumb2; ALTER TABLE groups DROP COLUMN absorbed; "
                 "PRAGMA user_version=6"));
   Reopen(8);
@@ -598,9 +602,7 @@ TEST_F(CatalogGroupsTest, TheMigrationToMarginBandBitsDropsTheOldSecondHashes) {
   auto stale_frames = catalog_->CountFramesWithoutSignatures();
   ASSERT_TRUE(stale_frames.ok());
   EXPECT_EQ(*stale_frames, 1) << "b was added without signatures";
-  ASSERT_NO_FATAL_FAILURE(
-      Downgrade("DROP INDEX frames_unsigned; ALTER TABLE frames DROP COLUMN phash_rule; "
-                "PRAGMA user_version=8"));
+  ASSERT_NO_FATAL_FAILURE(Downgrade(kUndoSchema10 + "PRAGMA user_version=8"));
   Reopen(8);
   stale_frames = catalog_->CountFramesWithoutSignatures();
   ASSERT_TRUE(stale_frames.ok());
@@ -630,7 +632,7 @@ TEST_F(CatalogGroupsTest, TheMigrationToMarginContentBitsMarksOldContentHashesUn
   ASSERT_TRUE(stale_frames.ok());
   EXPECT_EQ(*stale_frames, 0);
   ASSERT_NO_FATAL_FAILURE(
-      Downgrade("DROP INDEX frames_unsigned; ALTER TABLE frames DROP COLUMN phash_rule; "
+      Downgrade(kUndoSchema10 +
                 "CREATE INDEX frames_unsigned ON frames(blob) WHERE thumb IS NULL OR phash2 IS "
                 "NULL; PRAGMA user_version=9"));
   Reopen(8);

@@ -1,5 +1,4 @@
 // DecodeToFrames: limits, sniffing, dispatch to a decoder, frame picking, hashing.
-#include <array>
 #include <chrono>
 #include <climits>
 #include <exception>
@@ -153,10 +152,6 @@ Result<Decoded> Decode(std::span<const uint8_t> bytes, const DecodeOptions& opti
     for (const auto& entry : sink.entries()) start_times.push_back(entry.time_seconds);
     picked = PickSpread(start_times, decoded.duration_seconds, options.max_frames);
   }
-  // The colour letterboxes and transparency became: what a frame filling the picture is weighed
-  // against (FindContentWindow).
-  const std::array<uint8_t, 3> background = {options.background[0], options.background[1],
-                                             options.background[2]};
   for (const int index : picked) {
     FrameSink::Entry& entry = sink.entries()[index];
     if (options.drop_near_duplicates && !decoded.frames.empty() &&
@@ -166,9 +161,9 @@ Result<Decoded> Decode(std::span<const uint8_t> bytes, const DecodeOptions& opti
     Frame frame;
     frame.index = index;
     frame.time_seconds = entry.time_seconds;
-    frame.orientation_hashes = ContentHashes(entry.planar, options.size, background);
+    frame.orientation_hashes = ContentHashes(entry.planar, options.size, options.background);
     frame.phash = frame.orientation_hashes[0];
-    frame.orientation_thumbs = ContentThumbsOf(entry.planar, options.size, background);
+    frame.orientation_thumbs = ContentThumbsOf(entry.planar, options.size, options.background);
     frame.second_hashes = BandHashes(entry.planar, options.size);
     frame.second_thumbs = BandThumbsOf(entry.planar, options.size);
     frame.planar = std::move(entry.planar);

@@ -77,7 +77,7 @@ cv::Mat PlanarGrey(std::span<const uint8_t> planar, int size) {
 
 // The frame's window resampled to kHashSide² grey floats.
 cv::Mat WindowGrey(std::span<const uint8_t> planar, int size,
-                   const std::array<uint8_t, 3>& background) {
+                   std::span<const uint8_t, 3> background) {
   const cv::Mat grey = PlanarGrey(planar, size);
   const ContentWindow window = FindContentWindow(planar, size, background);
   cv::Mat out;
@@ -130,7 +130,7 @@ uint64_t MarginBits(std::span<const float, 64> low, float margin, float floor_sh
 }
 
 ContentWindow FindContentWindow(std::span<const uint8_t> planar, int size,
-                                const std::array<uint8_t, 3>& background) {
+                                std::span<const uint8_t, 3> background) {
   assert(planar.size() == 3u * size * size);
   const size_t plane = static_cast<size_t>(size) * size;
   ContentWindow window;
@@ -184,12 +184,12 @@ ContentWindow FindContentWindow(std::span<const uint8_t> planar, int size,
 }
 
 uint64_t ContentHash(std::span<const uint8_t> planar, int size,
-                     const std::array<uint8_t, 3>& background) {
+                     std::span<const uint8_t, 3> background) {
   return MarginDctBits(WindowGrey(planar, size, background), kContentMargin, kBandFloor);
 }
 
 OrientationHashes ContentHashes(std::span<const uint8_t> planar, int size,
-                                const std::array<uint8_t, 3>& background) {
+                                std::span<const uint8_t, 3> background) {
   return OrientationHashesOf(WindowGrey(planar, size, background));
 }
 
@@ -259,7 +259,7 @@ ContentThumbs BandThumbsOf(std::span<const uint8_t> planar, int size) {
 }
 
 ContentThumbs ContentThumbsOf(std::span<const uint8_t> planar, int size,
-                              const std::array<uint8_t, 3>& background) {
+                              std::span<const uint8_t, 3> background) {
   assert(planar.size() == 3u * size * size);
   const cv::Mat rgb = PlanarColour(planar, size);
   const ContentWindow window = FindContentWindow(planar, size, background);

@@ -38,7 +38,7 @@ struct ContentWindow {
   std::array<uint8_t, 3> border_rgb{};  // the border colour (RGB)
 };
 ContentWindow FindContentWindow(std::span<const uint8_t> planar, int size,
-                                const std::array<uint8_t, 3>& background = kWhite);
+                                std::span<const uint8_t, 3> background = kWhite);
 
 // The signature of one frame: the window centre ± 2 spreads on each axis (a flat disc of
 // radius R has spread R/2, so this is its bounding box), resampled to 32×32 grey, 2-D DCT, the
@@ -52,14 +52,14 @@ ContentWindow FindContentWindow(std::span<const uint8_t> planar, int size,
 // store/FORMAT.md, "The content hash above a margin". `background`: as FindContentWindow's.
 // Requires: planar.size() == 3*size*size.
 uint64_t ContentHash(std::span<const uint8_t> planar, int size,
-                     const std::array<uint8_t, 3>& background = kWhite);
+                     std::span<const uint8_t, 3> background = kWhite);
 
 // ContentHash of the frame in the eight orientations of phash.h ([0] == ContentHash; k = 0..3
 // quarter turns counter-clockwise, 4..7 mirrored then turned). The window is found once and
 // turned with the picture (the moments turn with it), so each orientation hashes the same pixels.
 // Requires: planar.size() == 3*size*size.
 OrientationHashes ContentHashes(std::span<const uint8_t> planar, int size,
-                                const std::array<uint8_t, 3>& background = kWhite);
+                                std::span<const uint8_t, 3> background = kWhite);
 
 // The second candidate hash: the DCT hash (as ContentHash's, with another margin) of the frame's
 // middle band, rows [size/4, size - size/4) of the frame turned to each of the eight
@@ -113,7 +113,7 @@ using ContentThumb = std::array<uint8_t, kThumbBytes>;
 using ContentThumbs = std::array<ContentThumb, kOrientations>;
 // Requires: planar.size() == 3*size*size.
 ContentThumbs ContentThumbsOf(std::span<const uint8_t> planar, int size,
-                              const std::array<uint8_t, 3>& background = kWhite);
+                              std::span<const uint8_t, 3> background = kWhite);
 
 // The second hash's verification thumbnail: the middle band of BandHashes in colour,
 // area-averaged to kThumbSide×kThumbSide, in the eight orientations ([k] matches BandHashes[k]:
