@@ -35,7 +35,7 @@ double CheckedThumb(std::span<const uint8_t> probe_thumb, std::span<const uint8_
        store::ColourDistance(probe_stats, own_stats) > rule.colour_distance) ||
       (rule.peak_distance >= 0 &&
        store::ThumbPeak(probe_thumb, probe_stats, own_thumb, own_stats, rule.contrast,
-                        rule.peak_margin) > rule.peak_distance)) {
+                        rule.peak_margin, rule.peak_side_margin) > rule.peak_distance)) {
     return kRefusedByCheck;
   }
   return thumb;

@@ -222,11 +222,13 @@ std::pair<double, double> SplitError(const std::vector<Hashed>& items,
   return {worst, std::abs(double(test) / all - fraction)};
 }
 
-// "C:T:TRIM:CONTRAST[:SECOND[:TOLERANCE[:REPS[:REP_THUMB[:COLOUR[:PEAK[:MARGIN]]]]]]]":
-// candidate bits, thumbnail distance, trim share, contrast 0/1, second-hash bits (-1 off),
-// per-channel tolerance, representatives per group, thumbnail radius for a representative (-1:
-// T), chroma distance of the mean colours (-1 off), mean of the worst thumbnail cells (-1 off),
-// edge cells the peak leaves out.
+// "C:T:TRIM:CONTRAST[:SECOND[:TOLERANCE[:REPS[:REP_THUMB[:COLOUR[:PEAK[:MARGIN[:BRIDGE[:TURNED
+// [:NEAR[:FAR[:SIDE]]]]]]]]]]]]": candidate bits, thumbnail distance, trim share, contrast 0/1,
+// second-hash bits (-1 off), per-channel tolerance, representatives per group, thumbnail radius
+// for a representative (-1: T), chroma distance of the mean colours (-1 off), mean of the worst
+// thumbnail cells (-1 off), edge rows the peak leaves out, bridge thumbnail distance (-1 off),
+// turned probes' radius (-1: C), the band's near radius and its far thumbnail distance, edge
+// columns the peak leaves out (absent: MARGIN, as before the two were apart).
 memes::store::MatchRule ParseRule(const std::string& text) {
   int c = 0, contrast = 0, second = -1, reps = 1;
   double t = 0, trim = 0, tolerance = 0, rep_thumb = -1, colour = -1, peak = -1;
@@ -234,9 +236,10 @@ memes::store::MatchRule ParseRule(const std::string& text) {
   double bridge = -1;
   int turned = -1, near = -2;
   double far = -1;
-  std::sscanf(text.c_str(), "%d:%lf:%lf:%d:%d:%lf:%d:%lf:%lf:%lf:%d:%lf:%d:%d:%lf", &c, &t, &trim,
-              &contrast, &second, &tolerance, &reps, &rep_thumb, &colour, &peak, &margin, &bridge,
-              &turned, &near, &far);
+  int side = -1;
+  std::sscanf(text.c_str(), "%d:%lf:%lf:%d:%d:%lf:%d:%lf:%lf:%lf:%d:%lf:%d:%d:%lf:%d", &c, &t,
+              &trim, &contrast, &second, &tolerance, &reps, &rep_thumb, &colour, &peak, &margin,
+              &bridge, &turned, &near, &far, &side);
   memes::store::MatchRule rule;
   rule.candidate_distance = c;
   rule.thumb_distance = t;
@@ -249,6 +252,7 @@ memes::store::MatchRule ParseRule(const std::string& text) {
   rule.colour_distance = colour;
   rule.peak_distance = peak;
   rule.peak_margin = margin;
+  rule.peak_side_margin = side < 0 ? margin : side;
   rule.bridge_distance = bridge;
   rule.turned_distance = turned;
   rule.second_near_distance = near == -2 ? second : near;  // absent: every band pair is near
@@ -283,7 +287,8 @@ std::string RuleName(const memes::store::MatchRule& rule) {
                   rule.colour_distance);
   if (rule.peak_distance >= 0)
     std::snprintf(extra + std::strlen(extra), sizeof extra - std::strlen(extra),
-                  ", peak <= %.0f (margin %d)", rule.peak_distance, rule.peak_margin);
+                  ", peak <= %.0f (margin %d, sides %d)", rule.peak_distance, rule.peak_margin,
+                  rule.peak_side_margin);
   if (rule.bridge_distance >= 0)
     std::snprintf(extra + std::strlen(extra), sizeof extra - std::strlen(extra),
                   ", bridges within %.0f merge", rule.bridge_distance);

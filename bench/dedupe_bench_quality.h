@@ -42,9 +42,8 @@ std::pair<double, double> SplitError(const std::vector<Hashed>& items,
                                      const std::vector<size_t>& group, bool balanced, uint64_t seed,
                                      double fraction);
 
-// One --grid entry,
-// "C:T:TRIM:CONTRAST[:SECOND[:TOLERANCE[:REPS[:REP_THUMB[:COLOUR[:PEAK[:MARGIN]]]]]]]", as a rule,
-// and the rule's name in the tables.
+// One --grid entry, "C:T:TRIM:CONTRAST[:SECOND[…[:SIDE]]]" (ParseRule's comment gives the
+// fields), as a rule, and the rule's name in the tables.
 memes::store::MatchRule ParseRule(const std::string& text);
 std::string RuleName(const memes::store::MatchRule& rule);
 

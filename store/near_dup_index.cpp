@@ -276,7 +276,8 @@ std::optional<NearDupIndex::Match> NearDupIndex::NearestAccepted(
   auto peak_accepts = [&](size_t p, int source, const ThumbStats& probe_stats, uint32_t slot) {
     return rule.peak_distance < 0 ||
            ThumbPeak(probe_thumb_of(p, source), probe_stats, thumb_of(slot, source),
-                     stats_of(slot, source), rule.contrast, rule.peak_margin) <= rule.peak_distance;
+                     stats_of(slot, source), rule.contrast, rule.peak_margin,
+                     rule.peak_side_margin) <= rule.peak_distance;
   };
   // One source's candidates for every probe. The second source is read only when the first
   // accepts none: a copy the content hash finds joins where it always did, and the band only
@@ -468,15 +469,17 @@ ThumbStats StatsOf(std::span<const uint8_t> thumb) {
 }
 
 double ThumbPeak(std::span<const uint8_t> a, const ThumbStats& stats_a, std::span<const uint8_t> b,
-                 const ThumbStats& stats_b, bool contrast, int margin) {
+                 const ThumbStats& stats_b, bool contrast, int margin, int side_margin) {
   assert(a.size() == kThumbBytes && b.size() == kThumbBytes);
+  assert(margin >= 0 && side_margin >= 0 && margin <= kThumbSide / 2 - 2 &&
+         side_margin <= kThumbSide / 2 - 2);
   constexpr int kCells = kThumbSide * kThumbSide;
   const float gain_a = ThumbGain(stats_a, contrast), gain_b = ThumbGain(stats_b, contrast);
   std::array<float, kCells> cell{};
   for (int i = 0; i < kCells; ++i) {
     const int row = i / kThumbSide, column = i % kThumbSide;
-    if (row < margin || column < margin || row >= kThumbSide - margin ||
-        column >= kThumbSide - margin)
+    if (row < margin || column < side_margin || row >= kThumbSide - margin ||
+        column >= kThumbSide - side_margin)
       continue;
     float sum = 0;
     for (int c = 0; c < 3; ++c) {

@@ -63,9 +63,11 @@ inline double ColourDistance(const ThumbStats& a, const ThumbStats& b) {
 }
 
 // The mean of the kPeakCells largest cell differences of ThumbDistance (trim 0, the same
-// normalisation with `contrast`).
+// normalisation with `contrast`) among the cells at least `margin` rows from the top and the
+// bottom and `side_margin` columns from the left and the right.
+// Requires: 0 <= margin, side_margin <= kThumbSide / 2 - 2 (kPeakCells cells are left).
 double ThumbPeak(std::span<const uint8_t> a, const ThumbStats& stats_a, std::span<const uint8_t> b,
-                 const ThumbStats& stats_b, bool contrast, int margin = 0);
+                 const ThumbStats& stats_b, bool contrast, int margin = 0, int side_margin = 0);
 
 // ThumbDistance with both thumbnails' stats given. `limit`: with trim == 0 the comparison stops
 // once the distance must exceed it and returns some value above `limit` (a rejection needs no
@@ -86,6 +88,7 @@ inline constexpr int kDefaultTurnedDistance = 6;
 inline constexpr double kDefaultColourDistance = 30;
 inline constexpr double kDefaultPeakDistance = 70;
 inline constexpr int kDefaultPeakMargin = 2;
+inline constexpr int kDefaultPeakSideMargin = 1;
 inline constexpr int kPeakCells = 8;
 
 // When an item joins a founder (store/FORMAT.md, "Near-duplicate groups").
@@ -147,9 +150,15 @@ struct MatchRule {
   // look-alike (another keycap digit, another clock hour) much in a few cells, which the mean
   // over all 144 cells dilutes.
   double peak_distance = kDefaultPeakDistance;
-  // Cells at each edge that ThumbPeak leaves out: a caption or a crop changes the edge rows,
-  // what tells look-alikes apart (a digit, a clock's hands, a face) sits inside.
+  // Rows at the top and the bottom that ThumbPeak leaves out: a caption (memes put them there)
+  // or a crop changes the edge rows, what tells look-alikes apart (a digit, a clock's hands, a
+  // face) sits inside.
   int peak_margin = kDefaultPeakMargin;
+  // Columns at the left and the right that ThumbPeak leaves out: only a crop changes them, and
+  // what tells look-alikes apart often reaches there (a clock's hand at two or ten o'clock, a
+  // diagonal arrow's head, the third person of a family), so one column fewer than the rows
+  // (docs/benchmarks.md, "The peak check's side columns").
+  int peak_side_margin = kDefaultPeakSideMargin;
   // Verified rule only: the candidate radius (bits, first hash; hash-only pairs too) of an
   // item's quarter-turned probes, the six orientations besides the one it arrived in and its
   // left-right mirror (< 0: the unturned probe's radius). A turned re-upload is the same pixels

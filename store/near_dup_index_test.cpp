@@ -183,6 +183,33 @@ TEST(ThumbPeak, SeesAFewChangedInnerCellsThatTheMeanDilutes) {
   EXPECT_NEAR(ColourDistance(sa, StatsOf(tinted)), 20, 1);
 }
 
+// A look-alike that differs beside the face (hair, a thumb: a few cells of the second column)
+// is refused by the default rule's peak check, which keeps that column; the same change on the
+// second row (where a caption sits) is left out; both pass the mean.
+TEST(ThumbPeak, TheRuleKeepsTheSecondColumnAndLeavesOutTheSecondRow) {
+  std::mt19937_64 random(9);
+  const auto a = Thumb(1, random);
+  std::vector<uint8_t> side(a), top(a);
+  for (int k = 4; k < 8; ++k) {
+    for (int c = 0; c < 3; ++c) {
+      side[3 * (k * kThumbSide + 1) + c] =
+          static_cast<uint8_t>(255 - a[3 * (k * kThumbSide + 1) + c]);
+      top[3 * (kThumbSide + k) + c] = static_cast<uint8_t>(255 - a[3 * (kThumbSide + k) + c]);
+    }
+  }
+  const MatchRule rule;
+  const ThumbStats sa = StatsOf(a), ss = StatsOf(side), st = StatsOf(top);
+  EXPECT_LT(ThumbDistance(a, side, 0, true), rule.thumb_distance);
+  EXPECT_LT(ThumbDistance(a, top, 0, true), rule.thumb_distance);
+  EXPECT_GT(ThumbPeak(a, sa, side, ss, true, rule.peak_margin, rule.peak_side_margin),
+            rule.peak_distance);
+  EXPECT_LT(ThumbPeak(a, sa, top, st, true, rule.peak_margin, rule.peak_side_margin),
+            rule.peak_distance);
+  // With the rows' margin on the columns too (the rule before), the side change passes.
+  EXPECT_LT(ThumbPeak(a, sa, side, ss, true, rule.peak_margin, rule.peak_margin),
+            rule.peak_distance);
+}
+
 TEST(ThumbDistance, ALimitStopsEarlyAboveItAndIsExactBelowIt) {
   std::mt19937_64 random(3);
   for (int pair = 0; pair < 40; ++pair) {
@@ -304,8 +331,8 @@ TEST(NearDupIndex, NearestAcceptedAgreesWithBruteForceOnHashesAndThumbnails) {
             if (thumb > rule.thumb_distance) continue;
             const ThumbStats a = StatsOf(probe_thumb), b = StatsOf(s.thumb);
             if (ColourDistance(a, b) > rule.colour_distance) continue;
-            if (ThumbPeak(probe_thumb, a, s.thumb, b, rule.contrast, rule.peak_margin) >
-                rule.peak_distance)
+            if (ThumbPeak(probe_thumb, a, s.thumb, b, rule.contrast, rule.peak_margin,
+                          rule.peak_side_margin) > rule.peak_distance)
               continue;
             score = thumb;
           } else if (distance > rule.distance) {
