@@ -12,11 +12,13 @@
 // the hash split and the balanced split over these groups; lookups/s against `stored` hashes on
 // one core and the catalog's commit time per item at 1 000 and at `stored` items.
 // --grid
-// C:T:TRIM:CONTRAST[:SECOND[:TOLERANCE[:REPS[:REP_THUMB[:COLOUR[:PEAK[:MARGIN[:BRIDGE]]]]]]]],…
+// C:T:TRIM:CONTRAST[:SECOND[:TOLERANCE[:REPS[:REP_THUMB[:COLOUR[:PEAK[:MARGIN[:BRIDGE[:TURNED
+// [:NEAR[:FAR[:SIDE]]]]]]]]]]]]],…
 // chooses the verified rules (ParseRule, dedupe_bench_quality.h); --misses 1 explains the last
-// one's missed pairs, --list-merges 1 lists its false merges, --variants 1 measures signature
-// variants pair by pair (dedupe_bench_variants.h) and stops; --twins 0 counts emoji that are
-// pixel twins up to a turn, a mirror or a scale as different pictures (BenchSetOptions::twins).
+// one's missed pairs (listing those of JPEG, rescale, pad and palette; --misses crop,caption
+// lists those transforms' instead), --list-merges 1 lists its false merges, --variants 1 measures
+// signature variants pair by pair (dedupe_bench_variants.h) and stops; --twins 0 counts emoji that
+// are pixel twins up to a turn, a mirror or a scale as different pictures (BenchSetOptions::twins).
 // --viewpoint DIR (opencv-doc's examples/data) measures the scene pairs of OpenCV's example
 // images instead (dedupe_bench_viewpoint.h) and stops.
 // bench/dedupe_bench.sh fetches the emoji packages and runs it.
@@ -64,6 +66,7 @@ int main(int argc, char** argv) {
   size_t stored = 200000;
   bool variants = false, commit = true, thumb_pairs = false, quick = false, speed = true,
        list_merges = false, misses = false;
+  std::vector<std::string> miss_list = {"jpeg", "rescale", "pad", "palette"};
   // The verified rules to measure (--grid): by default the catalog's default rule without
   // bridges and with them (last: --misses and --list-merges explain the last rule).
   memes::store::MatchRule no_bridges;
@@ -93,9 +96,18 @@ int main(int argc, char** argv) {
       store_dir = value;
     else if (flag == "--thumb-pairs")
       thumb_pairs = value == "1";
-    else if (flag == "--misses")
-      misses = value == "1";
-    else if (flag == "--list-merges")
+    else if (flag == "--misses") {
+      // "1": the cheap transforms' missed pairs listed; or the transforms to list, "crop,caption".
+      misses = value != "0";
+      if (misses && value != "1") {
+        miss_list.clear();
+        for (size_t at = 0; at <= value.size();) {
+          const size_t comma = std::min(value.find(',', at), value.size());
+          miss_list.push_back(value.substr(at, comma - at));
+          at = comma + 1;
+        }
+      }
+    } else if (flag == "--list-merges")
       list_merges = value == "1";
     else if (flag == "--quick")
       quick = value == "1";
@@ -250,8 +262,7 @@ int main(int argc, char** argv) {
   if (misses && !verified_grid.empty()) {
     // The missed pairs of the last verified rule, by cause; the cheap transforms listed.
     const memes::store::MatchRule& rule = verified_grid.back();
-    memes::bench::ExplainMisses(items, methods.back().group, rule,
-                                {"jpeg", "rescale", "pad", "palette"});
+    memes::bench::ExplainMisses(items, methods.back().group, rule, miss_list);
   }
   if (list_merges) {
     // The false-merge groups of the last method: the pictures each holds.
