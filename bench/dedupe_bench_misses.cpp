@@ -20,6 +20,7 @@ constexpr double kRefusedByCheck = 999;
 
 struct Reach {
   int bits = 65;
+  int band_bits = 65;  // the nearest second (band) hash, any orientation; 65: none
   double thumb_at_bits = -1, thumb = -1;
 };
 
@@ -65,6 +66,7 @@ Reach ReachOf(const Hashed& a, const Hashed& b, const store::MatchRule& rule) {
       const int second_bits =
           second ? __builtin_popcountll(a.probe_second[p] ^ b.own_second[o]) : 65;
       const bool second_candidate = second && second_bits <= second_radius;
+      reach.band_bits = std::min(reach.band_bits, second_bits);
       double thumb = -1;
       if (thumbs)
         thumb = CheckedThumb(thumb_at(a.probe_thumbs, p), thumb_at(b.own_thumbs, o), rule);
@@ -140,9 +142,10 @@ void ExplainMisses(const std::vector<Hashed>& items, const std::vector<size_t>& 
     }
     if (std::find(listed.begin(), listed.end(), t) != listed.end()) {
       char line[512];
-      std::snprintf(line, sizeof line, "| %s | %s | %d | %.1f | %.1f | %s | %s | %s |", t.c_str(),
-                    items[i].item->name.c_str(), best.bits, best.thumb_at_bits, thumb, cause,
-                    describe(group[i]).c_str(), describe(group[a->second]).c_str());
+      std::snprintf(line, sizeof line, "| %s | %s | %d | %d | %.1f | %.1f | %s | %s | %s |",
+                    t.c_str(), items[i].item->name.c_str(), best.bits,
+                    std::min(forward.band_bits, backward.band_bits), best.thumb_at_bits, thumb,
+                    cause, describe(group[i]).c_str(), describe(group[a->second]).c_str());
       lines.push_back(line);
     }
   }
@@ -157,8 +160,10 @@ void ExplainMisses(const std::vector<Hashed>& items, const std::vector<size_t>& 
   }
   if (lines.empty()) return;
   std::printf(
-      "\n| transform | picture | nearest bits | thumbnail there | best thumbnail within radius | "
-      "cause | copy's founder | original's founder |\n|---|---|---|---|---|---|---|---|\n");
+      "\n| transform | picture | nearest bits | nearest band bits | thumbnail there | best "
+      "thumbnail "
+      "within radius | cause | copy's founder | original's founder |\n"
+      "|---|---|---|---|---|---|---|---|---|\n");
   for (const std::string& line : lines) std::printf("%s\n", line.c_str());
 }
 

@@ -13,8 +13,9 @@
 namespace memes::bench {
 
 // Prints a table of missed pairs per transform by cause, then one line per missed pair of the
-// transforms in `listed` (name, nearest hash distance, thumbnail distance there, both groups'
-// founders). `group[i]`: the position of item i's founder (store::AssignFounders).
+// transforms in `listed` (name, nearest hash distance, nearest band hash distance, thumbnail
+// distance there, both groups' founders). `group[i]`: the position of item i's founder
+// (store::AssignFounders).
 void ExplainMisses(const std::vector<Hashed>& items, const std::vector<size_t>& group,
                    const store::MatchRule& rule, const std::vector<std::string>& listed);
 
