@@ -112,6 +112,14 @@ DROP INDEX IF EXISTS frames_unsigned;
 CREATE INDEX frames_unsigned ON frames(blob)
     WHERE thumb IS NULL OR phash2 IS NULL OR phash_rule IS NULL;
 )sql",
+    // 10 -> 11: the band is rows 9-22 of the 32-row frame (transform::BandTop), no longer
+    // 8-23. The older band hashes and their thumbnails are dropped rather than compared with
+    // the new ones (as the migration to 9 did); until `memes dedupe` recomputes them from the
+    // frames cache, older frames are candidates through their content hash only, and
+    // frames_unsigned counts them.
+    R"sql(
+UPDATE frames SET phash2=NULL, thumb2=NULL;
+)sql",
 };
 static_assert(std::size(kMigrations) == kCatalogSchemaVersion);
 

@@ -21,7 +21,7 @@
 
 namespace memes::store {
 
-inline constexpr int kCatalogSchemaVersion = 10;
+inline constexpr int kCatalogSchemaVersion = 11;
 inline constexpr int kDefaultNearDuplicateDistance = 6;
 
 // Item status values.

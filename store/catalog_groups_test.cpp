@@ -620,9 +620,9 @@ TEST_F(CatalogGroupsTest, TheMigrationToMarginBandBitsDropsTheOldSecondHashes) {
 }
 
 // Schema 10 sets the content hash's bits above a margin: the hashes of a schema-9 store are kept
-// (with their thumbnails, band hashes and groups) but counted as lacking a signature until a
-// rewrite by the current rule marks them; a frame added with an old-rule hash (as a store merge
-// copies one from an unregrouped store) keeps its mark.
+// (with their thumbnails and groups; the band hashes go at schema 11, below) but counted as
+// lacking a signature until a rewrite by the current rule marks them; a frame added with an
+// old-rule hash (as a store merge copies one from an unregrouped store) keeps its mark.
 TEST_F(CatalogGroupsTest, TheMigrationToMarginContentBitsMarksOldContentHashesUntilRewritten) {
   FrameRecord frame{0, 0, 0x1234, PictureThumb(1), 0xF0F0F0F0F0F0F0F0ull, PictureThumb(2)};
   auto added = catalog_->AddItem({Hash('a'), 1, "png", 8, 8, 1, kItemOk, ""}, nullptr,
@@ -645,10 +645,13 @@ TEST_F(CatalogGroupsTest, TheMigrationToMarginContentBitsMarksOldContentHashesUn
   EXPECT_FALSE(frames->at(0).phash_current);
   EXPECT_EQ(frames->at(0).phash, 0x1234u);
   EXPECT_EQ(frames->at(0).thumb, PictureThumb(1));
-  EXPECT_EQ(frames->at(0).phash2, 0xF0F0F0F0F0F0F0F0ull);
+  EXPECT_FALSE(frames->at(0).phash2.has_value()) << "schema 11 drops the band hash";
   // A rewrite marks every frame of the items it names, whether its hash changed or not.
   const std::pair<std::string, std::vector<uint64_t>> same[] = {{Hash('a'), {0x1234}}};
-  auto rewritten = catalog_->RewriteFrameHashes(same);
+  const std::vector<uint8_t> thumbs[] = {PictureThumb(1)};
+  const std::vector<uint64_t> seconds[] = {{0xF0F0F0F0F0F0F0F0ull}};
+  const std::vector<uint8_t> second_thumbs[] = {PictureThumb(2)};
+  auto rewritten = catalog_->RewriteFrameHashes(same, thumbs, seconds, second_thumbs);
   ASSERT_TRUE(rewritten.ok()) << rewritten.status().ToString();
   EXPECT_EQ(*rewritten, 0);
   stale_frames = catalog_->CountFramesWithoutSignatures();
@@ -666,6 +669,34 @@ TEST_F(CatalogGroupsTest, TheMigrationToMarginContentBitsMarksOldContentHashesUn
   frames = catalog_->Frames(Hash('b'));
   ASSERT_TRUE(frames.ok());
   EXPECT_FALSE(frames->at(0).phash_current);
+}
+
+// Schema 11 takes the band from rows 9-22, not 8-23: the band hashes and band thumbnails of a
+// schema-10 store are dropped (counted as lacking a signature until `memes dedupe` rewrites
+// them); the content hash, its thumbnail and mark, and every group stay, and the content hash
+// still finds the founder.
+TEST_F(CatalogGroupsTest, TheMigrationToBandRowsNineToTwentyTwoDropsTheOldBandHashes) {
+  FrameRecord frame{0, 0, 0x1234, PictureThumb(1), 0xF0F0F0F0F0F0F0F0ull, PictureThumb(2)};
+  auto added = catalog_->AddItem({Hash('a'), 1, "png", 8, 8, 1, kItemOk, ""}, nullptr,
+                                 std::span(&frame, 1), "cat");
+  ASSERT_TRUE(added.ok()) << added.status().ToString();
+  auto stale_frames = catalog_->CountFramesWithoutSignatures();
+  ASSERT_TRUE(stale_frames.ok());
+  EXPECT_EQ(*stale_frames, 0);
+  ASSERT_NO_FATAL_FAILURE(Downgrade("PRAGMA user_version=10"));
+  Reopen(8);
+  EXPECT_EQ(catalog_->schema_version(), kCatalogSchemaVersion);
+  stale_frames = catalog_->CountFramesWithoutSignatures();
+  ASSERT_TRUE(stale_frames.ok());
+  EXPECT_EQ(*stale_frames, 1) << "a's band hash is by the old rows";
+  auto frames = catalog_->Frames(Hash('a'));
+  ASSERT_TRUE(frames.ok());
+  EXPECT_FALSE(frames->at(0).phash2.has_value());
+  EXPECT_TRUE(frames->at(0).thumb2.empty());
+  EXPECT_EQ(frames->at(0).phash, 0x1234u);
+  EXPECT_EQ(frames->at(0).thumb, PictureThumb(1));
+  EXPECT_TRUE(frames->at(0).phash_current);
+  EXPECT_EQ(Add('c', 0x1234 ^ 0x5), added->group);
 }
 
 }  // namespace

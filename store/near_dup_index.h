@@ -79,7 +79,7 @@ double ThumbDistance(std::span<const uint8_t> a, const ThumbStats& stats_a,
 // Defaults of the verified rule, chosen from bench/dedupe_bench (docs/benchmarks.md).
 inline constexpr int kDefaultCandidateDistance = 8;
 inline constexpr double kDefaultThumbDistance = 30;
-inline constexpr int kDefaultSecondDistance = 10;
+inline constexpr int kDefaultSecondDistance = 6;
 inline constexpr int kDefaultSecondNearDistance = 4;
 inline constexpr double kDefaultSecondFarThumbDistance = 12;
 inline constexpr int kDefaultRepresentatives = 4;
@@ -112,16 +112,20 @@ struct MatchRule {
   // hash and thumbnail see the frame without the rows a caption covers
   // (transform::BandHashes), so a captioned copy whose content window moved is still found.
   // The frame as it arrived is read at `second_distance`, its other orientations at most at
-  // turned_distance (a caption seldom comes turned as well).
+  // turned_distance (a caption seldom comes turned as well). 6 bits: with the band's rows
+  // 8–23 (schemas 7–10) a captioned flat band lay up to 14 bits away and the band was read at
+  // 10 (428 index buckets an item, against 52 at 6); with rows 9–22 the caption's outline
+  // stays outside it and 6 bits finds as many captions (docs/benchmarks.md, "The band from
+  // row 9").
   int second_distance = kDefaultSecondDistance;
   // A second-source candidate more than `second_near_distance` bits away is joined only within
   // `second_far_thumb_distance` on the second thumbnails (instead of thumb_distance): a band is
   // a third of the frame, flat in many pictures (a flag's stripes, a face's middle), so few of
   // its bits carry the picture (transform::BandHashes sets about 22 of 64, above a margin), and
-  // a band 5–10 bits away is often another picture's; that far out, only a close thumbnail tells
-  // a copy from another picture with a similar band (docs/benchmarks.md, "The band at 10 bits",
-  // "Band bits above a margin").
-  // second_far_thumb_distance < 0: thumb_distance for every second-source candidate.
+  // a band 5 or more bits away is often another picture's; that far out, only a close thumbnail
+  // tells a copy from another picture with a similar band (docs/benchmarks.md, "The band at 10
+  // bits", "Band bits above a margin"). second_far_thumb_distance < 0: thumb_distance for every
+  // second-source candidate.
   int second_near_distance = kDefaultSecondNearDistance;
   double second_far_thumb_distance = kDefaultSecondFarThumbDistance;
   // A group's fixed representative set: the founder plus up to `representatives` - 1 members,
@@ -182,8 +186,9 @@ struct MatchRule {
   // bits for the unturned picture; with the mirror at the turned radius too, 12 of 6 000
   // unturned copies were lost on the 500 set (docs/benchmarks.md, "Turned probes at a smaller
   // radius"). Second hash: the frame as it arrived at second_distance, every other orientation
-  // at most at turned_distance ("The band at 10 bits": the mirror's band at 10 too found 0.2–1
-  // point more captions for 376 more buckets an item).
+  // at most at turned_distance (with the band read at 10 bits, as in schemas 9–10, "The band at
+  // 10 bits": the mirror's band at 10 too found 0.2–1 point more captions for 376 more buckets
+  // an item).
   int ProbeRadius(size_t p, size_t orientations) const {
     const int radius = verify ? std::max(distance, candidate_distance) : distance;
     const bool full =

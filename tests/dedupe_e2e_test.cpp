@@ -42,7 +42,7 @@ TEST_F(DedupeE2e, RegroupReportsChangesThenIsIdempotentAndPackFollows) {
   ASSERT_EQ(run.exit_code, 0) << run.Describe();
   EXPECT_NE(
       run.out.find("regrouped 24 items (verified: hash within 8 bits (6 for quarter turns) "
-                   "or middle-band hash within 10 bits (past 4: thumbnail within 12), thumbnail "
+                   "or middle-band hash within 6 bits (past 4: thumbnail within 12), thumbnail "
                    "within 30, mean colour within 30, worst cells within 70, groups whose "
                    "founders both accept an item within 20 merge; 8 bits where a frame has no "
                    "thumbnail; 4 representatives a group)"),

@@ -62,9 +62,9 @@ OrientationHashes ContentHashes(std::span<const uint8_t> planar, int size,
                                 std::span<const uint8_t, 3> background = kWhite);
 
 // The second candidate hash: the DCT hash (as ContentHash's, with another margin) of the frame's
-// middle band, rows [size/4, size - size/4) of the frame turned to each of the eight
-// orientations of phash.h, stretched to 32×32 (no content window). A caption over the top or
-// bottom quarter of a picture (where meme text, subtitles and most watermarks sit) adds ink
+// middle band, rows [BandTop(size), size - BandTop(size)) of the frame turned to each of the
+// eight orientations of phash.h, stretched to 32×32 (no content window). A caption over the
+// top or bottom 9/32 of a picture (where meme text, subtitles and most watermarks sit) adds ink
 // that moves the content window and so every coefficient of ContentHash; the band does not see
 // it. A letterbox or a crop moves the band instead, which the content window undoes: the two
 // hashes fail on different copies. store/FORMAT.md, "Second candidate hash". Requires:
@@ -98,8 +98,13 @@ inline constexpr float kBandFloor = 0.02f;
 // above a margin").
 inline constexpr float kContentMargin = 0.25f;
 
-// The rows of the band: [BandTop(size), size - BandTop(size)).
-inline constexpr int BandTop(int size) { return size / 4; }
+// The rows of the band: [BandTop(size), size - BandTop(size)), rows 9–22 of a 32-row frame.
+// Not the middle half (rows 8–23, schemas 7–10): a line of caption text with its outline,
+// drawn a few pixels from the top, reaches 27 % of the height, and its outline on the band's
+// first row moved a flat band's hash 7–20 bits (docs/benchmarks.md, "The band from row 9";
+// captions within 10 bits pair by pair 93–96 % with rows 8–23, 100 % with rows 9–22, other
+// vendors' drawings no nearer).
+inline constexpr int BandTop(int size) { return size * 9 / 32; }
 
 // The verification thumbnail of a frame: its content window (as ContentHash finds it) in
 // colour, area-averaged to kThumbSide×kThumbSide, RGB bytes interleaved row by row. A hash
