@@ -13,7 +13,7 @@
 // one core and the catalog's commit time per item at 1 000 and at `stored` items.
 // --grid
 // C:T:TRIM:CONTRAST[:SECOND[:TOLERANCE[:REPS[:REP_THUMB[:COLOUR[:PEAK[:MARGIN[:BRIDGE[:TURNED
-// [:NEAR[:FAR[:SIDE]]]]]]]]]]]]],…
+// [:NEAR[:FAR[:SIDE]]]]]]]]]]]],…
 // chooses the verified rules (ParseRule, dedupe_bench_quality.h); --misses 1 explains the last
 // one's missed pairs (listing those of JPEG, rescale, pad and palette; --misses crop,caption
 // lists those transforms' instead), --list-merges 1 lists its false merges, --variants 1 measures

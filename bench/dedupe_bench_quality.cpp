@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <random>
@@ -240,6 +241,14 @@ memes::store::MatchRule ParseRule(const std::string& text) {
   std::sscanf(text.c_str(), "%d:%lf:%lf:%d:%d:%lf:%d:%lf:%lf:%lf:%d:%lf:%d:%d:%lf:%d", &c, &t,
               &trim, &contrast, &second, &tolerance, &reps, &rep_thumb, &colour, &peak, &margin,
               &bridge, &turned, &near, &far, &side);
+  if (side < 0) side = margin;
+  // ThumbPeak's bound (store/near_dup_index.h): past it a Release build would read no cell.
+  if (margin < 0 || margin > memes::store::kThumbSide / 2 - 2 ||
+      side > memes::store::kThumbSide / 2 - 2) {
+    std::fprintf(stderr, "--grid %s: MARGIN and SIDE must be 0..%d\n", text.c_str(),
+                 memes::store::kThumbSide / 2 - 2);
+    std::exit(2);
+  }
   memes::store::MatchRule rule;
   rule.candidate_distance = c;
   rule.thumb_distance = t;
@@ -252,7 +261,7 @@ memes::store::MatchRule ParseRule(const std::string& text) {
   rule.colour_distance = colour;
   rule.peak_distance = peak;
   rule.peak_margin = margin;
-  rule.peak_side_margin = side < 0 ? margin : side;
+  rule.peak_side_margin = side;
   rule.bridge_distance = bridge;
   rule.turned_distance = turned;
   rule.second_near_distance = near == -2 ? second : near;  // absent: every band pair is near

@@ -65,9 +65,10 @@ inline double ColourDistance(const ThumbStats& a, const ThumbStats& b) {
 // The mean of the kPeakCells largest cell differences of ThumbDistance (trim 0, the same
 // normalisation with `contrast`) among the cells at least `margin` rows from the top and the
 // bottom and `side_margin` columns from the left and the right.
-// Requires: 0 <= margin, side_margin <= kThumbSide / 2 - 2 (kPeakCells cells are left).
+// Requires: 0 <= margin, side_margin <= kThumbSide / 2 - 2 (a bound chosen to leave at least
+// the middle 4×4 cells, more than kPeakCells).
 double ThumbPeak(std::span<const uint8_t> a, const ThumbStats& stats_a, std::span<const uint8_t> b,
-                 const ThumbStats& stats_b, bool contrast, int margin = 0, int side_margin = 0);
+                 const ThumbStats& stats_b, bool contrast, int margin, int side_margin);
 
 // ThumbDistance with both thumbnails' stats given. `limit`: with trim == 0 the comparison stops
 // once the distance must exceed it and returns some value above `limit` (a rejection needs no
@@ -113,7 +114,7 @@ struct MatchRule {
   // (transform::BandHashes), so a captioned copy whose content window moved is still found.
   // The frame as it arrived is read at `second_distance`, its other orientations at most at
   // turned_distance (a caption seldom comes turned as well). 6 bits: with the band's rows
-  // 8–23 (schemas 7–10) a captioned flat band lay up to 14 bits away and the band was read at
+  // 8–23 (schemas 7–10) a captioned flat band lay 7–20 bits away and the band was read at
   // 10 (428 index buckets an item, against 52 at 6); with rows 9–22 the caption's outline
   // stays outside it and 6 bits finds as many captions (docs/benchmarks.md, "The band from
   // row 9").

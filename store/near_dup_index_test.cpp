@@ -170,10 +170,11 @@ TEST(ThumbPeak, SeesAFewChangedInnerCellsThatTheMeanDilutes) {
   }
   const ThumbStats sa = StatsOf(a), si = StatsOf(inner), se = StatsOf(edge);
   EXPECT_LT(ThumbDistance(a, inner, 0, true), kDefaultThumbDistance);
-  EXPECT_GT(ThumbPeak(a, sa, inner, si, true, kDefaultPeakMargin), kDefaultPeakDistance);
-  EXPECT_LT(ThumbPeak(a, sa, edge, se, true, kDefaultPeakMargin), kDefaultPeakDistance);
-  EXPECT_GT(ThumbPeak(a, sa, edge, se, true, 0), kDefaultPeakDistance);
-  EXPECT_EQ(ThumbPeak(a, sa, a, sa, true, kDefaultPeakMargin), 0);
+  constexpr int kRows = kDefaultPeakMargin, kColumns = kDefaultPeakSideMargin;
+  EXPECT_GT(ThumbPeak(a, sa, inner, si, true, kRows, kColumns), kDefaultPeakDistance);
+  EXPECT_LT(ThumbPeak(a, sa, edge, se, true, kRows, kColumns), kDefaultPeakDistance);
+  EXPECT_GT(ThumbPeak(a, sa, edge, se, true, 0, 0), kDefaultPeakDistance);
+  EXPECT_EQ(ThumbPeak(a, sa, a, sa, true, kRows, kColumns), 0);
   std::vector<uint8_t> brighter(a), tinted(a);
   for (size_t i = 0; i < kThumbBytes; ++i) {
     brighter[i] = static_cast<uint8_t>(std::min(255, a[i] + 10));

@@ -93,7 +93,7 @@ cv::Mat WindowGrey(std::span<const uint8_t> planar, int size,
 }
 
 // The middle band of a square picture (BandTop), resized to side×side: area-averaged where it
-// shrinks, linear where it stretches (a 32-row frame's 16-row band to 32 rows).
+// shrinks, linear where it stretches (a 32-row frame's 14-row band to 32 rows).
 cv::Mat Band(const cv::Mat& square, int side) {
   const int top = BandTop(square.rows);
   const cv::Mat band = square.rowRange(top, square.rows - top);
