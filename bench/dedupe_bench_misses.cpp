@@ -160,9 +160,8 @@ void ExplainMisses(const std::vector<Hashed>& items, const std::vector<size_t>& 
   }
   if (lines.empty()) return;
   std::printf(
-      "\n| transform | picture | nearest bits | nearest band bits | thumbnail there | best "
-      "thumbnail "
-      "within radius | cause | copy's founder | original's founder |\n"
+      "\n| transform | picture | nearest bits | nearest band bits | thumbnail there | "
+      "best thumbnail within radius | cause | copy's founder | original's founder |\n"
       "|---|---|---|---|---|---|---|---|---|\n");
   for (const std::string& line : lines) std::printf("%s\n", line.c_str());
 }

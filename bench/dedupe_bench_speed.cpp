@@ -91,10 +91,11 @@ constexpr size_t kLinearSample = 100;
 }  // namespace
 
 void AppendFrame(std::span<const uint8_t> planar, Hashed& item) {
-  const auto hashes = transform::ContentHashes(planar, 32);
+  const transform::ContentWindow window = transform::FindContentWindow(planar, 32);
+  const auto hashes = transform::ContentHashes(planar, 32, window);
   item.own.push_back(hashes[0]);
   item.probes.insert(item.probes.end(), hashes.begin(), hashes.end());
-  const auto thumbs = transform::ContentThumbsOf(planar, 32);
+  const auto thumbs = transform::ContentThumbsOf(planar, 32, window);
   item.own_thumbs.insert(item.own_thumbs.end(), thumbs[0].begin(), thumbs[0].end());
   for (const auto& thumb : thumbs)
     item.probe_thumbs.insert(item.probe_thumbs.end(), thumb.begin(), thumb.end());

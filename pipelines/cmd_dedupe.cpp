@@ -39,7 +39,9 @@ store::ItemHashes FrameSignatures(const store::ItemFrames& frames,
   static_assert(transform::kThumbBytes == store::kThumbBytes);
   store::ItemHashes hashes;
   for (int k = 0; k < frames.count; ++k) {
-    const auto turned = transform::ContentHashes(frames.Frame(k), frames.image_size, background);
+    const transform::ContentWindow window =
+        transform::FindContentWindow(frames.Frame(k), frames.image_size, background);
+    const auto turned = transform::ContentHashes(frames.Frame(k), frames.image_size, window);
     hashes.own.push_back(turned[0]);
     hashes.probes.insert(hashes.probes.end(), turned.begin(), turned.end());
     const auto second = transform::BandHashes(frames.Frame(k), frames.image_size);
@@ -52,7 +54,7 @@ store::ItemHashes FrameSignatures(const store::ItemFrames& frames,
       hashes.probe_second_thumbs.insert(hashes.probe_second_thumbs.end(), thumb.begin(),
                                         thumb.end());
     }
-    const auto thumbs = transform::ContentThumbsOf(frames.Frame(k), frames.image_size, background);
+    const auto thumbs = transform::ContentThumbsOf(frames.Frame(k), frames.image_size, window);
     hashes.own_thumbs.insert(hashes.own_thumbs.end(), thumbs[0].begin(), thumbs[0].end());
     for (const auto& thumb : thumbs) {
       hashes.probe_thumbs.insert(hashes.probe_thumbs.end(), thumb.begin(), thumb.end());

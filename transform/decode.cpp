@@ -161,9 +161,10 @@ Result<Decoded> Decode(std::span<const uint8_t> bytes, const DecodeOptions& opti
     Frame frame;
     frame.index = index;
     frame.time_seconds = entry.time_seconds;
-    frame.orientation_hashes = ContentHashes(entry.planar, options.size, options.background);
+    const ContentWindow window = FindContentWindow(entry.planar, options.size, options.background);
+    frame.orientation_hashes = ContentHashes(entry.planar, options.size, window);
     frame.phash = frame.orientation_hashes[0];
-    frame.orientation_thumbs = ContentThumbsOf(entry.planar, options.size, options.background);
+    frame.orientation_thumbs = ContentThumbsOf(entry.planar, options.size, window);
     frame.second_hashes = BandHashes(entry.planar, options.size);
     frame.second_thumbs = BandThumbsOf(entry.planar, options.size);
     frame.planar = std::move(entry.planar);

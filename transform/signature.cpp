@@ -75,11 +75,9 @@ cv::Mat PlanarGrey(std::span<const uint8_t> planar, int size) {
   return grey;
 }
 
-// The frame's window resampled to kHashSide² grey floats.
-cv::Mat WindowGrey(std::span<const uint8_t> planar, int size,
-                   std::span<const uint8_t, 3> background) {
+// The frame's window (FindContentWindow of it) resampled to kHashSide² grey floats.
+cv::Mat WindowGrey(std::span<const uint8_t> planar, int size, const ContentWindow& window) {
   const cv::Mat grey = PlanarGrey(planar, size);
-  const ContentWindow window = FindContentWindow(planar, size, background);
   cv::Mat out;
   const auto to_window = WindowMap(window, kHashSide);
   if (!to_window) {
@@ -185,12 +183,18 @@ ContentWindow FindContentWindow(std::span<const uint8_t> planar, int size,
 
 uint64_t ContentHash(std::span<const uint8_t> planar, int size,
                      std::span<const uint8_t, 3> background) {
-  return MarginDctBits(WindowGrey(planar, size, background), kContentMargin, kBandFloor);
+  return MarginDctBits(WindowGrey(planar, size, FindContentWindow(planar, size, background)),
+                       kContentMargin, kBandFloor);
 }
 
 OrientationHashes ContentHashes(std::span<const uint8_t> planar, int size,
                                 std::span<const uint8_t, 3> background) {
-  return OrientationHashesOf(WindowGrey(planar, size, background));
+  return ContentHashes(planar, size, FindContentWindow(planar, size, background));
+}
+
+OrientationHashes ContentHashes(std::span<const uint8_t> planar, int size,
+                                const ContentWindow& window) {
+  return OrientationHashesOf(WindowGrey(planar, size, window));
 }
 
 OrientationHashes BandHashes(std::span<const uint8_t> planar, int size) {
@@ -260,9 +264,13 @@ ContentThumbs BandThumbsOf(std::span<const uint8_t> planar, int size) {
 
 ContentThumbs ContentThumbsOf(std::span<const uint8_t> planar, int size,
                               std::span<const uint8_t, 3> background) {
+  return ContentThumbsOf(planar, size, FindContentWindow(planar, size, background));
+}
+
+ContentThumbs ContentThumbsOf(std::span<const uint8_t> planar, int size,
+                              const ContentWindow& window) {
   assert(planar.size() == 3u * size * size);
   const cv::Mat rgb = PlanarColour(planar, size);
-  const ContentWindow window = FindContentWindow(planar, size, background);
   // The window at 4× the thumbnail's side, then each thumbnail cell the mean of 4×4 of it:
   // an area average, so a palette's banding and JPEG noise average out within a cell.
   constexpr int kFine = 4 * kThumbSide;

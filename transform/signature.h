@@ -60,6 +60,10 @@ uint64_t ContentHash(std::span<const uint8_t> planar, int size,
 // Requires: planar.size() == 3*size*size.
 OrientationHashes ContentHashes(std::span<const uint8_t> planar, int size,
                                 std::span<const uint8_t, 3> background = kWhite);
+// The same with the frame's window already found (FindContentWindow of this planar frame), for
+// a caller that also takes ContentThumbsOf: one search of the frame for both.
+OrientationHashes ContentHashes(std::span<const uint8_t> planar, int size,
+                                const ContentWindow& window);
 
 // The second candidate hash: the DCT hash (as ContentHash's, with another margin) of the frame's
 // middle band, rows [BandTop(size), size - BandTop(size)) of the frame turned to each of the
@@ -119,6 +123,9 @@ using ContentThumbs = std::array<ContentThumb, kOrientations>;
 // Requires: planar.size() == 3*size*size.
 ContentThumbs ContentThumbsOf(std::span<const uint8_t> planar, int size,
                               std::span<const uint8_t, 3> background = kWhite);
+// The same with the frame's window already found (as ContentHashes' overload).
+ContentThumbs ContentThumbsOf(std::span<const uint8_t> planar, int size,
+                              const ContentWindow& window);
 
 // The second hash's verification thumbnail: the middle band of BandHashes in colour,
 // area-averaged to kThumbSide×kThumbSide, in the eight orientations ([k] matches BandHashes[k]:
